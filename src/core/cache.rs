@@ -1,0 +1,155 @@
+//! The verdict cache codec (spec §6): versioned JSON naming the leader it is about.
+//! Anything that does not decode into a fresh verdict for this leader is ignored.
+
+use super::path::Base;
+use super::state::{Snapshot, Source, State};
+use serde::Deserialize;
+
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    v: u32,
+    leader: String,
+    state: String,
+    checked_at: f64,
+    leader_latency_ms: Option<f64>,
+}
+
+/// The JSON text stored for `snapshot`, or `None` when there is no verdict to keep.
+pub fn encode(leader: &Base, snapshot: &Snapshot) -> Option<String> {
+    let checked_at = snapshot.checked_at.filter(|t| t.is_finite())?;
+    if snapshot.state == State::Unknown {
+        return None;
+    }
+    let latency = match snapshot.leader_latency_ms.filter(|l| l.is_finite()) {
+        Some(l) => format!("{l}"),
+        None => "null".to_string(),
+    };
+    Some(format!(
+        "{{\"v\":{VERSION},\"leader\":{},\"state\":\"{}\",\"checkedAt\":{checked_at},\"leaderLatencyMs\":{latency}}}",
+        json_string(leader.as_str()),
+        snapshot.state.as_str()
+    ))
+}
+
+/// Decodes a stored entry from any serde deserializer (JSON text natively, a parsed JS
+/// value in the browser). Foreign, old, expired, future-dated or malformed: `None`.
+pub fn decode<'de, D: serde::Deserializer<'de>>(
+    input: D,
+    leader: &Base,
+    now_ms: f64,
+    ttl_ms: u32,
+) -> Option<Snapshot> {
+    let entry = Entry::deserialize(input).ok()?;
+    if entry.v != VERSION || entry.leader != leader.as_str() {
+        return None;
+    }
+    let state = match State::parse(&entry.state)? {
+        State::Unknown => return None,
+        s => s,
+    };
+    let age = now_ms - entry.checked_at;
+    if !entry.checked_at.is_finite() || !(0.0..f64::from(ttl_ms)).contains(&age) {
+        return None;
+    }
+    let latency = match entry.leader_latency_ms {
+        Some(l) if l.is_finite() && l >= 0.0 => Some(l),
+        Some(_) => return None,
+        None => None,
+    };
+    Some(Snapshot {
+        state,
+        leader_latency_ms: latency,
+        checked_at: Some(entry.checked_at),
+        source: Source::Cache,
+    })
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader() -> Base {
+        Base::parse("leader", "http://127.0.0.1:8081", false).unwrap()
+    }
+
+    fn from_text(text: &str, now: f64, ttl: u32) -> Option<Snapshot> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        decode(&mut de, &leader(), now, ttl)
+    }
+
+    fn snap(state: State) -> Snapshot {
+        Snapshot { state, leader_latency_ms: Some(12.5), checked_at: Some(1_000_000.0), source: Source::Probe }
+    }
+
+    #[test]
+    fn round_trip() {
+        for state in [State::Leader, State::Emergency, State::Offline] {
+            let text = encode(&leader(), &snap(state)).unwrap();
+            let back = from_text(&text, 1_000_500.0, 30_000).unwrap();
+            assert_eq!(back, Snapshot { source: Source::Cache, ..snap(state) });
+        }
+        let no_latency = Snapshot { leader_latency_ms: None, ..snap(State::Offline) };
+        let text = encode(&leader(), &no_latency).unwrap();
+        assert_eq!(from_text(&text, 1_000_000.0, 1).unwrap().leader_latency_ms, None);
+        assert_eq!(encode(&leader(), &Snapshot::initial()), None);
+    }
+
+    #[test]
+    fn expired_and_future_entries_are_ignored() {
+        let text = encode(&leader(), &snap(State::Leader)).unwrap();
+        assert!(from_text(&text, 1_029_999.0, 30_000).is_some());
+        assert!(from_text(&text, 1_030_000.0, 30_000).is_none());
+        assert!(from_text(&text, 999_999.0, 30_000).is_none(), "dated in the future");
+        assert!(from_text(&text, 1_000_000.0, 0).is_none(), "ttl 0 disables the cache");
+    }
+
+    #[test]
+    fn foreign_old_and_corrupt_entries_are_ignored() {
+        let now = 1_000_100.0;
+        let good = r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000,"leaderLatencyMs":3}"#;
+        assert!(from_text(good, now, 30_000).is_some());
+        for bad in [
+            r#"{"v":1,"leader":"http://other:8081","state":"leader","checkedAt":1000000,"leaderLatencyMs":3}"#,
+            r#"{"v":0,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000,"leaderLatencyMs":3}"#,
+            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000,"leaderLatencyMs":3}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"unknown","checkedAt":1000000,"leaderLatencyMs":3}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"LEADER","checkedAt":1000000,"leaderLatencyMs":3}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":"yesterday","leaderLatencyMs":3}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000,"leaderLatencyMs":-3}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"leader"}"#,
+            r#"{"v":1,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000"#,
+            r#"[1,2,3]"#,
+            "null",
+            "",
+            "\u{0}\u{ff}garbage",
+        ] {
+            assert!(from_text(bad, now, 30_000).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn leader_names_are_escaped() {
+        let odd = Base::parse("leader", "https://xn--caf-dma.example/a\"b", false).unwrap();
+        let text = encode(&odd, &snap(State::Leader)).unwrap();
+        let mut de = serde_json::Deserializer::from_str(&text);
+        assert!(decode(&mut de, &odd, 1_000_001.0, 10).is_some());
+    }
+}

@@ -1,0 +1,299 @@
+//! Base URLs and request paths: the rules that keep every routed URL under the leader's
+//! or the follower's base, whatever string a caller passes (spec §4 "Paths").
+
+use super::error::HealthProxyError;
+use std::borrow::Cow;
+
+/// A validated `http(s)` base URL: lowercase scheme and host, no trailing `/`,
+/// no query, fragment or credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    url: String,
+    /// Length of `scheme://authority`, compared case-insensitively.
+    authority_end: usize,
+}
+
+impl Base {
+    /// Parses the config value of `field` (`leader` or `follower`).
+    pub fn parse(field: &str, input: &str, page_is_https: bool) -> Result<Base, HealthProxyError> {
+        let bad = |why: &str| {
+            HealthProxyError::config(format!(
+                "{field} must be an absolute http(s) URL such as \"https://api.example.com\": {why} (got {input:?})"
+            ))
+        };
+        if input.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+            return Err(bad("it contains whitespace, a control character or a backslash"));
+        }
+        let lower = input.to_ascii_lowercase();
+        let scheme_len = if lower.starts_with("https://") {
+            8
+        } else if lower.starts_with("http://") {
+            7
+        } else {
+            return Err(bad("the scheme must be http:// or https://"));
+        };
+        if input.contains('?') || input.contains('#') {
+            return Err(bad("a base URL has no query or fragment"));
+        }
+        let rest = input.get(scheme_len..).unwrap_or("");
+        let authority_len = rest.find('/').unwrap_or(rest.len());
+        let authority = rest.get(..authority_len).unwrap_or("");
+        check_authority(authority).map_err(|why| bad(why))?;
+        let path = rest.get(authority_len..).unwrap_or("").trim_end_matches('/');
+        if has_dot_dot_segment(path) {
+            return Err(bad("the path has a '..' segment"));
+        }
+        if scheme_len == 7 && page_is_https {
+            return Err(HealthProxyError::config(format!(
+                "{field} is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got {input:?})"
+            )));
+        }
+        let authority_end = scheme_len + authority_len;
+        let mut url = lower.get(..authority_end).unwrap_or("").to_string();
+        url.push_str(path);
+        Ok(Base { url, authority_end })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The part of `url` after this base, when `url` lies under it.
+    fn strip<'a>(&self, url: &'a str) -> Option<&'a str> {
+        let head = url.get(..self.authority_end)?;
+        let base_head = self.url.get(..self.authority_end)?;
+        if !head.eq_ignore_ascii_case(base_head) {
+            return None;
+        }
+        let rest = url.get(self.authority_end..)?;
+        let rest = rest.strip_prefix(self.url.get(self.authority_end..)?)?;
+        match rest.as_bytes().first() {
+            None | Some(b'/') | Some(b'?') | Some(b'#') => Some(rest),
+            _ => None,
+        }
+    }
+
+    /// `base + rel`; `rel` comes from [`relative`], so it starts with `/`.
+    pub fn join(&self, rel: &str) -> String {
+        let mut out = String::with_capacity(self.url.len() + rel.len());
+        out.push_str(&self.url);
+        out.push_str(rel);
+        out
+    }
+}
+
+fn check_authority(authority: &str) -> Result<(), &'static str> {
+    if authority.is_empty() {
+        return Err("the host is missing");
+    }
+    if authority.contains('@') {
+        return Err("credentials in the URL are not allowed");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let close = v6.find(']').ok_or("the IPv6 host has no closing ']'")?;
+        let after = v6.get(close + 1..).unwrap_or("");
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or("unexpected text after the IPv6 host")?),
+        };
+        (v6.get(..close).unwrap_or(""), port)
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("the host is missing");
+    }
+    if let Some(port) = port {
+        let ok = !port.is_empty()
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().map(|p| (1..=65535).contains(&p)).unwrap_or(false);
+        if !ok {
+            return Err("the port must be a number from 1 to 65535");
+        }
+    }
+    Ok(())
+}
+
+/// True when a `/`-separated path has a `..` segment, plain or percent-encoded
+/// (`%2e%2e`, `.%2E`, …): the browser would resolve it upwards, out of the base.
+pub fn has_dot_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let lower = seg.to_ascii_lowercase();
+        let decoded = lower.replace("%2e", ".");
+        decoded == ".."
+    })
+}
+
+/// The path part of a relative request (`/a/b?x#y` → `/a/b`).
+pub fn path_part(rel: &str) -> &str {
+    let end = rel.find(['?', '#']).unwrap_or(rel.len());
+    rel.get(..end).unwrap_or(rel)
+}
+
+/// Checks a path from the config (`health.path`, a route prefix).
+pub fn check_config_path(field: &str, value: &str) -> Result<(), HealthProxyError> {
+    match check_relative(value) {
+        Ok(()) => Ok(()),
+        Err(why) => Err(HealthProxyError::config(format!(
+            "{field} must be a path starting with a single '/': {why} (got {value:?})"
+        ))),
+    }
+}
+
+fn check_relative(rel: &str) -> Result<(), &'static str> {
+    if !rel.starts_with('/') {
+        return Err("it does not start with '/'");
+    }
+    if rel.starts_with("//") {
+        return Err("'//' starts a URL on another host");
+    }
+    if rel.chars().any(|c| c.is_control()) {
+        return Err("it contains a control character");
+    }
+    if rel.contains('\\') {
+        return Err("it contains a backslash, which browsers read as '/'");
+    }
+    if has_dot_dot_segment(path_part(rel)) {
+        return Err("it has a '..' segment");
+    }
+    Ok(())
+}
+
+/// Turns what a caller passed (a path, or a URL under either base) into a path relative
+/// to the bases, starting with `/`. Everything else is `INVALID_PATH`.
+pub fn relative<'a>(input: &'a str, leader: &Base, follower: &Base) -> Result<Cow<'a, str>, HealthProxyError> {
+    let rel: Cow<'a, str> = if input.starts_with('/') {
+        Cow::Borrowed(input)
+    } else {
+        // The longer base first, in case one base lies under the other.
+        let (first, second) = if leader.url.len() >= follower.url.len() {
+            (leader, follower)
+        } else {
+            (follower, leader)
+        };
+        match first.strip(input).or_else(|| second.strip(input)) {
+            Some(rest) if rest.starts_with('/') => Cow::Borrowed(rest),
+            Some(rest) => Cow::Owned(format!("/{rest}")),
+            None => {
+                return Err(HealthProxyError::path(format!(
+                    "path {input:?} must start with a single '/' or be a URL under the leader ({}) or the follower ({})",
+                    leader.as_str(),
+                    follower.as_str()
+                )))
+            }
+        }
+    };
+    match check_relative(&rel) {
+        Ok(()) => Ok(rel),
+        Err(why) => Err(HealthProxyError::path(format!("path {input:?} is refused: {why}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::ErrorCode;
+    use proptest::prelude::*;
+
+    fn bases() -> (Base, Base) {
+        (
+            Base::parse("leader", "http://127.0.0.1:8081/", false).unwrap(),
+            Base::parse("follower", "https://API.example.com/prod", false).unwrap(),
+        )
+    }
+
+    #[test]
+    fn base_is_normalised() {
+        let (l, f) = bases();
+        assert_eq!(l.as_str(), "http://127.0.0.1:8081");
+        assert_eq!(f.as_str(), "https://api.example.com/prod");
+        let v6 = Base::parse("leader", "http://[::1]:8080", false).unwrap();
+        assert_eq!(v6.as_str(), "http://[::1]:8080");
+    }
+
+    #[test]
+    fn bad_bases_name_the_field() {
+        for bad in [
+            "", "ftp://x", "//x", "http://", "http://a b", "http://x?q=1", "http://x#f", "http://u:p@x",
+            "http://x:0", "http://x:99999", "http://x:ab", "http://x/../y", "javascript:alert(1)", "http:\\\\x",
+            "http://[::1", "/relative",
+        ] {
+            let err = Base::parse("follower", bad, false).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidConfig, "{bad}");
+            assert!(err.message.starts_with("follower "), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn http_base_refused_on_https_page() {
+        let err = Base::parse("leader", "http://x", true).unwrap_err();
+        assert!(err.message.contains("mixed content"));
+        assert!(Base::parse("leader", "https://x", true).is_ok());
+    }
+
+    #[test]
+    fn paths_and_urls_are_rebased() {
+        let (l, f) = bases();
+        let r = |s| relative(s, &l, &f).map(|c| c.into_owned());
+        assert_eq!(r("/api/pages?x=1#f").unwrap(), "/api/pages?x=1#f");
+        assert_eq!(r("http://127.0.0.1:8081/api/pages").unwrap(), "/api/pages");
+        assert_eq!(r("HTTP://127.0.0.1:8081").unwrap(), "/");
+        assert_eq!(r("http://127.0.0.1:8081?x").unwrap(), "/?x");
+        assert_eq!(r("https://api.example.com/prod/api/files").unwrap(), "/api/files");
+        assert_eq!(r("/a/./b").unwrap(), "/a/./b");
+        assert_eq!(r("/q?next=../x").unwrap(), "/q?next=../x");
+    }
+
+    #[test]
+    fn escapes_are_invalid_path() {
+        let (l, f) = bases();
+        for bad in [
+            "", "api", "//evil.com/x", "http://evil.com/api", "http://127.0.0.1:8081@evil.com/",
+            "http://127.0.0.1:80812/x", "https://api.example.com/production", "https://api.example.com/x",
+            "/a/../b", "/..", "/a/%2e%2e/b", "/a/.%2E", "/a\\b", "/a\nb", "/a\u{0}", "/a\u{85}",
+            "http://127.0.0.1:8081//evil.com", " /a",
+        ] {
+            let err = relative(bad, &l, &f).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidPath, "{bad:?}");
+        }
+    }
+
+    fn under(url: &str, base: &Base) -> bool {
+        let parsed = url::Url::parse(url).unwrap();
+        let base_url = url::Url::parse(base.as_str()).unwrap();
+        let base_path = base_url.path().trim_end_matches('/');
+        parsed.origin() == base_url.origin()
+            && parsed.path().starts_with(&format!("{base_path}/"))
+            && parsed.username().is_empty()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        // Whatever the input, a routed URL stays under one of the two bases, as a
+        // WHATWG URL parser (the `url` crate) reads it.
+        #[test]
+        fn no_input_escapes_the_bases(
+            input in prop_oneof![
+                any::<String>(),
+                "[/\\\\.%2eE@:?#a-z\\x00-\\x20]{0,24}",
+                "(http://127.0.0.1:8081|https://api.example.com/prod|/)[/\\\\.%2eE@:?#a-z\\x00-\\x20]{0,24}",
+            ]
+        ) {
+            let (l, f) = bases();
+            if let Ok(rel) = relative(&input, &l, &f) {
+                prop_assert!(rel.starts_with('/'));
+                for base in [&l, &f] {
+                    let url = base.join(&rel);
+                    let prefix = format!("{}/", base.as_str());
+                    prop_assert!(url.starts_with(&prefix), "{url}");
+                    prop_assert!(under(&url, base), "{url} escapes {}", base.as_str());
+                }
+            }
+        }
+    }
+}

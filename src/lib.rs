@@ -1,0 +1,33 @@
+//! health-proxy: a per-browser switch between a cheap leader server and an always-up
+//! follower replica (see `README.md` and the product spec).
+//!
+//! Layout: [`core`] is the pure decision logic (no web APIs, tested natively);
+//! `platform` wraps the web APIs it needs (fetch with abort, timers, storage);
+//! `engine` runs probes and requests by combining the two; `js` is the thin
+//! `#[wasm_bindgen]` surface.
+
+// A panic in wasm aborts the module and leaves the page without routing.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod engine;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod platform;
+
+#[cfg(target_arch = "wasm32")]
+pub use js::HealthProxy;
