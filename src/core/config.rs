@@ -1,78 +1,15 @@
-//! Configuration (spec §5): the raw JSON-compatible object, and its validation into a
-//! [`Config`]. Every error names the field; unknown keys are refused.
+//! Configuration (spec §5): a JSON-shaped [`Value`] validated into a [`Config`]. Every
+//! error names the field; unknown keys are refused, so a typo never becomes a default.
 
 use super::backoff::Backoff;
 use super::error::HealthProxyError;
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use super::value::{quote, show_number, Value};
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub const BACKOFF_BASE_MS: u32 = 1000;
-
-// `flatten` makes serde read objects as maps, so every key is seen — including the
-// unknown ones a plain struct would silently skip.
-type Unknown = BTreeMap<String, IgnoredAny>;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RawConfig {
-    leader: Option<String>,
-    follower: Option<String>,
-    health: Option<RawHealth>,
-    request_timeout_ms: Option<f64>,
-    failover_statuses: Option<Vec<f64>>,
-    routes: Option<Vec<RawRoute>>,
-    default_critical: Option<bool>,
-    hysteresis: Option<RawHysteresis>,
-    cache: Option<RawCache>,
-    #[serde(flatten)]
-    unknown: Unknown,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawHealth {
-    path: Option<String>,
-    follower_path: Option<String>,
-    timeout_ms: Option<f64>,
-    interval_ms: Option<f64>,
-    max_backoff_ms: Option<f64>,
-    expect: Option<String>,
-    #[serde(flatten)]
-    unknown: Unknown,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRoute {
-    prefix: Option<String>,
-    critical: Option<bool>,
-    #[serde(flatten)]
-    unknown: Unknown,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawHysteresis {
-    successes_to_up: Option<f64>,
-    failures_to_down: Option<f64>,
-    #[serde(flatten)]
-    unknown: Unknown,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCache {
-    storage: Option<String>,
-    key: Option<String>,
-    ttl_ms: Option<f64>,
-    #[serde(flatten)]
-    unknown: Unknown,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageKind {
@@ -112,18 +49,112 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and validates a config from any serde deserializer (a JS object in the
-    /// browser, JSON text in tests). `page_is_https` refuses `http:` bases.
-    pub fn from_deserializer<'de, D: serde::Deserializer<'de>>(
-        input: D,
-        page_is_https: bool,
-    ) -> Result<Config, HealthProxyError> {
-        let raw: RawConfig = serde_path_to_error::deserialize(input).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "config".to_string() } else { path };
-            HealthProxyError::config(format!("{field}: {}", e.inner()))
-        })?;
-        raw.validate(page_is_https)
+    /// Validates the whole config object. `page_is_https` refuses `http:` bases.
+    pub fn from_value(value: &Value, page_is_https: bool) -> Result<Config, HealthProxyError> {
+        let root = Section::new("config", "", value, TOP_KEYS)?;
+        let leader = Base::parse("leader", &root.required_str("leader")?, page_is_https)?;
+        let follower = Base::parse("follower", &root.required_str("follower")?, page_is_https)?;
+        if leader == follower {
+            return Err(HealthProxyError::config(format!(
+                "follower must differ from leader (both are {})",
+                leader.as_str()
+            )));
+        }
+
+        let h = root.section("health", HEALTH_KEYS)?;
+        let path = h.str_or("path", "/health")?;
+        check_config_path("health.path", &path)?;
+        let follower_path = h.str_or("followerPath", "/health")?;
+        check_config_path("health.followerPath", &follower_path)?;
+        let expect = h.opt_str("expect")?;
+        if expect.as_deref() == Some("") {
+            return Err(HealthProxyError::config(
+                "health.expect must not be empty: leave it out to accept any 2xx body",
+            ));
+        }
+        let health = HealthConfig {
+            path,
+            follower_path,
+            timeout_ms: h.int("timeoutMs", 1500, 50, 60_000)?,
+            interval_ms: h.int("intervalMs", 15_000, 1000, 3_600_000)?,
+            max_backoff_ms: h.int("maxBackoffMs", 60_000, 1000, 86_400_000)?,
+            expect,
+        };
+
+        let request_timeout_ms = root.int("requestTimeoutMs", 10_000, 100, 300_000)?;
+
+        let failover_statuses = match root.opt_list("failoverStatuses")? {
+            None => vec![502, 503, 504],
+            Some(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| int_value(&format!("failoverStatuses[{i}]"), v, 500, 599).map(|s| s as u16))
+                .collect::<Result<_, _>>()?,
+        };
+
+        let mut routes: Vec<Route> = Vec::new();
+        for (i, item) in root.opt_list("routes")?.unwrap_or(&[]).iter().enumerate() {
+            let field = format!("routes[{i}]");
+            let r = Section::new(&field, &format!("{field}."), item, ROUTE_KEYS)?;
+            let prefix = r.required_str("prefix")?;
+            check_config_path(&format!("{field}.prefix"), &prefix)?;
+            if prefix.contains(['?', '#']) {
+                return Err(HealthProxyError::config(format!(
+                    "{field}.prefix must be a path without query or fragment (got {})",
+                    quote(&prefix)
+                )));
+            }
+            let critical = r.opt_bool("critical")?.ok_or_else(|| {
+                HealthProxyError::config(format!("{field}.critical is required: true if the follower may serve it"))
+            })?;
+            let normal = normalise_prefix(&prefix);
+            if let Some(j) = routes.iter().position(|seen| seen.prefix == normal) {
+                return Err(HealthProxyError::config(format!(
+                    "{field}.prefix {} repeats routes[{j}].prefix",
+                    quote(&prefix)
+                )));
+            }
+            routes.push(Route { prefix: normal, critical });
+        }
+        let routes = RouteTable::new(routes, root.opt_bool("defaultCritical")?.unwrap_or(false));
+
+        let y = root.section("hysteresis", HYSTERESIS_KEYS)?;
+        let successes_to_up = y.int("successesToUp", 2, 1, 10)?;
+        let failures_to_down = y.int("failuresToDown", 1, 1, 10)?;
+
+        let c = root.section("cache", CACHE_KEYS)?;
+        let storage = match c.opt_str("storage")?.as_deref() {
+            None | Some("local") => StorageKind::Local,
+            Some("session") => StorageKind::Session,
+            Some("none") => StorageKind::None,
+            Some(other) => {
+                return Err(HealthProxyError::config(format!(
+                    "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
+                    quote(other)
+                )))
+            }
+        };
+        let key = c.str_or("key", "health-proxy")?;
+        if key.is_empty() {
+            return Err(HealthProxyError::config("cache.key must not be empty"));
+        }
+        let cache = CacheConfig {
+            storage,
+            key,
+            ttl_ms: c.int("ttlMs", 30_000, 0, 86_400_000)?,
+        };
+
+        Ok(Config {
+            leader,
+            follower,
+            health,
+            request_timeout_ms,
+            failover_statuses,
+            routes,
+            successes_to_up,
+            failures_to_down,
+            cache,
+        })
     }
 
     pub fn is_failover_status(&self, status: u16) -> bool {
@@ -143,152 +174,120 @@ impl Config {
     }
 }
 
-fn no_unknown(section: &str, unknown: &Unknown) -> Result<(), HealthProxyError> {
-    match unknown.keys().next() {
-        None => Ok(()),
-        Some(key) => {
-            let field = if section.is_empty() { key.clone() } else { format!("{section}.{key}") };
-            Err(HealthProxyError::config(format!(
-                "{field} is not a known setting (a typo would otherwise silently become a default)"
-            )))
-        }
-    }
+const TOP_KEYS: &[&str] = &[
+    "leader",
+    "follower",
+    "health",
+    "requestTimeoutMs",
+    "failoverStatuses",
+    "routes",
+    "defaultCritical",
+    "hysteresis",
+    "cache",
+];
+const HEALTH_KEYS: &[&str] = &["path", "followerPath", "timeoutMs", "intervalMs", "maxBackoffMs", "expect"];
+const ROUTE_KEYS: &[&str] = &["prefix", "critical"];
+const HYSTERESIS_KEYS: &[&str] = &["successesToUp", "failuresToDown"];
+const CACHE_KEYS: &[&str] = &["storage", "key", "ttlMs"];
+
+/// One object of the config, with the dotted prefix its fields are named by.
+struct Section<'a> {
+    prefix: String,
+    value: &'a Value,
 }
 
-/// A whole number in `min..=max`, or `default` when absent.
-fn int_in(field: &str, value: Option<f64>, default: u32, min: u32, max: u32) -> Result<u32, HealthProxyError> {
-    let Some(v) = value else { return Ok(default) };
-    if v.is_finite() && v.fract() == 0.0 && v >= f64::from(min) && v <= f64::from(max) {
-        Ok(v as u32)
-    } else {
-        Err(HealthProxyError::config(format!(
-            "{field} must be a whole number from {min} to {max} (got {v})"
-        )))
-    }
-}
+static EMPTY: Value = Value::Map(Vec::new());
 
-fn required(field: &str, value: Option<String>) -> Result<String, HealthProxyError> {
-    value.ok_or_else(|| HealthProxyError::config(format!("{field} is required: the base URL of the {field}")))
-}
-
-impl RawConfig {
-    fn validate(self, page_is_https: bool) -> Result<Config, HealthProxyError> {
-        no_unknown("", &self.unknown)?;
-        let leader = Base::parse("leader", &required("leader", self.leader)?, page_is_https)?;
-        let follower = Base::parse("follower", &required("follower", self.follower)?, page_is_https)?;
-        if leader == follower {
+impl<'a> Section<'a> {
+    fn new(name: &str, prefix: &str, value: &'a Value, known: &[&str]) -> Result<Section<'a>, HealthProxyError> {
+        let Value::Map(entries) = value else {
+            return Err(HealthProxyError::config(format!("{name} must be an object (got {})", value.kind())));
+        };
+        if let Some((key, _)) = entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             return Err(HealthProxyError::config(format!(
-                "follower must differ from leader (both are {})",
-                leader.as_str()
+                "{prefix}{key} is not a known setting; known here: {}",
+                known.join(", ")
             )));
         }
+        Ok(Section { prefix: prefix.to_string(), value })
+    }
 
-        let h = self.health.unwrap_or_default();
-        no_unknown("health", &h.unknown)?;
-        let path = h.path.unwrap_or_else(|| "/health".to_string());
-        check_config_path("health.path", &path)?;
-        let follower_path = h.follower_path.unwrap_or_else(|| "/health".to_string());
-        check_config_path("health.followerPath", &follower_path)?;
-        if h.expect.as_deref() == Some("") {
-            return Err(HealthProxyError::config(
-                "health.expect must not be empty: leave it out to accept any 2xx body",
-            ));
+    fn field(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// A nested object; an absent one reads as empty, so every default applies.
+    fn section(&self, key: &str, known: &[&str]) -> Result<Section<'a>, HealthProxyError> {
+        let field = self.field(key);
+        Section::new(&field, &format!("{field}."), self.value.get(key).unwrap_or(&EMPTY), known)
+    }
+
+    fn wrong(&self, key: &str, want: &str, got: &Value) -> HealthProxyError {
+        HealthProxyError::config(format!("{} must be {want} (got {})", self.field(key), got.kind()))
+    }
+
+    fn opt_str(&self, key: &str) -> Result<Option<String>, HealthProxyError> {
+        match self.value.get(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.wrong(key, "a string", other)),
         }
-        let health = HealthConfig {
-            path,
-            follower_path,
-            timeout_ms: int_in("health.timeoutMs", h.timeout_ms, 1500, 50, 60_000)?,
-            interval_ms: int_in("health.intervalMs", h.interval_ms, 15_000, 1000, 3_600_000)?,
-            max_backoff_ms: int_in("health.maxBackoffMs", h.max_backoff_ms, 60_000, 1000, 86_400_000)?,
-            expect: h.expect,
-        };
+    }
 
-        let request_timeout_ms = int_in("requestTimeoutMs", self.request_timeout_ms, 10_000, 100, 300_000)?;
+    fn str_or(&self, key: &str, default: &str) -> Result<String, HealthProxyError> {
+        Ok(self.opt_str(key)?.unwrap_or_else(|| default.to_string()))
+    }
 
-        let failover_statuses = match self.failover_statuses {
-            None => vec![502, 503, 504],
-            Some(list) => list
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| int_in(&format!("failoverStatuses[{i}]"), Some(s), 0, 500, 599).map(|s| s as u16))
-                .collect::<Result<_, _>>()?,
-        };
+    fn required_str(&self, key: &str) -> Result<String, HealthProxyError> {
+        self.opt_str(key)?
+            .ok_or_else(|| HealthProxyError::config(format!("{} is required", self.field(key))))
+    }
 
-        let mut routes = Vec::new();
-        for (i, r) in self.routes.unwrap_or_default().into_iter().enumerate() {
-            let field = format!("routes[{i}]");
-            no_unknown(&field, &r.unknown)?;
-            let prefix = r
-                .prefix
-                .ok_or_else(|| HealthProxyError::config(format!("{field}.prefix is required, a path such as \"/api/pages\"")))?;
-            check_config_path(&format!("{field}.prefix"), &prefix)?;
-            if prefix.contains(['?', '#']) {
-                return Err(HealthProxyError::config(format!(
-                    "{field}.prefix must be a path without query or fragment (got {prefix:?})"
-                )));
-            }
-            let critical = r.critical.ok_or_else(|| {
-                HealthProxyError::config(format!("{field}.critical is required: true if the follower may serve it"))
-            })?;
-            let normal = normalise_prefix(&prefix);
-            if let Some(j) = routes.iter().position(|seen: &Route| seen.prefix == normal) {
-                return Err(HealthProxyError::config(format!(
-                    "{field}.prefix {prefix:?} repeats routes[{j}].prefix"
-                )));
-            }
-            routes.push(Route { prefix: normal, critical });
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, HealthProxyError> {
+        match self.value.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.wrong(key, "true or false", other)),
         }
-        let routes = RouteTable::new(routes, self.default_critical.unwrap_or(false));
+    }
 
-        let y = self.hysteresis.unwrap_or_default();
-        no_unknown("hysteresis", &y.unknown)?;
-        let successes_to_up = int_in("hysteresis.successesToUp", y.successes_to_up, 2, 1, 10)?;
-        let failures_to_down = int_in("hysteresis.failuresToDown", y.failures_to_down, 1, 1, 10)?;
-
-        let c = self.cache.unwrap_or_default();
-        no_unknown("cache", &c.unknown)?;
-        let storage = match c.storage.as_deref() {
-            None | Some("local") => StorageKind::Local,
-            Some("session") => StorageKind::Session,
-            Some("none") => StorageKind::None,
-            Some(other) => {
-                return Err(HealthProxyError::config(format!(
-                    "cache.storage must be \"local\", \"session\" or \"none\" (got {other:?})"
-                )))
-            }
-        };
-        let key = c.key.unwrap_or_else(|| "health-proxy".to_string());
-        if key.is_empty() {
-            return Err(HealthProxyError::config("cache.key must not be empty"));
+    fn opt_list(&self, key: &str) -> Result<Option<&'a [Value]>, HealthProxyError> {
+        match self.value.get(key) {
+            None => Ok(None),
+            Some(Value::List(items)) => Ok(Some(items)),
+            Some(other) => Err(self.wrong(key, "an array", other)),
         }
-        let cache = CacheConfig {
-            storage,
-            key,
-            ttl_ms: int_in("cache.ttlMs", c.ttl_ms, 30_000, 0, 86_400_000)?,
-        };
+    }
 
-        Ok(Config {
-            leader,
-            follower,
-            health,
-            request_timeout_ms,
-            failover_statuses,
-            routes,
-            successes_to_up,
-            failures_to_down,
-            cache,
-        })
+    /// A whole number in `min..=max`, or `default` when absent.
+    fn int(&self, key: &str, default: u32, min: u32, max: u32) -> Result<u32, HealthProxyError> {
+        match self.value.get(key) {
+            None => Ok(default),
+            Some(v) => int_value(&self.field(key), v, min, max),
+        }
     }
 }
 
-#[cfg(test)]
+fn int_value(field: &str, value: &Value, min: u32, max: u32) -> Result<u32, HealthProxyError> {
+    let range = |got: String| {
+        HealthProxyError::config(format!("{field} must be a whole number from {min} to {max} (got {got})"))
+    };
+    match value {
+        Value::Num(v) if v.fract() == 0.0 && *v >= f64::from(min) && *v <= f64::from(max) => Ok(*v as u32),
+        Value::Num(v) => Err(range(show_number(*v))),
+        other => Err(range(other.kind().to_string())),
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::core::error::ErrorCode;
+    use crate::core::value::tests::from_json;
     use serde_json::json;
 
     fn parse(v: serde_json::Value) -> Result<Config, HealthProxyError> {
-        Config::from_deserializer(v, false)
+        Config::from_value(&from_json(&v), false)
     }
 
     fn minimal() -> serde_json::Value {
@@ -327,6 +326,8 @@ mod tests {
         assert!(!c.routes.is_critical("/x"));
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
         assert_eq!(c.cache, CacheConfig { storage: StorageKind::Local, key: "health-proxy".into(), ttl_ms: 30_000 });
+        // null reads as absent, as JS `undefined` does.
+        assert_eq!(parse(with("requestTimeoutMs", json!(null))).unwrap().request_timeout_ms, 10_000);
     }
 
     #[test]
@@ -348,6 +349,7 @@ mod tests {
         assert!(c.routes.is_critical("/api/pages/1") && !c.routes.is_critical("/api/hub") && c.routes.is_critical("/x"));
         assert_eq!(c.cache.storage, StorageKind::Session);
         assert_eq!(c.policy().backoff, Backoff { base_ms: 1000, max_ms: 30_000 });
+        assert_eq!(c.policy().interval_ms, 5000);
     }
 
     #[test]
@@ -365,7 +367,8 @@ mod tests {
         let cases: &[(&str, serde_json::Value, &str)] = &[
             ("health.timeoutMs", json!(49), "health.timeoutMs must be a whole number from 50 to 60000 (got 49)"),
             ("health.timeoutMs", json!(60001), "health.timeoutMs "),
-            ("health.timeoutMs", json!(100.5), "health.timeoutMs "),
+            ("health.timeoutMs", json!(100.5), "health.timeoutMs must be a whole number from 50 to 60000 (got 100.5)"),
+            ("health.timeoutMs", json!("1500"), "health.timeoutMs must be a whole number from 50 to 60000 (got a string)"),
             ("health.intervalMs", json!(999), "health.intervalMs "),
             ("health.intervalMs", json!(3_600_001), "health.intervalMs "),
             ("health.maxBackoffMs", json!(999), "health.maxBackoffMs "),
@@ -373,12 +376,14 @@ mod tests {
             ("requestTimeoutMs", json!(300_001), "requestTimeoutMs "),
             ("hysteresis.successesToUp", json!(0), "hysteresis.successesToUp "),
             ("hysteresis.failuresToDown", json!(11), "hysteresis.failuresToDown "),
-            ("cache.ttlMs", json!(-1), "cache.ttlMs "),
+            ("cache.ttlMs", json!(-1), "cache.ttlMs must be a whole number from 0 to 86400000 (got -1)"),
             ("cache.ttlMs", json!(86_400_001), "cache.ttlMs "),
-            ("failoverStatuses", json!([502, 404]), "failoverStatuses[1] must be a whole number from 500 to 599"),
+            ("failoverStatuses", json!([502, 404]), "failoverStatuses[1] must be a whole number from 500 to 599 (got 404)"),
             ("failoverStatuses", json!([600]), "failoverStatuses[0] "),
-            ("cache.storage", json!("cookie"), "cache.storage must be"),
+            ("failoverStatuses", json!(502), "failoverStatuses must be an array (got a number)"),
+            ("cache.storage", json!("cookie"), "cache.storage must be \"local\", \"session\" or \"none\" (got \"cookie\")"),
             ("cache.key", json!(""), "cache.key "),
+            ("cache", json!("local"), "cache must be an object (got a string)"),
             ("health.expect", json!(""), "health.expect "),
             ("health.path", json!("health"), "health.path must be a path"),
             ("health.path", json!("//evil/health"), "health.path "),
@@ -388,30 +393,29 @@ mod tests {
             ("routes", json!([{"prefix": "/a?x", "critical": true}]), "routes[0].prefix "),
             ("routes", json!([{"critical": true}]), "routes[0].prefix is required"),
             ("routes", json!([{"prefix": "/a"}]), "routes[0].critical is required"),
+            ("routes", json!([{"prefix": "/a", "critical": "yes"}]), "routes[0].critical must be true or false (got a string)"),
             ("routes", json!([{"prefix": "/a", "critical": true}, {"prefix": "/a/", "critical": false}]), "routes[1].prefix \"/a/\" repeats routes[0].prefix"),
+            ("routes", json!(["/a"]), "routes[0] must be an object (got a string)"),
+            ("routes", json!({"prefix": "/a"}), "routes must be an array (got an object)"),
+            ("defaultCritical", json!("yes"), "defaultCritical must be true or false"),
+            ("leader", json!(42), "leader must be a string (got a number)"),
         ];
         for (key, value, want) in cases {
             let m = err(with(key, value.clone()));
             assert!(m.starts_with(want), "{key}={value}: {m}");
         }
-        // Bounds themselves are accepted.
+        // The bounds themselves are accepted.
         for (key, value) in [("health.timeoutMs", 50), ("health.timeoutMs", 60_000), ("cache.ttlMs", 0), ("hysteresis.successesToUp", 10)] {
             assert!(parse(with(key, json!(value))).is_ok(), "{key}={value}");
         }
     }
 
     #[test]
-    fn wrong_types_name_the_field() {
-        let m = err(with("health.timeoutMs", json!("1500")));
-        assert!(m.starts_with("health.timeoutMs: invalid type: string"), "{m}");
-        let m = err(with("leader", json!(42)));
-        assert!(m.starts_with("leader: invalid type"), "{m}");
-        let m = err(with("routes", json!({"prefix": "/a"})));
-        assert!(m.starts_with("routes: invalid type"), "{m}");
-        let m = err(json!("http://x"));
-        assert!(m.starts_with("config: invalid type"), "{m}");
-        let m = err(with("defaultCritical", json!("yes")));
-        assert!(m.starts_with("defaultCritical: "), "{m}");
+    fn the_config_must_be_an_object() {
+        assert!(err(json!("http://x")).starts_with("config must be an object (got a string)"));
+        assert!(err(json!(null)).starts_with("config must be an object (got null)"));
+        let e = Config::from_value(&Value::Other("a function"), false).unwrap_err();
+        assert_eq!(e.message, "config must be an object (got a function)");
     }
 
     #[test]
@@ -420,7 +424,7 @@ mod tests {
         assert!(err(json!({"leader": "https://a"})).starts_with("follower is required"));
         assert!(err(json!({"leader": "https://a/", "follower": "https://A"})).starts_with("follower must differ"));
         assert!(err(with("leader", json!("ftp://x"))).starts_with("leader must be an absolute http(s) URL"));
-        let e = Config::from_deserializer(minimal(), true).unwrap_err();
+        let e = Config::from_value(&from_json(&minimal()), true).unwrap_err();
         assert!(e.message.starts_with("leader is http: but this page is served over https:"), "{}", e.message);
     }
 }

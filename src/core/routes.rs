@@ -19,7 +19,7 @@ impl RouteTable {
         for r in &mut routes {
             r.prefix = normalise_prefix(&r.prefix);
         }
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         RouteTable { routes, default_critical }
     }
 
@@ -52,7 +52,7 @@ fn segment_prefix(prefix: &str, path: &str) -> bool {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -1,0 +1,312 @@
+//! A JSON-shaped value: what the config object and a cached verdict are read into.
+//! The JS layer builds it from a JS object; [`parse_json`] builds it from stored text.
+//! Hand-written rather than serde, which tripled the size of the wasm.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null` or `undefined`: treated as absent.
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+    /// Anything JSON has no word for (a function, a symbol, a bigint): its `typeof`.
+    Other(&'static str),
+}
+
+impl Value {
+    /// How a message names this kind of value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Num(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::List(_) => "an array",
+            Value::Map(_) => "an object",
+            Value::Other(t) => t,
+        }
+    }
+
+    /// The value of `key` in a map; `None` when absent or null.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .filter(|v| **v != Value::Null),
+            _ => None,
+        }
+    }
+}
+
+/// Parses JSON text whose numbers are integers (all the cache writes). Anything else,
+/// including a fraction or exponent, is `None`: a corrupt entry is simply ignored.
+pub fn parse_json(text: &str) -> Option<Value> {
+    let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0 };
+    let v = p.value()?;
+    p.ws();
+    (p.i == p.s.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    depth: u32,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &str) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        (self.s.get(self.i..end)? == lit.as_bytes()).then(|| self.i = end)
+    }
+
+    fn value(&mut self) -> Option<Value> {
+        self.ws();
+        self.depth += 1;
+        if self.depth > 32 {
+            return None;
+        }
+        let v = match self.peek()? {
+            b'{' => self.map(),
+            b'[' => self.list(),
+            b'"' => self.string().map(Value::Str),
+            b't' => self.eat("true").map(|_| Value::Bool(true)),
+            b'f' => self.eat("false").map(|_| Value::Bool(false)),
+            b'n' => self.eat("null").map(|_| Value::Null),
+            _ => self.integer().map(Value::Num),
+        };
+        self.depth -= 1;
+        v
+    }
+
+    fn map(&mut self) -> Option<Value> {
+        self.eat("{")?;
+        let mut entries = Vec::new();
+        self.ws();
+        if self.eat("}").is_some() {
+            return Some(Value::Map(entries));
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.eat(":")?;
+            entries.push((key, self.value()?));
+            self.ws();
+            if self.eat("}").is_some() {
+                return Some(Value::Map(entries));
+            }
+            self.eat(",")?;
+        }
+    }
+
+    fn list(&mut self) -> Option<Value> {
+        self.eat("[")?;
+        let mut items = Vec::new();
+        self.ws();
+        if self.eat("]").is_some() {
+            return Some(Value::List(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.ws();
+            if self.eat("]").is_some() {
+                return Some(Value::List(items));
+            }
+            self.eat(",")?;
+        }
+    }
+
+    fn integer(&mut self) -> Option<f64> {
+        let negative = self.eat("-").is_some();
+        let start = self.i;
+        let mut n: i64 = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+            self.i += 1;
+        }
+        if self.i == start || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        Some(if negative { -(n as f64) } else { n as f64 })
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.eat("\"")?;
+        let mut out = String::new();
+        loop {
+            let rest = self.s.get(self.i..)?;
+            let run = rest.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+            out.push_str(std::str::from_utf8(rest.get(..run)?).ok()?);
+            self.i += run;
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    self.i += 1;
+                    let c = self.peek()?;
+                    self.i += 1;
+                    match c {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'n' => out.push('\n'),
+                        b't' => out.push('\t'),
+                        b'r' => out.push('\r'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            self.i += 4;
+                            // Lone surrogates are corrupt for our purposes.
+                            out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None, // a raw control character
+            }
+        }
+    }
+}
+
+/// `s` as a JSON string literal.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                let b = c as u32;
+                for nibble in [b >> 4, b & 0xf] {
+                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A number for a message, without pulling float formatting into the wasm.
+pub fn show_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return (v as i64).to_string();
+    }
+    if v.abs() >= 1e15 {
+        return "a number too large".to_string();
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    let frac = ((a.fract() * 1000.0).round() as u32).min(999);
+    let mut digits = format!("{frac:03}");
+    while digits.ends_with('0') && digits.len() > 1 {
+        digits.pop();
+    }
+    format!("{sign}{}.{digits}", a.trunc() as i64)
+}
+
+/// `s` in double quotes for a message, control characters made visible.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str("\\u{");
+            out.push_str(&format!("{:x}", c as u32));
+            out.push('}');
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub mod tests {
+    use super::*;
+
+    /// Test-only bridge: write configs as `serde_json::json!` literals.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap()),
+            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
+            serde_json::Value::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+        }
+    }
+
+    #[test]
+    fn parses_what_serde_json_writes() {
+        for text in [
+            r#"{"a":1,"b":[true,false,null],"c":{"d":"x\"y\\z\n\u00e9\/"},"e":-42,"f":""}"#,
+            r#"  [ ]  "#,
+            r#"{}"#,
+            r#""\ud7ff""#,
+        ] {
+            let want = from_json(&serde_json::from_str(text).unwrap());
+            assert_eq!(parse_json(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_corrupt_text() {
+        for text in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "1.5", "1e3", "\"\u{1}\"", "\"\\ud800\"", "tru", "99999999999999999999", "nul"] {
+            assert_eq!(parse_json(text), None, "{text:?}");
+        }
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert_eq!(parse_json(&deep), None);
+    }
+
+    #[test]
+    fn json_strings_round_trip() {
+        let s = "a\"b\\c\u{1}d\u{1f}é";
+        assert_eq!(parse_json(&json_string(s)), Some(Value::Str(s.to_string())));
+        let via_serde: String = serde_json::from_str(&json_string(s)).unwrap();
+        assert_eq!(via_serde, s);
+    }
+
+    #[test]
+    fn numbers_for_messages() {
+        assert_eq!(show_number(49.0), "49");
+        assert_eq!(show_number(-1.0), "-1");
+        assert_eq!(show_number(100.5), "100.5");
+        assert_eq!(show_number(0.25), "0.25");
+        assert_eq!(show_number(-2.125), "-2.125");
+        assert_eq!(show_number(f64::NAN), "NaN");
+        assert_eq!(show_number(f64::INFINITY), "Infinity");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a\nb"), "\"a\\u{a}b\"");
+    }
+}

@@ -1,0 +1,83 @@
+//! TypeScript types for the generated `.d.ts`, where wasm-bindgen alone would say `any`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** The verdict states of the spec: no verdict yet, leader up, leader down with the follower reachable, neither reachable. */
+export type State = "unknown" | "leader" | "emergency" | "offline";
+
+/** The current verdict. */
+export interface Snapshot {
+  state: State;
+  /** Round trip of the last good leader probe, in ms, or null. */
+  leaderLatencyMs: number | null;
+  /** Epoch ms of the verdict, or null. */
+  checkedAt: number | null;
+  source: "cache" | "probe" | "request" | "peer";
+}
+
+export type HealthProxyErrorCode =
+  | "INVALID_CONFIG"
+  | "INVALID_PATH"
+  | "NOT_READY"
+  | "FEATURE_UNAVAILABLE"
+  | "LEADER_UNAVAILABLE"
+  | "OFFLINE";
+
+/** Every error the proxy throws or rejects with. */
+export interface HealthProxyError extends Error {
+  name: "HealthProxyError";
+  code: HealthProxyErrorCode;
+}
+
+export interface RouteConfig {
+  /** A path starting with "/", matched on whole segments; the longest match wins. */
+  prefix: string;
+  /** True when the follower may serve it while the leader is down. */
+  critical: boolean;
+}
+
+/** Spec §5. Unknown keys are refused. */
+export interface HealthProxyConfig {
+  /** Absolute http(s) URL of the true leader. */
+  leader: string;
+  /** Absolute http(s) URL of the follower (emergency leader). */
+  follower: string;
+  health?: {
+    /** Default "/health". */
+    path?: string;
+    /** Default "/health". */
+    followerPath?: string;
+    /** 50 – 60000, default 1500. */
+    timeoutMs?: number;
+    /** 1000 – 3600000, default 15000. */
+    intervalMs?: number;
+    /** ≥ 1000, default 60000. */
+    maxBackoffMs?: number;
+    /** A substring the health body must contain. */
+    expect?: string;
+  };
+  /** 100 – 300000, default 10000. */
+  requestTimeoutMs?: number;
+  /** Statuses 500 – 599, default [502, 503, 504]. */
+  failoverStatuses?: number[];
+  routes?: RouteConfig[];
+  /** Default false. */
+  defaultCritical?: boolean;
+  hysteresis?: {
+    /** 1 – 10, default 2. */
+    successesToUp?: number;
+    /** 1 – 10, default 1. */
+    failuresToDown?: number;
+  };
+  cache?: {
+    /** Default "local". */
+    storage?: "local" | "session" | "none";
+    /** Default "health-proxy". */
+    key?: string;
+    /** 0 – 86400000, default 30000. */
+    ttlMs?: number;
+  };
+}
+"#;

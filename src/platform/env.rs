@@ -1,0 +1,29 @@
+//! Clock, randomness and page facts, read from the global scope.
+
+use wasm_bindgen::JsValue;
+
+/// Epoch milliseconds.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A uniform draw in `[0, 1)`, for backoff jitter.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// A property of `globalThis`, or `None` when it is missing or its getter throws
+/// (as `localStorage` does in sandboxed frames).
+pub fn global(name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// True when the page (or worker) itself was loaded over https:.
+pub fn page_is_https() -> bool {
+    global("location")
+        .and_then(|loc| js_sys::Reflect::get(&loc, &JsValue::from_str("protocol")).ok())
+        .and_then(|p| p.as_string())
+        .is_some_and(|p| p == "https:")
+}

@@ -1,0 +1,525 @@
+//! The library in real headless Chromium against the simulator on loopback: the page,
+//! the leader and the follower are three origins, so CORS is real. Each test resets the
+//! simulator; wasm-bindgen-test runs them one at a time.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use support::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const GET: JsValue = JsValue::UNDEFINED;
+
+fn post(body: &str) -> JsValue {
+    let init = init(r#"{"method":"POST","headers":{"content-type":"application/json"}}"#);
+    js_sys::Reflect::set(&init, &"body".into(), &body.into()).unwrap();
+    init
+}
+
+async fn served_by(p: &health_proxy::HealthProxy, path: &str) -> String {
+    let r = fetch_ok(p, path, GET).await;
+    let url = r.url();
+    let body = json(r).await;
+    let by = text(&body, "servedBy");
+    let base = if by == "leader" { LEADER } else { FOLLOWER };
+    assert!(url.starts_with(base), "response.url {url} should name the {by}");
+    by
+}
+
+#[wasm_bindgen_test]
+async fn leader_up_routes_everything_to_the_leader_and_nothing_to_the_follower() {
+    reset().await;
+    let p = proxy("{}");
+    assert_eq!(state(&p), "unknown");
+    let snap = start(&p).await;
+    assert_eq!(text(&snap, "state"), "leader");
+    assert_eq!(text(&snap, "source"), "probe");
+    assert!(field(&snap, "leaderLatencyMs").as_f64().is_some());
+    assert!(field(&snap, "checkedAt").as_f64().unwrap() > 1.7e12);
+    assert_eq!(p.resolve("/api/pages?x=1".into(), GET).unwrap(), format!("{LEADER}/api/pages?x=1"));
+    assert_eq!(p.resolve(format!("{FOLLOWER}/api/hub/links").into(), "POST".into()).unwrap(), format!("{LEADER}/api/hub/links"));
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    assert_eq!(served_by(&p, "/api/hub/links").await, "leader");
+    let r = fetch_ok(&p, "/api/notes", post(r#"{"text":"hi","clientId":"t1"}"#)).await;
+    assert_eq!(r.status(), 201);
+    let s = stats().await;
+    assert_eq!(s.n("follower.requests"), 0.0, "the follower saw traffic while the leader was up");
+    assert_eq!(s.n("leader.writes"), 1.0);
+    assert_eq!(s.n("leader.probes"), 1.0);
+    p.stop();
+}
+
+/// The leader is down in some way, the follower is up: emergency, and the §2 table.
+async fn emergency_routing(mode: &str) {
+    reset().await;
+    leader_mode(mode).await;
+    let p = proxy("{}");
+    let snap = start(&p).await;
+    assert_eq!(text(&snap, "state"), "emergency", "leader {mode}");
+    assert_eq!(p.resolve("/api/pages/2".into(), GET).unwrap(), format!("{FOLLOWER}/api/pages/2"));
+    assert!(p.can_serve("/api/files".into(), "HEAD".into()));
+    assert!(!p.can_serve("/api/hub/links".into(), GET));
+    assert!(!p.can_serve("/api/pages".into(), "DELETE".into()));
+    assert_eq!(served_by(&p, "/api/pages").await, "follower");
+    let before = stats().await;
+    let e = fetch_err(&p, "/api/hub/links", GET).await;
+    assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        let e = fetch_err(&p, "/api/notes", init(&format!(r#"{{"method":"{method}","body":"{{}}"}}"#))).await;
+        assert_eq!(code(&e), "LEADER_UNAVAILABLE", "{method}");
+        let e = fetch_err(&p, "/api/pages", init(&format!(r#"{{"method":"{method}"}}"#))).await;
+        assert_eq!(code(&e), "LEADER_UNAVAILABLE", "{method} on a critical path");
+    }
+    let after = stats().await;
+    // Refused before anything was sent: no request of any kind reached either server.
+    assert_eq!(after.n("follower.writes"), 0.0);
+    assert_eq!(after.n("follower.preflights"), before.n("follower.preflights"));
+    assert_eq!(after.n("follower.requests"), before.n("follower.requests"));
+    assert_eq!(after.n("leader.writes"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn app_down_502_gives_emergency() {
+    emergency_routing("app-down").await;
+}
+
+#[wasm_bindgen_test]
+async fn refused_gives_emergency() {
+    emergency_routing("refused").await;
+}
+
+#[wasm_bindgen_test]
+async fn blackout_gives_emergency() {
+    emergency_routing("blackout").await;
+}
+
+#[wasm_bindgen_test]
+async fn slow_leader_gives_emergency() {
+    emergency_routing("slow").await;
+}
+
+#[wasm_bindgen_test]
+async fn captive_portal_body_gives_emergency() {
+    emergency_routing("wrong-body").await;
+}
+
+#[wasm_bindgen_test]
+async fn without_expect_any_2xx_counts_as_healthy() {
+    reset().await;
+    leader_mode("wrong-body").await;
+    let p = proxy(r#"{"health":{"expect":null}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn blackholed_probe_is_really_aborted_on_time() {
+    reset().await;
+    leader_mode("blackout").await;
+    let p = proxy(r#"{"health":{"timeoutMs":500}}"#);
+    let t0 = now();
+    let snap = start(&p).await;
+    let elapsed = now() - t0;
+    assert_eq!(text(&snap, "state"), "emergency");
+    // start() resolves within health.timeoutMs + the follower probe.
+    assert!((500.0..1500.0).contains(&elapsed), "start took {elapsed} ms");
+    // The hung request is gone at the server, not just abandoned by the promise.
+    sleep(100).await;
+    let s = stats().await;
+    assert_eq!(s.n("leader.hangsOpen"), 0.0, "the blackholed probe is still open at the leader");
+    let closed = s.get("leader.hangsClosedMs");
+    let closed: js_sys::Array = closed.into();
+    assert_eq!(closed.length(), 1);
+    let held = closed.get(0).as_f64().unwrap();
+    web_sys::console::log_1(&format!("blackholed probe: aborted after {held} ms at the server (timeout 500 ms); start() resolved in {elapsed} ms").into());
+    assert!((450.0..900.0).contains(&held), "the server held the probe {held} ms");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn leader_and_follower_down_is_offline_and_sends_nothing() {
+    reset().await;
+    leader_mode("refused").await;
+    follower_mode("down").await;
+    let p = proxy("{}");
+    assert_eq!(text(&start(&p).await, "state"), "offline");
+    let before = stats().await;
+    for (path, method) in [("/api/pages", "GET"), ("/api/hub/links", "GET"), ("/api/notes", "POST")] {
+        let e = fetch_err(&p, path, init(&format!(r#"{{"method":"{method}"}}"#))).await;
+        assert_eq!(code(&e), "OFFLINE", "{method} {path}");
+        let e = p.resolve(path.into(), method.into()).unwrap_err();
+        assert_eq!(code(&e), "OFFLINE");
+    }
+    let after = stats().await;
+    assert_eq!(after.n("follower.requests"), before.n("follower.requests"));
+    assert_eq!(after.n("follower.writes"), 0.0);
+
+    // The follower refusing connections is offline too.
+    follower_mode("refused").await;
+    assert_eq!(text(&check(&p).await, "state"), "offline");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_critical_read_fails_over_mid_request() {
+    for mode in ["app-down", "refused", "blackout"] {
+        reset().await;
+        let p = proxy("{}");
+        assert_eq!(text(&start(&p).await, "state"), "leader");
+        leader_mode(mode).await;
+        let t0 = now();
+        assert_eq!(served_by(&p, "/api/pages/1").await, "follower", "leader {mode}");
+        let took = now() - t0;
+        let snap = p.snapshot();
+        assert_eq!(text(&snap, "state"), "emergency");
+        assert_eq!(text(&snap, "source"), "request");
+        let s = stats().await;
+        assert_eq!(s.n("follower.reads"), 1.0, "retried exactly once on the follower");
+        web_sys::console::log_1(&format!("mid-request failover, leader {mode}: {took} ms").into());
+        p.stop();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_write_that_fails_is_reported_and_never_retried() {
+    for mode in ["app-down", "blackout"] {
+        reset().await;
+        let p = proxy("{}");
+        start(&p).await;
+        leader_mode(mode).await;
+        // text/plain: a CORS simple request, so the write itself (not a preflight) reaches
+        // the leader even in a blackout, where it then hangs.
+        let write = init(r#"{"method":"POST","headers":{"content-type":"text/plain"}}"#);
+        js_sys::Reflect::set(&write, &"body".into(), &r#"{"text":"lost?","clientId":"w1"}"#.into()).unwrap();
+        let e = fetch_err(&p, "/api/notes", write).await;
+        assert_eq!(code(&e), "LEADER_UNAVAILABLE", "leader {mode}");
+        assert!(message(&e).contains("never retried"), "{}", message(&e));
+        sleep(50).await;
+        let s = stats().await;
+        assert_eq!(s.n("leader.writes"), 1.0, "the write reached the leader exactly once ({})", message(&e));
+        assert_eq!(s.n("follower.writes"), 0.0);
+        assert_eq!(s.n("follower.preflightWriteMethods"), 0.0);
+        p.stop();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_non_critical_read_is_not_retried_on_the_follower() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    leader_mode("app-down").await;
+    let e = fetch_err(&p, "/api/hub/links", GET).await;
+    assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
+    assert_eq!(stats().await.n("follower.reads"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn recovery_needs_consecutive_good_probes_then_traffic_returns() {
+    reset().await;
+    leader_mode("app-down").await;
+    let p = proxy(r#"{"hysteresis":{"successesToUp":3}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    leader_mode("up").await;
+    assert_eq!(text(&check(&p).await, "state"), "emergency");
+    assert_eq!(text(&check(&p).await, "state"), "emergency");
+    assert_eq!(text(&check(&p).await, "state"), "leader");
+    let before = stats().await.n("follower.requests");
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    assert_eq!(stats().await.n("follower.requests"), before, "the follower saw a read while the leader was up");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_flapping_leader_does_not_flap_the_page() {
+    reset().await;
+    control("/leader/flapping?ms=1000").await;
+    let changes = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let count = |p: &health_proxy::HealthProxy| {
+        let changes = changes.clone();
+        let f = Closure::<dyn Fn(JsValue)>::new(move |_| changes.set(changes.get() + 1));
+        p.on_change(f.into_js_value().into());
+    };
+    // Five good probes in a row needed; a 1 s up-phase fits at most four at 250 ms.
+    let steady = proxy(r#"{"hysteresis":{"successesToUp":5}}"#);
+    count(&steady);
+    start(&steady).await;
+    for _ in 0..20 {
+        sleep(250).await;
+        check(&steady).await;
+    }
+    let steady_changes = changes.replace(0);
+    // Without hysteresis the same leader flips the page back and forth.
+    let jumpy = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
+    count(&jumpy);
+    start(&jumpy).await;
+    for _ in 0..20 {
+        sleep(250).await;
+        check(&jumpy).await;
+    }
+    let jumpy_changes = changes.get();
+    web_sys::console::log_1(&format!("flapping 5 s: {steady_changes} state changes with successesToUp 5, {jumpy_changes} with 1").into());
+    assert!(steady_changes <= 2, "{steady_changes} changes with hysteresis");
+    assert!(jumpy_changes >= 4, "{jumpy_changes} changes without hysteresis");
+    steady.stop();
+    jumpy.stop();
+}
+
+#[wasm_bindgen_test]
+async fn concurrent_checks_share_one_probe() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let before = stats().await.n("leader.probes");
+    let a = JsFuture::from(p.check_now());
+    let b = JsFuture::from(p.check_now());
+    let c = JsFuture::from(p.check_now());
+    let (a, b, c) = futures_join3(a, b, c).await;
+    for s in [a, b, c] {
+        assert_eq!(text(&s, "state"), "leader");
+    }
+    assert_eq!(stats().await.n("leader.probes"), before + 1.0);
+    p.stop();
+}
+
+async fn futures_join3(a: JsFuture, b: JsFuture, c: JsFuture) -> (JsValue, JsValue, JsValue) {
+    let all = js_sys::Promise::all(&js_sys::Array::of3(&a_promise(a), &a_promise(b), &a_promise(c)));
+    let out: js_sys::Array = JsFuture::from(all).await.unwrap().into();
+    (out.get(0), out.get(1), out.get(2))
+}
+
+fn a_promise(f: JsFuture) -> JsValue {
+    wasm_bindgen_futures::future_to_promise(f).into()
+}
+
+#[wasm_bindgen_test]
+async fn on_change_reports_changes_until_unsubscribed() {
+    reset().await;
+    let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| sink.borrow_mut().push(text(&snap, "state")));
+    let unsubscribe: js_sys::Function = p.on_change(f.into_js_value().into()).into();
+    start(&p).await;
+    leader_mode("app-down").await;
+    check(&p).await;
+    check(&p).await; // no change: no call
+    unsubscribe.call0(&JsValue::NULL).unwrap();
+    leader_mode("up").await;
+    check(&p).await;
+    assert_eq!(*seen.borrow(), ["leader", "emergency"]);
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_throwing_listener_does_not_break_routing() {
+    reset().await;
+    let p = proxy("{}");
+    let f = js_sys::Function::new_no_args("throw new Error('listener bug')");
+    p.on_change(f);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn the_cache_makes_the_next_start_instant_then_revalidates() {
+    reset().await;
+    let key = format!("hp-test-{}", now());
+    let cfg = format!(r#"{{"cache":{{"storage":"local","key":"{key}"}}}}"#);
+    let first = proxy(&cfg);
+    assert_eq!(text(&start(&first).await, "source"), "probe");
+    first.stop();
+    // The leader goes dark; a new page load still starts at once from the cache…
+    leader_mode("blackout").await;
+    let second = proxy(&cfg);
+    let t0 = now();
+    let snap = start(&second).await;
+    let took = now() - t0;
+    assert_eq!(text(&snap, "source"), "cache");
+    assert_eq!(text(&snap, "state"), "leader");
+    web_sys::console::log_1(&format!("start() from a cached verdict: {took} ms").into());
+    assert!(took < 100.0, "start() from cache took {took} ms");
+    // …and the background revalidation finds the blackout.
+    sleep(700).await;
+    assert_eq!(state(&second), "emergency");
+    second.stop();
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().remove_item(&key).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn poisoned_or_foreign_cache_entries_are_ignored() {
+    reset().await;
+    let key = format!("hp-poison-{}", now());
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let fresh = now() as u64;
+    for poison in [
+        "{not json".to_string(),
+        String::from("\u{0}\u{1}"),
+        format!(r#"{{"v":1,"leader":"http://127.0.0.1:9","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
+        format!(r#"{{"v":99,"leader":"{LEADER}","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
+        format!(r#"{{"v":1,"leader":"{LEADER}","state":"emergency","checkedAt":1000,"leaderLatencyMs":1}}"#),
+        format!(r#"{{"v":1,"leader":"{LEADER}","state":"hacked","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
+    ] {
+        storage.set_item(&key, &poison).unwrap();
+        let p = proxy(&format!(r#"{{"cache":{{"storage":"local","key":"{key}"}}}}"#));
+        let snap = start(&p).await;
+        assert_eq!(text(&snap, "source"), "probe", "{poison}");
+        assert_eq!(text(&snap, "state"), "leader", "{poison}");
+        p.stop();
+    }
+    // The entry left behind is a valid one again.
+    let left = storage.get_item(&key).unwrap().unwrap();
+    assert!(left.contains(r#""state":"leader""#), "{left}");
+    storage.remove_item(&key).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn stop_leaves_no_timer_and_aborts_the_probe_in_flight() {
+    reset().await;
+    let p = proxy(r#"{"health":{"intervalMs":1000}}"#);
+    start(&p).await;
+    sleep(1300).await;
+    let running = stats().await.n("leader.probes");
+    assert!(running >= 2.0, "periodic probing did not run ({running} probes)");
+    p.stop();
+    p.stop(); // idempotent
+    sleep(2500).await;
+    assert_eq!(stats().await.n("leader.probes"), running, "a probe ran after stop()");
+
+    // A probe hung in a blackout is aborted by stop(), at the server too.
+    leader_mode("blackout").await;
+    let p = proxy(r#"{"health":{"timeoutMs":20000}}"#);
+    let pending = JsFuture::from(p.check_now());
+    sleep(300).await;
+    assert_eq!(stats().await.n("leader.hangsOpen"), 1.0);
+    p.stop();
+    let snap = pending.await.unwrap();
+    assert_eq!(text(&snap, "state"), "unknown", "an aborted probe is not a verdict");
+    sleep(100).await;
+    assert_eq!(stats().await.n("leader.hangsOpen"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn re_probes_back_off_while_the_leader_is_down() {
+    reset().await;
+    leader_mode("app-down").await;
+    let p = proxy(r#"{"health":{"maxBackoffMs":2000}}"#);
+    start(&p).await;
+    // Backoff ceilings 1 s, 2 s, 2 s…, each jittered to [½, 1]×: in 4.5 s between 2 and 8 more.
+    sleep(4500).await;
+    let probes = stats().await.n("leader.probes") - 1.0;
+    web_sys::console::log_1(&format!("re-probes in 4.5 s while down (cap 2 s): {probes}").into());
+    assert!((2.0..=8.0).contains(&probes), "{probes} re-probes");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn fetch_before_start_waits_for_the_first_verdict() {
+    reset().await;
+    leader_mode("app-down").await;
+    let p = proxy("{}");
+    assert_eq!(served_by(&p, "/api/files").await, "follower");
+    assert_eq!(state(&p), "emergency");
+    let e = p.resolve("/x".into(), GET);
+    assert!(e.is_err() && code(&e.unwrap_err()) == "FEATURE_UNAVAILABLE");
+    let fresh = proxy("{}");
+    assert_eq!(code(&fresh.resolve("/api/pages".into(), GET).unwrap_err()), "NOT_READY");
+    assert!(!fresh.can_serve("/api/pages".into(), GET));
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn the_callers_init_is_honoured() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let r = fetch_ok(
+        &p,
+        "/api/echo?x=1",
+        init(r#"{"method":"PUT","headers":{"x-request-id":"abc","content-type":"text/plain"},"body":"payload"}"#),
+    )
+    .await;
+    let echo = json(r).await;
+    assert_eq!(text(&echo, "method"), "PUT");
+    assert_eq!(text(&echo, "path"), "/api/echo?x=1");
+    assert_eq!(text(&echo, "body"), "payload");
+    assert_eq!(text(&field(&echo, "headers"), "x-request-id"), "abc");
+    // A non-failover status is the application's answer, untouched.
+    let r = fetch_ok(&p, "/api/pages/999", GET).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn the_callers_abort_still_aborts_and_is_not_a_leader_failure() {
+    reset().await;
+    leader_mode("slow").await;
+    let p = proxy(r#"{"requestTimeoutMs":5000,"health":{"timeoutMs":4000}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    let controller = web_sys::AbortController::new().unwrap();
+    let i = init("{}");
+    js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+    let pending = JsFuture::from(p.fetch("/api/pages".into(), i));
+    sleep(200).await;
+    controller.abort();
+    let e = pending.await.unwrap_err();
+    assert_eq!(text(&e, "name"), "AbortError");
+    assert_eq!(state(&p), "leader", "a caller's abort must not fail the leader over");
+    assert_eq!(stats().await.n("follower.requests"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn bad_paths_are_refused_before_anything_is_sent() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let before = stats().await.n("leader.requests");
+    for bad in [
+        "api/pages", "//evil.example/x", "http://evil.example/api", "http://127.0.0.1:18081@evil.example/",
+        "/a/../b", "/a/%2E%2e/b", "/a\\b", "/a\tb", "http://127.0.0.1:18084/api",
+    ] {
+        let e = p.resolve(bad.into(), GET).unwrap_err();
+        assert_eq!(code(&e), "INVALID_PATH", "{bad}");
+        assert_eq!(code(&fetch_err(&p, bad, GET).await), "INVALID_PATH");
+    }
+    assert_eq!(code(&p.resolve(JsValue::from_f64(3.0), GET).unwrap_err()), "INVALID_PATH");
+    assert_eq!(code(&p.resolve("/ok".into(), "GE T".into()).unwrap_err()), "INVALID_PATH");
+    assert_eq!(stats().await.n("leader.requests"), before);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+fn bad_configs_throw_invalid_config_naming_the_field() {
+    for (overrides, field) in [
+        (r#"{"health":{"timeoutMS":5}}"#, "health.timeoutMS"),
+        (r#"{"health":{"timeoutMs":"fast"}}"#, "health.timeoutMs"),
+        (r#"{"requestTimeoutMs":5}"#, "requestTimeoutMs"),
+        (r#"{"leader":"ftp://x"}"#, "leader"),
+        (r#"{"follower":"http://127.0.0.1:18081"}"#, "follower"),
+        (r#"{"routes":[{"prefix":"/a"}]}"#, "routes[0].critical"),
+        (r#"{"cache":{"storage":"cookies"}}"#, "cache.storage"),
+        (r#"{"failoverStatuses":[404]}"#, "failoverStatuses[0]"),
+    ] {
+        let e = health_proxy::HealthProxy::new(config(overrides)).err().expect(overrides);
+        assert_eq!(code(&e), "INVALID_CONFIG");
+        assert!(message(&e).contains(field), "{overrides}: {}", message(&e));
+    }
+    let with_fn = config("{}");
+    js_sys::Reflect::set(&with_fn, &"onError".into(), &js_sys::Function::new_no_args("")).unwrap();
+    let e = health_proxy::HealthProxy::new(with_fn).err().unwrap();
+    assert!(message(&e).contains("onError"));
+    for not_object in [JsValue::UNDEFINED, JsValue::from_str("x"), JsValue::from_f64(1.0)] {
+        let e = health_proxy::HealthProxy::new(not_object).err().unwrap();
+        assert_eq!(code(&e), "INVALID_CONFIG");
+    }
+}

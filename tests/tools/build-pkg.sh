@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/ (release, --target web unless $1 names another),
+# shrinks the wasm with wasm-opt -Oz, and prints its size.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=${1:-web}
+out=${2:-pkg}
+wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
+  || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
+wasm="$out/health_proxy_bg.wasm"
+wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+wasm_raw=$(wc -c <"$wasm")
+wasm_gz=$(gzip -9c "$wasm" | wc -c)
+js_raw=$(wc -c <"$out/health_proxy.js")
+js_gz=$(gzip -9c "$out/health_proxy.js" | wc -c)
+printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
+  "$target" "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" $((wasm_gz + js_gz))

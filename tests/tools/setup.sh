@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, skipping whatever is already there:
+# the wasm32 target, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack,
+# Chromium + ChromeDriver and binaryen (wasm-opt).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-pack runs wasm-bindgen, which must match the crate's version exactly.
+[ -f Cargo.lock ] || cargo generate-lockfile
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version"
+  # --locked can name a dependency version the registry no longer serves; then resolve afresh.
+  cargo install --locked wasm-bindgen-cli --version "=$bindgen_version" \
+    || cargo install wasm-bindgen-cli --version "=$bindgen_version"
+fi
+
+wasm_pack_version=0.15.1
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$wasm_pack_version" ]; then
+  say "installing wasm-pack $wasm_pack_version"
+  cargo install --locked wasm-pack --version "=$wasm_pack_version"
+fi
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v wasm-opt >/dev/null || missing+=(binaryen)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+say "toolchain ready: $(wasm-pack --version), wasm-bindgen $bindgen_version, $(chromium --version 2>/dev/null | head -1), $(wasm-opt --version)"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: lints, the native core tests, the simulator's tests, the library in
+# headless Chromium and in Node against the simulator, and the package size.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tests/tools/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "clippy (library denies unwrap/expect/panic/indexing), native and wasm32"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+step "native tests: the pure core (with property tests) and the simulator"
+cargo test --workspace
+
+step "package build"
+tests/tools/build-pkg.sh web
+
+sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
+trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
+
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
+step "wasm tests in headless Chromium (page, leader and follower on three origins)"
+wasm-pack test --headless --chrome -- --test browser
+
+step "wasm tests in Node (no window, no Web Storage)"
+wasm-pack test --node -- --test node
+
+step "all tests passed"
