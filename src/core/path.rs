@@ -124,11 +124,21 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
 /// True when a `/`-separated path has a `..` segment, plain or percent-encoded
 /// (`%2e%2e`, `.%2E`, …): the browser would resolve it upwards, out of the base.
 pub fn has_dot_dot_segment(path: &str) -> bool {
-    path.split('/').any(|seg| {
-        let lower = seg.to_ascii_lowercase();
-        let decoded = lower.replace("%2e", ".");
-        decoded == ".."
-    })
+    path.split('/').any(is_dot_dot)
+}
+
+fn is_dot_dot(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 2
 }
 
 /// The path part of a relative request (`/a/b?x#y` → `/a/b`).

@@ -45,13 +45,14 @@ impl Value {
 /// Parses JSON text whose numbers are integers (all the cache writes). Anything else,
 /// including a fraction or exponent, is `None`: a corrupt entry is simply ignored.
 pub fn parse_json(text: &str) -> Option<Value> {
-    let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0 };
+    let mut p = Parser { text, s: text.as_bytes(), i: 0, depth: 0 };
     let v = p.value()?;
     p.ws();
     (p.i == p.s.len()).then_some(v)
 }
 
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
     depth: u32,
@@ -150,7 +151,8 @@ impl Parser<'_> {
         loop {
             let rest = self.s.get(self.i..)?;
             let run = rest.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
-            out.push_str(std::str::from_utf8(rest.get(..run)?).ok()?);
+            // The run ends on an ASCII byte, so both ends are char boundaries.
+            out.push_str(self.text.get(self.i..self.i + run)?);
             self.i += run;
             match self.peek()? {
                 b'"' => {
@@ -171,7 +173,7 @@ impl Parser<'_> {
                         b'b' => out.push('\u{8}'),
                         b'f' => out.push('\u{c}'),
                         b'u' => {
-                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            let hex = self.text.get(self.i..self.i + 4)?;
                             self.i += 4;
                             // Lone surrogates are corrupt for our purposes.
                             out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
