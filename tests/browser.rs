@@ -26,7 +26,10 @@ async fn served_by(p: &health_proxy::HealthProxy, path: &str) -> String {
     let body = json(r).await;
     let by = text(&body, "servedBy");
     let base = if by == "leader" { LEADER } else { FOLLOWER };
-    assert!(url.starts_with(base), "response.url {url} should name the {by}");
+    assert!(
+        url.starts_with(base),
+        "response.url {url} should name the {by}"
+    );
     by
 }
 
@@ -40,14 +43,25 @@ async fn leader_up_routes_everything_to_the_leader_and_nothing_to_the_follower()
     assert_eq!(text(&snap, "source"), "probe");
     assert!(field(&snap, "leaderLatencyMs").as_f64().is_some());
     assert!(field(&snap, "checkedAt").as_f64().unwrap() > 1.7e12);
-    assert_eq!(p.resolve("/api/pages?x=1".into(), GET).unwrap(), format!("{LEADER}/api/pages?x=1"));
-    assert_eq!(p.resolve(format!("{FOLLOWER}/api/hub/links").into(), "POST".into()).unwrap(), format!("{LEADER}/api/hub/links"));
+    assert_eq!(
+        p.resolve("/api/pages?x=1".into(), GET).unwrap(),
+        format!("{LEADER}/api/pages?x=1")
+    );
+    assert_eq!(
+        p.resolve(format!("{FOLLOWER}/api/hub/links").into(), "POST".into())
+            .unwrap(),
+        format!("{LEADER}/api/hub/links")
+    );
     assert_eq!(served_by(&p, "/api/pages").await, "leader");
     assert_eq!(served_by(&p, "/api/hub/links").await, "leader");
     let r = fetch_ok(&p, "/api/notes", post(r#"{"text":"hi","clientId":"t1"}"#)).await;
     assert_eq!(r.status(), 201);
     let s = stats().await;
-    assert_eq!(s.n("follower.requests"), 0.0, "the follower saw traffic while the leader was up");
+    assert_eq!(
+        s.n("follower.requests"),
+        0.0,
+        "the follower saw traffic while the leader was up"
+    );
     assert_eq!(s.n("leader.writes"), 1.0);
     assert_eq!(s.n("leader.probes"), 1.0);
     p.stop();
@@ -60,7 +74,10 @@ async fn emergency_routing(mode: &str) {
     let p = proxy("{}");
     let snap = start(&p).await;
     assert_eq!(text(&snap, "state"), "emergency", "leader {mode}");
-    assert_eq!(p.resolve("/api/pages/2".into(), GET).unwrap(), format!("{FOLLOWER}/api/pages/2"));
+    assert_eq!(
+        p.resolve("/api/pages/2".into(), GET).unwrap(),
+        format!("{FOLLOWER}/api/pages/2")
+    );
     assert!(p.can_serve("/api/files".into(), "HEAD".into()));
     assert!(!p.can_serve("/api/hub/links".into(), GET));
     assert!(!p.can_serve("/api/pages".into(), "DELETE".into()));
@@ -69,15 +86,32 @@ async fn emergency_routing(mode: &str) {
     let e = fetch_err(&p, "/api/hub/links", GET).await;
     assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        let e = fetch_err(&p, "/api/notes", init(&format!(r#"{{"method":"{method}","body":"{{}}"}}"#))).await;
+        let e = fetch_err(
+            &p,
+            "/api/notes",
+            init(&format!(r#"{{"method":"{method}","body":"{{}}"}}"#)),
+        )
+        .await;
         assert_eq!(code(&e), "LEADER_UNAVAILABLE", "{method}");
-        let e = fetch_err(&p, "/api/pages", init(&format!(r#"{{"method":"{method}"}}"#))).await;
-        assert_eq!(code(&e), "LEADER_UNAVAILABLE", "{method} on a critical path");
+        let e = fetch_err(
+            &p,
+            "/api/pages",
+            init(&format!(r#"{{"method":"{method}"}}"#)),
+        )
+        .await;
+        assert_eq!(
+            code(&e),
+            "LEADER_UNAVAILABLE",
+            "{method} on a critical path"
+        );
     }
     let after = stats().await;
     // Refused before anything was sent: no request of any kind reached either server.
     assert_eq!(after.n("follower.writes"), 0.0);
-    assert_eq!(after.n("follower.preflights"), before.n("follower.preflights"));
+    assert_eq!(
+        after.n("follower.preflights"),
+        before.n("follower.preflights")
+    );
     assert_eq!(after.n("follower.requests"), before.n("follower.requests"));
     assert_eq!(after.n("leader.writes"), 0.0);
     p.stop();
@@ -127,17 +161,27 @@ async fn blackholed_probe_is_really_aborted_on_time() {
     let elapsed = now() - t0;
     assert_eq!(text(&snap, "state"), "emergency");
     // start() resolves within health.timeoutMs + the follower probe.
-    assert!((500.0..1500.0).contains(&elapsed), "start took {elapsed} ms");
+    assert!(
+        (500.0..1500.0).contains(&elapsed),
+        "start took {elapsed} ms"
+    );
     // The hung request is gone at the server, not just abandoned by the promise.
     sleep(100).await;
     let s = stats().await;
-    assert_eq!(s.n("leader.hangsOpen"), 0.0, "the blackholed probe is still open at the leader");
+    assert_eq!(
+        s.n("leader.hangsOpen"),
+        0.0,
+        "the blackholed probe is still open at the leader"
+    );
     let closed = s.get("leader.hangsClosedMs");
     let closed: js_sys::Array = closed.into();
     assert_eq!(closed.length(), 1);
     let held = closed.get(0).as_f64().unwrap();
     web_sys::console::log_1(&format!("blackholed probe: aborted after {held} ms at the server (timeout 500 ms); start() resolved in {elapsed} ms").into());
-    assert!((450.0..900.0).contains(&held), "the server held the probe {held} ms");
+    assert!(
+        (450.0..900.0).contains(&held),
+        "the server held the probe {held} ms"
+    );
     p.stop();
 }
 
@@ -149,7 +193,11 @@ async fn leader_and_follower_down_is_offline_and_sends_nothing() {
     let p = proxy("{}");
     assert_eq!(text(&start(&p).await, "state"), "offline");
     let before = stats().await;
-    for (path, method) in [("/api/pages", "GET"), ("/api/hub/links", "GET"), ("/api/notes", "POST")] {
+    for (path, method) in [
+        ("/api/pages", "GET"),
+        ("/api/hub/links", "GET"),
+        ("/api/notes", "POST"),
+    ] {
         let e = fetch_err(&p, path, init(&format!(r#"{{"method":"{method}"}}"#))).await;
         assert_eq!(code(&e), "OFFLINE", "{method} {path}");
         let e = p.resolve(path.into(), method.into()).unwrap_err();
@@ -173,13 +221,21 @@ async fn a_critical_read_fails_over_mid_request() {
         assert_eq!(text(&start(&p).await, "state"), "leader");
         leader_mode(mode).await;
         let t0 = now();
-        assert_eq!(served_by(&p, "/api/pages/1").await, "follower", "leader {mode}");
+        assert_eq!(
+            served_by(&p, "/api/pages/1").await,
+            "follower",
+            "leader {mode}"
+        );
         let took = now() - t0;
         let snap = p.snapshot();
         assert_eq!(text(&snap, "state"), "emergency");
         assert_eq!(text(&snap, "source"), "request");
         let s = stats().await;
-        assert_eq!(s.n("follower.reads"), 1.0, "retried exactly once on the follower");
+        assert_eq!(
+            s.n("follower.reads"),
+            1.0,
+            "retried exactly once on the follower"
+        );
         web_sys::console::log_1(&format!("mid-request failover, leader {mode}: {took} ms").into());
         p.stop();
     }
@@ -195,13 +251,23 @@ async fn a_write_that_fails_is_reported_and_never_retried() {
         // text/plain: a CORS simple request, so the write itself (not a preflight) reaches
         // the leader even in a blackout, where it then hangs.
         let write = init(r#"{"method":"POST","headers":{"content-type":"text/plain"}}"#);
-        js_sys::Reflect::set(&write, &"body".into(), &r#"{"text":"lost?","clientId":"w1"}"#.into()).unwrap();
+        js_sys::Reflect::set(
+            &write,
+            &"body".into(),
+            &r#"{"text":"lost?","clientId":"w1"}"#.into(),
+        )
+        .unwrap();
         let e = fetch_err(&p, "/api/notes", write).await;
         assert_eq!(code(&e), "LEADER_UNAVAILABLE", "leader {mode}");
         assert!(message(&e).contains("never retried"), "{}", message(&e));
         sleep(50).await;
         let s = stats().await;
-        assert_eq!(s.n("leader.writes"), 1.0, "the write reached the leader exactly once ({})", message(&e));
+        assert_eq!(
+            s.n("leader.writes"),
+            1.0,
+            "the write reached the leader exactly once ({})",
+            message(&e)
+        );
         assert_eq!(s.n("follower.writes"), 0.0);
         assert_eq!(s.n("follower.preflightWriteMethods"), 0.0);
         p.stop();
@@ -232,7 +298,11 @@ async fn recovery_needs_consecutive_good_probes_then_traffic_returns() {
     assert_eq!(text(&check(&p).await, "state"), "leader");
     let before = stats().await.n("follower.requests");
     assert_eq!(served_by(&p, "/api/pages").await, "leader");
-    assert_eq!(stats().await.n("follower.requests"), before, "the follower saw a read while the leader was up");
+    assert_eq!(
+        stats().await.n("follower.requests"),
+        before,
+        "the follower saw a read while the leader was up"
+    );
     p.stop();
 }
 
@@ -265,8 +335,14 @@ async fn a_flapping_leader_does_not_flap_the_page() {
     }
     let jumpy_changes = changes.get();
     web_sys::console::log_1(&format!("flapping 5 s: {steady_changes} state changes with successesToUp 5, {jumpy_changes} with 1").into());
-    assert!(steady_changes <= 2, "{steady_changes} changes with hysteresis");
-    assert!(jumpy_changes >= 4, "{jumpy_changes} changes without hysteresis");
+    assert!(
+        steady_changes <= 2,
+        "{steady_changes} changes with hysteresis"
+    );
+    assert!(
+        jumpy_changes >= 4,
+        "{jumpy_changes} changes without hysteresis"
+    );
     steady.stop();
     jumpy.stop();
 }
@@ -289,7 +365,11 @@ async fn concurrent_checks_share_one_probe() {
 }
 
 async fn futures_join3(a: JsFuture, b: JsFuture, c: JsFuture) -> (JsValue, JsValue, JsValue) {
-    let all = js_sys::Promise::all(&js_sys::Array::of3(&a_promise(a), &a_promise(b), &a_promise(c)));
+    let all = js_sys::Promise::all(&js_sys::Array::of3(
+        &a_promise(a),
+        &a_promise(b),
+        &a_promise(c),
+    ));
     let out: js_sys::Array = JsFuture::from(all).await.unwrap().into();
     (out.get(0), out.get(1), out.get(2))
 }
@@ -304,7 +384,9 @@ async fn on_change_reports_changes_until_unsubscribed() {
     let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
     let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
     let sink = seen.clone();
-    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| sink.borrow_mut().push(text(&snap, "state")));
+    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
+        sink.borrow_mut().push(text(&snap, "state"))
+    });
     let unsubscribe: js_sys::Function = p.on_change(f.into_js_value().into()).into();
     start(&p).await;
     leader_mode("app-down").await;
@@ -351,7 +433,13 @@ async fn the_cache_makes_the_next_start_instant_then_revalidates() {
     sleep(700).await;
     assert_eq!(state(&second), "emergency");
     second.stop();
-    web_sys::window().unwrap().local_storage().unwrap().unwrap().remove_item(&key).unwrap();
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item(&key)
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -363,13 +451,23 @@ async fn poisoned_or_foreign_cache_entries_are_ignored() {
     for poison in [
         "{not json".to_string(),
         String::from("\u{0}\u{1}"),
-        format!(r#"{{"v":1,"leader":"http://127.0.0.1:9","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
-        format!(r#"{{"v":99,"leader":"{LEADER}","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
-        format!(r#"{{"v":1,"leader":"{LEADER}","state":"emergency","checkedAt":1000,"leaderLatencyMs":1}}"#),
-        format!(r#"{{"v":1,"leader":"{LEADER}","state":"hacked","checkedAt":{fresh},"leaderLatencyMs":1}}"#),
+        format!(
+            r#"{{"v":1,"leader":"http://127.0.0.1:9","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#
+        ),
+        format!(
+            r#"{{"v":99,"leader":"{LEADER}","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#
+        ),
+        format!(
+            r#"{{"v":1,"leader":"{LEADER}","state":"emergency","checkedAt":1000,"leaderLatencyMs":1}}"#
+        ),
+        format!(
+            r#"{{"v":1,"leader":"{LEADER}","state":"hacked","checkedAt":{fresh},"leaderLatencyMs":1}}"#
+        ),
     ] {
         storage.set_item(&key, &poison).unwrap();
-        let p = proxy(&format!(r#"{{"cache":{{"storage":"local","key":"{key}"}}}}"#));
+        let p = proxy(&format!(
+            r#"{{"cache":{{"storage":"local","key":"{key}"}}}}"#
+        ));
         let snap = start(&p).await;
         assert_eq!(text(&snap, "source"), "probe", "{poison}");
         assert_eq!(text(&snap, "state"), "leader", "{poison}");
@@ -388,11 +486,18 @@ async fn stop_leaves_no_timer_and_aborts_the_probe_in_flight() {
     start(&p).await;
     sleep(1300).await;
     let running = stats().await.n("leader.probes");
-    assert!(running >= 2.0, "periodic probing did not run ({running} probes)");
+    assert!(
+        running >= 2.0,
+        "periodic probing did not run ({running} probes)"
+    );
     p.stop();
     p.stop(); // idempotent
     sleep(2500).await;
-    assert_eq!(stats().await.n("leader.probes"), running, "a probe ran after stop()");
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        running,
+        "a probe ran after stop()"
+    );
 
     // A probe hung in a blackout is aborted by stop(), at the server too.
     leader_mode("blackout").await;
@@ -402,7 +507,11 @@ async fn stop_leaves_no_timer_and_aborts_the_probe_in_flight() {
     assert_eq!(stats().await.n("leader.hangsOpen"), 1.0);
     p.stop();
     let snap = pending.await.unwrap();
-    assert_eq!(text(&snap, "state"), "unknown", "an aborted probe is not a verdict");
+    assert_eq!(
+        text(&snap, "state"),
+        "unknown",
+        "an aborted probe is not a verdict"
+    );
     sleep(100).await;
     assert_eq!(stats().await.n("leader.hangsOpen"), 0.0);
 }
@@ -431,7 +540,10 @@ async fn fetch_before_start_waits_for_the_first_verdict() {
     let e = p.resolve("/x".into(), GET);
     assert!(e.is_err() && code(&e.unwrap_err()) == "FEATURE_UNAVAILABLE");
     let fresh = proxy("{}");
-    assert_eq!(code(&fresh.resolve("/api/pages".into(), GET).unwrap_err()), "NOT_READY");
+    assert_eq!(
+        code(&fresh.resolve("/api/pages".into(), GET).unwrap_err()),
+        "NOT_READY"
+    );
     assert!(!fresh.can_serve("/api/pages".into(), GET));
     p.stop();
 }
@@ -473,7 +585,11 @@ async fn the_callers_abort_still_aborts_and_is_not_a_leader_failure() {
     controller.abort();
     let e = pending.await.unwrap_err();
     assert_eq!(text(&e, "name"), "AbortError");
-    assert_eq!(state(&p), "leader", "a caller's abort must not fail the leader over");
+    assert_eq!(
+        state(&p),
+        "leader",
+        "a caller's abort must not fail the leader over"
+    );
     assert_eq!(stats().await.n("follower.requests"), 0.0);
     p.stop();
 }
@@ -485,15 +601,28 @@ async fn bad_paths_are_refused_before_anything_is_sent() {
     start(&p).await;
     let before = stats().await.n("leader.requests");
     for bad in [
-        "api/pages", "//evil.example/x", "http://evil.example/api", "http://127.0.0.1:18081@evil.example/",
-        "/a/../b", "/a/%2E%2e/b", "/a\\b", "/a\tb", "http://127.0.0.1:18084/api",
+        "api/pages",
+        "//evil.example/x",
+        "http://evil.example/api",
+        "http://127.0.0.1:18081@evil.example/",
+        "/a/../b",
+        "/a/%2E%2e/b",
+        "/a\\b",
+        "/a\tb",
+        "http://127.0.0.1:18084/api",
     ] {
         let e = p.resolve(bad.into(), GET).unwrap_err();
         assert_eq!(code(&e), "INVALID_PATH", "{bad}");
         assert_eq!(code(&fetch_err(&p, bad, GET).await), "INVALID_PATH");
     }
-    assert_eq!(code(&p.resolve(JsValue::from_f64(3.0), GET).unwrap_err()), "INVALID_PATH");
-    assert_eq!(code(&p.resolve("/ok".into(), "GE T".into()).unwrap_err()), "INVALID_PATH");
+    assert_eq!(
+        code(&p.resolve(JsValue::from_f64(3.0), GET).unwrap_err()),
+        "INVALID_PATH"
+    );
+    assert_eq!(
+        code(&p.resolve("/ok".into(), "GE T".into()).unwrap_err()),
+        "INVALID_PATH"
+    );
     assert_eq!(stats().await.n("leader.requests"), before);
     p.stop();
 }
@@ -510,16 +639,53 @@ fn bad_configs_throw_invalid_config_naming_the_field() {
         (r#"{"cache":{"storage":"cookies"}}"#, "cache.storage"),
         (r#"{"failoverStatuses":[404]}"#, "failoverStatuses[0]"),
     ] {
-        let e = health_proxy::HealthProxy::new(config(overrides)).err().expect(overrides);
+        let e = health_proxy::HealthProxy::new(config(overrides))
+            .err()
+            .expect(overrides);
         assert_eq!(code(&e), "INVALID_CONFIG");
         assert!(message(&e).contains(field), "{overrides}: {}", message(&e));
     }
     let with_fn = config("{}");
-    js_sys::Reflect::set(&with_fn, &"onError".into(), &js_sys::Function::new_no_args("")).unwrap();
+    js_sys::Reflect::set(
+        &with_fn,
+        &"onError".into(),
+        &js_sys::Function::new_no_args(""),
+    )
+    .unwrap();
     let e = health_proxy::HealthProxy::new(with_fn).err().unwrap();
     assert!(message(&e).contains("onError"));
-    for not_object in [JsValue::UNDEFINED, JsValue::from_str("x"), JsValue::from_f64(1.0)] {
+    for not_object in [
+        JsValue::UNDEFINED,
+        JsValue::from_str("x"),
+        JsValue::from_f64(1.0),
+    ] {
         let e = health_proxy::HealthProxy::new(not_object).err().unwrap();
         assert_eq!(code(&e), "INVALID_CONFIG");
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_5xx_from_a_healthy_leader_is_returned_as_the_leaders_answer() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    // 503 is a failover status: a probe is made at once, finds the leader healthy, and
+    // the caller gets the leader's own 503. Nothing goes to the follower.
+    let r = fetch_ok(&p, "/api/status/503", GET).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.url().starts_with(LEADER));
+    assert_eq!(state(&p), "leader");
+    let s = stats().await;
+    assert_eq!(
+        s.n("leader.probes"),
+        probes + 1.0,
+        "the failure triggered exactly one probe"
+    );
+    assert_eq!(s.n("follower.requests"), 0.0);
+    // A 500 is not in failoverStatuses: the application's answer, no probe.
+    let r = fetch_ok(&p, "/api/status/500", GET).await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(stats().await.n("leader.probes"), probes + 1.0);
+    p.stop();
 }

@@ -12,19 +12,32 @@ const GET: JsValue = JsValue::UNDEFINED;
 
 #[wasm_bindgen_test]
 fn there_is_no_window_here() {
-    assert!(js_sys::Reflect::get(&js_sys::global(), &"window".into()).unwrap().is_undefined());
-    assert!(js_sys::Reflect::get(&js_sys::global(), &"localStorage".into()).unwrap().is_undefined());
+    assert!(js_sys::Reflect::get(&js_sys::global(), &"window".into())
+        .unwrap()
+        .is_undefined());
+    assert!(
+        js_sys::Reflect::get(&js_sys::global(), &"localStorage".into())
+            .unwrap()
+            .is_undefined()
+    );
 }
 
 #[wasm_bindgen_test]
 fn construction_and_validation() {
     let p = proxy("{}");
     assert_eq!(state(&p), "unknown");
-    assert_eq!(code(&p.resolve("/api/pages".into(), GET).unwrap_err()), "NOT_READY");
-    let e = health_proxy::HealthProxy::new(config(r#"{"cache":{"ttl":1}}"#)).err().unwrap();
+    assert_eq!(
+        code(&p.resolve("/api/pages".into(), GET).unwrap_err()),
+        "NOT_READY"
+    );
+    let e = health_proxy::HealthProxy::new(config(r#"{"cache":{"ttl":1}}"#))
+        .err()
+        .unwrap();
     assert_eq!(code(&e), "INVALID_CONFIG");
     assert!(message(&e).contains("cache.ttl"), "{}", message(&e));
-    let e = health_proxy::HealthProxy::new(config(r#"{"hysteresis":{"successesToUp":0}}"#)).err().unwrap();
+    let e = health_proxy::HealthProxy::new(config(r#"{"hysteresis":{"successesToUp":0}}"#))
+        .err()
+        .unwrap();
     assert!(message(&e).contains("hysteresis.successesToUp"));
 }
 
@@ -35,15 +48,27 @@ async fn a_probe_against_the_simulator_with_memory_only_cache() {
     let p = proxy(r#"{"cache":{"storage":"local","key":"node"}}"#);
     let snap = start(&p).await;
     assert_eq!(text(&snap, "state"), "leader");
-    assert_eq!(p.resolve("/api/pages/1".into(), GET).unwrap(), format!("{LEADER}/api/pages/1"));
+    assert_eq!(
+        p.resolve("/api/pages/1".into(), GET).unwrap(),
+        format!("{LEADER}/api/pages/1")
+    );
     let r = fetch_ok(&p, "/api/pages", GET).await;
     assert_eq!(text(&json(r).await, "servedBy"), "leader");
-    assert_eq!(code(&p.resolve("/../etc".into(), GET).unwrap_err()), "INVALID_PATH");
+    assert_eq!(
+        code(&p.resolve("/../etc".into(), GET).unwrap_err()),
+        "INVALID_PATH"
+    );
 
     leader_mode("refused").await;
     assert_eq!(text(&check(&p).await, "state"), "emergency");
-    assert_eq!(p.resolve("/api/pages".into(), GET).unwrap(), format!("{FOLLOWER}/api/pages"));
-    assert_eq!(code(&p.resolve("/api/notes".into(), "POST".into()).unwrap_err()), "LEADER_UNAVAILABLE");
+    assert_eq!(
+        p.resolve("/api/pages".into(), GET).unwrap(),
+        format!("{FOLLOWER}/api/pages")
+    );
+    assert_eq!(
+        code(&p.resolve("/api/notes".into(), "POST".into()).unwrap_err()),
+        "LEADER_UNAVAILABLE"
+    );
     p.stop();
     leader_mode("up").await;
 }

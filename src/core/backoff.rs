@@ -19,7 +19,11 @@ impl Backoff {
     /// so clients spread out but none retries much sooner than the schedule says.
     pub fn delay_ms(&self, attempt: u32, rand01: f64) -> u32 {
         let ceiling = f64::from(self.ceiling_ms(attempt));
-        let r = if rand01.is_finite() { rand01.clamp(0.0, 1.0) } else { 0.5 };
+        let r = if rand01.is_finite() {
+            rand01.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         let half = ceiling / 2.0;
         (half + half * r).round() as u32
     }
@@ -32,9 +36,15 @@ mod tests {
 
     #[test]
     fn doubles_then_caps() {
-        let b = Backoff { base_ms: 1000, max_ms: 60_000 };
+        let b = Backoff {
+            base_ms: 1000,
+            max_ms: 60_000,
+        };
         let ceilings: Vec<u32> = (0..9).map(|a| b.ceiling_ms(a)).collect();
-        assert_eq!(ceilings, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+        assert_eq!(
+            ceilings,
+            [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]
+        );
         assert_eq!(b.ceiling_ms(500), 60_000);
     }
 
@@ -51,7 +61,10 @@ mod tests {
 
     #[test]
     fn jitter_spreads_clients() {
-        let b = Backoff { base_ms: 1000, max_ms: 60_000 };
+        let b = Backoff {
+            base_ms: 1000,
+            max_ms: 60_000,
+        };
         assert_eq!(b.delay_ms(3, 0.0), 4000);
         assert_eq!(b.delay_ms(3, 0.999_999), 8000);
         assert_eq!(b.delay_ms(3, f64::NAN), 6000);

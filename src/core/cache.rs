@@ -14,7 +14,10 @@ pub fn encode(leader: &Base, snapshot: &Snapshot) -> Option<String> {
     if snapshot.state == State::Unknown {
         return None;
     }
-    let latency = match snapshot.leader_latency_ms.filter(|l| l.is_finite() && *l >= 0.0) {
+    let latency = match snapshot
+        .leader_latency_ms
+        .filter(|l| l.is_finite() && *l >= 0.0)
+    {
         Some(l) => (l.round() as i64).to_string(),
         None => "null".to_string(),
     };
@@ -75,7 +78,12 @@ mod tests {
     }
 
     fn snap(state: State) -> Snapshot {
-        Snapshot { state, leader_latency_ms: Some(12.0), checked_at: Some(1_000_000.0), source: Source::Probe }
+        Snapshot {
+            state,
+            leader_latency_ms: Some(12.0),
+            checked_at: Some(1_000_000.0),
+            source: Source::Probe,
+        }
     }
 
     #[test]
@@ -83,11 +91,23 @@ mod tests {
         for state in [State::Leader, State::Emergency, State::Offline] {
             let text = encode(&leader(), &snap(state)).unwrap();
             let back = from_text(&text, 1_000_500.0, 30_000).unwrap();
-            assert_eq!(back, Snapshot { source: Source::Cache, ..snap(state) });
+            assert_eq!(
+                back,
+                Snapshot {
+                    source: Source::Cache,
+                    ..snap(state)
+                }
+            );
         }
-        let no_latency = Snapshot { leader_latency_ms: None, ..snap(State::Offline) };
+        let no_latency = Snapshot {
+            leader_latency_ms: None,
+            ..snap(State::Offline)
+        };
         let text = encode(&leader(), &no_latency).unwrap();
-        assert_eq!(from_text(&text, 1_000_000.0, 1).unwrap().leader_latency_ms, None);
+        assert_eq!(
+            from_text(&text, 1_000_000.0, 1).unwrap().leader_latency_ms,
+            None
+        );
         assert_eq!(encode(&leader(), &Snapshot::initial()), None);
     }
 
@@ -96,8 +116,14 @@ mod tests {
         let text = encode(&leader(), &snap(State::Leader)).unwrap();
         assert!(from_text(&text, 1_029_999.0, 30_000).is_some());
         assert!(from_text(&text, 1_030_000.0, 30_000).is_none());
-        assert!(from_text(&text, 999_999.0, 30_000).is_none(), "dated in the future");
-        assert!(from_text(&text, 1_000_000.0, 0).is_none(), "ttl 0 disables the cache");
+        assert!(
+            from_text(&text, 999_999.0, 30_000).is_none(),
+            "dated in the future"
+        );
+        assert!(
+            from_text(&text, 1_000_000.0, 0).is_none(),
+            "ttl 0 disables the cache"
+        );
     }
 
     #[test]

@@ -88,7 +88,9 @@ impl Config {
             Some(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| int_value(&format!("failoverStatuses[{i}]"), v, 500, 599).map(|s| s as u16))
+                .map(|(i, v)| {
+                    int_value(&format!("failoverStatuses[{i}]"), v, 500, 599).map(|s| s as u16)
+                })
                 .collect::<Result<_, _>>()?,
         };
 
@@ -105,7 +107,9 @@ impl Config {
                 )));
             }
             let critical = r.opt_bool("critical")?.ok_or_else(|| {
-                HealthProxyError::config(format!("{field}.critical is required: true if the follower may serve it"))
+                HealthProxyError::config(format!(
+                    "{field}.critical is required: true if the follower may serve it"
+                ))
             })?;
             let normal = normalise_prefix(&prefix);
             if let Some(j) = routes.iter().position(|seen| seen.prefix == normal) {
@@ -114,7 +118,10 @@ impl Config {
                     quote(&prefix)
                 )));
             }
-            routes.push(Route { prefix: normal, critical });
+            routes.push(Route {
+                prefix: normal,
+                critical,
+            });
         }
         let routes = RouteTable::new(routes, root.opt_bool("defaultCritical")?.unwrap_or(false));
 
@@ -185,7 +192,14 @@ const TOP_KEYS: &[&str] = &[
     "hysteresis",
     "cache",
 ];
-const HEALTH_KEYS: &[&str] = &["path", "followerPath", "timeoutMs", "intervalMs", "maxBackoffMs", "expect"];
+const HEALTH_KEYS: &[&str] = &[
+    "path",
+    "followerPath",
+    "timeoutMs",
+    "intervalMs",
+    "maxBackoffMs",
+    "expect",
+];
 const ROUTE_KEYS: &[&str] = &["prefix", "critical"];
 const HYSTERESIS_KEYS: &[&str] = &["successesToUp", "failuresToDown"];
 const CACHE_KEYS: &[&str] = &["storage", "key", "ttlMs"];
@@ -199,9 +213,17 @@ struct Section<'a> {
 static EMPTY: Value = Value::Map(Vec::new());
 
 impl<'a> Section<'a> {
-    fn new(name: &str, prefix: &str, value: &'a Value, known: &[&str]) -> Result<Section<'a>, HealthProxyError> {
+    fn new(
+        name: &str,
+        prefix: &str,
+        value: &'a Value,
+        known: &[&str],
+    ) -> Result<Section<'a>, HealthProxyError> {
         let Value::Map(entries) = value else {
-            return Err(HealthProxyError::config(format!("{name} must be an object (got {})", value.kind())));
+            return Err(HealthProxyError::config(format!(
+                "{name} must be an object (got {})",
+                value.kind()
+            )));
         };
         if let Some((key, _)) = entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             return Err(HealthProxyError::config(format!(
@@ -209,7 +231,10 @@ impl<'a> Section<'a> {
                 known.join(", ")
             )));
         }
-        Ok(Section { prefix: prefix.to_string(), value })
+        Ok(Section {
+            prefix: prefix.to_string(),
+            value,
+        })
     }
 
     fn field(&self, key: &str) -> String {
@@ -219,11 +244,20 @@ impl<'a> Section<'a> {
     /// A nested object; an absent one reads as empty, so every default applies.
     fn section(&self, key: &str, known: &[&str]) -> Result<Section<'a>, HealthProxyError> {
         let field = self.field(key);
-        Section::new(&field, &format!("{field}."), self.value.get(key).unwrap_or(&EMPTY), known)
+        Section::new(
+            &field,
+            &format!("{field}."),
+            self.value.get(key).unwrap_or(&EMPTY),
+            known,
+        )
     }
 
     fn wrong(&self, key: &str, want: &str, got: &Value) -> HealthProxyError {
-        HealthProxyError::config(format!("{} must be {want} (got {})", self.field(key), got.kind()))
+        HealthProxyError::config(format!(
+            "{} must be {want} (got {})",
+            self.field(key),
+            got.kind()
+        ))
     }
 
     fn opt_str(&self, key: &str) -> Result<Option<String>, HealthProxyError> {
@@ -270,10 +304,14 @@ impl<'a> Section<'a> {
 
 fn int_value(field: &str, value: &Value, min: u32, max: u32) -> Result<u32, HealthProxyError> {
     let range = |got: String| {
-        HealthProxyError::config(format!("{field} must be a whole number from {min} to {max} (got {got})"))
+        HealthProxyError::config(format!(
+            "{field} must be a whole number from {min} to {max} (got {got})"
+        ))
     };
     match value {
-        Value::Num(v) if v.fract() == 0.0 && *v >= f64::from(min) && *v <= f64::from(max) => Ok(*v as u32),
+        Value::Num(v) if v.fract() == 0.0 && *v >= f64::from(min) && *v <= f64::from(max) => {
+            Ok(*v as u32)
+        }
         Value::Num(v) => Err(range(show_number(*v))),
         other => Err(range(other.kind().to_string())),
     }
@@ -299,9 +337,16 @@ mod tests {
         let mut cursor = &mut v;
         let parts: Vec<&str> = key.split('.').collect();
         for part in &parts[..parts.len() - 1] {
-            cursor = cursor.as_object_mut().unwrap().entry(*part).or_insert(json!({}));
+            cursor = cursor
+                .as_object_mut()
+                .unwrap()
+                .entry(*part)
+                .or_insert(json!({}));
         }
-        cursor.as_object_mut().unwrap().insert(parts[parts.len() - 1].to_string(), value);
+        cursor
+            .as_object_mut()
+            .unwrap()
+            .insert(parts[parts.len() - 1].to_string(), value);
         v
     }
 
@@ -325,9 +370,21 @@ mod tests {
         assert_eq!(c.failover_statuses, [502, 503, 504]);
         assert!(!c.routes.is_critical("/x"));
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
-        assert_eq!(c.cache, CacheConfig { storage: StorageKind::Local, key: "health-proxy".into(), ttl_ms: 30_000 });
+        assert_eq!(
+            c.cache,
+            CacheConfig {
+                storage: StorageKind::Local,
+                key: "health-proxy".into(),
+                ttl_ms: 30_000
+            }
+        );
         // null reads as absent, as JS `undefined` does.
-        assert_eq!(parse(with("requestTimeoutMs", json!(null))).unwrap().request_timeout_ms, 10_000);
+        assert_eq!(
+            parse(with("requestTimeoutMs", json!(null)))
+                .unwrap()
+                .request_timeout_ms,
+            10_000
+        );
     }
 
     #[test]
@@ -346,66 +403,165 @@ mod tests {
         assert_eq!(c.health.timeout_ms, 800);
         assert_eq!(c.health.expect.as_deref(), Some("\"ok\""));
         assert!(c.is_failover_status(500) && !c.is_failover_status(502));
-        assert!(c.routes.is_critical("/api/pages/1") && !c.routes.is_critical("/api/hub") && c.routes.is_critical("/x"));
+        assert!(
+            c.routes.is_critical("/api/pages/1")
+                && !c.routes.is_critical("/api/hub")
+                && c.routes.is_critical("/x")
+        );
         assert_eq!(c.cache.storage, StorageKind::Session);
-        assert_eq!(c.policy().backoff, Backoff { base_ms: 1000, max_ms: 30_000 });
+        assert_eq!(
+            c.policy().backoff,
+            Backoff {
+                base_ms: 1000,
+                max_ms: 30_000
+            }
+        );
         assert_eq!(c.policy().interval_ms, 5000);
     }
 
     #[test]
     fn unknown_keys_are_named() {
         assert!(err(with("timeoutMs", json!(5))).starts_with("timeoutMs is not a known setting"));
-        assert!(err(with("health.timeoutMS", json!(5))).starts_with("health.timeoutMS is not a known setting"));
+        assert!(err(with("health.timeoutMS", json!(5)))
+            .starts_with("health.timeoutMS is not a known setting"));
         assert!(err(with("cache.ttl", json!(5))).starts_with("cache.ttl "));
         assert!(err(with("hysteresis.up", json!(5))).starts_with("hysteresis.up "));
-        let m = err(with("routes", json!([{"prefix": "/a", "critical": true, "crit": 1}])));
+        let m = err(with(
+            "routes",
+            json!([{"prefix": "/a", "critical": true, "crit": 1}]),
+        ));
         assert!(m.starts_with("routes[0].crit "), "{m}");
     }
 
     #[test]
     fn ranges_are_enforced_with_the_field_named() {
         let cases: &[(&str, serde_json::Value, &str)] = &[
-            ("health.timeoutMs", json!(49), "health.timeoutMs must be a whole number from 50 to 60000 (got 49)"),
+            (
+                "health.timeoutMs",
+                json!(49),
+                "health.timeoutMs must be a whole number from 50 to 60000 (got 49)",
+            ),
             ("health.timeoutMs", json!(60001), "health.timeoutMs "),
-            ("health.timeoutMs", json!(100.5), "health.timeoutMs must be a whole number from 50 to 60000 (got 100.5)"),
-            ("health.timeoutMs", json!("1500"), "health.timeoutMs must be a whole number from 50 to 60000 (got a string)"),
+            (
+                "health.timeoutMs",
+                json!(100.5),
+                "health.timeoutMs must be a whole number from 50 to 60000 (got 100.5)",
+            ),
+            (
+                "health.timeoutMs",
+                json!("1500"),
+                "health.timeoutMs must be a whole number from 50 to 60000 (got a string)",
+            ),
             ("health.intervalMs", json!(999), "health.intervalMs "),
             ("health.intervalMs", json!(3_600_001), "health.intervalMs "),
             ("health.maxBackoffMs", json!(999), "health.maxBackoffMs "),
             ("requestTimeoutMs", json!(99), "requestTimeoutMs "),
             ("requestTimeoutMs", json!(300_001), "requestTimeoutMs "),
-            ("hysteresis.successesToUp", json!(0), "hysteresis.successesToUp "),
-            ("hysteresis.failuresToDown", json!(11), "hysteresis.failuresToDown "),
-            ("cache.ttlMs", json!(-1), "cache.ttlMs must be a whole number from 0 to 86400000 (got -1)"),
+            (
+                "hysteresis.successesToUp",
+                json!(0),
+                "hysteresis.successesToUp ",
+            ),
+            (
+                "hysteresis.failuresToDown",
+                json!(11),
+                "hysteresis.failuresToDown ",
+            ),
+            (
+                "cache.ttlMs",
+                json!(-1),
+                "cache.ttlMs must be a whole number from 0 to 86400000 (got -1)",
+            ),
             ("cache.ttlMs", json!(86_400_001), "cache.ttlMs "),
-            ("failoverStatuses", json!([502, 404]), "failoverStatuses[1] must be a whole number from 500 to 599 (got 404)"),
+            (
+                "failoverStatuses",
+                json!([502, 404]),
+                "failoverStatuses[1] must be a whole number from 500 to 599 (got 404)",
+            ),
             ("failoverStatuses", json!([600]), "failoverStatuses[0] "),
-            ("failoverStatuses", json!(502), "failoverStatuses must be an array (got a number)"),
-            ("cache.storage", json!("cookie"), "cache.storage must be \"local\", \"session\" or \"none\" (got \"cookie\")"),
+            (
+                "failoverStatuses",
+                json!(502),
+                "failoverStatuses must be an array (got a number)",
+            ),
+            (
+                "cache.storage",
+                json!("cookie"),
+                "cache.storage must be \"local\", \"session\" or \"none\" (got \"cookie\")",
+            ),
             ("cache.key", json!(""), "cache.key "),
-            ("cache", json!("local"), "cache must be an object (got a string)"),
+            (
+                "cache",
+                json!("local"),
+                "cache must be an object (got a string)",
+            ),
             ("health.expect", json!(""), "health.expect "),
             ("health.path", json!("health"), "health.path must be a path"),
             ("health.path", json!("//evil/health"), "health.path "),
             ("health.path", json!("/a/../health"), "health.path "),
             ("health.followerPath", json!("\\x"), "health.followerPath "),
-            ("routes", json!([{"prefix": "api", "critical": true}]), "routes[0].prefix "),
-            ("routes", json!([{"prefix": "/a?x", "critical": true}]), "routes[0].prefix "),
-            ("routes", json!([{"critical": true}]), "routes[0].prefix is required"),
-            ("routes", json!([{"prefix": "/a"}]), "routes[0].critical is required"),
-            ("routes", json!([{"prefix": "/a", "critical": "yes"}]), "routes[0].critical must be true or false (got a string)"),
-            ("routes", json!([{"prefix": "/a", "critical": true}, {"prefix": "/a/", "critical": false}]), "routes[1].prefix \"/a/\" repeats routes[0].prefix"),
-            ("routes", json!(["/a"]), "routes[0] must be an object (got a string)"),
-            ("routes", json!({"prefix": "/a"}), "routes must be an array (got an object)"),
-            ("defaultCritical", json!("yes"), "defaultCritical must be true or false"),
-            ("leader", json!(42), "leader must be a string (got a number)"),
+            (
+                "routes",
+                json!([{"prefix": "api", "critical": true}]),
+                "routes[0].prefix ",
+            ),
+            (
+                "routes",
+                json!([{"prefix": "/a?x", "critical": true}]),
+                "routes[0].prefix ",
+            ),
+            (
+                "routes",
+                json!([{"critical": true}]),
+                "routes[0].prefix is required",
+            ),
+            (
+                "routes",
+                json!([{"prefix": "/a"}]),
+                "routes[0].critical is required",
+            ),
+            (
+                "routes",
+                json!([{"prefix": "/a", "critical": "yes"}]),
+                "routes[0].critical must be true or false (got a string)",
+            ),
+            (
+                "routes",
+                json!([{"prefix": "/a", "critical": true}, {"prefix": "/a/", "critical": false}]),
+                "routes[1].prefix \"/a/\" repeats routes[0].prefix",
+            ),
+            (
+                "routes",
+                json!(["/a"]),
+                "routes[0] must be an object (got a string)",
+            ),
+            (
+                "routes",
+                json!({"prefix": "/a"}),
+                "routes must be an array (got an object)",
+            ),
+            (
+                "defaultCritical",
+                json!("yes"),
+                "defaultCritical must be true or false",
+            ),
+            (
+                "leader",
+                json!(42),
+                "leader must be a string (got a number)",
+            ),
         ];
         for (key, value, want) in cases {
             let m = err(with(key, value.clone()));
             assert!(m.starts_with(want), "{key}={value}: {m}");
         }
         // The bounds themselves are accepted.
-        for (key, value) in [("health.timeoutMs", 50), ("health.timeoutMs", 60_000), ("cache.ttlMs", 0), ("hysteresis.successesToUp", 10)] {
+        for (key, value) in [
+            ("health.timeoutMs", 50),
+            ("health.timeoutMs", 60_000),
+            ("cache.ttlMs", 0),
+            ("hysteresis.successesToUp", 10),
+        ] {
             assert!(parse(with(key, json!(value))).is_ok(), "{key}={value}");
         }
     }
@@ -422,9 +578,18 @@ mod tests {
     fn bases_are_required_valid_and_distinct() {
         assert!(err(json!({"follower": "https://a"})).starts_with("leader is required"));
         assert!(err(json!({"leader": "https://a"})).starts_with("follower is required"));
-        assert!(err(json!({"leader": "https://a/", "follower": "https://A"})).starts_with("follower must differ"));
-        assert!(err(with("leader", json!("ftp://x"))).starts_with("leader must be an absolute http(s) URL"));
+        assert!(
+            err(json!({"leader": "https://a/", "follower": "https://A"}))
+                .starts_with("follower must differ")
+        );
+        assert!(err(with("leader", json!("ftp://x")))
+            .starts_with("leader must be an absolute http(s) URL"));
         let e = Config::from_value(&from_json(&minimal()), true).unwrap_err();
-        assert!(e.message.starts_with("leader is http: but this page is served over https:"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("leader is http: but this page is served over https:"),
+            "{}",
+            e.message
+        );
     }
 }

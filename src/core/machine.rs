@@ -75,7 +75,11 @@ impl Machine {
             Outcome::LeaderDown { follower_up } => {
                 self.ups = 0;
                 self.downs = self.downs.saturating_add(1);
-                let down = if follower_up { State::Emergency } else { State::Offline };
+                let down = if follower_up {
+                    State::Emergency
+                } else {
+                    State::Offline
+                };
                 match prev {
                     State::Leader if self.downs < self.policy.failures_to_down => State::Leader,
                     _ => down,
@@ -89,7 +93,10 @@ impl Machine {
             Outcome::LeaderUp { .. } if next == State::Leader => self.policy.interval_ms,
             // Confirming a recovery: soon, but jittered.
             Outcome::LeaderUp { .. } => self.policy.backoff.delay_ms(0, rand01),
-            Outcome::LeaderDown { .. } => self.policy.backoff.delay_ms(self.downs.saturating_sub(1), rand01),
+            Outcome::LeaderDown { .. } => self
+                .policy
+                .backoff
+                .delay_ms(self.downs.saturating_sub(1), rand01),
         };
         Step {
             snapshot: self.snapshot,
@@ -127,7 +134,10 @@ mod tests {
             successes_to_up: up,
             failures_to_down: down,
             interval_ms: 15_000,
-            backoff: Backoff { base_ms: 1000, max_ms: 60_000 },
+            backoff: Backoff {
+                base_ms: 1000,
+                max_ms: 60_000,
+            },
         }
     }
 
@@ -138,14 +148,22 @@ mod tests {
     fn run(m: &mut Machine, clock: &mut Clock, outcomes: &[Outcome]) -> Vec<State> {
         outcomes
             .iter()
-            .map(|o| m.observe(*o, clock.tick(), Source::Probe, 0.5).snapshot.state)
+            .map(|o| {
+                m.observe(*o, clock.tick(), Source::Probe, 0.5)
+                    .snapshot
+                    .state
+            })
             .collect()
     }
 
     #[test]
     fn first_probe_decides_from_unknown() {
         let mut c = Clock(0.0);
-        for (o, want) in [(UP, State::Leader), (DOWN, State::Emergency), (DARK, State::Offline)] {
+        for (o, want) in [
+            (UP, State::Leader),
+            (DOWN, State::Emergency),
+            (DARK, State::Offline),
+        ] {
             let mut m = Machine::new(policy(2, 3));
             let step = m.observe(o, c.tick(), Source::Probe, 0.5);
             assert_eq!(step.snapshot.state, want);
@@ -160,8 +178,15 @@ mod tests {
         let mut m = Machine::new(policy(2, 2));
         use State::*;
         assert_eq!(
-            run(&mut m, &mut c, &[UP, DOWN, UP, DOWN, DOWN, UP, DOWN, UP, UP, UP]),
-            [Leader, Leader, Leader, Leader, Emergency, Emergency, Emergency, Emergency, Leader, Leader]
+            run(
+                &mut m,
+                &mut c,
+                &[UP, DOWN, UP, DOWN, DOWN, UP, DOWN, UP, UP, UP]
+            ),
+            [
+                Leader, Leader, Leader, Leader, Emergency, Emergency, Emergency, Emergency, Leader,
+                Leader
+            ]
         );
     }
 
@@ -179,21 +204,30 @@ mod tests {
         let mut c = Clock(0.0);
         let mut m = Machine::new(policy(2, 1));
         use State::*;
-        assert_eq!(run(&mut m, &mut c, &[UP, DARK, DOWN, DARK, UP]), [Leader, Offline, Emergency, Offline, Leader]);
+        assert_eq!(
+            run(&mut m, &mut c, &[UP, DARK, DOWN, DARK, UP]),
+            [Leader, Offline, Emergency, Offline, Leader]
+        );
     }
 
     #[test]
     fn probe_schedule() {
         let mut c = Clock(0.0);
         let mut m = Machine::new(policy(2, 1));
-        assert_eq!(m.observe(UP, c.tick(), Source::Probe, 0.0).next_probe_ms, 15_000);
+        assert_eq!(
+            m.observe(UP, c.tick(), Source::Probe, 0.0).next_probe_ms,
+            15_000
+        );
         // Down: backoff from 1 s doubling to the cap, each within [ceiling/2, ceiling].
         let mut ceilings = vec![];
         for _ in 0..9 {
             let lo = m.observe(DOWN, c.tick(), Source::Probe, 0.0).next_probe_ms;
             ceilings.push(lo * 2);
         }
-        assert_eq!(ceilings, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+        assert_eq!(
+            ceilings,
+            [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]
+        );
         // A first good probe out of emergency is confirmed soon, not after the interval.
         let step = m.observe(UP, c.tick(), Source::Probe, 0.999);
         assert_eq!(step.snapshot.state, State::Emergency);
@@ -208,7 +242,12 @@ mod tests {
         let mut c = Clock(0.0);
         let mut m = Machine::new(policy(1, 1));
         assert_eq!(m.snapshot().leader_latency_ms, None);
-        m.observe(Outcome::LeaderUp { latency_ms: 7.0 }, c.tick(), Source::Probe, 0.5);
+        m.observe(
+            Outcome::LeaderUp { latency_ms: 7.0 },
+            c.tick(),
+            Source::Probe,
+            0.5,
+        );
         let s = m.observe(DOWN, c.tick(), Source::Request, 0.5).snapshot;
         assert_eq!(s.leader_latency_ms, Some(7.0));
         assert_eq!(s.source, Source::Request);
@@ -217,11 +256,19 @@ mod tests {
     #[test]
     fn adopting_a_cached_verdict() {
         let mut m = Machine::new(policy(2, 1));
-        let cached = Snapshot { state: State::Emergency, leader_latency_ms: None, checked_at: Some(5.0), source: Source::Cache };
+        let cached = Snapshot {
+            state: State::Emergency,
+            leader_latency_ms: None,
+            checked_at: Some(5.0),
+            source: Source::Cache,
+        };
         assert!(m.adopt(cached));
         assert_eq!(m.snapshot(), cached);
         // Still needs two good probes to leave emergency.
         let mut c = Clock(10.0);
-        assert_eq!(run(&mut m, &mut c, &[UP, UP]), [State::Emergency, State::Leader]);
+        assert_eq!(
+            run(&mut m, &mut c, &[UP, UP]),
+            [State::Emergency, State::Leader]
+        );
     }
 }

@@ -23,8 +23,13 @@ impl Base {
                 quote(input)
             ))
         };
-        if input.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
-            return Err(bad("it contains whitespace, a control character or a backslash"));
+        if input
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        {
+            return Err(bad(
+                "it contains whitespace, a control character or a backslash",
+            ));
         }
         let lower = input.to_ascii_lowercase();
         let scheme_len = if lower.starts_with("https://") {
@@ -41,7 +46,10 @@ impl Base {
         let authority_len = rest.find('/').unwrap_or(rest.len());
         let authority = rest.get(..authority_len).unwrap_or("");
         check_authority(authority).map_err(&bad)?;
-        let path = rest.get(authority_len..).unwrap_or("").trim_end_matches('/');
+        let path = rest
+            .get(authority_len..)
+            .unwrap_or("")
+            .trim_end_matches('/');
         if has_dot_dot_segment(path) {
             return Err(bad("the path has a '..' segment"));
         }
@@ -97,7 +105,10 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
         let after = v6.get(close + 1..).unwrap_or("");
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or("unexpected text after the IPv6 host")?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or("unexpected text after the IPv6 host")?,
+            ),
         };
         (v6.get(..close).unwrap_or(""), port)
     } else {
@@ -113,7 +124,10 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
         let ok = !port.is_empty()
             && port.len() <= 5
             && port.bytes().all(|b| b.is_ascii_digit())
-            && port.parse::<u32>().map(|p| (1..=65535).contains(&p)).unwrap_or(false);
+            && port
+                .parse::<u32>()
+                .map(|p| (1..=65535).contains(&p))
+                .unwrap_or(false);
         if !ok {
             return Err("the port must be a number from 1 to 65535");
         }
@@ -179,7 +193,11 @@ fn check_relative(rel: &str) -> Result<(), &'static str> {
 
 /// Turns what a caller passed (a path, or a URL under either base) into a path relative
 /// to the bases, starting with `/`. Everything else is `INVALID_PATH`.
-pub fn relative<'a>(input: &'a str, leader: &Base, follower: &Base) -> Result<Cow<'a, str>, HealthProxyError> {
+pub fn relative<'a>(
+    input: &'a str,
+    leader: &Base,
+    follower: &Base,
+) -> Result<Cow<'a, str>, HealthProxyError> {
     let rel: Cow<'a, str> = if input.starts_with('/') {
         Cow::Borrowed(input)
     } else {
@@ -204,7 +222,10 @@ pub fn relative<'a>(input: &'a str, leader: &Base, follower: &Base) -> Result<Co
     };
     match check_relative(&rel) {
         Ok(()) => Ok(rel),
-        Err(why) => Err(HealthProxyError::path(format!("path {} is refused: {why}", quote(input)))),
+        Err(why) => Err(HealthProxyError::path(format!(
+            "path {} is refused: {why}",
+            quote(input)
+        ))),
     }
 }
 
@@ -233,9 +254,22 @@ mod tests {
     #[test]
     fn bad_bases_name_the_field() {
         for bad in [
-            "", "ftp://x", "//x", "http://", "http://a b", "http://x?q=1", "http://x#f", "http://u:p@x",
-            "http://x:0", "http://x:99999", "http://x:ab", "http://x/../y", "javascript:alert(1)", "http:\\\\x",
-            "http://[::1", "/relative",
+            "",
+            "ftp://x",
+            "//x",
+            "http://",
+            "http://a b",
+            "http://x?q=1",
+            "http://x#f",
+            "http://u:p@x",
+            "http://x:0",
+            "http://x:99999",
+            "http://x:ab",
+            "http://x/../y",
+            "javascript:alert(1)",
+            "http:\\\\x",
+            "http://[::1",
+            "/relative",
         ] {
             let err = Base::parse("follower", bad, false).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidConfig, "{bad}");
@@ -258,7 +292,10 @@ mod tests {
         assert_eq!(r("http://127.0.0.1:8081/api/pages").unwrap(), "/api/pages");
         assert_eq!(r("HTTP://127.0.0.1:8081").unwrap(), "/");
         assert_eq!(r("http://127.0.0.1:8081?x").unwrap(), "/?x");
-        assert_eq!(r("https://api.example.com/prod/api/files").unwrap(), "/api/files");
+        assert_eq!(
+            r("https://api.example.com/prod/api/files").unwrap(),
+            "/api/files"
+        );
         assert_eq!(r("/a/./b").unwrap(), "/a/./b");
         assert_eq!(r("/q?next=../x").unwrap(), "/q?next=../x");
     }
@@ -267,10 +304,24 @@ mod tests {
     fn escapes_are_invalid_path() {
         let (l, f) = bases();
         for bad in [
-            "", "api", "//evil.com/x", "http://evil.com/api", "http://127.0.0.1:8081@evil.com/",
-            "http://127.0.0.1:80812/x", "https://api.example.com/production", "https://api.example.com/x",
-            "/a/../b", "/..", "/a/%2e%2e/b", "/a/.%2E", "/a\\b", "/a\nb", "/a\u{0}", "/a\u{85}",
-            "http://127.0.0.1:8081//evil.com", " /a",
+            "",
+            "api",
+            "//evil.com/x",
+            "http://evil.com/api",
+            "http://127.0.0.1:8081@evil.com/",
+            "http://127.0.0.1:80812/x",
+            "https://api.example.com/production",
+            "https://api.example.com/x",
+            "/a/../b",
+            "/..",
+            "/a/%2e%2e/b",
+            "/a/.%2E",
+            "/a\\b",
+            "/a\nb",
+            "/a\u{0}",
+            "/a\u{85}",
+            "http://127.0.0.1:8081//evil.com",
+            " /a",
         ] {
             let err = relative(bad, &l, &f).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidPath, "{bad:?}");

@@ -22,12 +22,17 @@ impl RouteTable {
         // A handful of routes: an insertion sort keeps the general sort out of the wasm.
         for i in 1..routes.len() {
             let mut j = i;
-            while j > 0 && routes.get(j - 1).map(|r| r.prefix.len()) < routes.get(j).map(|r| r.prefix.len()) {
+            while j > 0
+                && routes.get(j - 1).map(|r| r.prefix.len()) < routes.get(j).map(|r| r.prefix.len())
+            {
                 routes.swap(j - 1, j);
                 j -= 1;
             }
         }
-        RouteTable { routes, default_critical }
+        RouteTable {
+            routes,
+            default_critical,
+        }
     }
 
     /// `path` is the path part only (no query or fragment).
@@ -66,10 +71,22 @@ mod tests {
     fn table() -> RouteTable {
         RouteTable::new(
             vec![
-                Route { prefix: "/api".into(), critical: false },
-                Route { prefix: "/api/pages/".into(), critical: true },
-                Route { prefix: "/api/pages/drafts".into(), critical: false },
-                Route { prefix: "/api/files".into(), critical: true },
+                Route {
+                    prefix: "/api".into(),
+                    critical: false,
+                },
+                Route {
+                    prefix: "/api/pages/".into(),
+                    critical: true,
+                },
+                Route {
+                    prefix: "/api/pages/drafts".into(),
+                    critical: false,
+                },
+                Route {
+                    prefix: "/api/files".into(),
+                    critical: true,
+                },
             ],
             false,
         )
@@ -91,10 +108,22 @@ mod tests {
 
     #[test]
     fn unmatched_paths_take_the_default() {
-        let t = RouteTable::new(vec![Route { prefix: "/api/hub".into(), critical: false }], true);
+        let t = RouteTable::new(
+            vec![Route {
+                prefix: "/api/hub".into(),
+                critical: false,
+            }],
+            true,
+        );
         assert!(t.is_critical("/anything"));
         assert!(!t.is_critical("/api/hub/x"));
-        let root = RouteTable::new(vec![Route { prefix: "/".into(), critical: true }], false);
+        let root = RouteTable::new(
+            vec![Route {
+                prefix: "/".into(),
+                critical: true,
+            }],
+            false,
+        );
         assert!(root.is_critical("/x/y"));
     }
 }

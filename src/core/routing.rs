@@ -32,11 +32,19 @@ pub struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(config: &Config, path_or_url: &'a str, method: &str) -> Result<Plan<'a>, HealthProxyError> {
+    pub fn new(
+        config: &Config,
+        path_or_url: &'a str,
+        method: &str,
+    ) -> Result<Plan<'a>, HealthProxyError> {
         let read = is_read(method)?;
         let rel = path::relative(path_or_url, &config.leader, &config.follower)?;
         let critical = config.routes.is_critical(path::path_part(&rel));
-        Ok(Plan { rel, read, critical })
+        Ok(Plan {
+            rel,
+            read,
+            critical,
+        })
     }
 
     pub fn decide(&self, state: State) -> Decision {
@@ -122,23 +130,50 @@ mod tests {
             (State::Leader, false, true, Send(Leader)),
             (State::Leader, false, false, Send(Leader)),
             (State::Emergency, true, true, Send(Follower)),
-            (State::Emergency, true, false, Refuse(ErrorCode::FeatureUnavailable)),
-            (State::Emergency, false, true, Refuse(ErrorCode::LeaderUnavailable)),
-            (State::Emergency, false, false, Refuse(ErrorCode::LeaderUnavailable)),
+            (
+                State::Emergency,
+                true,
+                false,
+                Refuse(ErrorCode::FeatureUnavailable),
+            ),
+            (
+                State::Emergency,
+                false,
+                true,
+                Refuse(ErrorCode::LeaderUnavailable),
+            ),
+            (
+                State::Emergency,
+                false,
+                false,
+                Refuse(ErrorCode::LeaderUnavailable),
+            ),
             (State::Offline, true, true, Refuse(ErrorCode::Offline)),
             (State::Offline, true, false, Refuse(ErrorCode::Offline)),
             (State::Offline, false, true, Refuse(ErrorCode::Offline)),
         ];
         for (state, read, critical, want) in cases {
-            assert_eq!(decide(state, read, critical), want, "{state:?} read={read} critical={critical}");
+            assert_eq!(
+                decide(state, read, critical),
+                want,
+                "{state:?} read={read} critical={critical}"
+            );
         }
     }
 
     #[test]
     fn a_write_never_goes_to_the_follower() {
-        for state in [State::Unknown, State::Leader, State::Emergency, State::Offline] {
+        for state in [
+            State::Unknown,
+            State::Leader,
+            State::Emergency,
+            State::Offline,
+        ] {
             for critical in [true, false] {
-                assert_ne!(decide(state, false, critical), Decision::Send(Target::Follower));
+                assert_ne!(
+                    decide(state, false, critical),
+                    Decision::Send(Target::Follower)
+                );
             }
         }
     }

@@ -45,7 +45,12 @@ impl Value {
 /// Parses JSON text whose numbers are integers (all the cache writes). Anything else,
 /// including a fraction or exponent, is `None`: a corrupt entry is simply ignored.
 pub fn parse_json(text: &str) -> Option<Value> {
-    let mut p = Parser { text, s: text.as_bytes(), i: 0, depth: 0 };
+    let mut p = Parser {
+        text,
+        s: text.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
     let v = p.value()?;
     p.ws();
     (p.i == p.s.len()).then_some(v)
@@ -150,7 +155,9 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let rest = self.s.get(self.i..)?;
-            let run = rest.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+            let run = rest
+                .iter()
+                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
             // The run ends on an ASCII byte, so both ends are char boundaries.
             out.push_str(self.text.get(self.i..self.i + run)?);
             self.i += run;
@@ -262,7 +269,9 @@ pub mod tests {
             serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap()),
             serde_json::Value::String(s) => Value::Str(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
-            serde_json::Value::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+            }
         }
     }
 
@@ -281,7 +290,20 @@ pub mod tests {
 
     #[test]
     fn refuses_corrupt_text() {
-        for text in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "1.5", "1e3", "\"\u{1}\"", "\"\\ud800\"", "tru", "99999999999999999999", "nul"] {
+        for text in [
+            "",
+            "{",
+            "{\"a\":}",
+            "[1,]",
+            "{\"a\":1}x",
+            "1.5",
+            "1e3",
+            "\"\u{1}\"",
+            "\"\\ud800\"",
+            "tru",
+            "99999999999999999999",
+            "nul",
+        ] {
             assert_eq!(parse_json(text), None, "{text:?}");
         }
         let deep = "[".repeat(100) + &"]".repeat(100);

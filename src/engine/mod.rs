@@ -110,14 +110,21 @@ impl Engine {
         }
     }
 
-    pub async fn fetch(&self, path_or_url: &str, init: &wasm_bindgen::JsValue) -> Result<web_sys::Response, Failure> {
+    pub async fn fetch(
+        &self,
+        path_or_url: &str,
+        init: &wasm_bindgen::JsValue,
+    ) -> Result<web_sys::Response, Failure> {
         request::fetch(&self.inner, path_or_url, init).await
     }
 
     pub fn on_change(&self, listener: impl Fn(&Snapshot) + 'static) -> u32 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
-        self.inner.listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.inner
+            .listeners
+            .borrow_mut()
+            .push((id, Rc::new(listener)));
         id
     }
 
@@ -141,7 +148,12 @@ impl Engine {
 
 /// Calls every listener; a listener added or removed meanwhile takes effect next time.
 fn notify(inner: &Inner, snapshot: &Snapshot) {
-    let listeners: Vec<Listener> = inner.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+    let listeners: Vec<Listener> = inner
+        .listeners
+        .borrow()
+        .iter()
+        .map(|(_, l)| l.clone())
+        .collect();
     for listener in listeners {
         listener(snapshot);
     }

@@ -75,10 +75,18 @@ async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) 
     )
     .await;
     let outcome = if leader_up {
-        Outcome::LeaderUp { latency_ms: env::now_ms() - started }
+        Outcome::LeaderUp {
+            latency_ms: env::now_ms() - started,
+        }
     } else {
-        let follower_up =
-            http::probe(&config.follower.join(&health.follower_path), follower, health.timeout_ms, None, &signal).await;
+        let follower_up = http::probe(
+            &config.follower.join(&health.follower_path),
+            follower,
+            health.timeout_ms,
+            None,
+            &signal,
+        )
+        .await;
         Outcome::LeaderDown { follower_up }
     };
 
@@ -86,7 +94,10 @@ async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) 
         return; // stop() ended this round: its outcome is an abort, not a verdict
     }
     inner.probe.borrow_mut().take();
-    let step = inner.machine.borrow_mut().observe(outcome, env::now_ms(), source, env::random());
+    let step = inner
+        .machine
+        .borrow_mut()
+        .observe(outcome, env::now_ms(), source, env::random());
     remember(inner, &step.snapshot);
     if step.changed {
         notify(inner, &step.snapshot);

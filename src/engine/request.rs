@@ -35,26 +35,43 @@ struct CallerInit {
 fn read_init(init: &JsValue) -> Result<CallerInit, HealthProxyError> {
     let copy = js_sys::Object::new();
     if init.is_undefined() || init.is_null() {
-        return Ok(CallerInit { init: copy, method: "GET".to_string(), signal: None });
+        return Ok(CallerInit {
+            init: copy,
+            method: "GET".to_string(),
+            signal: None,
+        });
     }
-    let Some(object) = init.dyn_ref::<js_sys::Object>().filter(|_| init.is_object()) else {
-        return Err(HealthProxyError::path("init must be an object like fetch's RequestInit"));
+    let Some(object) = init
+        .dyn_ref::<js_sys::Object>()
+        .filter(|_| init.is_object())
+    else {
+        return Err(HealthProxyError::path(
+            "init must be an object like fetch's RequestInit",
+        ));
     };
     let copy = js_sys::Object::assign(&copy, object);
     let method = match js_sys::Reflect::get(&copy, &JsValue::from_str("method")) {
         Ok(m) if m.is_undefined() || m.is_null() => "GET".to_string(),
-        Ok(m) => m
-            .as_string()
-            .ok_or_else(|| HealthProxyError::path("init.method must be a string such as \"POST\""))?,
+        Ok(m) => m.as_string().ok_or_else(|| {
+            HealthProxyError::path("init.method must be a string such as \"POST\"")
+        })?,
         Err(_) => "GET".to_string(),
     };
     let signal = js_sys::Reflect::get(&copy, &JsValue::from_str("signal"))
         .ok()
         .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-    Ok(CallerInit { init: copy, method, signal })
+    Ok(CallerInit {
+        init: copy,
+        method,
+        signal,
+    })
 }
 
-pub async fn fetch(inner: &Rc<Inner>, path_or_url: &str, init: &JsValue) -> Result<Response, Failure> {
+pub async fn fetch(
+    inner: &Rc<Inner>,
+    path_or_url: &str,
+    init: &JsValue,
+) -> Result<Response, Failure> {
     let caller = read_init(init)?;
     let config = &inner.config;
     let plan = Plan::new(config, path_or_url, &caller.method)?;
@@ -70,10 +87,21 @@ pub async fn fetch(inner: &Rc<Inner>, path_or_url: &str, init: &JsValue) -> Resu
     }
 }
 
-async fn via_leader(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -> Result<Response, Failure> {
+async fn via_leader(
+    inner: &Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &CallerInit,
+) -> Result<Response, Failure> {
     let config = &inner.config;
     let timeout = config.request_timeout_ms;
-    let (answer, why) = match http::send(&plan.url(config, Target::Leader), &caller.init, timeout, caller.signal.as_ref()).await {
+    let (answer, why) = match http::send(
+        &plan.url(config, Target::Leader),
+        &caller.init,
+        timeout,
+        caller.signal.as_ref(),
+    )
+    .await
+    {
         Ok((response, mut guard)) => {
             guard.disarm();
             if !config.is_failover_status(response.status()) {
@@ -82,9 +110,17 @@ async fn via_leader(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -> 
             let why = format!("the leader answered {}", response.status());
             (Some(response), why)
         }
-        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => return Err(Failure::Js(reason)),
-        Err(SendError::Timeout) => (None, format!("the leader did not answer within {timeout} ms")),
-        Err(SendError::Network) => (None, "the leader could not be reached (network error)".to_string()),
+        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
+            return Err(Failure::Js(reason))
+        }
+        Err(SendError::Timeout) => (
+            None,
+            format!("the leader did not answer within {timeout} ms"),
+        ),
+        Err(SendError::Network) => (
+            None,
+            "the leader could not be reached (network error)".to_string(),
+        ),
     };
 
     // A failed request is only a hint: the verdict comes from a probe.
@@ -101,7 +137,11 @@ async fn via_leader(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -> 
         // The probe found the leader healthy: its own answer, if it gave one.
         return match answer {
             Some(response) => Ok(response),
-            None => Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, format!("{what}: {why}")).into()),
+            None => Err(HealthProxyError::new(
+                ErrorCode::LeaderUnavailable,
+                format!("{what}: {why}"),
+            )
+            .into()),
         };
     }
     if let Some(response) = answer {
@@ -115,16 +155,29 @@ async fn via_leader(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -> 
             let refusal = plan.refusal(code, &caller.method);
             Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
         }
-        Decision::Send(Target::Leader) | Decision::Wait => {
-            Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, format!("{what}: {why}")).into())
-        }
+        Decision::Send(Target::Leader) | Decision::Wait => Err(HealthProxyError::new(
+            ErrorCode::LeaderUnavailable,
+            format!("{what}: {why}"),
+        )
+        .into()),
     }
 }
 
-async fn via_follower(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -> Result<Response, Failure> {
+async fn via_follower(
+    inner: &Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &CallerInit,
+) -> Result<Response, Failure> {
     let config = &inner.config;
     let timeout = config.request_timeout_ms;
-    let why = match http::send(&plan.url(config, Target::Follower), &caller.init, timeout, caller.signal.as_ref()).await {
+    let why = match http::send(
+        &plan.url(config, Target::Follower),
+        &caller.init,
+        timeout,
+        caller.signal.as_ref(),
+    )
+    .await
+    {
         Ok((response, mut guard)) => {
             guard.disarm();
             if config.is_failover_status(response.status()) {
@@ -133,7 +186,9 @@ async fn via_follower(inner: &Rc<Inner>, plan: &Plan<'_>, caller: &CallerInit) -
             }
             return Ok(response);
         }
-        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => return Err(Failure::Js(reason)),
+        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
+            return Err(Failure::Js(reason))
+        }
         Err(SendError::Timeout) => format!("the follower did not answer within {timeout} ms"),
         Err(SendError::Network) => "the follower could not be reached (network error)".to_string(),
     };

@@ -21,7 +21,11 @@ pub fn snapshot_to_js(s: &Snapshot) -> JsValue {
 pub fn error_to_js(e: &HealthProxyError) -> JsValue {
     let error = js_sys::Error::new(&e.message);
     error.set_name("HealthProxyError");
-    let _ = js_sys::Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(e.code.as_str()));
+    let _ = js_sys::Reflect::set(
+        &error,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(e.code.as_str()),
+    );
     error.into()
 }
 
@@ -50,7 +54,11 @@ fn to_value_at(v: &JsValue, depth: u32) -> Value {
         Value::Other("an object nested too deeply")
     } else if js_sys::Array::is_array(v) {
         let list: &js_sys::Array = v.unchecked_ref();
-        Value::List(list.iter().map(|item| to_value_at(&item, depth + 1)).collect())
+        Value::List(
+            list.iter()
+                .map(|item| to_value_at(&item, depth + 1))
+                .collect(),
+        )
     } else if v.is_function() {
         Value::Other("a function")
     } else if v.is_object() {

@@ -20,9 +20,14 @@ pub struct HealthProxy {
 impl HealthProxy {
     /// Validates the whole config; throws `HealthProxyError` `INVALID_CONFIG` naming the field.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "HealthProxyConfig")] config: JsValue) -> Result<HealthProxy, JsValue> {
-        let config = Config::from_value(&to_value(&config), env::page_is_https()).map_err(|e| error_to_js(&e))?;
-        Ok(HealthProxy { engine: Engine::new(config) })
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "HealthProxyConfig")] config: JsValue,
+    ) -> Result<HealthProxy, JsValue> {
+        let config = Config::from_value(&to_value(&config), env::page_is_https())
+            .map_err(|e| error_to_js(&e))?;
+        Ok(HealthProxy {
+            engine: Engine::new(config),
+        })
     }
 
     /// Resolves with a Snapshot once a verdict exists; never rejects because a server is down.
@@ -55,7 +60,9 @@ impl HealthProxy {
     ) -> Result<String, JsValue> {
         let path = string_arg("pathOrUrl", &path_or_url).map_err(|e| error_to_js(&e))?;
         let method = method_arg(&method).map_err(|e| error_to_js(&e))?;
-        self.engine.resolve(&path, &method).map_err(|e| error_to_js(&e))
+        self.engine
+            .resolve(&path, &method)
+            .map_err(|e| error_to_js(&e))
     }
 
     /// True exactly when `resolve` would not throw.
@@ -98,7 +105,8 @@ impl HealthProxy {
     #[wasm_bindgen(js_name = onChange, unchecked_return_type = "() => void")]
     pub fn on_change(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(snapshot: Snapshot) => void")] listener: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(snapshot: Snapshot) => void")]
+        listener: js_sys::Function,
     ) -> JsValue {
         let id = self.engine.on_change(move |snapshot| {
             // A throwing listener must not break routing or the other listeners.

@@ -52,7 +52,8 @@ impl AbortGuard {
         let link = linked.map(|signal| {
             let controller = controller.clone();
             let on_abort = Closure::<dyn FnMut()>::new(move || controller.abort());
-            let _ = signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let _ =
+                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
             (signal.clone(), on_abort)
         });
         Ok(AbortGuard {
@@ -90,7 +91,8 @@ impl AbortGuard {
 
     fn unlink(&mut self) {
         if let Some((signal, on_abort)) = self.link.take() {
-            let _ = signal.remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let _ = signal
+                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
         }
     }
 }
@@ -120,8 +122,10 @@ pub async fn send(
     }
     let guard = AbortGuard::new(timeout_ms, linked).map_err(|_| SendError::Network)?;
     let init = js_sys::Object::assign(&js_sys::Object::new(), init);
-    js_sys::Reflect::set(&init, &JsValue::from_str("signal"), &guard.signal()).map_err(SendError::Invalid)?;
-    let request = Request::new_with_str_and_init(url, init.unchecked_ref()).map_err(SendError::Invalid)?;
+    js_sys::Reflect::set(&init, &JsValue::from_str("signal"), &guard.signal())
+        .map_err(SendError::Invalid)?;
+    let request =
+        Request::new_with_str_and_init(url, init.unchecked_ref()).map_err(SendError::Invalid)?;
     match JsFuture::from(global_fetch(&request)).await {
         Ok(value) => match value.dyn_into::<Response>() {
             Ok(response) => Ok((response, guard)),
@@ -134,24 +138,33 @@ pub async fn send(
 /// One health probe (spec §3): a credential-less simple GET that bypasses the HTTP
 /// cache, aborted after `timeout_ms`; healthy only for a 2xx that stayed under `home`
 /// and, with `expect`, whose first 4 KiB contain it.
-pub async fn probe(url: &str, home: &str, timeout_ms: u32, expect: Option<&str>, linked: &AbortSignal) -> bool {
+pub async fn probe(
+    url: &str,
+    home: &str,
+    timeout_ms: u32,
+    expect: Option<&str>,
+    linked: &AbortSignal,
+) -> bool {
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_cache(web_sys::RequestCache::NoStore);
     init.set_redirect(web_sys::RequestRedirect::Follow);
-    let Ok((response, mut guard)) = send(url, init.unchecked_ref(), timeout_ms, Some(linked)).await else {
+    let Ok((response, mut guard)) = send(url, init.unchecked_ref(), timeout_ms, Some(linked)).await
+    else {
         return false;
     };
     let landed = response.url();
     let stayed_home = landed.is_empty() || landed.starts_with(&format!("{home}/"));
     let status = response.status();
     let body = match expect {
-        Some(_) if (200..300).contains(&status) => match read_prefix(&response, health::BODY_LIMIT).await {
-            Some(body) => body,
-            None => return false,
-        },
+        Some(_) if (200..300).contains(&status) => {
+            match read_prefix(&response, health::BODY_LIMIT).await {
+                Some(body) => body,
+                None => return false,
+            }
+        }
         _ => {
             // Unread, the body would hold the connection until garbage collection.
             if let Some(stream) = response.body() {

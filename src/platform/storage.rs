@@ -34,7 +34,9 @@ impl Store {
         if let Some(value) = self.memory.borrow().clone() {
             return Some(value);
         }
-        self.web.as_ref().and_then(|web| web.get_item(&self.key).ok().flatten())
+        self.web
+            .as_ref()
+            .and_then(|web| web.get_item(&self.key).ok().flatten())
     }
 
     pub fn save(&self, value: &str) {

@@ -27,7 +27,10 @@ impl Timeout {
         });
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
-        Timeout { id, _callback: callback }
+        Timeout {
+            id,
+            _callback: callback,
+        }
     }
 }
 

@@ -22,10 +22,11 @@ extern "C" {
 /// POSTs to the simulator's control API (a CORS simple request) and returns its JSON.
 pub async fn control(path: &str) -> JsValue {
     let init = JSON::parse(r#"{"method":"POST"}"#).unwrap();
-    let response: web_sys::Response = JsFuture::from(global_fetch(&format!("{CONTROL}{path}"), &init))
-        .await
-        .expect("the simulator is not running")
-        .into();
+    let response: web_sys::Response =
+        JsFuture::from(global_fetch(&format!("{CONTROL}{path}"), &init))
+            .await
+            .expect("the simulator is not running")
+            .into();
     assert!(response.ok(), "control {path}: {}", response.status());
     JsFuture::from(response.json().unwrap()).await.unwrap()
 }
@@ -51,7 +52,8 @@ impl Stats {
         for key in dotted.split('.') {
             v = Reflect::get(&v, &key.into()).unwrap();
         }
-        v.as_f64().unwrap_or_else(|| panic!("stats {dotted} is not a number"))
+        v.as_f64()
+            .unwrap_or_else(|| panic!("stats {dotted} is not a number"))
     }
 
     pub fn get(&self, dotted: &str) -> JsValue {
@@ -65,10 +67,11 @@ impl Stats {
 
 pub async fn stats() -> Stats {
     let init = JSON::parse(r#"{"cache":"no-store"}"#).unwrap();
-    let response: web_sys::Response = JsFuture::from(global_fetch(&format!("{CONTROL}/stats"), &init))
-        .await
-        .unwrap()
-        .into();
+    let response: web_sys::Response =
+        JsFuture::from(global_fetch(&format!("{CONTROL}/stats"), &init))
+            .await
+            .unwrap()
+            .into();
     Stats(JsFuture::from(response.json().unwrap()).await.unwrap())
 }
 
@@ -136,7 +139,9 @@ pub fn field(v: &JsValue, key: &str) -> JsValue {
 }
 
 pub fn text(v: &JsValue, key: &str) -> String {
-    field(v, key).as_string().unwrap_or_else(|| panic!("{key} is not a string"))
+    field(v, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string"))
 }
 
 /// `proxy.fetch` → the response, or panics with the error.
@@ -152,7 +157,11 @@ pub async fn fetch_err(p: &HealthProxy, path: &str, init: JsValue) -> JsValue {
     match JsFuture::from(p.fetch(path.into(), init)).await {
         Ok(r) => {
             let r: web_sys::Response = r.into();
-            panic!("fetch {path} should have failed, got {} from {}", r.status(), r.url())
+            panic!(
+                "fetch {path} should have failed, got {} from {}",
+                r.status(),
+                r.url()
+            )
         }
         Err(e) => e,
     }
@@ -167,7 +176,9 @@ pub fn code(e: &JsValue) -> String {
 }
 
 pub fn message(e: &JsValue) -> String {
-    field(e, "message").as_string().unwrap_or_else(|| format!("{e:?}"))
+    field(e, "message")
+        .as_string()
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 pub async fn json(r: web_sys::Response) -> JsValue {

@@ -24,6 +24,9 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 step "wasm tests in headless Chromium (page, leader and follower on three origins)"
 wasm-pack test --headless --chrome -- --test browser
 
+step "wasm tests in a dedicated Web Worker in headless Chromium"
+wasm-pack test --headless --chrome -- --test worker
+
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 

@@ -28,7 +28,10 @@ pub struct Request {
 impl Request {
     /// First header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Value of a query parameter (no percent-decoding).
@@ -67,14 +70,26 @@ pub enum ReadError {
     Io(String),
 }
 
-fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    // Returns (end of head content, start of body). Accepts CRLFCRLF or LFLF.
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| (p, p + 4));
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2));
+/// Returns (end of head content, start of body), searching from `from`.
+/// Accepts CRLFCRLF or LFLF as the end of the head.
+fn find_head_end_from(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let tail = buf.get(from..)?;
+    let crlf = tail
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (from + p, from + p + 4));
+    let lf = tail
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|p| (from + p, from + p + 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    find_head_end_from(buf, 0)
 }
 
 /// Parses the request line and headers (everything before the blank line).
@@ -88,14 +103,24 @@ pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
         (Some(m), Some(t), Some(v), None) => (m, t, v),
         _ => return Err(bad("malformed request line")),
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_') {
+    if method.is_empty()
+        || !method
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+    {
         return Err(bad("malformed method"));
     }
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(ReadError::Bad(505, "only HTTP/1.0 and HTTP/1.1 are supported".into()));
+        return Err(ReadError::Bad(
+            505,
+            "only HTTP/1.0 and HTTP/1.1 are supported".into(),
+        ));
     }
     // Absolute-form targets (proxies) are reduced to their path.
-    let target = if let Some(rest) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+    let target = if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
         match rest.find('/') {
             Some(i) => &rest[i..],
             None => "/",
@@ -103,7 +128,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
     } else {
         target
     };
-    if !target.starts_with('/') && !(method == "OPTIONS" && target == "*") {
+    if !(target.starts_with('/') || (method == "OPTIONS" && target == "*")) {
         return Err(bad("request target must start with '/'"));
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -113,7 +138,9 @@ pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
         if line.is_empty() {
             continue;
         }
-        let (k, v) = line.split_once(':').ok_or_else(|| bad("malformed header line"))?;
+        let (k, v) = line
+            .split_once(':')
+            .ok_or_else(|| bad("malformed header line"))?;
         if k.is_empty() || k.contains(' ') || k.contains('\t') {
             return Err(bad("malformed header name"));
         }
@@ -131,18 +158,26 @@ pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Reads one request from `stream`. `buf` holds bytes already received (for
 /// pipelining) and keeps any bytes after this request.
 /// Returns `Ok(None)` if the peer closed cleanly before sending anything.
-pub fn read_request<S: Read + Write>(stream: &mut S, buf: &mut Vec<u8>) -> Result<Option<Request>, ReadError> {
+pub fn read_request<S: Read + Write>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Request>, ReadError> {
     let mut tmp = [0u8; 8192];
+    let mut scanned = 0usize; // bytes of `buf` already known not to contain the head end
     let (head_end, body_start) = loop {
-        if let Some(pos) = find_head_end(buf) {
+        if let Some(pos) = find_head_end_from(buf, scanned) {
             break pos;
         }
+        scanned = buf.len().saturating_sub(3);
         if buf.len() > MAX_HEAD {
             return Err(ReadError::Bad(431, "request head too large".into()));
         }
@@ -152,14 +187,20 @@ pub fn read_request<S: Read + Write>(stream: &mut S, buf: &mut Vec<u8>) -> Resul
             Ok(n) => {
                 buf.extend_from_slice(&tmp[..n]);
                 // Tolerate stray CRLFs between requests (RFC 9112 section 2.2).
-                let lead = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+                let lead = buf
+                    .iter()
+                    .take_while(|b| **b == b'\r' || **b == b'\n')
+                    .count();
                 if lead > 0 {
                     buf.drain(..lead);
+                    scanned = 0;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if is_timeout(&e) && buf.is_empty() => return Err(ReadError::Idle),
-            Err(e) if is_timeout(&e) => return Err(ReadError::Io("timed out reading request head".into())),
+            Err(e) if is_timeout(&e) => {
+                return Err(ReadError::Io("timed out reading request head".into()))
+            }
             Err(_) if buf.is_empty() => return Err(ReadError::Closed),
             Err(e) => return Err(ReadError::Io(e.to_string())),
         }
@@ -170,7 +211,10 @@ pub fn read_request<S: Read + Write>(stream: &mut S, buf: &mut Vec<u8>) -> Resul
     let mut req = parse_head(&buf[..head_end])?;
     if let Some(te) = req.header("transfer-encoding") {
         if !te.eq_ignore_ascii_case("identity") {
-            return Err(ReadError::Bad(411, "chunked request bodies are not supported; send Content-Length".into()));
+            return Err(ReadError::Bad(
+                411,
+                "chunked request bodies are not supported; send Content-Length".into(),
+            ));
         }
     }
     let len = match req.header("content-length") {
@@ -181,11 +225,16 @@ pub fn read_request<S: Read + Write>(stream: &mut S, buf: &mut Vec<u8>) -> Resul
             .map_err(|_| ReadError::Bad(400, "invalid Content-Length".into()))?,
     };
     if len > MAX_BODY {
-        return Err(ReadError::Bad(413, format!("body larger than {MAX_BODY} bytes")));
+        return Err(ReadError::Bad(
+            413,
+            format!("body larger than {MAX_BODY} bytes"),
+        ));
     }
     let total = body_start.saturating_add(len);
     if buf.len() < total
-        && req.header("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+        && req
+            .header("expect")
+            .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
         && req.version == "HTTP/1.1"
     {
         stream
@@ -200,7 +249,10 @@ pub fn read_request<S: Read + Write>(stream: &mut S, buf: &mut Vec<u8>) -> Resul
             Err(e) => return Err(ReadError::Io(format!("reading body: {e}"))),
         }
     }
-    req.body = buf.get(body_start..total).map(<[u8]>::to_vec).unwrap_or_default();
+    req.body = buf
+        .get(body_start..total)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     buf.drain(..total.min(buf.len()));
     Ok(Some(req))
 }
@@ -236,7 +288,11 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        let mut r = Response { status, headers: Vec::new(), body: body.into() };
+        let mut r = Response {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        };
         if !content_type.is_empty() {
             r.set("Content-Type", content_type);
         }
@@ -263,13 +319,18 @@ impl Response {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Serialises the response. `head_only` omits the body (HEAD) but keeps Content-Length.
     pub fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + self.body.len());
-        out.extend_from_slice(format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status)).as_bytes());
+        out.extend_from_slice(
+            format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status)).as_bytes(),
+        );
         for (k, v) in &self.headers {
             // Never let a header value break the framing.
             let v: String = v.chars().filter(|c| *c != '\r' && *c != '\n').collect();
@@ -298,16 +359,21 @@ pub fn send<W: Write>(w: &mut W, resp: &Response, head_only: bool, close: bool) 
     w.flush()
 }
 
-/// Result of a simple client request: status, headers (lowercased names), body.
+/// Result of a simple client request.
 pub struct ClientResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 /// Minimal blocking HTTP/1.1 client (Connection: close, Content-Length or EOF framing).
-pub fn client_request(host: &str, port: u16, method: &str, target: &str) -> Result<ClientResponse, String> {
-    let mut s = TcpStream::connect((host, port)).map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+pub fn client_request(
+    host: &str,
+    port: u16,
+    method: &str,
+    target: &str,
+) -> Result<ClientResponse, String> {
+    let mut s = TcpStream::connect((host, port))
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let req = format!(
         "{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -329,10 +395,17 @@ pub fn client_request(host: &str, port: u16, method: &str, target: &str) -> Resu
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = raw.get(start..).unwrap_or_default().to_vec();
-    if let Some(len) = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok()) {
+    if let Some(len) = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
         body.truncate(len);
     }
-    Ok(ClientResponse { status, headers, body: String::from_utf8_lossy(&body).to_string() })
+    Ok(ClientResponse {
+        status,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -347,7 +420,10 @@ mod tests {
     }
     impl Mock {
         fn new(data: &[u8]) -> Self {
-            Mock { input: Cursor::new(data.to_vec()), output: Vec::new() }
+            Mock {
+                input: Cursor::new(data.to_vec()),
+                output: Vec::new(),
+            }
         }
     }
     impl Read for Mock {
@@ -395,23 +471,37 @@ mod tests {
             (b"GARBAGE\r\n\r\n", 400),
             (b"GET / HTTP/2.0\r\n\r\n", 505),
             (b"GET nopath HTTP/1.1\r\n\r\n", 400),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                411,
+            ),
             (b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
-            (b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+                413,
+            ),
             (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
         ];
         for (raw, want) in cases {
             let mut buf = Vec::new();
             match read_request(&mut Mock::new(raw), &mut buf) {
-                Err(ReadError::Bad(s, _)) => assert_eq!(s, *want, "{}", String::from_utf8_lossy(raw)),
+                Err(ReadError::Bad(s, _)) => {
+                    assert_eq!(s, *want, "{}", String::from_utf8_lossy(raw))
+                }
                 other => panic!("{:?} for {}", other, String::from_utf8_lossy(raw)),
             }
         }
         let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
         huge.extend(vec![b'a'; MAX_HEAD + 10]);
-        assert!(matches!(read_request(&mut Mock::new(&huge), &mut Vec::new()), Err(ReadError::Bad(431, _))));
+        assert!(matches!(
+            read_request(&mut Mock::new(&huge), &mut Vec::new()),
+            Err(ReadError::Bad(431, _))
+        ));
         // Truncated body.
-        let r = read_request(&mut Mock::new(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"), &mut Vec::new());
+        let r = read_request(
+            &mut Mock::new(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"),
+            &mut Vec::new(),
+        );
         assert!(matches!(r, Err(ReadError::Io(_))));
     }
 
@@ -420,11 +510,11 @@ mod tests {
         let mut m = Mock::new(b"GET / HTTP/1.0\n\n");
         let r = read_request(&mut m, &mut Vec::new()).unwrap().unwrap();
         assert!(!r.keep_alive());
-        let mut m = Mock::new(b"PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+        let mut m = Mock::new(b"PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij");
         let mut buf = Vec::new();
         // The mock delivers 7 bytes per read, so the body is not buffered yet when the head completes.
         let r = read_request(&mut m, &mut buf).unwrap().unwrap();
-        assert_eq!(r.body, b"hi");
+        assert_eq!(r.body, b"0123456789abcdefghij");
         assert_eq!(m.output, b"HTTP/1.1 100 Continue\r\n\r\n");
     }
 
@@ -439,7 +529,11 @@ mod tests {
         assert!(s.contains("Content-Length: 2\r\n"));
         assert!(s.ends_with("\r\n\r\n{}"));
         let h = String::from_utf8(r.to_bytes(true, true)).unwrap();
-        assert!(h.contains("Content-Length: 2\r\n") && h.contains("Connection: close") && h.ends_with("\r\n\r\n"));
+        assert!(
+            h.contains("Content-Length: 2\r\n")
+                && h.contains("Connection: close")
+                && h.ends_with("\r\n\r\n")
+        );
         let e = String::from_utf8(Response::empty(204).to_bytes(false, false)).unwrap();
         assert!(!e.contains("Content-Length"));
     }

@@ -57,7 +57,10 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses a complete JSON document (surrounding whitespace allowed).
 pub fn parse(text: &str) -> Result<Value, String> {
-    let mut p = Parser { b: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        b: text.as_bytes(),
+        i: 0,
+    };
     p.ws();
     let v = p.value(0)?;
     p.ws();
@@ -212,7 +215,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let h = self.b.get(self.i..self.i + 4).ok_or("truncated \\u escape")?;
+        let h = self
+            .b
+            .get(self.i..self.i + 4)
+            .ok_or("truncated \\u escape")?;
         let h = std::str::from_utf8(h).map_err(|_| "invalid \\u escape")?;
         let v = u32::from_str_radix(h, 16).map_err(|_| "invalid \\u escape")?;
         self.i += 4;
@@ -262,7 +268,12 @@ impl Parser<'_> {
                     let mut tmp = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
                 }
-                c if c < 0x20 => return Err(format!("control character in string at byte {}", self.i - 1)),
+                c if c < 0x20 => {
+                    return Err(format!(
+                        "control character in string at byte {}",
+                        self.i - 1
+                    ))
+                }
                 c => out.push(c),
             }
         }
@@ -312,7 +323,10 @@ mod tests {
     #[test]
     fn parses_values() {
         let v = parse(r#" {"a":[1,-2.5e3,true,false,null],"b":{"c":"d"}} "#).unwrap();
-        assert_eq!(v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str), Some("d"));
+        assert_eq!(
+            v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str),
+            Some("d")
+        );
         assert!(parse("{").is_err());
         assert!(parse("{\"a\":1,}").is_err());
         assert!(parse("[01]").is_err());
@@ -323,7 +337,9 @@ mod tests {
 
     #[test]
     fn note_body_extraction() {
-        let (t, c) = parse_note_body(br#"{"text":"say \"hi\" \\o/ \u00e9\ud83d\ude00","clientId":"tab-1"}"#).unwrap();
+        let (t, c) =
+            parse_note_body(br#"{"text":"say \"hi\" \\o/ \u00e9\ud83d\ude00","clientId":"tab-1"}"#)
+                .unwrap();
         assert_eq!(t, "say \"hi\" \\o/ é😀");
         assert_eq!(c, "tab-1");
         let (t, c) = parse_note_body(br#"{"clientId":"x","text":"only"}"#).unwrap();
