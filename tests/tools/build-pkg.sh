@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ (release, --target web unless $1 names another),
-# shrinks the wasm with wasm-opt -Oz, and prints its size.
+# shrinks the wasm with wasm-opt -Oz (binaryen from tests/e2e's npm packages), and
+# prints its size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
@@ -8,7 +9,7 @@ out=${2:-pkg}
 wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
   || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
 wasm="$out/health_proxy_bg.wasm"
-wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
+tests/e2e/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
 wasm_raw=$(wc -c <"$wasm")
 wasm_gz=$(gzip -9c "$wasm" | wc -c)

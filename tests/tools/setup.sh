@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping whatever is already there:
 # the wasm32 target, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack,
-# Chromium + ChromeDriver and binaryen (wasm-opt).
+# Chromium + ChromeDriver, and the npm packages of tests/e2e (playwright-core, and
+# binaryen for a wasm-opt recent enough for externref tables: Debian's 108 breaks them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,10 +33,15 @@ fi
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
-command -v wasm-opt >/dev/null || missing+=(binaryen)
+command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-say "toolchain ready: $(wasm-pack --version), wasm-bindgen $bindgen_version, $(chromium --version 2>/dev/null | head -1), $(wasm-opt --version)"
+if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ] \
+  || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+  say "installing the npm packages of tests/e2e"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "toolchain ready: $(wasm-pack --version), wasm-bindgen $bindgen_version, $(chromium --version 2>/dev/null | head -1), $(tests/e2e/node_modules/.bin/wasm-opt --version)"

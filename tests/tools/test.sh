@@ -7,6 +7,9 @@ tests/tools/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+step "formatting"
+cargo fmt --all --check
+
 step "clippy (library denies unwrap/expect/panic/indexing), native and wasm32"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings

@@ -1,0 +1,268 @@
+// Acme Hub landing page. Every API call goes through health-proxy, which picks our own
+// server (the leader) or, for critical reads while it is down, the AWS copy (the follower).
+import init, { HealthProxy } from "./pkg/health_proxy.js";
+
+const $ = (id) => document.getElementById(id);
+
+const BADGE = {
+  unknown: "Checking our server…",
+  leader: "On our server",
+  emergency: "Emergency mode: served by AWS, read-only",
+  offline: "Offline",
+};
+const DETAIL = {
+  unknown: "Looking for our server…",
+  leader: "Connected to our server. Everything is available.",
+  emergency:
+    "Our server is unreachable, so you are reading the copy kept on AWS: read-only, and possibly a little out of date. Notes and the hub come back as soon as our server does.",
+  offline:
+    "Neither our server nor the AWS copy can be reached: your own connection seems to be down. The page reconnects by itself.",
+};
+const WHY_NO_WRITE = {
+  unknown: "Posting opens once we have found our server.",
+  emergency:
+    "Posting is paused: our server is unreachable and the AWS copy is read-only. A note sent now could not be saved, so it is not sent. Try again when the badge turns green.",
+  offline: "Posting is paused: you appear to be offline. Nothing you type is lost; send it when you are back online.",
+};
+
+const TIMELINE_MS = 5 * 60 * 1000;
+const samples = []; // { t, state, latency }: one per probe verdict and per state change
+let proxy;
+let followerBase = "";
+let lastCheckedAt = null;
+let lastState = "unknown";
+
+boot();
+
+async function boot() {
+  let config;
+  try {
+    const res = await fetch("config.json", { cache: "no-store" });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    config = await res.json();
+  } catch (e) {
+    return fatal(`Could not load config.json (${e.message}).`);
+  }
+  try {
+    await init();
+    proxy = new HealthProxy(config);
+  } catch (e) {
+    return fatal(`The page is misconfigured — ${e.code ?? e.name}: ${e.message}`);
+  }
+  followerBase = String(config.follower).replace(/\/+$/, "") + "/";
+  // For people poking at the demo, and for the end-to-end tests.
+  window.hub = { proxy, readPages, postNote };
+
+  proxy.onChange(onState);
+  $("note-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("note-text");
+    if (!input.value.trim()) return;
+    postNote(input.value.trim()).then((r) => r.ok && (input.value = ""));
+  });
+  onState(await proxy.start());
+  setInterval(tick, 500);
+  setInterval(refresh, 15000);
+}
+
+function fatal(message) {
+  const box = $("fatal");
+  box.textContent = message;
+  box.hidden = false;
+  setBadge("offline", "Not connected");
+  $("status-detail").textContent = "The page could not start its connection manager.";
+  document.body.dataset.state = "error";
+}
+
+function setBadge(state, text) {
+  $("status").className = `badge badge-${state}`;
+  $("status-text").textContent = text;
+}
+
+function onState(snapshot) {
+  const state = snapshot.state;
+  const changed = state !== lastState;
+  lastState = state;
+  document.body.dataset.state = state;
+  setBadge(state, BADGE[state]);
+  $("status-detail").textContent = DETAIL[state];
+  record(snapshot, true);
+
+  const canWrite = proxy.canServe("/api/notes", "POST");
+  $("note-send").disabled = !canWrite;
+  $("note-text").disabled = !canWrite;
+  $("note-why").hidden = canWrite;
+  $("note-why").textContent = canWrite ? "" : WHY_NO_WRITE[state] ?? "";
+
+  updateHub();
+  if (changed) refresh();
+}
+
+function refresh() {
+  readPages();
+  readFiles();
+}
+
+const isFollower = (url) => url.startsWith(followerBase);
+
+/** Loads the handbook; resolves with what happened, for the UI and the tests. */
+async function readPages() {
+  const t0 = performance.now();
+  try {
+    const res = await proxy.fetch("/api/pages");
+    if (!res.ok) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
+    const body = await res.json();
+    const fromFollower = isFollower(res.url);
+    showOrigin("pages", fromFollower);
+    list($("pages"), body.pages, (p) => [el("strong", p.title), el("span", p.body)]);
+    return { ok: true, origin: fromFollower ? "follower" : "leader", ms: performance.now() - t0 };
+  } catch (e) {
+    list($("pages"), [e], () => [el("span", `Could not load the handbook: ${e.message}`)]);
+    return { ok: false, code: e.code ?? e.name, message: e.message, ms: performance.now() - t0 };
+  }
+}
+
+async function readFiles() {
+  try {
+    const res = await proxy.fetch("/api/files");
+    if (!res.ok) throw new Error(`the server answered ${res.status}`);
+    const body = await res.json();
+    showOrigin("files", isFollower(res.url));
+    list($("files"), body.files, (f) => [el("strong", f.name), el("span", `${Math.round(f.size / 1024)} KB`)]);
+  } catch (e) {
+    list($("files"), [e], () => [el("span", `Could not load the files: ${e.message}`)]);
+  }
+}
+
+/** Posts a note; every outcome is shown, none is silent. */
+async function postNote(text, clientId = newId()) {
+  const result = $("note-result");
+  try {
+    const res = await proxy.fetch("/api/notes", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text, clientId }),
+    });
+    if (res.status !== 201) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
+    const body = await res.json();
+    result.className = "result";
+    result.textContent = `Saved as note #${body.id}.`;
+    return { ok: true, id: body.id, clientId };
+  } catch (e) {
+    result.className = "result error";
+    result.textContent = `Not saved — ${e.message}`;
+    return { ok: false, code: e.code ?? e.name, message: e.message, clientId };
+  }
+}
+
+async function updateHub() {
+  const section = $("hub");
+  if (!proxy.canServe("/api/hub/links") || proxy.state !== "leader") {
+    section.hidden = true;
+    return;
+  }
+  try {
+    const res = await proxy.fetch("/api/hub/links");
+    if (!res.ok) throw new Error(String(res.status));
+    const body = await res.json();
+    const links = $("hub-links");
+    links.replaceChildren(
+      ...body.links.map((l) => {
+        const a = el("a", l.title);
+        a.href = l.href;
+        const li = document.createElement("li");
+        li.append(a);
+        return li;
+      }),
+    );
+    section.hidden = proxy.state !== "leader";
+  } catch {
+    section.hidden = true;
+  }
+}
+
+function showOrigin(kind, fromFollower) {
+  $(`${kind}-stale`).hidden = !fromFollower;
+  $(`${kind}-origin`).textContent = fromFollower ? "from AWS (follower)" : "from our server";
+}
+
+function list(ul, items, cells) {
+  ul.replaceChildren(
+    ...items.map((item) => {
+      const li = document.createElement("li");
+      li.append(...cells(item));
+      return li;
+    }),
+  );
+}
+
+function el(tag, text) {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  return node;
+}
+
+function newId() {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+// ---- the timeline: one sample per probe verdict, drawn as SVG ----
+
+function record(snapshot, force = false) {
+  if (!force && snapshot.checkedAt === lastCheckedAt) return;
+  lastCheckedAt = snapshot.checkedAt;
+  const latency = snapshot.state === "leader" ? snapshot.leaderLatencyMs : null;
+  samples.push({ t: Date.now(), state: snapshot.state, latency });
+  while (samples.length && samples[0].t < Date.now() - TIMELINE_MS - 60000) samples.shift();
+}
+
+function tick() {
+  const snap = proxy.snapshot();
+  record(snap);
+  const ago = snap.checkedAt ? Math.max(0, Math.round((Date.now() - snap.checkedAt) / 1000)) : null;
+  const latency = snap.state === "leader" && snap.leaderLatencyMs != null ? ` · ${Math.round(snap.leaderLatencyMs)} ms` : "";
+  $("latency").textContent = ago == null ? "" : `checked ${ago} s ago${latency}`;
+  draw();
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLORS = { leader: "#12805c", emergency: "#b54708", offline: "#b42318", unknown: "#98a2b3" };
+
+function draw() {
+  const svg = $("timeline");
+  const now = Date.now();
+  const x = (t) => ((t - (now - TIMELINE_MS)) / TIMELINE_MS) * 600;
+  const shown = samples.filter((s) => s.t >= now - TIMELINE_MS - 60000);
+  const max = Math.max(50, ...shown.map((s) => s.latency ?? 0));
+  const y = (ms) => 100 - (ms / max) * 90;
+  const nodes = [];
+  shown.forEach((s, i) => {
+    const end = i + 1 < shown.length ? shown[i + 1].t : now;
+    nodes.push(svgEl("rect", { x: Math.max(0, x(s.t)), y: 106, width: Math.max(0, x(end) - Math.max(0, x(s.t))), height: 14, fill: COLORS[s.state] }));
+  });
+  // A gap in the line wherever a probe round failed.
+  let path = "";
+  let pen = "M";
+  for (const s of shown) {
+    if (s.latency == null) {
+      pen = "M";
+      continue;
+    }
+    path += `${pen}${x(s.t).toFixed(1)},${y(s.latency).toFixed(1)} `;
+    pen = "L";
+  }
+  if (path) nodes.push(svgEl("path", { d: path.trim(), fill: "none", stroke: "#3451d1", "stroke-width": 1.5 }));
+  for (const s of shown) {
+    if (s.latency != null) nodes.push(svgEl("circle", { cx: x(s.t), cy: y(s.latency), r: 2, fill: "#3451d1" }));
+  }
+  nodes.push(svgEl("text", { x: 4, y: 12, "font-size": 10, fill: "#667085" }, `${Math.round(max)} ms`));
+  nodes.push(svgEl("text", { x: 596, y: 102, "font-size": 10, fill: "#667085", "text-anchor": "end" }, "now"));
+  svg.replaceChildren(...nodes);
+}
+
+function svgEl(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text) node.textContent = text;
+  return node;
+}
