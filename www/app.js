@@ -60,7 +60,9 @@ async function boot() {
     if (!input.value.trim()) return;
     postNote(input.value.trim()).then((r) => r.ok && (input.value = ""));
   });
-  onState(await proxy.start());
+  const started = await proxy.start();
+  window.hub.started = started;
+  onState(started);
   setInterval(tick, 500);
   setInterval(refresh, 15000);
 }

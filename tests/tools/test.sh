@@ -33,4 +33,8 @@ wasm-pack test --headless --chrome -- --test worker
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 
+step "end-to-end: the landing page in headless Chromium, chaos timeline and tabs"
+cargo build --quiet --release -p hub-sim
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs)
+
 step "all tests passed"

@@ -1,0 +1,83 @@
+// Shared by the end-to-end tests: starts hub-sim on its own ports, launches the system
+// Chromium through playwright-core, and talks to the simulator's control API.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { chromium } from "playwright-core";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+export function ports(base) {
+  return { page: base, leader: base + 1, follower: base + 2, control: base + 3 };
+}
+
+/** Starts target/release/hub-sim (built by the test command) and waits for "ready". */
+export async function startSim(p, extra = []) {
+  const args = ["--page-port", p.page, "--leader-port", p.leader, "--follower-port", p.follower,
+    "--control-port", p.control, "--www", `${ROOT}www`, "--pkg", `${ROOT}pkg`, "--quiet", ...extra].map(String);
+  const child = spawn(`${ROOT}target/release/hub-sim`, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub-sim did not start: ${out}`)), 10000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (/^ready$/m.test(out)) { clearTimeout(timer); resolve(); }
+    });
+    child.stderr.on("data", (d) => { out += d; });
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`hub-sim exited ${code}: ${out}`)); });
+  });
+  child.removeAllListeners("exit");
+  const control = `http://127.0.0.1:${p.control}`;
+  const call = async (path) => {
+    const res = await fetch(`${control}${path}`, { method: "POST" });
+    if (!res.ok) throw new Error(`control ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    leader: (mode) => call(`/leader/${mode}`),
+    follower: (mode) => call(`/follower/${mode}`),
+    reset: () => call("/reset"),
+    stats: async () => (await fetch(`${control}/stats`, { cache: "no-store" })).json(),
+    notes: async () => (await (await fetch(`http://127.0.0.1:${p.leader}/api/notes`)).json()).notes,
+    stop: () => child.kill("SIGTERM"),
+  };
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
+  });
+}
+
+/** The config the page gets instead of www/config.json: the test's ports, fast timers. */
+export function chaosConfig(p, overrides = {}) {
+  return {
+    leader: `http://127.0.0.1:${p.leader}`,
+    follower: `http://127.0.0.1:${p.follower}`,
+    health: { timeoutMs: 500, intervalMs: 1000, maxBackoffMs: 2000, expect: "\"status\":\"ok\"" },
+    requestTimeoutMs: 1500,
+    routes: [
+      { prefix: "/api/pages", critical: true },
+      { prefix: "/api/files", critical: true },
+      { prefix: "/api/hub", critical: false },
+      { prefix: "/api/notes", critical: false },
+    ],
+    hysteresis: { successesToUp: 2 },
+    cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+    ...overrides,
+  };
+}
+
+export async function serveConfig(target, config) {
+  await target.route("**/config.json", (route) => route.fulfill({ json: config }));
+}
+
+/** Files of the built site for pages served from an origin the test makes up. */
+export async function siteFile(urlPath) {
+  const path = urlPath.startsWith("/pkg/") ? `${ROOT}${urlPath.slice(1)}` : `${ROOT}www${urlPath === "/" ? "/index.html" : urlPath}`;
+  const types = { html: "text/html", js: "text/javascript", css: "text/css", wasm: "application/wasm", json: "application/json" };
+  return { body: await readFile(path), contentType: types[path.split(".").pop()] ?? "application/octet-stream" };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
