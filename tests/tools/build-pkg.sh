@@ -8,6 +8,25 @@ target=${1:-web}
 out=${2:-pkg}
 wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
   || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
+# The Angular integration ships in the same package, as `health-proxy/angular`.
+mkdir -p "$out/angular"
+cp src/angular/index.js src/angular/index.d.ts "$out/angular/"
+node -e '
+const fs = require("fs");
+const file = process.argv[1];
+const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+pkg.files = [...new Set([...(pkg.files ?? []), "angular/"])];
+pkg.exports = {
+  ".": { types: "./health_proxy.d.ts", default: "./health_proxy.js" },
+  "./angular": { types: "./angular/index.d.ts", default: "./angular/index.js" },
+  "./health_proxy_bg.wasm": "./health_proxy_bg.wasm",
+  "./package.json": "./package.json",
+};
+pkg.peerDependencies = { "@angular/common": ">=19", "@angular/core": ">=19", rxjs: "^7.4.0" };
+pkg.peerDependenciesMeta = Object.fromEntries(Object.keys(pkg.peerDependencies).map((k) => [k, { optional: true }]));
+fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+' "$out/package.json"
+
 wasm="$out/health_proxy_bg.wasm"
 tests/e2e/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"

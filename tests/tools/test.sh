@@ -33,8 +33,11 @@ wasm-pack test --headless --chrome -- --test worker
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 
-step "end-to-end: the landing page in headless Chromium, chaos timeline and tabs"
+step "Angular example app: npm pack of pkg/, Angular CLI production build"
+tests/tools/angular-build.sh
+
+step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs) and the Angular app"
 cargo build --quiet --release -p hub-sim
-(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs angular.test.mjs)
 
 step "all tests passed"

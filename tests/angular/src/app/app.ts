@@ -1,0 +1,126 @@
+import { Component, computed, effect, inject, signal } from '@angular/core';
+import { HttpClient, HttpErrorResponse } from '@angular/common/http';
+import { HealthProxyService, type HealthProxyError } from 'health-proxy/angular';
+
+interface Page {
+  id: number;
+  title: string;
+}
+interface Link {
+  title: string;
+  href: string;
+}
+
+const LABELS = { unknown: 'Checking…', leader: 'On our server', emergency: 'Emergency mode (AWS, read-only)', offline: 'Offline' };
+
+@Component({
+  selector: 'app-root',
+  template: `
+    <header>
+      <h1>Acme Hub</h1>
+      <span id="state" class="badge" [attr.data-state]="hp.state()">{{ label() }}</span>
+    </header>
+
+    <section>
+      <h2>Handbook <button id="refresh" type="button" (click)="loadPages()">Refresh</button></h2>
+      @if (pagesFrom() === 'follower') {
+        <p id="pages-origin" class="stale">Served by the follower (AWS), may be out of date.</p>
+      } @else if (pagesFrom() === 'leader') {
+        <p id="pages-origin">From our server.</p>
+      }
+      <ul id="pages">
+        @for (page of pages(); track page.id) {
+          <li>{{ page.title }}</li>
+        }
+      </ul>
+      @if (pagesError()) {
+        <p id="pages-error" class="error">{{ pagesError() }}</p>
+      }
+    </section>
+
+    <section>
+      <h2>Leave a note</h2>
+      <form (submit)="post($event, note)">
+        <input #note id="note" name="note" placeholder="A note for the team" />
+        <button id="send" type="submit">Post note</button>
+      </form>
+      <p id="note-result" [class.error]="noteFailed()">{{ noteResult() }}</p>
+    </section>
+
+    @if (hubVisible()) {
+      <section id="hub">
+        <h2>Hub</h2>
+        <ul>
+          @for (link of links(); track link.href) {
+            <li><a [href]="link.href">{{ link.title }}</a></li>
+          }
+        </ul>
+      </section>
+    }
+  `,
+})
+export class App {
+  readonly hp = inject(HealthProxyService);
+  private readonly http = inject(HttpClient);
+
+  readonly label = computed(() => LABELS[this.hp.state()]);
+  readonly pages = signal<Page[]>([]);
+  readonly pagesFrom = signal<'leader' | 'follower' | null>(null);
+  readonly pagesError = signal('');
+  readonly links = signal<Link[]>([]);
+  readonly hubVisible = computed(() => this.hp.state() === 'leader' && this.hp.canServe('/api/hub/links'));
+  readonly noteResult = signal('');
+  readonly noteFailed = signal(false);
+
+  constructor() {
+    // Reload whenever the verdict changes, so the origin label follows it.
+    effect(() => {
+      this.hp.state();
+      this.loadPages();
+      if (this.hubVisible()) this.loadLinks();
+    });
+  }
+
+  loadPages(): void {
+    this.http.get<{ pages: Page[] }>('/api/pages', { observe: 'response' }).subscribe({
+      next: (res) => {
+        this.pages.set(res.body?.pages ?? []);
+        this.pagesFrom.set(this.hp.servedByFollower(res.url ?? '') ? 'follower' : 'leader');
+        this.pagesError.set('');
+      },
+      error: (e: HttpErrorResponse) => this.pagesError.set(`Could not load the handbook: ${describe(e)}`),
+    });
+  }
+
+  loadLinks(): void {
+    this.http.get<{ links: Link[] }>('/api/hub/links').subscribe({
+      next: (body) => this.links.set(body.links),
+      error: () => this.links.set([]),
+    });
+  }
+
+  post(event: Event, input: HTMLInputElement): void {
+    event.preventDefault();
+    const text = input.value.trim() || 'empty note';
+    const clientId = `ng-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+    this.noteFailed.set(false);
+    this.noteResult.set('Sending…');
+    this.http.post<{ id: number }>('/api/notes', { text, clientId }).subscribe({
+      next: (res) => {
+        this.noteFailed.set(false);
+        this.noteResult.set(`Saved as note #${res.id}.`);
+        input.value = '';
+      },
+      error: (e: HttpErrorResponse) => {
+        this.noteFailed.set(true);
+        this.noteResult.set(`Not saved: ${describe(e)}`);
+      },
+    });
+  }
+}
+
+/** A refusal carries the HealthProxyError (with its code); anything else is HTTP. */
+function describe(e: HttpErrorResponse): string {
+  const proxyError = e.error as Partial<HealthProxyError> | null;
+  return proxyError?.name === 'HealthProxyError' ? `${proxyError.code}: ${proxyError.message}` : `HTTP ${e.status}`;
+}
