@@ -536,7 +536,7 @@ async fn fetch_before_start_waits_for_the_first_verdict() {
     leader_mode("app-down").await;
     let p = proxy("{}");
     assert_eq!(served_by(&p, "/api/files").await, "follower");
-    assert_eq!(state(&p), "emergency");
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
     let e = p.resolve("/x".into(), GET);
     assert!(e.is_err() && code(&e.unwrap_err()) == "FEATURE_UNAVAILABLE");
     let fresh = proxy("{}");
@@ -687,5 +687,88 @@ async fn a_5xx_from_a_healthy_leader_is_returned_as_the_leaders_answer() {
     let r = fetch_ok(&p, "/api/status/500", GET).await;
     assert_eq!(r.status(), 500);
     assert_eq!(stats().await.n("leader.probes"), probes + 1.0);
+    p.stop();
+}
+
+// ---- spec §8: racing a dark leader ----
+
+#[wasm_bindgen_test]
+async fn a_cold_start_into_a_blackout_serves_the_first_critical_read_after_race_after_ms() {
+    reset().await;
+    leader_mode("blackout").await;
+    let p = proxy(r#"{"raceAfterMs":200,"health":{"timeoutMs":3000}}"#);
+    let t0 = now();
+    // No start(): the page asks for its first critical read straight away.
+    assert_eq!(served_by(&p, "/api/pages").await, "follower");
+    let took = now() - t0;
+    web_sys::console::log_1(&format!("cold start into a blackout: first critical read in {took} ms (raceAfterMs 200, health.timeoutMs 3000)").into());
+    assert!((200.0..1000.0).contains(&took), "{took} ms");
+    sleep(100).await;
+    let s = stats().await;
+    // The losing leader request was aborted; only the probe (3 s timeout) still hangs.
+    assert_eq!(s.n("leader.hangsOpen"), 1.0);
+    assert!(js_sys::Array::from(&s.get("leader.hangsClosedMs")).length() >= 1);
+    p.stop();
+    sleep(100).await;
+    assert_eq!(stats().await.n("leader.hangsOpen"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_cold_start_with_the_leader_up_sends_nothing_to_the_follower() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":200}"#);
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    assert_eq!(stats().await.n("follower.requests"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_leader_dark_mid_session_costs_race_after_plus_probe_timeout_not_the_request_timeout() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":200,"requestTimeoutMs":5000,"health":{"timeoutMs":500}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    leader_mode("blackout").await;
+    let t0 = now();
+    assert_eq!(served_by(&p, "/api/pages/2").await, "follower");
+    let took = now() - t0;
+    web_sys::console::log_1(&format!("leader dark mid-session: critical read in {took} ms (raceAfterMs 200 + timeoutMs 500; requestTimeoutMs 5000)").into());
+    assert!(took < 200.0 + 500.0 + 400.0, "{took} ms");
+    let snap = p.snapshot();
+    assert_eq!(text(&snap, "state"), "emergency");
+    assert_eq!(text(&snap, "source"), "request");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_slow_but_healthy_leader_is_waited_for_and_the_follower_sees_nothing() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":200}"#);
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    let t0 = now();
+    assert_eq!(served_by(&p, "/api/slow?ms=700").await, "leader");
+    let took = now() - t0;
+    assert!(took >= 700.0, "{took} ms");
+    let s = stats().await;
+    assert_eq!(s.n("leader.probes"), probes + 1.0, "the silent read triggered one leader probe");
+    assert_eq!(s.n("follower.requests"), 0.0, "nothing may reach the follower while the state is leader");
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn writes_and_non_critical_reads_are_never_raced() {
+    reset().await;
+    leader_mode("blackout").await;
+    let p = proxy(r#"{"raceAfterMs":50}"#);
+    let e = fetch_err(&p, "/api/notes", post(r#"{"text":"x","clientId":"race"}"#)).await;
+    assert_eq!(code(&e), "LEADER_UNAVAILABLE");
+    let e = fetch_err(&p, "/api/hub/links", GET).await;
+    assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
+    let s = stats().await;
+    assert_eq!(s.n("follower.writes") + s.n("follower.preflightWriteMethods"), 0.0);
+    assert_eq!(s.n("follower.reads"), 0.0);
+    assert_eq!(s.n("leader.writes"), 0.0, "the write waited for the verdict and was refused unsent");
     p.stop();
 }

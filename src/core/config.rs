@@ -41,6 +41,8 @@ pub struct Config {
     pub follower: Base,
     pub health: HealthConfig,
     pub request_timeout_ms: u32,
+    /// Spec §8: how long a critical read waits on a leader before the follower joins in.
+    pub race_after_ms: u32,
     pub failover_statuses: Vec<u16>,
     pub routes: RouteTable,
     pub successes_to_up: u32,
@@ -82,6 +84,7 @@ impl Config {
         };
 
         let request_timeout_ms = root.int("requestTimeoutMs", 10_000, 100, 300_000)?;
+        let race_after_ms = root.int("raceAfterMs", 250, 10, 10_000)?;
 
         let failover_statuses = match root.opt_list("failoverStatuses")? {
             None => vec![502, 503, 504],
@@ -156,6 +159,7 @@ impl Config {
             follower,
             health,
             request_timeout_ms,
+            race_after_ms,
             failover_statuses,
             routes,
             successes_to_up,
@@ -186,6 +190,7 @@ const TOP_KEYS: &[&str] = &[
     "follower",
     "health",
     "requestTimeoutMs",
+    "raceAfterMs",
     "failoverStatuses",
     "routes",
     "defaultCritical",
@@ -367,6 +372,7 @@ mod tests {
         assert_eq!(c.health.max_backoff_ms, 60_000);
         assert_eq!(c.health.expect, None);
         assert_eq!(c.request_timeout_ms, 10_000);
+        assert_eq!(c.race_after_ms, 250);
         assert_eq!(c.failover_statuses, [502, 503, 504]);
         assert!(!c.routes.is_critical("/x"));
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
@@ -393,7 +399,7 @@ mod tests {
             "leader": "https://hub.example.com", "follower": "https://aws.example.com/prod",
             "health": {"path": "/api/health", "followerPath": "/ping", "timeoutMs": 800, "intervalMs": 5000,
                        "maxBackoffMs": 30000, "expect": "\"ok\""},
-            "requestTimeoutMs": 4000, "failoverStatuses": [500, 503],
+            "requestTimeoutMs": 4000, "raceAfterMs": 100, "failoverStatuses": [500, 503],
             "routes": [{"prefix": "/api/pages", "critical": true}, {"prefix": "/api/hub/", "critical": false}],
             "defaultCritical": true,
             "hysteresis": {"successesToUp": 3, "failuresToDown": 2},
@@ -401,6 +407,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c.health.timeout_ms, 800);
+        assert_eq!(c.race_after_ms, 100);
         assert_eq!(c.health.expect.as_deref(), Some("\"ok\""));
         assert!(c.is_failover_status(500) && !c.is_failover_status(502));
         assert!(
@@ -457,6 +464,12 @@ mod tests {
             ("health.maxBackoffMs", json!(999), "health.maxBackoffMs "),
             ("requestTimeoutMs", json!(99), "requestTimeoutMs "),
             ("requestTimeoutMs", json!(300_001), "requestTimeoutMs "),
+            (
+                "raceAfterMs",
+                json!(9),
+                "raceAfterMs must be a whole number from 10 to 10000 (got 9)",
+            ),
+            ("raceAfterMs", json!(10_001), "raceAfterMs "),
             (
                 "hysteresis.successesToUp",
                 json!(0),

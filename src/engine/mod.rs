@@ -4,6 +4,7 @@
 
 mod probe;
 mod request;
+mod select;
 
 use crate::core::cache;
 use crate::core::machine::Machine;

@@ -1,12 +1,18 @@
-//! `fetch` through the proxy (spec §2–§3): route, send with a timeout, and on a leader
-//! failure let a probe decide — a critical read then gets one retry on the follower;
-//! nothing else is ever retried.
+//! `fetch` through the proxy (spec §2, §3, §8): route, send with a timeout, and on a
+//! leader failure let a probe decide — a critical read then gets one retry on the
+//! follower; nothing else is ever retried. A critical read also races a dark leader: with
+//! no verdict yet, or a leader that is silent for `raceAfterMs`, the follower joins in
+//! (only once the verdict allows it) and the first good answer wins.
 
+use super::select::{select, Either};
 use super::{probe, Inner};
 use crate::core::error::ErrorCode;
 use crate::core::routing::{Decision, Plan, Target};
 use crate::core::{HealthProxyError, Source, State};
 use crate::platform::http::{self, SendError};
+use crate::platform::timer::sleep;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Response};
@@ -67,6 +73,79 @@ fn read_init(init: &JsValue) -> Result<CallerInit, HealthProxyError> {
     })
 }
 
+/// One request to one origin, judged.
+enum Outcome {
+    Good(Response),
+    /// A network error, a timeout or a failover status: it counts against that origin.
+    Failed {
+        answer: Option<Response>,
+        why: String,
+    },
+}
+
+type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
+
+/// Sends the request to `target`. Dropping the attempt before it finishes aborts it.
+fn attempt<'a>(
+    inner: &'a Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &'a CallerInit,
+    target: Target,
+) -> Attempt<'a> {
+    let url = plan.url(&inner.config, target);
+    Box::pin(async move {
+        let config = &inner.config;
+        let who = match target {
+            Target::Leader => "the leader",
+            Target::Follower => "the follower",
+        };
+        let timeout = config.request_timeout_ms;
+        match http::send(&url, &caller.init, timeout, caller.signal.as_ref()).await {
+            Ok((response, mut guard)) => {
+                guard.disarm();
+                if config.is_failover_status(response.status()) {
+                    let why = format!("{who} answered {}", response.status());
+                    Ok(Outcome::Failed {
+                        answer: Some(response),
+                        why,
+                    })
+                } else {
+                    Ok(Outcome::Good(response))
+                }
+            }
+            Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
+                Err(Failure::Js(reason))
+            }
+            Err(SendError::Timeout) => Ok(Outcome::Failed {
+                answer: None,
+                why: format!("{who} did not answer within {timeout} ms"),
+            }),
+            Err(SendError::Network) => Ok(Outcome::Failed {
+                answer: None,
+                why: format!("{who} could not be reached (network error)"),
+            }),
+        }
+    })
+}
+
+/// A response nobody will read: free its connection.
+fn discard(response: Option<Response>) {
+    if let Some(body) = response.and_then(|r| r.body()) {
+        let _ = body.cancel();
+    }
+}
+
+fn failed_parts(outcome: Outcome) -> (Option<Response>, String) {
+    match outcome {
+        Outcome::Good(response) => (Some(response), String::new()),
+        Outcome::Failed { answer, why } => (answer, why),
+    }
+}
+
+fn what(plan: &Plan<'_>, caller: &CallerInit) -> String {
+    format!("{} {}", caller.method.to_ascii_uppercase(), plan.rel)
+}
+
 pub async fn fetch(
     inner: &Rc<Inner>,
     path_or_url: &str,
@@ -77,6 +156,11 @@ pub async fn fetch(
     let plan = Plan::new(config, path_or_url, &caller.method)?;
     let mut state = inner.machine.borrow().state();
     if state == State::Unknown {
+        if plan.read && plan.critical {
+            probe::spawn(inner, Source::Probe);
+            return race_unknown(inner, &plan, &caller).await;
+        }
+        // Writes and other reads wait for the verdict.
         state = probe::shared(inner, Source::Probe).await.state;
     }
     match plan.decide(state) {
@@ -87,46 +171,163 @@ pub async fn fetch(
     }
 }
 
+/// Spec §8, no verdict yet: the leader at once; the follower as well once the leader has
+/// been silent for `raceAfterMs`, or has already failed.
+async fn race_unknown(
+    inner: &Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &CallerInit,
+) -> Result<Response, Failure> {
+    let leader = attempt(inner, plan, caller, Target::Leader);
+    let leader_failed = match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
+        Either::Left((outcome, _)) => match outcome? {
+            Outcome::Good(response) => return Ok(response),
+            failed => failed,
+        },
+        Either::Right(((), leader)) => {
+            let follower = attempt(inner, plan, caller, Target::Follower);
+            return first_good(inner, plan, caller, leader, follower).await;
+        }
+    };
+    match attempt(inner, plan, caller, Target::Follower).await? {
+        Outcome::Good(response) => {
+            discard(failed_parts(leader_failed).0);
+            Ok(response)
+        }
+        follower_failed => both_failed(inner, plan, caller, leader_failed, follower_failed).await,
+    }
+}
+
+/// The leader and the follower both in flight: the first good answer wins, the other is
+/// aborted.
+async fn first_good<'a>(
+    inner: &'a Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &'a CallerInit,
+    leader: Attempt<'a>,
+    follower: Attempt<'a>,
+) -> Result<Response, Failure> {
+    match select(leader, follower).await {
+        Either::Left((outcome, follower)) => match outcome? {
+            Outcome::Good(response) => Ok(response),
+            leader_failed => match follower.await? {
+                Outcome::Good(response) => {
+                    discard(failed_parts(leader_failed).0);
+                    Ok(response)
+                }
+                follower_failed => {
+                    both_failed(inner, plan, caller, leader_failed, follower_failed).await
+                }
+            },
+        },
+        Either::Right((outcome, leader)) => match outcome? {
+            Outcome::Good(response) => Ok(response),
+            follower_failed => match leader.await? {
+                Outcome::Good(response) => {
+                    discard(failed_parts(follower_failed).0);
+                    Ok(response)
+                }
+                leader_failed => {
+                    both_failed(inner, plan, caller, leader_failed, follower_failed).await
+                }
+            },
+        },
+    }
+}
+
+/// Neither origin answered well: the verdict decides what the caller gets.
+async fn both_failed(
+    inner: &Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &CallerInit,
+    leader: Outcome,
+    follower: Outcome,
+) -> Result<Response, Failure> {
+    let state = probe::shared(inner, Source::Request).await.state;
+    let (mut leader_answer, leader_why) = failed_parts(leader);
+    let (mut follower_answer, follower_why) = failed_parts(follower);
+    // An origin the verdict calls healthy gave its own answer (a 5xx): that is the answer.
+    let chosen = match state {
+        State::Leader => leader_answer.take(),
+        State::Emergency => follower_answer.take(),
+        State::Unknown | State::Offline => None,
+    };
+    discard(leader_answer);
+    discard(follower_answer);
+    if let Some(response) = chosen {
+        return Ok(response);
+    }
+    let code = if state == State::Offline {
+        ErrorCode::Offline
+    } else {
+        ErrorCode::LeaderUnavailable
+    };
+    Err(HealthProxyError::new(
+        code,
+        format!("{}: {leader_why}, and {follower_why}", what(plan, caller)),
+    )
+    .into())
+}
+
 async fn via_leader(
     inner: &Rc<Inner>,
     plan: &Plan<'_>,
     caller: &CallerInit,
 ) -> Result<Response, Failure> {
-    let config = &inner.config;
-    let timeout = config.request_timeout_ms;
-    let (answer, why) = match http::send(
-        &plan.url(config, Target::Leader),
-        &caller.init,
-        timeout,
-        caller.signal.as_ref(),
-    )
-    .await
-    {
-        Ok((response, mut guard)) => {
-            guard.disarm();
-            if !config.is_failover_status(response.status()) {
-                return Ok(response);
-            }
-            let why = format!("the leader answered {}", response.status());
-            (Some(response), why)
+    let leader = attempt(inner, plan, caller, Target::Leader);
+    let outcome = if plan.read && plan.critical {
+        match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
+            Either::Left((outcome, _)) => outcome?,
+            Either::Right(((), leader)) => return slow_leader(inner, plan, caller, leader).await,
         }
-        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
-            return Err(Failure::Js(reason))
-        }
-        Err(SendError::Timeout) => (
-            None,
-            format!("the leader did not answer within {timeout} ms"),
-        ),
-        Err(SendError::Network) => (
-            None,
-            "the leader could not be reached (network error)".to_string(),
-        ),
+    } else {
+        leader.await?
     };
+    match outcome {
+        Outcome::Good(response) => Ok(response),
+        failed => after_leader_failure(inner, plan, caller, failed).await,
+    }
+}
 
-    // A failed request is only a hint: the verdict comes from a probe.
+/// Spec §8 in state `leader`: a critical read the leader has not answered within
+/// `raceAfterMs` probes the leader now. Only if that moves the verdict to `emergency` is
+/// the still-pending read also sent to the follower.
+async fn slow_leader<'a>(
+    inner: &'a Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &'a CallerInit,
+    leader: Attempt<'a>,
+) -> Result<Response, Failure> {
+    let probe = Box::pin(probe::shared(inner, Source::Request));
+    let leader_outcome = match select(leader, probe).await {
+        Either::Left((outcome, _probe)) => outcome?,
+        Either::Right((snapshot, leader)) => {
+            if snapshot.state == State::Emergency {
+                let follower = attempt(inner, plan, caller, Target::Follower);
+                return first_good(inner, plan, caller, leader, follower).await;
+            }
+            leader.await?
+        }
+    };
+    match leader_outcome {
+        Outcome::Good(response) => Ok(response),
+        failed => after_leader_failure(inner, plan, caller, failed).await,
+    }
+}
+
+/// The leader failed a request: a probe decides. A critical read then gets its one retry
+/// on the follower; a write is reported, never retried.
+async fn after_leader_failure(
+    inner: &Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &CallerInit,
+    failed: Outcome,
+) -> Result<Response, Failure> {
+    let (answer, why) = failed_parts(failed);
     let state = probe::shared(inner, Source::Request).await.state;
-    let what = format!("{} {}", caller.method.to_ascii_uppercase(), plan.rel);
+    let what = what(plan, caller);
     if !plan.read {
+        discard(answer);
         return Err(HealthProxyError::new(
             ErrorCode::LeaderUnavailable,
             format!("{what}: {why}; a write is never retried, so check whether it took effect before sending it again"),
@@ -144,11 +345,7 @@ async fn via_leader(
             .into()),
         };
     }
-    if let Some(response) = answer {
-        if let Some(body) = response.body() {
-            let _ = body.cancel();
-        }
-    }
+    discard(answer);
     match plan.decide(state) {
         Decision::Send(Target::Follower) => via_follower(inner, plan, caller).await,
         Decision::Refuse(code) => {
@@ -163,43 +360,32 @@ async fn via_leader(
     }
 }
 
+/// In `emergency`: the follower's answer, whatever its status. A failure lets a probe
+/// tell emergency from offline for the next request.
 async fn via_follower(
     inner: &Rc<Inner>,
     plan: &Plan<'_>,
     caller: &CallerInit,
 ) -> Result<Response, Failure> {
-    let config = &inner.config;
-    let timeout = config.request_timeout_ms;
-    let why = match http::send(
-        &plan.url(config, Target::Follower),
-        &caller.init,
-        timeout,
-        caller.signal.as_ref(),
-    )
-    .await
-    {
-        Ok((response, mut guard)) => {
-            guard.disarm();
-            if config.is_failover_status(response.status()) {
-                // Let a probe tell emergency from offline for the next request.
-                probe::spawn(inner, Source::Request);
-            }
-            return Ok(response);
+    match attempt(inner, plan, caller, Target::Follower).await? {
+        Outcome::Good(response) => Ok(response),
+        Outcome::Failed {
+            answer: Some(response),
+            ..
+        } => {
+            probe::spawn(inner, Source::Request);
+            Ok(response)
         }
-        Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
-            return Err(Failure::Js(reason))
+        Outcome::Failed { answer: None, why } => {
+            probe::spawn(inner, Source::Request);
+            Err(HealthProxyError::new(
+                ErrorCode::Offline,
+                format!(
+                    "{}: the leader is unavailable and {why}; this client appears to be offline",
+                    what(plan, caller)
+                ),
+            )
+            .into())
         }
-        Err(SendError::Timeout) => format!("the follower did not answer within {timeout} ms"),
-        Err(SendError::Network) => "the follower could not be reached (network error)".to_string(),
-    };
-    probe::spawn(inner, Source::Request);
-    Err(HealthProxyError::new(
-        ErrorCode::Offline,
-        format!(
-            "{} {}: the leader is unavailable and {why}; this client appears to be offline",
-            caller.method.to_ascii_uppercase(),
-            plan.rel
-        ),
-    )
-    .into())
+    }
 }

@@ -60,6 +60,8 @@ export interface HealthProxyConfig {
   };
   /** 100 – 300000, default 10000. */
   requestTimeoutMs?: number;
+  /** 10 – 10000, default 250: a critical read waits this long on the leader before the follower joins the race (spec §8). */
+  raceAfterMs?: number;
   /** Statuses 500 – 599, default [502, 503, 504]. */
   failoverStatuses?: number[];
   routes?: RouteConfig[];

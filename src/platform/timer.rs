@@ -39,3 +39,34 @@ impl Drop for Timeout {
         clear_timeout(&self.id);
     }
 }
+
+/// A future that completes after `ms`; dropping it clears the timer.
+pub struct Sleep {
+    _timeout: Timeout,
+    done: wasm_bindgen_futures::JsFuture,
+}
+
+pub fn sleep(ms: u32) -> Sleep {
+    let mut resolve_slot: Option<js_sys::Function> = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| resolve_slot = Some(resolve));
+    let timeout = Timeout::new(ms, move || {
+        if let Some(resolve) = resolve_slot {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    Sleep {
+        _timeout: timeout,
+        done: wasm_bindgen_futures::JsFuture::from(promise),
+    }
+}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.done).poll(cx).map(|_| ())
+    }
+}

@@ -95,6 +95,7 @@ const BASE: &str = r#"{
     {"prefix": "/api/pages", "critical": true},
     {"prefix": "/api/files", "critical": true},
     {"prefix": "/api/echo", "critical": true},
+    {"prefix": "/api/slow", "critical": true},
     {"prefix": "/api/hub", "critical": false}
   ],
   "hysteresis": {"successesToUp": 2},

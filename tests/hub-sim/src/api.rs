@@ -216,6 +216,16 @@ fn route(sim: &Sim, role: Role, req: &Request) -> Response {
             }
             _ => {}
         }
+        // A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`.
+        if path == "/api/slow" {
+            let ms = req
+                .query_param("ms")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                .min(60_000);
+            sleep_ms(ms);
+            return Response::json(200, format!("{{\"servedBy\":{who},\"sleptMs\":{ms}}}"));
+        }
         // An application error while the server itself is healthy, e.g. `/api/status/503`.
         if let Some(code) = path.strip_prefix("/api/status/") {
             return match code.parse::<u16>() {

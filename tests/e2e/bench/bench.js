@@ -1,0 +1,133 @@
+// The benchmark page: loads the package and exposes measurements to tests/e2e/bench.mjs.
+import init, { HealthProxy } from "/pkg/health_proxy.js";
+
+const wasmReady = { done: false };
+
+/** A plain-JavaScript implementation of the same routing rules, for comparison. */
+export function makePlainResolver(config) {
+  const trim = (u) => u.replace(/\/+$/, "");
+  const leader = trim(config.leader);
+  const follower = trim(config.follower);
+  const routes = (config.routes ?? [])
+    .map((r) => ({ prefix: r.prefix === "/" ? "/" : trim(r.prefix), critical: r.critical }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  const dotDot = /(^|\/)(\.|%2e){2}(\/|$)/i;
+  return function resolve(state, input, method = "GET") {
+    let rel;
+    if (input.startsWith("/")) rel = input;
+    else {
+      const base = [leader, follower].find((b) => input.toLowerCase().startsWith(b) && /^($|[/?#])/.test(input.slice(b.length)));
+      if (!base) throw new Error("INVALID_PATH");
+      rel = input.slice(base.length);
+      if (!rel.startsWith("/")) rel = "/" + rel;
+    }
+    if (rel.startsWith("//") || rel.includes("\\") || /[\u0000-\u001f\u007f-\u009f]/.test(rel)) throw new Error("INVALID_PATH");
+    const end = rel.search(/[?#]/);
+    const path = end < 0 ? rel : rel.slice(0, end);
+    if (dotDot.test(path)) throw new Error("INVALID_PATH");
+    const read = method === "GET" || method === "HEAD";
+    const route = routes.find((r) => r.prefix === "/" || path === r.prefix || path.startsWith(r.prefix + "/"));
+    const critical = route ? route.critical : Boolean(config.defaultCritical);
+    if (state === "leader") return leader + rel;
+    if (state === "emergency" && read && critical) return follower + rel;
+    throw new Error(state === "offline" ? "OFFLINE" : state === "unknown" ? "NOT_READY" : read ? "FEATURE_UNAVAILABLE" : "LEADER_UNAVAILABLE");
+  };
+}
+
+async function ensureWasm() {
+  if (!wasmReady.done) {
+    await init();
+    wasmReady.done = true;
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+window.bench = {
+  /** ns per call of proxy.resolve and of the plain-JS resolver: medians over batches. */
+  async resolveCost(config, batches = 60, perBatch = 20000) {
+    await ensureWasm();
+    const proxy = new HealthProxy(config);
+    await proxy.start();
+    const plain = makePlainResolver(config);
+    const inputs = ["/api/pages/7?lang=en", "/api/files", "/api/hub/links", "/api/notes"];
+    for (const i of inputs) {
+      if (proxy.resolve(i) !== plain(proxy.state, i)) throw new Error(`the two resolvers disagree on ${i}`);
+    }
+    let sink = 0;
+    const wasmNs = [];
+    const jsNs = [];
+    for (let b = 0; b < batches; b++) {
+      let t = performance.now();
+      for (let n = 0; n < perBatch; n++) sink += proxy.resolve(inputs[n & 3]).length;
+      wasmNs.push(((performance.now() - t) * 1e6) / perBatch);
+      const state = proxy.state;
+      t = performance.now();
+      for (let n = 0; n < perBatch; n++) sink += plain(state, inputs[n & 3]).length;
+      jsNs.push(((performance.now() - t) * 1e6) / perBatch);
+    }
+    proxy.stop();
+    proxy.free();
+    return { wasm: median(wasmNs), js: median(jsNs), sink };
+  },
+
+  /** init() → the first critical read: when it was sent and when it was served. */
+  async firstRead(config) {
+    const t0 = performance.now();
+    await ensureWasm();
+    const proxy = new HealthProxy(config);
+    const started = proxy.start();
+    const res = await proxy.fetch("/api/pages");
+    const served = performance.now() - t0;
+    await res.json();
+    const snap = await started;
+    // Resource timings are on the same clock as performance.now().
+    const entry = performance.getEntriesByType("resource").find((e) => e.name.includes("/api/pages"));
+    proxy.stop();
+    return {
+      sent: entry ? entry.startTime - t0 : null,
+      served,
+      origin: res.url.startsWith(config.follower.replace(/\/+$/, "") + "/") ? "follower" : "leader",
+      source: snap.source,
+    };
+  },
+
+  /** A proxy started with the leader up, kept for one mid-session read. */
+  async prepare(config) {
+    await ensureWasm();
+    window.proxy = new HealthProxy(config);
+    const snap = await window.proxy.start();
+    return snap.state;
+  },
+
+  async midSessionRead() {
+    const t0 = performance.now();
+    try {
+      const res = await window.proxy.fetch("/api/pages");
+      await res.json();
+      return { ms: performance.now() - t0, ok: res.ok };
+    } catch (e) {
+      return { ms: performance.now() - t0, ok: false, code: e.code ?? e.name };
+    } finally {
+      window.proxy.stop();
+      window.proxy.free();
+    }
+  },
+
+  /** A read sent straight to a healthy origin, for comparison. */
+  async directRead(url) {
+    const t0 = performance.now();
+    const res = await fetch(url, { cache: "no-store" });
+    await res.json();
+    return performance.now() - t0;
+  },
+
+  /** A tab that keeps a proxy running, as the landing page does. */
+  async keepRunning(config) {
+    await ensureWasm();
+    window.proxy = new HealthProxy(config);
+    await window.proxy.start();
+    return window.proxy.state;
+  },
+};
+document.getElementById("ready").textContent = "ready";
