@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (tests/tools/setup.sh).
-.PHONY: demo test
+.PHONY: demo test bench
 
 # Builds the package, starts the simulated leader, follower and page, prints the URLs.
 demo:
@@ -8,3 +8,7 @@ demo:
 # Every test: lints, native core tests, simulator tests, wasm tests in Chromium and Node.
 test:
 	tests/tools/test.sh
+
+# The benchmark table (not part of `test`); e.g. make bench ARGS="--delay-ms 20 --reads 200".
+bench:
+	tests/tools/bench.sh $(ARGS)

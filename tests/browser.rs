@@ -751,8 +751,16 @@ async fn a_slow_but_healthy_leader_is_waited_for_and_the_follower_sees_nothing()
     let took = now() - t0;
     assert!(took >= 700.0, "{took} ms");
     let s = stats().await;
-    assert_eq!(s.n("leader.probes"), probes + 1.0, "the silent read triggered one leader probe");
-    assert_eq!(s.n("follower.requests"), 0.0, "nothing may reach the follower while the state is leader");
+    assert_eq!(
+        s.n("leader.probes"),
+        probes + 1.0,
+        "the silent read triggered one leader probe"
+    );
+    assert_eq!(
+        s.n("follower.requests"),
+        0.0,
+        "nothing may reach the follower while the state is leader"
+    );
     assert_eq!(state(&p), "leader");
     p.stop();
 }
@@ -767,8 +775,15 @@ async fn writes_and_non_critical_reads_are_never_raced() {
     let e = fetch_err(&p, "/api/hub/links", GET).await;
     assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
     let s = stats().await;
-    assert_eq!(s.n("follower.writes") + s.n("follower.preflightWriteMethods"), 0.0);
+    assert_eq!(
+        s.n("follower.writes") + s.n("follower.preflightWriteMethods"),
+        0.0
+    );
     assert_eq!(s.n("follower.reads"), 0.0);
-    assert_eq!(s.n("leader.writes"), 0.0, "the write waited for the verdict and was refused unsent");
+    assert_eq!(
+        s.n("leader.writes"),
+        0.0,
+        "the write waited for the verdict and was refused unsent"
+    );
     p.stop();
 }

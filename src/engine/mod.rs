@@ -2,6 +2,7 @@
 //! pure core (decisions) to the platform (fetch, timers, storage); it knows no JS types
 //! beyond what fetch itself needs.
 
+mod peers;
 mod probe;
 mod request;
 mod select;
@@ -37,6 +38,9 @@ struct Inner {
     /// Bumped by `stop()`: a probe that started in an older generation is discarded.
     generation: Cell<u32>,
     probe: RefCell<Option<probe::InFlight>>,
+    /// Sharing with other tabs, while running.
+    election: RefCell<Option<crate::platform::election::Election>>,
+    channel: RefCell<Option<crate::platform::channel::Channel>>,
 }
 
 impl Engine {
@@ -54,6 +58,8 @@ impl Engine {
                 running: Cell::new(false),
                 generation: Cell::new(0),
                 probe: RefCell::new(None),
+                election: RefCell::new(None),
+                channel: RefCell::new(None),
             }),
         }
     }
@@ -71,6 +77,7 @@ impl Engine {
     pub async fn start(&self) -> Snapshot {
         let inner = &self.inner;
         let was_running = inner.running.replace(true);
+        peers::join(inner);
         if inner.machine.borrow().state() == State::Unknown {
             if let Some(cached) = self.load_cached() {
                 self.adopt(cached);
@@ -93,6 +100,7 @@ impl Engine {
         inner.generation.set(inner.generation.get().wrapping_add(1));
         inner.timer.borrow_mut().take();
         probe::abort(inner);
+        peers::leave(inner);
         inner.listeners.borrow_mut().clear();
     }
 

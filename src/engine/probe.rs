@@ -1,7 +1,7 @@
 //! Probe rounds: the leader, then the follower only if the leader failed. Concurrent
 //! callers share one round; each round schedules the next.
 
-use super::{notify, remember, Inner};
+use super::{notify, peers, remember, Inner};
 use crate::core::machine::Outcome;
 use crate::core::{Snapshot, Source};
 use crate::platform::env;
@@ -99,15 +99,17 @@ async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) 
         .borrow_mut()
         .observe(outcome, env::now_ms(), source, env::random());
     remember(inner, &step.snapshot);
+    peers::share(inner, &step.snapshot);
     if step.changed {
         notify(inner, &step.snapshot);
     }
-    if inner.running.get() {
+    // Only the elected prober keeps the schedule; the other tabs hear its verdicts.
+    if inner.running.get() && peers::is_prober(inner) {
         schedule(inner, step.next_probe_ms);
     }
 }
 
-fn schedule(inner: &Rc<Inner>, delay_ms: u32) {
+pub fn schedule(inner: &Rc<Inner>, delay_ms: u32) {
     let weak = Rc::downgrade(inner);
     let timer = Timeout::new(delay_ms, move || {
         if let Some(inner) = weak.upgrade() {

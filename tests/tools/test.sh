@@ -36,8 +36,8 @@ wasm-pack test --node -- --test node
 step "Angular example app: npm pack of pkg/, Angular CLI production build"
 tests/tools/angular-build.sh
 
-step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs) and the Angular app"
+step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim
-(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs angular.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs angular.test.mjs)
 
 step "all tests passed"

@@ -1,0 +1,77 @@
+// One prober per browser: tabs of the landing page elect one instance to probe the
+// leader (Web Locks, or a localStorage lease where there are none) and share each
+// verdict. Five tabs cost the leader what one does; closing the prober hands the role on.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { ports, startSim, launch, chaosConfig, serveConfig, sleep } from "./harness.mjs";
+
+const P = ports(18210);
+const WINDOW_MS = 6000;
+let sim;
+let browser;
+
+before(async () => {
+  sim = await startSim(P);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  sim?.stop();
+});
+
+async function probesDuring(ms) {
+  const before = (await sim.stats()).leader.probes;
+  await sleep(ms);
+  return (await sim.stats()).leader.probes - before;
+}
+
+async function openTab(context) {
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${P.page}/`);
+  await page.waitForFunction(() => document.body.dataset.state === "leader");
+  return page;
+}
+
+async function run(withoutLocks) {
+  await sim.reset();
+  const context = await browser.newContext();
+  const key = withoutLocks ? "prober-lease" : "prober-locks";
+  await serveConfig(context, chaosConfig(P, { health: { ...chaosConfig(P).health, intervalMs: 1000 }, cache: { storage: "local", key, ttlMs: 30000 } }));
+  if (withoutLocks) {
+    await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
+  }
+  const first = await openTab(context);
+  assert.equal(await first.evaluate(() => typeof navigator.locks), withoutLocks ? "undefined" : "object");
+  await sleep(1500);
+  const one = await probesDuring(WINDOW_MS);
+  const others = [];
+  for (let i = 0; i < 4; i++) others.push(await openTab(context));
+  await sleep(1500);
+  const five = await probesDuring(WINDOW_MS);
+
+  // The first tab was elected; when it closes, another takes over.
+  await first.close();
+  await sleep(withoutLocks ? 3500 : 500); // a lease must expire first (3 × intervalMs)
+  const handedOn = await probesDuring(WINDOW_MS);
+
+  // A verdict reached by the prober reaches the other tabs as a peer verdict.
+  await sim.leader("app-down");
+  await Promise.all(others.map((p) => p.waitForFunction(() => document.body.dataset.state === "emergency", null, { timeout: 8000 })));
+  const sources = await Promise.all(others.map((p) => p.evaluate(() => window.hub.proxy.snapshot().source)));
+  await sim.leader("up");
+  await context.close();
+  return { one, five, handedOn, sources };
+}
+
+for (const withoutLocks of [false, true]) {
+  const how = withoutLocks ? "a localStorage lease (no Web Locks)" : "Web Locks";
+  test(`one prober per browser with ${how}: 5 tabs probe like 1, and the role is handed on`, async () => {
+    const r = await run(withoutLocks);
+    console.log(`${how}: leader probes in ${WINDOW_MS / 1000} s with health.intervalMs 1000 — 1 tab: ${r.one}, 5 tabs: ${r.five}, after closing the prober tab: ${r.handedOn}; other tabs' verdict sources after a switch: ${r.sources.join(", ")}`);
+    assert.ok(r.one >= 4 && r.one <= 8, `1 tab made ${r.one} probes`);
+    assert.ok(Math.abs(r.five - r.one) <= 1, `5 tabs made ${r.five} probes, 1 tab ${r.one}`);
+    assert.ok(r.handedOn >= r.one - 2 && r.handedOn <= r.one + 1, `after the prober closed: ${r.handedOn} probes`);
+    assert.ok(r.sources.filter((s) => s === "peer").length >= 3, `sources: ${r.sources}`);
+  });
+}

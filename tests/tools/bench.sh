@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The benchmark: builds the package and the simulator, then runs tests/e2e/bench.mjs in
+# headless Chromium and prints its table. Arguments go to bench.mjs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tests/tools/setup.sh
+tests/tools/build-pkg.sh web
+cargo build --quiet --release -p hub-sim
+cd tests/e2e && node bench.mjs "$@"
