@@ -787,3 +787,31 @@ async fn writes_and_non_critical_reads_are_never_raced() {
     );
     p.stop();
 }
+
+#[wasm_bindgen_test]
+async fn a_memoised_resolve_follows_the_verdict() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    for _ in 0..3 {
+        assert_eq!(
+            p.resolve("/api/pages".into(), GET).unwrap(),
+            format!("{LEADER}/api/pages")
+        );
+    }
+    leader_mode("app-down").await;
+    assert_eq!(text(&check(&p).await, "state"), "emergency");
+    assert_eq!(
+        p.resolve("/api/pages".into(), GET).unwrap(),
+        format!("{FOLLOWER}/api/pages")
+    );
+    assert_eq!(
+        code(&p.resolve("/api/hub/links".into(), GET).unwrap_err()),
+        "FEATURE_UNAVAILABLE"
+    );
+    assert_eq!(
+        code(&p.resolve("/api/hub/links".into(), GET).unwrap_err()),
+        "FEATURE_UNAVAILABLE"
+    );
+    p.stop();
+}

@@ -19,6 +19,11 @@ use std::rc::Rc;
 
 pub use request::Failure;
 
+pub struct Routed {
+    pub target: crate::core::routing::Target,
+    pub url: Option<String>,
+}
+
 type Listener = Rc<dyn Fn(&Snapshot)>;
 
 #[derive(Clone)]
@@ -109,11 +114,17 @@ impl Engine {
     }
 
     /// The absolute URL a request goes to now, or why it would be refused.
-    pub fn resolve(&self, path_or_url: &str, method: &str) -> Result<String, HealthProxyError> {
+    /// Where a request goes now, or why it would be refused. `url` is `None` when the
+    /// URL is the target's base followed by `path_or_url` itself (a path): the JS layer
+    /// then joins the strings on its side of the boundary.
+    pub fn route(&self, path_or_url: &str, method: &str) -> Result<Routed, HealthProxyError> {
         let config = &self.inner.config;
         let plan = Plan::new(config, path_or_url, method)?;
         match plan.decide(self.state()) {
-            Decision::Send(target) => Ok(plan.url(config, target)),
+            Decision::Send(target) => Ok(Routed {
+                target,
+                url: (!path_or_url.starts_with('/')).then(|| plan.url(config, target)),
+            }),
             Decision::Wait => Err(plan.refusal(crate::core::ErrorCode::NotReady, method)),
             Decision::Refuse(code) => Err(plan.refusal(code, method)),
         }

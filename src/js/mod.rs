@@ -2,8 +2,10 @@
 //! errors back to JS, and delegates everything else to the engine.
 
 mod convert;
+mod memo;
 mod types;
 
+use crate::core::routing::Target;
 use crate::core::Config;
 use crate::engine::{Engine, Failure};
 use crate::platform::env;
@@ -14,6 +16,10 @@ use wasm_bindgen_futures::future_to_promise;
 #[wasm_bindgen]
 pub struct HealthProxy {
     engine: Engine,
+    memo: memo::Memo,
+    /// The bases as JS strings, to build URLs without copying strings out of wasm.
+    leader: js_sys::JsString,
+    follower: js_sys::JsString,
 }
 
 #[wasm_bindgen]
@@ -26,7 +32,10 @@ impl HealthProxy {
         let config = Config::from_value(&to_value(&config), env::page_is_https())
             .map_err(|e| error_to_js(&e))?;
         Ok(HealthProxy {
+            leader: js_sys::JsString::from(config.leader.as_str()),
+            follower: js_sys::JsString::from(config.follower.as_str()),
             engine: Engine::new(config),
+            memo: memo::Memo::new(),
         })
     }
 
@@ -53,16 +62,40 @@ impl HealthProxy {
     }
 
     /// The absolute URL this request goes to now; throws when it would be refused.
+    #[wasm_bindgen(unchecked_return_type = "string")]
     pub fn resolve(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] method: JsValue,
-    ) -> Result<String, JsValue> {
+    ) -> Result<JsValue, JsValue> {
+        // Only the default method is memoised: checking another would copy its string.
+        let memoised = method.is_undefined() && path_or_url.is_string();
+        let state = self.engine.state();
+        if memoised {
+            if let Some(url) = self.memo.get(&path_or_url, state) {
+                return Ok(url);
+            }
+        }
         let path = string_arg("pathOrUrl", &path_or_url).map_err(|e| error_to_js(&e))?;
         let method = method_arg(&method).map_err(|e| error_to_js(&e))?;
-        self.engine
-            .resolve(&path, &method)
-            .map_err(|e| error_to_js(&e))
+        let routed = self
+            .engine
+            .route(&path, &method)
+            .map_err(|e| error_to_js(&e))?;
+        let url = match routed.url {
+            Some(url) => JsValue::from(url),
+            None => {
+                let base = match routed.target {
+                    Target::Leader => &self.leader,
+                    Target::Follower => &self.follower,
+                };
+                base.concat(&path_or_url).into()
+            }
+        };
+        if memoised {
+            self.memo.put(&path_or_url, &url);
+        }
+        Ok(url)
     }
 
     /// True exactly when `resolve` would not throw.

@@ -139,7 +139,7 @@ impl Lease {
         let (owner, until) = holder
             .as_deref()
             .and_then(|h| h.split_once('@'))
-            .map(|(o, u)| (o.to_string(), u.parse::<f64>().unwrap_or(0.0)))
+            .map(|(o, u)| (o.to_string(), u.parse::<u64>().unwrap_or(0) as f64))
             .unwrap_or_default();
         if owner == lease.me || until < now {
             let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);

@@ -1,7 +1,7 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--pkg DIR]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--pkg DIR] [--only 1,2,3,4,5]
 import { readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
@@ -15,7 +15,9 @@ const READS = arg("reads", 200);
 const TABS_SECONDS = arg("tabs-seconds", 30);
 const pkgArg = process.argv.indexOf("--pkg");
 const PKG = pkgArg > 0 ? process.argv[pkgArg + 1] : `${ROOT}pkg`;
-const PARALLEL = 10; // browser contexts (separate connection pools) for the mid-session reads
+const PARALLEL = 10;
+const onlyArg = process.argv.indexOf("--only");
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5]; // browser contexts (separate connection pools) for the mid-session reads
 
 const P = ports(18300);
 const LEADER = `http://127.0.0.1:${P.leader}`;
@@ -55,25 +57,33 @@ async function benchPage(context) {
 
 try {
   // 1. package size
-  for (const [file, label] of [["health_proxy_bg.wasm", ".wasm"], ["health_proxy.js", "JS glue"]]) {
+  if (ONLY.includes(1)) for (const [file, label] of [["health_proxy_bg.wasm", ".wasm"], ["health_proxy.js", "JS glue"]]) {
     const bytes = await readFile(`${PKG}/${file}`);
     row("1. size", label, `${bytes.length} B`, `${gzipSync(bytes, { level: 9 }).length} B gzipped`);
   }
-  const total = ["health_proxy_bg.wasm", "health_proxy.js"].map(async (f) => gzipSync(await readFile(`${PKG}/${f}`), { level: 9 }).length);
-  row("1. size", "wasm + glue", "", `${(await Promise.all(total)).reduce((a, b) => a + b)} B gzipped`);
+  if (ONLY.includes(1)) {
+    const total = ["health_proxy_bg.wasm", "health_proxy.js"].map(async (f) => gzipSync(await readFile(`${PKG}/${f}`), { level: 9 }).length);
+    row("1. size", "wasm + glue", "", `${(await Promise.all(total)).reduce((a, b) => a + b)} B gzipped`);
+  }
 
   // 2. resolve() per call
-  {
+  if (ONLY.includes(2)) {
     const context = await browser.newContext();
     const page = await benchPage(context);
     const r = await page.evaluate((c) => window.bench.resolveCost(c), config());
-    row("2. resolve()", "health-proxy (wasm)", `${r.wasm.toFixed(0)} ns`, "median of 60 batches of 20000 calls");
-    row("2. resolve()", "plain JavaScript, same rules", `${r.js.toFixed(0)} ns`, `ratio ${(r.wasm / r.js).toFixed(1)}×`);
+    if (r.wasmDistinct != null) {
+      row("2. resolve()", "health-proxy, repeated paths", `${r.wasm.toFixed(0)} ns`, `ratio ${(r.wasm / r.js).toFixed(1)}× plain JS; median of 60 batches of 20000 calls`);
+      row("2. resolve()", "health-proxy, every path new", `${r.wasmDistinct.toFixed(0)} ns`, `ratio ${(r.wasmDistinct / r.js).toFixed(1)}× plain JS`);
+      row("2. resolve()", "health-proxy, every path new, method given", `${r.wasmDistinctGet.toFixed(0)} ns`, "not memoised");
+    } else {
+      row("2. resolve()", "health-proxy (wasm)", `${r.wasm.toFixed(0)} ns`, `ratio ${(r.wasm / r.js).toFixed(1)}× plain JS; median of 60 batches of 20000 calls`);
+    }
+    row("2. resolve()", "plain JavaScript, same rules", `${r.js.toFixed(0)} ns`, "");
     await context.close();
   }
 
   // 3. init() → first critical read (the page calls start() and fetch() at once)
-  {
+  if (ONLY.includes(3)) {
     await sim.reset();
     const cached = config({ cache: { storage: "local", key: "bench" } });
     const context = await browser.newContext();
@@ -94,7 +104,7 @@ try {
   }
 
   // 4. a critical read when the leader dies mid-session, per fault
-  {
+  if (ONLY.includes(4)) {
     const contexts = await Promise.all(Array.from({ length: PARALLEL }, () => browser.newContext()));
     const pages = await Promise.all(contexts.map(benchPage));
     const direct = [];
@@ -119,7 +129,7 @@ try {
   }
 
   // 5. probes per minute with 1 and 5 tabs; follower traffic while the leader is healthy
-  for (const tabs of [1, 5]) {
+  for (const tabs of ONLY.includes(5) ? [1, 5] : []) {
     await sim.reset();
     const context = await browser.newContext();
     const pages = [];

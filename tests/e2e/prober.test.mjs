@@ -20,10 +20,15 @@ after(async () => {
   sim?.stop();
 });
 
+let followerWhileHealthy = 0;
+
+/** Leader probes during `ms`; follower requests in the same window are added up too. */
 async function probesDuring(ms) {
-  const before = (await sim.stats()).leader.probes;
+  const before = await sim.stats();
   await sleep(ms);
-  return (await sim.stats()).leader.probes - before;
+  const after = await sim.stats();
+  followerWhileHealthy += after.follower.requests - before.follower.requests;
+  return after.leader.probes - before.leader.probes;
 }
 
 async function openTab(context) {
@@ -73,5 +78,6 @@ for (const withoutLocks of [false, true]) {
     assert.ok(Math.abs(r.five - r.one) <= 1, `5 tabs made ${r.five} probes, 1 tab ${r.one}`);
     assert.ok(r.handedOn >= r.one - 2 && r.handedOn <= r.one + 1, `after the prober closed: ${r.handedOn} probes`);
     assert.ok(r.sources.filter((s) => s === "peer").length >= 3, `sources: ${r.sources}`);
+    assert.equal(followerWhileHealthy, 0, "the follower got requests while the leader was healthy");
   });
 }

@@ -54,13 +54,23 @@ window.bench = {
     for (const i of inputs) {
       if (proxy.resolve(i) !== plain(proxy.state, i)) throw new Error(`the two resolvers disagree on ${i}`);
     }
+    // Distinct strings defeat the memo: every call copies its string across the boundary.
+    const distinct = Array.from({ length: perBatch }, (_, n) => `/api/pages/${n}?lang=en`);
     let sink = 0;
     const wasmNs = [];
+    const wasmDistinctNs = [];
+    const wasmDistinctGetNs = [];
     const jsNs = [];
     for (let b = 0; b < batches; b++) {
       let t = performance.now();
       for (let n = 0; n < perBatch; n++) sink += proxy.resolve(inputs[n & 3]).length;
       wasmNs.push(((performance.now() - t) * 1e6) / perBatch);
+      t = performance.now();
+      for (let n = 0; n < perBatch; n++) sink += proxy.resolve(distinct[n]).length;
+      wasmDistinctNs.push(((performance.now() - t) * 1e6) / perBatch);
+      t = performance.now();
+      for (let n = 0; n < perBatch; n++) sink += proxy.resolve(distinct[n], "GET").length;
+      wasmDistinctGetNs.push(((performance.now() - t) * 1e6) / perBatch);
       const state = proxy.state;
       t = performance.now();
       for (let n = 0; n < perBatch; n++) sink += plain(state, inputs[n & 3]).length;
@@ -68,7 +78,7 @@ window.bench = {
     }
     proxy.stop();
     proxy.free();
-    return { wasm: median(wasmNs), js: median(jsNs), sink };
+    return { wasm: median(wasmNs), wasmDistinct: median(wasmDistinctNs), wasmDistinctGet: median(wasmDistinctGetNs), js: median(jsNs), sink };
   },
 
   /** init() → the first critical read: when it was sent and when it was served. */
