@@ -207,32 +207,24 @@ async fn first_good<'a>(
     leader: Attempt<'a>,
     follower: Attempt<'a>,
 ) -> Result<Response, Failure> {
-    match select(leader, follower).await {
-        Either::Left((outcome, follower)) => match outcome? {
-            Outcome::Good(response) => Ok(response),
-            leader_failed => match follower.await? {
-                Outcome::Good(response) => {
-                    discard(failed_parts(leader_failed).0);
-                    Ok(response)
-                }
-                follower_failed => {
-                    both_failed(inner, plan, caller, leader_failed, follower_failed).await
-                }
-            },
-        },
-        Either::Right((outcome, leader)) => match outcome? {
-            Outcome::Good(response) => Ok(response),
-            follower_failed => match leader.await? {
-                Outcome::Good(response) => {
-                    discard(failed_parts(follower_failed).0);
-                    Ok(response)
-                }
-                leader_failed => {
-                    both_failed(inner, plan, caller, leader_failed, follower_failed).await
-                }
-            },
-        },
+    let (first, other, leader_first) = match select(leader, follower).await {
+        Either::Left((outcome, follower)) => (outcome?, follower, true),
+        Either::Right((outcome, leader)) => (outcome?, leader, false),
+    };
+    if let Outcome::Good(response) = first {
+        return Ok(response); // dropping `other` aborts it
     }
+    let second = other.await?;
+    if let Outcome::Good(response) = second {
+        discard(failed_parts(first).0);
+        return Ok(response);
+    }
+    let (leader, follower) = if leader_first {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    both_failed(inner, plan, caller, leader, follower).await
 }
 
 /// Neither origin answered well: the verdict decides what the caller gets.

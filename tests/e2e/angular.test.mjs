@@ -1,32 +1,22 @@
 // The Angular example app (tests/angular, built with the Angular CLI) in headless
 // Chromium against the simulator: the provider, the interceptor and the service of
 // health-proxy/angular, in leader mode and through a 502 and a blackout.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
+import { simAndBrowser } from "./fixture.mjs";
 import { readFile, stat } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
-import { ROOT, ports, startSim, launch, chaosConfig, serveConfig, sleep } from "./harness.mjs";
+import { ROOT, ports, chaosConfig, serveConfig, sleep } from "./harness.mjs";
 
 const P = ports(18200);
 const DIST = `${ROOT}tests/angular/dist/hub/browser`;
-let sim;
-let browser;
-
-before(async () => {
-  sim = await startSim(P, ["--www", DIST]);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  sim?.stop();
-});
+const env = simAndBrowser(P, ["--www", DIST]);
 
 const config = (overrides) => chaosConfig(P, { cache: { storage: "none" }, ...overrides });
 
 /** Opens the app; resolves with the page and the ms from navigation to the first API request. */
 async function open(cfg) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await serveConfig(page, cfg);
   const errors = [];
@@ -72,49 +62,49 @@ async function expectLeaderMode(page, label) {
 }
 
 async function expectFailover(page, mode) {
-  await sim.leader(mode);
-  const before = await sim.stats();
+  await env.sim.leader(mode);
+  const before = await env.sim.stats();
   // A critical GET that fails against the leader: the interceptor hands it to proxy.fetch,
   // which lets a probe decide and retries it once on the follower.
   await page.click("#refresh");
   await page.waitForFunction(() => document.querySelector("#pages-origin")?.textContent.includes("follower"), null, { timeout: 8000 });
   assert.equal(await state(page), "emergency");
   assert.equal(await page.locator("#pages li").count(), 4, `${mode}: the critical list from the follower`);
-  const after = await sim.stats();
+  const after = await env.sim.stats();
   assert.ok((after.leader.byPath["/api/pages"] ?? 0) > (before.leader.byPath["/api/pages"] ?? 0), `${mode}: the read went to the leader first`);
   assert.ok((after.follower.byPath["/api/pages"] ?? 0) > (before.follower.byPath["/api/pages"] ?? 0), `${mode}: and was retried on the follower`);
   assert.match(await post(page, `${mode} note`), /LEADER_UNAVAILABLE/, `${mode}: the note form reports the leader unavailable`);
   assert.equal(await page.locator("#hub").count(), 0, `${mode}: hub links hidden`);
-  assert.equal(after.follower.writes + (await sim.stats()).follower.writes, 0, "no write reached the follower");
+  assert.equal((await env.sim.stats()).follower.writes, 0, "no write reached the follower");
 }
 
 test("Angular: leader mode, then 502 and blackout fail over on the wire, and recovery", async () => {
-  await sim.reset();
+  await env.sim.reset();
   // No periodic probe within the test: failures are found by the requests themselves.
   const { page, context, errors, firstApi } = await open(config({ health: { ...chaosConfig(P).health, intervalMs: 60000 } }));
   const leaderFirst = firstApi();
   assert.equal(leaderFirst?.origin, "leader");
   await expectLeaderMode(page, "leader mode");
-  assert.equal((await sim.stats()).follower.requests - (await sim.stats()).follower.probes, 0, "the follower got requests while the leader was up");
+  assert.equal((await env.sim.stats()).follower.requests, 0, "the follower got requests while the leader was up");
 
   for (const mode of ["app-down", "blackout"]) {
     await expectFailover(page, mode);
-    await sim.leader("up");
+    await env.sim.leader("up");
     await expectLeaderMode(page, `after ${mode}`);
   }
-  const stats = await sim.stats();
+  const stats = await env.sim.stats();
   assert.equal(stats.follower.writes, 0);
   assert.deepEqual(errors, []);
 
   // Cold start with the leader blacked out: start() waits for the probe, then the first
   // request goes straight to the follower.
-  await sim.leader("blackout");
+  await env.sim.leader("blackout");
   const dark = await open(config());
   const darkFirst = dark.firstApi();
   assert.equal(darkFirst?.origin, "follower");
   assert.equal(await state(dark.page), "emergency");
   await dark.context.close();
-  await sim.leader("up");
+  await env.sim.leader("up");
 
   // What the package adds to the production bundle.
   const statsJson = JSON.parse(await readFile(`${DIST}/../stats.json`, "utf8"));

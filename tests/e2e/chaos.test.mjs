@@ -1,23 +1,13 @@
 // The chaos suite: the real landing page in headless Chromium makes a steady stream of
 // critical reads and writes while a scripted timeline switches the simulated leader
 // through the faults of spec §7. Assertions come from the page and from the simulator.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ports, startSim, launch, chaosConfig, serveConfig, sleep } from "./harness.mjs";
+import { simAndBrowser } from "./fixture.mjs";
+import { ports, chaosConfig, serveConfig, sleep } from "./harness.mjs";
 
 const P = ports(18180);
-let sim;
-let browser;
-
-before(async () => {
-  sim = await startSim(P, ["--slow-ms", "3000", "--flap-ms", "2000"]);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  sim?.stop();
-});
+const env = simAndBrowser(P, ["--slow-ms", "3000", "--flap-ms", "2000"]);
 
 // Each phase: what the simulator does, how long, and the state the page must reach.
 const TIMELINE = [
@@ -77,7 +67,7 @@ function startTraffic() {
 const fmt = (ms) => (ms == null ? "—" : `${Math.round(ms)} ms`);
 
 test("chaos: the landing page through every fault, with reads and writes throughout", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await serveConfig(page, chaosConfig(P));
   const pageErrors = [];
@@ -93,8 +83,8 @@ test("chaos: the landing page through every fault, with reads and writes through
   const started = Date.now();
   for (const phase of TIMELINE) {
     const at = Date.now();
-    if (phase.leader) await sim.leader(phase.leader);
-    if (phase.follower) await sim.follower(phase.follower);
+    if (phase.leader) await env.sim.leader(phase.leader);
+    if (phase.follower) await env.sim.follower(phase.follower);
     let settledAt = null;
     let followerReadsAtSettle = null;
     while (Date.now() - at < phase.ms) {
@@ -105,13 +95,13 @@ test("chaos: the landing page through every fault, with reads and writes through
           settledAt = Date.now();
           if (phase.expect === "leader") {
             await sleep(300); // reads already in flight to the follower may still land
-            followerReadsAtSettle = (await sim.stats()).follower.reads;
+            followerReadsAtSettle = (await env.sim.stats()).follower.reads;
           }
         }
       }
     }
     const end = Date.now();
-    const stats = await sim.stats();
+    const stats = await env.sim.stats();
     const ui = await page.evaluate(() => ({
       state: document.body.dataset.state,
       hub: !document.getElementById("hub").hidden,
@@ -126,8 +116,8 @@ test("chaos: the landing page through every fault, with reads and writes through
     return { reads: window.chaos.reads, writes: window.chaos.writes, ui: window.chaos.ui };
   });
   await sleep(2000); // the last requests finish
-  const stats = await sim.stats();
-  const log = await sim.notes();
+  const stats = await env.sim.stats();
+  const log = await env.sim.notes();
 
   // ---- figures ----
   // The first read served by the other origin than before the switch, within the phase.

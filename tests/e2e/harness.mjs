@@ -81,3 +81,4 @@ export async function siteFile(urlPath) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+

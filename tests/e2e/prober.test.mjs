@@ -1,32 +1,22 @@
 // One prober per browser: tabs of the landing page elect one instance to probe the
 // leader (Web Locks, or a localStorage lease where there are none) and share each
 // verdict. Five tabs cost the leader what one does; closing the prober hands the role on.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ports, startSim, launch, chaosConfig, serveConfig, sleep } from "./harness.mjs";
+import { simAndBrowser } from "./fixture.mjs";
+import { ports, chaosConfig, serveConfig, sleep } from "./harness.mjs";
 
 const P = ports(18210);
 const WINDOW_MS = 6000;
-let sim;
-let browser;
-
-before(async () => {
-  sim = await startSim(P);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  sim?.stop();
-});
+const env = simAndBrowser(P);
 
 let followerWhileHealthy = 0;
 
 /** Leader probes during `ms`; follower requests in the same window are added up too. */
 async function probesDuring(ms) {
-  const before = await sim.stats();
+  const before = await env.sim.stats();
   await sleep(ms);
-  const after = await sim.stats();
+  const after = await env.sim.stats();
   followerWhileHealthy += after.follower.requests - before.follower.requests;
   return after.leader.probes - before.leader.probes;
 }
@@ -39,8 +29,8 @@ async function openTab(context) {
 }
 
 async function run(withoutLocks) {
-  await sim.reset();
-  const context = await browser.newContext();
+  await env.sim.reset();
+  const context = await env.browser.newContext();
   const key = withoutLocks ? "prober-lease" : "prober-locks";
   await serveConfig(context, chaosConfig(P, { health: { ...chaosConfig(P).health, intervalMs: 1000 }, cache: { storage: "local", key, ttlMs: 30000 } }));
   if (withoutLocks) {
@@ -61,10 +51,10 @@ async function run(withoutLocks) {
   const handedOn = await probesDuring(WINDOW_MS);
 
   // A verdict reached by the prober reaches the other tabs as a peer verdict.
-  await sim.leader("app-down");
+  await env.sim.leader("app-down");
   await Promise.all(others.map((p) => p.waitForFunction(() => document.body.dataset.state === "emergency", null, { timeout: 8000 })));
   const sources = await Promise.all(others.map((p) => p.evaluate(() => window.hub.proxy.snapshot().source)));
-  await sim.leader("up");
+  await env.sim.leader("up");
   await context.close();
   return { one, five, handedOn, sources };
 }

@@ -1,29 +1,19 @@
 // Two tabs of the landing page in one browser context with a poisoned verdict cache, and
 // an https page configured with an http leader: each gives the behaviour of the spec.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ports, startSim, launch, chaosConfig, serveConfig, siteFile } from "./harness.mjs";
+import { simAndBrowser } from "./fixture.mjs";
+import { ports, chaosConfig, serveConfig, siteFile } from "./harness.mjs";
 
 const P = ports(18190);
-let sim;
-let browser;
-
-before(async () => {
-  sim = await startSim(P);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  sim?.stop();
-});
+const env = simAndBrowser(P);
 
 // The snapshot start() resolved with (the live one moves on after revalidation).
 const startedWith = (page) => page.evaluate(() => window.hub.started);
 
 test("two tabs, a poisoned cache entry: ignored, then shared through storage", async () => {
   const config = chaosConfig(P);
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await serveConfig(context, config);
   // Before any script of the first tab runs, the verdict cache holds garbage.
   await context.addInitScript(([key]) => {
@@ -46,12 +36,12 @@ test("two tabs, a poisoned cache entry: ignored, then shared through storage", a
   // The second tab finds the first tab's fresh verdict and starts from it at once.
   const second = await context.newPage();
   second.on("pageerror", (e) => errors.push(e.message));
-  const probesBefore = (await sim.stats()).leader.probes;
+  const probesBefore = (await env.sim.stats()).leader.probes;
   await second.goto(`http://127.0.0.1:${P.page}/`);
   await second.waitForFunction(() => document.body.dataset.state === "leader");
   const s2 = await startedWith(second);
   assert.equal(s2.source, "cache", "the second tab should start from the shared cached verdict");
-  assert.ok((await sim.stats()).leader.probes >= probesBefore);
+  assert.ok((await env.sim.stats()).leader.probes >= probesBefore);
 
   // Both route to the leader and show its content.
   for (const page of [first, second]) {
@@ -63,7 +53,7 @@ test("two tabs, a poisoned cache entry: ignored, then shared through storage", a
 });
 
 test("an https page with an http leader shows the clear INVALID_CONFIG error", async () => {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const context = await env.browser.newContext({ ignoreHTTPSErrors: true });
   // The page's own origin is https: served by the test from the built files.
   await context.route("https://hub.example/**", async (route) => {
     const path = new URL(route.request().url()).pathname;
