@@ -179,22 +179,16 @@ async fn race_unknown(
     caller: &CallerInit,
 ) -> Result<Response, Failure> {
     let leader = attempt(inner, plan, caller, Target::Leader);
-    let leader_failed = match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
-        Either::Left((outcome, _)) => match outcome? {
-            Outcome::Good(response) => return Ok(response),
-            failed => failed,
-        },
+    match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
+        // The leader answered in time, well or badly; after a failure the follower tries.
+        Either::Left((outcome, _)) => {
+            let follower = attempt(inner, plan, caller, Target::Follower);
+            settle(inner, plan, caller, outcome?, true, follower).await
+        }
         Either::Right(((), leader)) => {
             let follower = attempt(inner, plan, caller, Target::Follower);
-            return first_good(inner, plan, caller, leader, follower).await;
+            first_good(inner, plan, caller, leader, follower).await
         }
-    };
-    match attempt(inner, plan, caller, Target::Follower).await? {
-        Outcome::Good(response) => {
-            discard(failed_parts(leader_failed).0);
-            Ok(response)
-        }
-        follower_failed => both_failed(inner, plan, caller, leader_failed, follower_failed).await,
     }
 }
 
@@ -211,15 +205,28 @@ async fn first_good<'a>(
         Either::Left((outcome, follower)) => (outcome?, follower, true),
         Either::Right((outcome, leader)) => (outcome?, leader, false),
     };
+    settle(inner, plan, caller, first, leader_first, other).await
+}
+
+/// One origin has answered (`first`): a good answer wins and `other` is dropped, which
+/// aborts it; otherwise `other`'s answer counts.
+async fn settle<'a>(
+    inner: &'a Rc<Inner>,
+    plan: &Plan<'_>,
+    caller: &'a CallerInit,
+    first: Outcome,
+    first_is_leader: bool,
+    other: Attempt<'a>,
+) -> Result<Response, Failure> {
     if let Outcome::Good(response) = first {
-        return Ok(response); // dropping `other` aborts it
+        return Ok(response);
     }
     let second = other.await?;
     if let Outcome::Good(response) = second {
         discard(failed_parts(first).0);
         return Ok(response);
     }
-    let (leader, follower) = if leader_first {
+    let (leader, follower) = if first_is_leader {
         (first, second)
     } else {
         (second, first)
