@@ -30,7 +30,7 @@ pub fn join(inner: &Rc<Inner>) {
         let on_elected = Rc::new(move || {
             if let Some(inner) = weak.upgrade() {
                 // Off the caller's stack: election callbacks may run inside `join`.
-                wasm_bindgen_futures::spawn_local(async move { take_over(&inner) });
+                crate::platform::spawn(async move { take_over(&inner) });
             }
         });
         // A lease outlives a few missed renewals; it is renewed every third of it.

@@ -9,7 +9,7 @@ use crate::platform::http;
 use crate::platform::timer::Timeout;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 /// The round in flight: its promise (for sharing) and the controller `stop()` aborts.
 pub struct InFlight {
@@ -50,7 +50,7 @@ fn start(inner: &Rc<Inner>, source: Source) -> Option<js_sys::Promise> {
             Ok(JsValue::UNDEFINED)
         }
     };
-    let promise = future_to_promise(task);
+    let promise = crate::platform::promise(task);
     *inner.probe.borrow_mut() = Some(InFlight {
         promise: promise.clone(),
         controller,
@@ -114,7 +114,7 @@ pub fn schedule(inner: &Rc<Inner>, delay_ms: u32) {
     let timer = Timeout::new(delay_ms, move || {
         if let Some(inner) = weak.upgrade() {
             // Off the timer callback, so replacing this timer never drops a running closure.
-            spawn_local(async move { spawn(&inner, Source::Probe) });
+            crate::platform::spawn(async move { spawn(&inner, Source::Probe) });
         }
     });
     // Replacing the handle clears any timer still pending.

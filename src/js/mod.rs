@@ -9,9 +9,9 @@ use crate::core::routing::Target;
 use crate::core::Config;
 use crate::engine::{Engine, Failure};
 use crate::platform::env;
+use crate::platform::promise;
 use convert::{error_to_js, snapshot_to_js, string_arg, to_value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 #[wasm_bindgen]
 pub struct HealthProxy {
@@ -43,7 +43,7 @@ impl HealthProxy {
     #[wasm_bindgen(unchecked_return_type = "Promise<Snapshot>")]
     pub fn start(&self) -> js_sys::Promise {
         let engine = self.engine.clone();
-        future_to_promise(async move { Ok(snapshot_to_js(&engine.start().await)) })
+        promise(async move { Ok(snapshot_to_js(&engine.start().await)) })
     }
 
     /// Ends timers, listeners and in-flight probes; idempotent.
@@ -117,7 +117,7 @@ impl HealthProxy {
         #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
     ) -> js_sys::Promise {
         let engine = self.engine.clone();
-        future_to_promise(async move {
+        promise(async move {
             let path = string_arg("pathOrUrl", &path_or_url).map_err(|e| error_to_js(&e))?;
             match engine.fetch(&path, &init).await {
                 Ok(response) => Ok(response.into()),
@@ -131,7 +131,7 @@ impl HealthProxy {
     #[wasm_bindgen(js_name = checkNow, unchecked_return_type = "Promise<Snapshot>")]
     pub fn check_now(&self) -> js_sys::Promise {
         let engine = self.engine.clone();
-        future_to_promise(async move { Ok(snapshot_to_js(&engine.check_now().await)) })
+        promise(async move { Ok(snapshot_to_js(&engine.check_now().await)) })
     }
 
     /// Calls `listener` with a Snapshot on every state change; returns an unsubscribe function.
