@@ -8,10 +8,12 @@ target=${1:-web}
 out=${2:-pkg}
 wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
   || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
-# The Angular integration ships in the same package, as `health-proxy/angular`.
-mkdir -p "$out/angular"
-cp src/angular/index.js src/angular/index.d.ts "$out/angular/"
-node -e '
+# The Angular integration ships in the web package, as `health-proxy/angular` (it calls
+# the web target's init(); Angular's esbuild builder cannot import wasm as a module).
+if [ "$target" = web ]; then
+  mkdir -p "$out/angular"
+  cp src/angular/index.js src/angular/index.d.ts "$out/angular/"
+  node -e '
 const fs = require("fs");
 const file = process.argv[1];
 const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -26,13 +28,16 @@ pkg.peerDependencies = { "@angular/common": ">=19", "@angular/core": ">=19", rxj
 pkg.peerDependenciesMeta = Object.fromEntries(Object.keys(pkg.peerDependencies).map((k) => [k, { optional: true }]));
 fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
 ' "$out/package.json"
+fi
 
 wasm="$out/health_proxy_bg.wasm"
 tests/e2e/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
 wasm_raw=$(wc -c <"$wasm")
 wasm_gz=$(gzip -9c "$wasm" | wc -c)
-js_raw=$(wc -c <"$out/health_proxy.js")
-js_gz=$(gzip -9c "$out/health_proxy.js" | wc -c)
+# The glue: health_proxy.js, plus health_proxy_bg.js in the bundler flavour.
+glue=$(ls "$out"/health_proxy.js "$out"/health_proxy_bg.js 2>/dev/null)
+js_raw=$(cat $glue | wc -c)
+js_gz=$(cat $glue | gzip -9c | wc -c)
 printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
   "$target" "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" $((wasm_gz + js_gz))
