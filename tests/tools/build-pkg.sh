@@ -36,7 +36,8 @@ mv "$wasm.opt" "$wasm"
 wasm_raw=$(wc -c <"$wasm")
 wasm_gz=$(gzip -9c "$wasm" | wc -c)
 # The glue: health_proxy.js, plus health_proxy_bg.js in the bundler flavour.
-glue=$(ls "$out"/health_proxy.js "$out"/health_proxy_bg.js 2>/dev/null)
+glue="$out/health_proxy.js"
+[ -f "$out/health_proxy_bg.js" ] && glue="$glue $out/health_proxy_bg.js"
 js_raw=$(cat $glue | wc -c)
 js_gz=$(cat $glue | gzip -9c | wc -c)
 printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
