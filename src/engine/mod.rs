@@ -85,7 +85,7 @@ impl Engine {
         peers::join(inner);
         if inner.machine.borrow().state() == State::Unknown {
             if let Some(cached) = self.load_cached() {
-                self.adopt(cached);
+                adopt(inner, cached);
                 probe::spawn(inner, Source::Probe);
                 return self.snapshot();
             }
@@ -113,7 +113,6 @@ impl Engine {
         probe::shared(&self.inner, Source::Probe).await
     }
 
-    /// The absolute URL a request goes to now, or why it would be refused.
     /// Where a request goes now, or why it would be refused. `url` is `None` when the
     /// URL is the target's base followed by `path_or_url` itself (a path): the JS layer
     /// then joins the strings on its side of the boundary.
@@ -157,13 +156,6 @@ impl Engine {
         let text = self.inner.store.load()?;
         cache::decode(&text, &config.leader, env::now_ms(), config.cache.ttl_ms)
     }
-
-    fn adopt(&self, snapshot: Snapshot) {
-        let changed = self.inner.machine.borrow_mut().adopt(snapshot);
-        if changed {
-            notify(&self.inner, &snapshot);
-        }
-    }
 }
 
 /// Calls every listener; a listener added or removed meanwhile takes effect next time.
@@ -179,12 +171,17 @@ fn notify(inner: &Inner, snapshot: &Snapshot) {
     }
 }
 
-/// Persists the verdict for the next page load.
-fn remember(inner: &Inner, snapshot: &Snapshot) {
-    if inner.config.cache.storage == crate::core::config::StorageKind::None {
-        return;
+/// Takes a verdict this instance did not probe for (the cache, another tab).
+fn adopt(inner: &Inner, snapshot: Snapshot) {
+    let changed = inner.machine.borrow_mut().adopt(snapshot);
+    if changed {
+        notify(inner, &snapshot);
     }
-    if let Some(text) = cache::encode(&inner.config.leader, snapshot) {
-        inner.store.save(&text);
-    }
+}
+
+/// Persists the verdict for the next page load; returns its encoding, for the other tabs.
+fn remember(inner: &Inner, snapshot: &Snapshot) -> Option<String> {
+    let text = cache::encode(&inner.config.leader, snapshot)?;
+    inner.store.save(&text);
+    Some(text)
 }

@@ -1,7 +1,7 @@
 //! Tabs of one site share one prober and every verdict: the elected instance runs the
 //! periodic probes, each verdict is broadcast, and the others adopt it (source `peer`).
 
-use super::{notify, probe, remember, Inner};
+use super::{adopt, probe, remember, Inner};
 use crate::core::cache;
 use crate::core::{Source, State};
 use crate::platform::channel::Channel;
@@ -20,7 +20,7 @@ pub fn join(inner: &Rc<Inner>) {
         let weak = Rc::downgrade(inner);
         let channel = Channel::open(&name, move |text| {
             if let Some(inner) = weak.upgrade() {
-                adopt(&inner, &text);
+                from_peer(&inner, &text);
             }
         });
         *inner.channel.borrow_mut() = channel;
@@ -54,13 +54,10 @@ pub fn is_prober(inner: &Inner) -> bool {
         .is_none_or(|e| e.is_prober())
 }
 
-/// Tells the other tabs about a verdict this instance reached itself.
-pub fn share(inner: &Inner, snapshot: &crate::core::Snapshot) {
-    if let (Some(channel), Some(text)) = (
-        inner.channel.borrow().as_ref(),
-        cache::encode(&inner.config.leader, snapshot),
-    ) {
-        channel.post(&text);
+/// Tells the other tabs about a verdict this instance reached itself (its cache encoding).
+pub fn share(inner: &Inner, text: &str) {
+    if let Some(channel) = inner.channel.borrow().as_ref() {
+        channel.post(text);
     }
 }
 
@@ -83,7 +80,7 @@ fn take_over(inner: &Rc<Inner>) {
 }
 
 /// A verdict from another tab: taken when it is newer than ours.
-fn adopt(inner: &Rc<Inner>, text: &str) {
+fn from_peer(inner: &Inner, text: &str) {
     let Some(mut snapshot) = cache::decode(text, &inner.config.leader, env::now_ms(), u32::MAX)
     else {
         return;
@@ -93,9 +90,6 @@ fn adopt(inner: &Rc<Inner>, text: &str) {
         return;
     }
     snapshot.source = Source::Peer;
-    let changed = inner.machine.borrow_mut().adopt(snapshot);
     remember(inner, &snapshot);
-    if changed {
-        notify(inner, &snapshot);
-    }
+    adopt(inner, snapshot);
 }

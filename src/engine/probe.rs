@@ -98,8 +98,9 @@ async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) 
         .machine
         .borrow_mut()
         .observe(outcome, env::now_ms(), source, env::random());
-    remember(inner, &step.snapshot);
-    peers::share(inner, &step.snapshot);
+    if let Some(text) = remember(inner, &step.snapshot) {
+        peers::share(inner, &text);
+    }
     if step.changed {
         notify(inner, &step.snapshot);
     }

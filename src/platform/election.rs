@@ -44,9 +44,7 @@ impl Election {
         if let Some(kind) = lock(name, &prober, on_elected.clone()) {
             return Election { prober, kind };
         }
-        if let Some(storage) =
-            env::global("localStorage").and_then(|s| s.dyn_into::<web_sys::Storage>().ok())
-        {
+        if let Some(storage) = env::web_storage("localStorage") {
             let lease = Rc::new(Lease {
                 storage,
                 key: format!("{name}:prober"),

@@ -20,6 +20,12 @@ pub fn global(name: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// `localStorage` or `sessionStorage`, when the global scope has it and lets it be read.
+pub fn web_storage(name: &str) -> Option<web_sys::Storage> {
+    use wasm_bindgen::JsCast;
+    global(name).and_then(|v| v.dyn_into::<web_sys::Storage>().ok())
+}
+
 /// True when the page (or worker) itself was loaded over https:.
 pub fn page_is_https() -> bool {
     global("location")

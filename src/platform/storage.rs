@@ -1,12 +1,14 @@
 //! Where the verdict is kept: Web Storage when the global scope has it and it works,
-//! memory otherwise (Node, workers, Safari private mode, a full quota).
+//! memory otherwise (Node, workers, Safari private mode, a full quota); nowhere with
+//! `cache.storage: "none"`.
 
 use crate::core::config::StorageKind;
 use std::cell::RefCell;
-use wasm_bindgen::JsCast;
 
 pub struct Store {
     key: String,
+    /// False for `cache.storage: "none"`: nothing is kept.
+    keep: bool,
     web: Option<web_sys::Storage>,
     memory: RefCell<Option<String>>,
 }
@@ -18,12 +20,10 @@ impl Store {
             StorageKind::Session => Some("sessionStorage"),
             StorageKind::None => None,
         };
-        let web = name
-            .and_then(super::env::global)
-            .and_then(|v| v.dyn_into::<web_sys::Storage>().ok());
         Store {
             key: key.to_string(),
-            web,
+            keep: kind != StorageKind::None,
+            web: name.and_then(super::env::web_storage),
             memory: RefCell::new(None),
         }
     }
@@ -40,6 +40,9 @@ impl Store {
     }
 
     pub fn save(&self, value: &str) {
+        if !self.keep {
+            return;
+        }
         if let Some(web) = &self.web {
             // A throwing storage (quota, private mode) leaves the memory copy.
             let _ = web.set_item(&self.key, value);
