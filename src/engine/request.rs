@@ -282,10 +282,7 @@ async fn via_leader(
     } else {
         leader.await?
     };
-    match outcome {
-        Outcome::Good(response) => Ok(response),
-        failed => after_leader_failure(inner, plan, caller, failed).await,
-    }
+    after_leader(inner, plan, caller, outcome).await
 }
 
 /// Spec §8 in state `leader`: a critical read the leader has not answered within
@@ -308,21 +305,21 @@ async fn slow_leader<'a>(
             leader.await?
         }
     };
-    match leader_outcome {
-        Outcome::Good(response) => Ok(response),
-        failed => after_leader_failure(inner, plan, caller, failed).await,
-    }
+    after_leader(inner, plan, caller, leader_outcome).await
 }
 
-/// The leader failed a request: a probe decides. A critical read then gets its one retry
-/// on the follower; a write is reported, never retried.
-async fn after_leader_failure(
+/// The leader's answer. A failure lets a probe decide: a critical read then gets its one
+/// retry on the follower; a write is reported, never retried.
+async fn after_leader(
     inner: &Rc<Inner>,
     plan: &Plan<'_>,
     caller: &CallerInit,
-    failed: Outcome,
+    outcome: Outcome,
 ) -> Result<Response, Failure> {
-    let (answer, why) = failed_parts(failed);
+    let (answer, why) = match outcome {
+        Outcome::Good(response) => return Ok(response),
+        Outcome::Failed { answer, why } => (answer, why),
+    };
     let state = probe::shared(inner, Source::Request).await.state;
     let what = what(plan, caller);
     if !plan.read {
