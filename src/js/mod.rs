@@ -6,7 +6,7 @@ mod memo;
 mod types;
 
 use crate::core::routing::Target;
-use crate::core::Config;
+use crate::core::{Config, HealthProxyError};
 use crate::engine::{Engine, Failure};
 use crate::platform::env;
 use crate::platform::promise;
@@ -68,34 +68,7 @@ impl HealthProxy {
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] method: JsValue,
     ) -> Result<JsValue, JsValue> {
-        // Only the default method is memoised: checking another would copy its string.
-        let memoised = method.is_undefined() && path_or_url.is_string();
-        let state = self.engine.state();
-        if memoised {
-            if let Some(url) = self.memo.get(&path_or_url, state) {
-                return Ok(url);
-            }
-        }
-        let path = string_arg("pathOrUrl", &path_or_url).map_err(|e| error_to_js(&e))?;
-        let method = method_arg(&method).map_err(|e| error_to_js(&e))?;
-        let routed = self
-            .engine
-            .route(&path, &method)
-            .map_err(|e| error_to_js(&e))?;
-        let url = match routed.url {
-            Some(url) => JsValue::from(url),
-            None => {
-                let base = match routed.target {
-                    Target::Leader => &self.leader,
-                    Target::Follower => &self.follower,
-                };
-                base.concat(&path_or_url).into()
-            }
-        };
-        if memoised {
-            self.memo.put(&path_or_url, &url);
-        }
-        Ok(url)
+        self.url(&path_or_url, &method).map_err(|e| error_to_js(&e))
     }
 
     /// True exactly when `resolve` would not throw.
@@ -105,7 +78,8 @@ impl HealthProxy {
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] method: JsValue,
     ) -> bool {
-        self.resolve(path_or_url, method).is_ok()
+        // No JS Error is built for a refusal here: templates call this on every check.
+        self.url(&path_or_url, &method).is_ok()
     }
 
     /// `fetch` routed by the verdict; rejects with `HealthProxyError` (or the caller's
@@ -150,6 +124,35 @@ impl HealthProxy {
     }
 }
 
+impl HealthProxy {
+    fn url(&self, path_or_url: &JsValue, method: &JsValue) -> Result<JsValue, HealthProxyError> {
+        // Only the default method is memoised: checking another would copy its string.
+        let memoised = method.is_undefined() && path_or_url.is_string();
+        let state = self.engine.state();
+        if memoised {
+            if let Some(url) = self.memo.get(path_or_url, state) {
+                return Ok(url);
+            }
+        }
+        let path = string_arg("pathOrUrl", path_or_url)?;
+        let routed = self.engine.route(&path, &method_arg(method)?)?;
+        let url = match routed.url {
+            Some(url) => JsValue::from(url),
+            None => {
+                let base = match routed.target {
+                    Target::Leader => &self.leader,
+                    Target::Follower => &self.follower,
+                };
+                base.concat(path_or_url).into()
+            }
+        };
+        if memoised {
+            self.memo.put(path_or_url, &url);
+        }
+        Ok(url)
+    }
+}
+
 impl Drop for HealthProxy {
     // `free()` from JS: nothing of this proxy may keep running.
     fn drop(&mut self) {
@@ -157,7 +160,7 @@ impl Drop for HealthProxy {
     }
 }
 
-fn method_arg(method: &JsValue) -> Result<String, crate::core::HealthProxyError> {
+fn method_arg(method: &JsValue) -> Result<String, HealthProxyError> {
     if method.is_undefined() || method.is_null() {
         Ok("GET".to_string())
     } else {
