@@ -6,6 +6,10 @@
 //! `engine` runs probes and requests by combining the two; `js` is the thin
 //! `#[wasm_bindgen]` surface.
 
+// `no_std` (with `alloc`): std's panic handler alone links in all of `core::fmt`, about
+// 8 KB of wasm. The `standalone` feature, for the package build, supplies a handler that
+// just traps; without it std is linked as usual (tests, or embedding in another module).
+#![no_std]
 // A panic in wasm aborts the module and leaves the page without routing.
 #![cfg_attr(
     not(test),
@@ -20,7 +24,30 @@
     )
 )]
 
+extern crate alloc;
+#[cfg(any(test, not(all(target_arch = "wasm32", feature = "standalone"))))]
+#[cfg_attr(test, macro_use)]
+extern crate std;
+
 pub mod core;
+
+/// What std's prelude gives every module, for a `no_std` crate.
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+/// Only reached by a bug: clippy denies the explicit panics, and there is nobody to read a
+/// message, so trap without formatting one.
+#[cfg(all(target_arch = "wasm32", feature = "standalone", not(test)))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
 
 #[cfg(all(
     target_arch = "wasm32",

@@ -25,13 +25,14 @@ impl Backoff {
             0.5
         };
         let half = ceiling / 2.0;
-        (half + half * r).round() as u32
+        (half + half * r + 0.5) as u32
     }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::prelude::*;
     use proptest::prelude::*;
 
     #[test]

@@ -4,6 +4,8 @@
 use super::path::Base;
 use super::state::{Snapshot, Source, State};
 use super::value::{json_string, parse_json, Value};
+use crate::cat;
+use crate::prelude::*;
 
 pub const VERSION: u32 = 1;
 
@@ -18,15 +20,27 @@ pub fn encode(leader: &Base, snapshot: &Snapshot) -> Option<String> {
         .leader_latency_ms
         .filter(|l| l.is_finite() && *l >= 0.0)
     {
-        Some(l) => (l.round() as i64).to_string(),
+        Some(l) => cat!(whole_ms(l)),
         None => "null".to_string(),
     };
-    Some(format!(
-        "{{\"v\":{VERSION},\"leader\":{},\"state\":\"{}\",\"checkedAt\":{},\"leaderLatencyMs\":{latency}}}",
+    Some(cat!(
+        "{\"v\":",
+        VERSION,
+        ",\"leader\":",
         json_string(leader.as_str()),
+        ",\"state\":\"",
         snapshot.state.as_str(),
-        checked_at.round() as i64,
+        "\",\"checkedAt\":",
+        whole_ms(checked_at),
+        ",\"leaderLatencyMs\":",
+        latency,
+        "}"
     ))
+}
+
+/// A non-negative time rounded to whole milliseconds.
+fn whole_ms(t: f64) -> u64 {
+    (t + 0.5) as u64
 }
 
 /// Decodes stored text. Foreign, old, expired, future-dated or malformed: `None`,

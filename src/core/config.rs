@@ -7,6 +7,8 @@ use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
 use super::value::{quote, show_number, Value};
+use crate::cat;
+use crate::prelude::*;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub const BACKOFF_BASE_MS: u32 = 1000;
@@ -57,9 +59,10 @@ impl Config {
         let leader = Base::parse("leader", &root.required_str("leader")?, page_is_https)?;
         let follower = Base::parse("follower", &root.required_str("follower")?, page_is_https)?;
         if leader == follower {
-            return Err(HealthProxyError::config(format!(
-                "follower must differ from leader (both are {})",
-                leader.as_str()
+            return Err(HealthProxyError::config(cat!(
+                "follower must differ from leader (both are ",
+                leader.as_str(),
+                ")"
             )));
         }
 
@@ -92,33 +95,40 @@ impl Config {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    int_value(&format!("failoverStatuses[{i}]"), v, 500, 599).map(|s| s as u16)
+                    int_value(&cat!("failoverStatuses[", i, "]"), v, 500, 599).map(|s| s as u16)
                 })
                 .collect::<Result<_, _>>()?,
         };
 
         let mut routes: Vec<Route> = Vec::new();
         for (i, item) in root.opt_list("routes")?.unwrap_or(&[]).iter().enumerate() {
-            let field = format!("routes[{i}]");
-            let r = Section::new(&field, &format!("{field}."), item, ROUTE_KEYS)?;
+            let field = cat!("routes[", i, "]");
+            let r = Section::new(&field, &cat!(field, "."), item, ROUTE_KEYS)?;
             let prefix = r.required_str("prefix")?;
-            check_config_path(&format!("{field}.prefix"), &prefix)?;
+            check_config_path(&cat!(field, ".prefix"), &prefix)?;
             if prefix.contains(['?', '#']) {
-                return Err(HealthProxyError::config(format!(
-                    "{field}.prefix must be a path without query or fragment (got {})",
-                    quote(&prefix)
+                return Err(HealthProxyError::config(cat!(
+                    field,
+                    ".prefix must be a path without query or fragment (got ",
+                    quote(&prefix),
+                    ")"
                 )));
             }
             let critical = r.opt_bool("critical")?.ok_or_else(|| {
-                HealthProxyError::config(format!(
-                    "{field}.critical is required: true if the follower may serve it"
+                HealthProxyError::config(cat!(
+                    field,
+                    ".critical is required: true if the follower may serve it"
                 ))
             })?;
             let normal = normalise_prefix(&prefix);
             if let Some(j) = routes.iter().position(|seen| seen.prefix == normal) {
-                return Err(HealthProxyError::config(format!(
-                    "{field}.prefix {} repeats routes[{j}].prefix",
-                    quote(&prefix)
+                return Err(HealthProxyError::config(cat!(
+                    field,
+                    ".prefix ",
+                    quote(&prefix),
+                    " repeats routes[",
+                    j,
+                    "].prefix"
                 )));
             }
             routes.push(Route {
@@ -138,9 +148,10 @@ impl Config {
             Some("session") => StorageKind::Session,
             Some("none") => StorageKind::None,
             Some(other) => {
-                return Err(HealthProxyError::config(format!(
-                    "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
-                    quote(other)
+                return Err(HealthProxyError::config(cat!(
+                    "cache.storage must be \"local\", \"session\" or \"none\" (got ",
+                    quote(other),
+                    ")"
                 )))
             }
         };
@@ -225,14 +236,18 @@ impl<'a> Section<'a> {
         known: &[&str],
     ) -> Result<Section<'a>, HealthProxyError> {
         let Value::Map(entries) = value else {
-            return Err(HealthProxyError::config(format!(
-                "{name} must be an object (got {})",
-                value.kind()
+            return Err(HealthProxyError::config(cat!(
+                name,
+                " must be an object (got ",
+                value.kind(),
+                ")"
             )));
         };
         if let Some((key, _)) = entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            return Err(HealthProxyError::config(format!(
-                "{prefix}{key} is not a known setting; known here: {}",
+            return Err(HealthProxyError::config(cat!(
+                prefix,
+                key,
+                " is not a known setting; known here: ",
                 known.join(", ")
             )));
         }
@@ -243,7 +258,7 @@ impl<'a> Section<'a> {
     }
 
     fn field(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        cat!(self.prefix, key)
     }
 
     /// A nested object; an absent one reads as empty, so every default applies.
@@ -251,17 +266,20 @@ impl<'a> Section<'a> {
         let field = self.field(key);
         Section::new(
             &field,
-            &format!("{field}."),
+            &cat!(field, "."),
             self.value.get(key).unwrap_or(&EMPTY),
             known,
         )
     }
 
     fn wrong(&self, key: &str, want: &str, got: &Value) -> HealthProxyError {
-        HealthProxyError::config(format!(
-            "{} must be {want} (got {})",
+        HealthProxyError::config(cat!(
             self.field(key),
-            got.kind()
+            " must be ",
+            want,
+            " (got ",
+            got.kind(),
+            ")"
         ))
     }
 
@@ -279,7 +297,7 @@ impl<'a> Section<'a> {
 
     fn required_str(&self, key: &str) -> Result<String, HealthProxyError> {
         self.opt_str(key)?
-            .ok_or_else(|| HealthProxyError::config(format!("{} is required", self.field(key))))
+            .ok_or_else(|| HealthProxyError::config(cat!(self.field(key), " is required")))
     }
 
     fn opt_bool(&self, key: &str) -> Result<Option<bool>, HealthProxyError> {
@@ -309,12 +327,21 @@ impl<'a> Section<'a> {
 
 fn int_value(field: &str, value: &Value, min: u32, max: u32) -> Result<u32, HealthProxyError> {
     let range = |got: String| {
-        HealthProxyError::config(format!(
-            "{field} must be a whole number from {min} to {max} (got {got})"
+        HealthProxyError::config(cat!(
+            field,
+            " must be a whole number from ",
+            min,
+            " to ",
+            max,
+            " (got ",
+            got,
+            ")"
         ))
     };
     match value {
-        Value::Num(v) if v.fract() == 0.0 && *v >= f64::from(min) && *v <= f64::from(max) => {
+        Value::Num(v)
+            if *v >= f64::from(min) && *v <= f64::from(max) && f64::from(*v as u32) == *v =>
+        {
             Ok(*v as u32)
         }
         Value::Num(v) => Err(range(show_number(*v))),

@@ -1,6 +1,7 @@
 //! The error every public call reports: a stable code plus a message a person can act on.
 
-use std::fmt;
+use crate::prelude::*;
+use ::core::fmt;
 
 /// The codes of spec §4; the JS layer exposes them as the `code` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,4 +56,4 @@ impl fmt::Display for HealthProxyError {
     }
 }
 
-impl std::error::Error for HealthProxyError {}
+impl ::core::error::Error for HealthProxyError {}

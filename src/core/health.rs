@@ -32,6 +32,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn status_and_body_rules() {

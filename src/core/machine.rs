@@ -119,6 +119,7 @@ impl Machine {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     /// A fake clock: every observation happens `step` ms after the previous one.
     struct Clock(f64);

@@ -11,6 +11,7 @@ pub mod path;
 pub mod routes;
 pub mod routing;
 pub mod state;
+pub mod text;
 pub mod value;
 
 pub use config::Config;

@@ -3,7 +3,9 @@
 
 use super::error::HealthProxyError;
 use super::value::quote;
-use std::borrow::Cow;
+use crate::cat;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 /// A validated `http(s)` base URL: lowercase scheme and host, no trailing `/`,
 /// no query, fragment or credentials.
@@ -18,9 +20,13 @@ impl Base {
     /// Parses the config value of `field` (`leader` or `follower`).
     pub fn parse(field: &str, input: &str, page_is_https: bool) -> Result<Base, HealthProxyError> {
         let bad = |why: &str| {
-            HealthProxyError::config(format!(
-                "{field} must be an absolute http(s) URL such as \"https://api.example.com\": {why} (got {})",
-                quote(input)
+            HealthProxyError::config(cat!(
+                field,
+                " must be an absolute http(s) URL such as \"https://api.example.com\": ",
+                why,
+                " (got ",
+                quote(input),
+                ")"
             ))
         };
         if input
@@ -54,9 +60,11 @@ impl Base {
             return Err(bad("the path has a '..' segment"));
         }
         if scheme_len == 7 && page_is_https {
-            return Err(HealthProxyError::config(format!(
-                "{field} is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got {})",
-                quote(input)
+            return Err(HealthProxyError::config(cat!(
+                field,
+                " is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got ",
+                quote(input),
+                ")"
             )));
         }
         let authority_end = scheme_len + authority_len;
@@ -165,9 +173,13 @@ pub fn path_part(rel: &str) -> &str {
 pub fn check_config_path(field: &str, value: &str) -> Result<(), HealthProxyError> {
     match check_relative(value) {
         Ok(()) => Ok(()),
-        Err(why) => Err(HealthProxyError::config(format!(
-            "{field} must be a path starting with a single '/': {why} (got {})",
-            quote(value)
+        Err(why) => Err(HealthProxyError::config(cat!(
+            field,
+            " must be a path starting with a single '/': ",
+            why,
+            " (got ",
+            quote(value),
+            ")"
         ))),
     }
 }
@@ -209,22 +221,27 @@ pub fn relative<'a>(
         };
         match first.strip(input).or_else(|| second.strip(input)) {
             Some(rest) if rest.starts_with('/') => Cow::Borrowed(rest),
-            Some(rest) => Cow::Owned(format!("/{rest}")),
+            Some(rest) => Cow::Owned(cat!('/', rest)),
             None => {
-                return Err(HealthProxyError::path(format!(
-                    "path {} must start with a single '/' or be a URL under the leader ({}) or the follower ({})",
+                return Err(HealthProxyError::path(cat!(
+                    "path ",
                     quote(input),
+                    " must start with a single '/' or be a URL under the leader (",
                     leader.as_str(),
-                    follower.as_str()
+                    ") or the follower (",
+                    follower.as_str(),
+                    ")"
                 )))
             }
         }
     };
     match check_relative(&rel) {
         Ok(()) => Ok(rel),
-        Err(why) => Err(HealthProxyError::path(format!(
-            "path {} is refused: {why}",
-            quote(input)
+        Err(why) => Err(HealthProxyError::path(cat!(
+            "path ",
+            quote(input),
+            " is refused: ",
+            why
         ))),
     }
 }

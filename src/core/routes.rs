@@ -1,6 +1,8 @@
 //! The route table: which paths are critical (served by the follower in emergency).
 //! The longest prefix matching on whole path segments wins.
 
+use crate::prelude::*;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub prefix: String,

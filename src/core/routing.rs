@@ -5,7 +5,9 @@ use super::config::Config;
 use super::error::{ErrorCode, HealthProxyError};
 use super::path::{self, Base};
 use super::state::State;
-use std::borrow::Cow;
+use crate::cat;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -57,22 +59,25 @@ impl<'a> Plan<'a> {
 
     /// The error a refusal is reported with.
     pub fn refusal(&self, code: ErrorCode, method: &str) -> HealthProxyError {
-        let what = format!("{} {}", method.to_ascii_uppercase(), self.rel);
+        let what = cat!(method.to_ascii_uppercase(), ' ', self.rel);
         let message = match code {
-            ErrorCode::NotReady => format!("{what}: no verdict yet; await start() before routing requests"),
-            ErrorCode::FeatureUnavailable => format!(
-                "{what} is not available while the leader is down: emergency mode serves critical reads only"
+            ErrorCode::NotReady => cat!(what, ": no verdict yet; await start() before routing requests"),
+            ErrorCode::FeatureUnavailable => cat!(
+                what,
+                " is not available while the leader is down: emergency mode serves critical reads only"
             ),
             ErrorCode::LeaderUnavailable if self.read => {
-                format!("{what} needs the leader, which is unavailable")
+                cat!(what, " needs the leader, which is unavailable")
             }
-            ErrorCode::LeaderUnavailable => format!(
-                "{what} was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
+            ErrorCode::LeaderUnavailable => cat!(
+                what,
+                " was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
             ),
-            ErrorCode::Offline => format!(
-                "{what} was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
+            ErrorCode::Offline => cat!(
+                what,
+                " was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
             ),
-            ErrorCode::InvalidConfig | ErrorCode::InvalidPath => format!("{what} was refused"),
+            ErrorCode::InvalidConfig | ErrorCode::InvalidPath => cat!(what, " was refused"),
         };
         HealthProxyError::new(code, message)
     }
@@ -92,9 +97,10 @@ pub fn is_read(method: &str) -> Result<bool, HealthProxyError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !token {
-        return Err(HealthProxyError::path(format!(
-            "method {} is not an HTTP method name",
-            super::value::quote(method)
+        return Err(HealthProxyError::path(cat!(
+            "method ",
+            super::value::quote(method),
+            " is not an HTTP method name"
         )));
     }
     Ok(method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))

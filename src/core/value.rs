@@ -2,6 +2,9 @@
 //! The JS layer builds it from a JS object; [`parse_json`] builds it from stored text.
 //! Hand-written rather than serde, which tripled the size of the wasm.
 
+use crate::cat;
+use crate::prelude::*;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// `null` or `undefined`: treated as absent.
@@ -224,20 +227,25 @@ pub fn show_number(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
     }
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        return (v as i64).to_string();
-    }
-    if v.abs() >= 1e15 {
+    let a = if v < 0.0 { -v } else { v };
+    if a >= 1e15 {
         return "a number too large".to_string();
     }
     let sign = if v < 0.0 { "-" } else { "" };
-    let a = v.abs();
-    let frac = ((a.fract() * 1000.0).round() as u32).min(999);
-    let mut digits = format!("{frac:03}");
-    while digits.ends_with('0') && digits.len() > 1 {
+    let whole = a as u64;
+    // Thousandths, rounded; a fraction that rounds up to 1 carries into the whole part.
+    let mut thousandths = ((a - whole as f64) * 1000.0 + 0.5) as u64;
+    let whole = whole + thousandths / 1000;
+    thousandths %= 1000;
+    if thousandths == 0 {
+        return cat!(sign, whole);
+    }
+    let mut digits = cat!(1000 + thousandths);
+    digits.remove(0);
+    while digits.ends_with('0') {
         digits.pop();
     }
-    format!("{sign}{}.{digits}", a.trunc() as i64)
+    cat!(sign, whole, '.', digits)
 }
 
 /// `s` in double quotes for a message, control characters made visible.
@@ -247,7 +255,15 @@ pub fn quote(s: &str) -> String {
     for c in s.chars() {
         if c.is_control() {
             out.push_str("\\u{");
-            out.push_str(&format!("{:x}", c as u32));
+            let code = c as u32;
+            let mut started = false;
+            for shift in (0..8).rev() {
+                let nibble = (code >> (shift * 4)) & 0xf;
+                if nibble != 0 || started || shift == 0 {
+                    started = true;
+                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+                }
+            }
             out.push('}');
         } else {
             out.push(c);
@@ -325,6 +341,10 @@ pub mod tests {
         assert_eq!(show_number(100.5), "100.5");
         assert_eq!(show_number(0.25), "0.25");
         assert_eq!(show_number(-2.125), "-2.125");
+        assert_eq!(show_number(0.9999), "1");
+        assert_eq!(show_number(0.0001), "0");
+        assert_eq!(show_number(12.05), "12.05");
+        assert_eq!(show_number(1e14 + 0.5), "100000000000000.5");
         assert_eq!(show_number(f64::NAN), "NaN");
         assert_eq!(show_number(f64::INFINITY), "Infinity");
     }
@@ -332,5 +352,6 @@ pub mod tests {
     #[test]
     fn quoting() {
         assert_eq!(quote("a\nb"), "\"a\\u{a}b\"");
+        assert_eq!(quote("\u{9f}\u{0}"), "\"\\u{9f}\\u{0}\"");
     }
 }

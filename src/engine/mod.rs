@@ -2,6 +2,8 @@
 //! pure core (decisions) to the platform (fetch, timers, storage); it knows no JS types
 //! beyond what fetch itself needs.
 
+use crate::prelude::*;
+
 mod peers;
 mod probe;
 mod request;
@@ -14,8 +16,8 @@ use crate::core::{Config, HealthProxyError, Snapshot, Source, State};
 use crate::platform::env;
 use crate::platform::storage::Store;
 use crate::platform::timer::Timeout;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use ::core::cell::{Cell, RefCell};
+use alloc::rc::Rc;
 
 pub use request::Failure;
 

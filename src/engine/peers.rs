@@ -1,19 +1,22 @@
 //! Tabs of one site share one prober and every verdict: the elected instance runs the
 //! periodic probes, each verdict is broadcast, and the others adopt it (source `peer`).
 
+use crate::cat;
+
 use super::{adopt, probe, remember, Inner};
 use crate::core::cache;
 use crate::core::{Source, State};
 use crate::platform::channel::Channel;
 use crate::platform::election::Election;
 use crate::platform::env;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
 
 /// Joins the election and the channel, once per start.
 pub fn join(inner: &Rc<Inner>) {
-    let name = format!(
-        "health-proxy:{}:{}",
+    let name = cat!(
+        "health-proxy:",
         inner.config.cache.key,
+        ':',
         inner.config.leader.as_str()
     );
     if inner.channel.borrow().is_none() {

@@ -7,7 +7,7 @@ use crate::core::{Snapshot, Source};
 use crate::platform::env;
 use crate::platform::http;
 use crate::platform::timer::Timeout;
-use std::rc::Rc;
+use alloc::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 

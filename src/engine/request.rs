@@ -4,6 +4,9 @@
 //! no verdict yet, or a leader that is silent for `raceAfterMs`, the follower joins in
 //! (only once the verdict allows it) and the first good answer wins.
 
+use crate::cat;
+use crate::prelude::*;
+
 use super::select::{select, Either};
 use super::{probe, Inner};
 use crate::core::error::ErrorCode;
@@ -11,9 +14,9 @@ use crate::core::routing::{Decision, Plan, Target};
 use crate::core::{HealthProxyError, Source, State};
 use crate::platform::http::{self, SendError};
 use crate::platform::timer::sleep;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
+use ::core::future::Future;
+use ::core::pin::Pin;
+use alloc::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Response};
 
@@ -104,7 +107,7 @@ fn attempt<'a>(
             Ok((response, mut guard)) => {
                 guard.disarm();
                 if config.is_failover_status(response.status()) {
-                    let why = format!("{who} answered {}", response.status());
+                    let why = cat!(who, " answered ", response.status());
                     Ok(Outcome::Failed {
                         answer: Some(response),
                         why,
@@ -118,11 +121,11 @@ fn attempt<'a>(
             }
             Err(SendError::Timeout) => Ok(Outcome::Failed {
                 answer: None,
-                why: format!("{who} did not answer within {timeout} ms"),
+                why: cat!(who, " did not answer within ", timeout, " ms"),
             }),
             Err(SendError::Network) => Ok(Outcome::Failed {
                 answer: None,
-                why: format!("{who} could not be reached (network error)"),
+                why: cat!(who, " could not be reached (network error)"),
             }),
         }
     })
@@ -143,7 +146,7 @@ fn failed_parts(outcome: Outcome) -> (Option<Response>, String) {
 }
 
 fn what(plan: &Plan<'_>, caller: &CallerInit) -> String {
-    format!("{} {}", caller.method.to_ascii_uppercase(), plan.rel)
+    cat!(caller.method.to_ascii_uppercase(), ' ', plan.rel)
 }
 
 pub async fn fetch(
@@ -263,7 +266,7 @@ async fn both_failed(
     };
     Err(HealthProxyError::new(
         code,
-        format!("{}: {leader_why}, and {follower_why}", what(plan, caller)),
+        cat!(what(plan, caller), ": ", leader_why, ", and ", follower_why),
     )
     .into())
 }
@@ -326,7 +329,7 @@ async fn after_leader(
         discard(answer);
         return Err(HealthProxyError::new(
             ErrorCode::LeaderUnavailable,
-            format!("{what}: {why}; a write is never retried, so check whether it took effect before sending it again"),
+            cat!(what, ": ", why, "; a write is never retried, so check whether it took effect before sending it again"),
         )
         .into());
     }
@@ -334,11 +337,9 @@ async fn after_leader(
         // The probe found the leader healthy: its own answer, if it gave one.
         return match answer {
             Some(response) => Ok(response),
-            None => Err(HealthProxyError::new(
-                ErrorCode::LeaderUnavailable,
-                format!("{what}: {why}"),
-            )
-            .into()),
+            None => Err(
+                HealthProxyError::new(ErrorCode::LeaderUnavailable, cat!(what, ": ", why)).into(),
+            ),
         };
     }
     discard(answer);
@@ -346,13 +347,11 @@ async fn after_leader(
         Decision::Send(Target::Follower) => via_follower(inner, plan, caller).await,
         Decision::Refuse(code) => {
             let refusal = plan.refusal(code, &caller.method);
-            Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
+            Err(HealthProxyError::new(code, cat!(refusal.message, " (", why, ')')).into())
         }
-        Decision::Send(Target::Leader) | Decision::Wait => Err(HealthProxyError::new(
-            ErrorCode::LeaderUnavailable,
-            format!("{what}: {why}"),
-        )
-        .into()),
+        Decision::Send(Target::Leader) | Decision::Wait => {
+            Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, cat!(what, ": ", why)).into())
+        }
     }
 }
 
@@ -376,9 +375,11 @@ async fn via_follower(
             probe::spawn(inner, Source::Request);
             Err(HealthProxyError::new(
                 ErrorCode::Offline,
-                format!(
-                    "{}: the leader is unavailable and {why}; this client appears to be offline",
-                    what(plan, caller)
+                cat!(
+                    what(plan, caller),
+                    ": the leader is unavailable and ",
+                    why,
+                    "; this client appears to be offline"
                 ),
             )
             .into())

@@ -1,9 +1,9 @@
 //! Waiting on two futures at once, keeping the one that has not finished (to await it
 //! later, or to drop it: dropping an unfinished request aborts it).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use ::core::future::Future;
+use ::core::pin::Pin;
+use ::core::task::{Context, Poll};
 
 pub enum Either<A, B> {
     Left(A),

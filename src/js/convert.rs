@@ -1,5 +1,8 @@
 //! Core values to and from JS: Snapshot objects, `HealthProxyError`s, string arguments.
 
+use crate::cat;
+use crate::prelude::*;
+
 use crate::core::value::Value;
 use crate::core::{HealthProxyError, Snapshot};
 use wasm_bindgen::{JsCast, JsValue};
@@ -32,7 +35,7 @@ pub fn error_to_js(e: &HealthProxyError) -> JsValue {
 pub fn string_arg(field: &str, value: &JsValue) -> Result<String, HealthProxyError> {
     value
         .as_string()
-        .ok_or_else(|| HealthProxyError::path(format!("{field} must be a string")))
+        .ok_or_else(|| HealthProxyError::path(cat!(field, " must be a string")))
 }
 
 /// A JS value as the core's JSON-shaped [`Value`]: own enumerable keys, as JSON sees them.

@@ -3,7 +3,7 @@
 //! through wasm memory. Valid for one verdict state; cleared when it changes.
 
 use crate::core::State;
-use std::cell::Cell;
+use ::core::cell::Cell;
 use wasm_bindgen::JsValue;
 
 /// Enough for the handful of API paths a page resolves over and over.

@@ -1,6 +1,8 @@
 //! The `#[wasm_bindgen]` surface of spec §4: converts JS values to the core's types and
 //! errors back to JS, and delegates everything else to the engine.
 
+use crate::prelude::*;
+
 mod convert;
 mod memo;
 mod types;

@@ -1,6 +1,8 @@
 //! Verdicts shared between tabs of the same site over a BroadcastChannel; a tab that
 //! adopts one reports it with source `peer`.
 
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 pub struct Channel {

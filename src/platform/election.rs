@@ -3,10 +3,13 @@
 //! passes on by itself), else a lease in localStorage renewed by its holder; with neither
 //! (Node, some workers) every instance probes for itself.
 
+use crate::cat;
+use crate::prelude::*;
+
 use super::env;
 use super::timer::Timeout;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use ::core::cell::{Cell, RefCell};
+use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -47,8 +50,8 @@ impl Election {
         if let Some(storage) = env::web_storage("localStorage") {
             let lease = Rc::new(Lease {
                 storage,
-                key: format!("{name}:prober"),
-                me: format!("{}", (env::random() * 1e15) as u64),
+                key: cat!(name, ":prober"),
+                me: cat!((env::random() * 1e15) as u64),
                 ttl_ms: lease_ms,
                 prober: prober.clone(),
                 on_elected,
@@ -140,7 +143,7 @@ impl Lease {
             .map(|(o, u)| (o.to_string(), u.parse::<u64>().unwrap_or(0) as f64))
             .unwrap_or_default();
         if owner == lease.me || until < now {
-            let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
+            let value = cat!(lease.me, '@', (now + f64::from(lease.ttl_ms)) as u64);
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
             let won = lease.storage.get_item(&lease.key).ok().flatten().as_deref()

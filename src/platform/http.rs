@@ -2,10 +2,13 @@
 //! timeout really aborts the request and is reported as a timeout, a caller's own
 //! `signal` still aborts, and dropping an unfinished request aborts it.
 
+use crate::cat;
+use crate::prelude::*;
+
 use super::timer::Timeout;
 use crate::core::health;
-use std::cell::Cell;
-use std::rc::Rc;
+use ::core::cell::Cell;
+use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Request, RequestInit, Response};
@@ -156,7 +159,7 @@ pub async fn probe(
         return false;
     };
     let landed = response.url();
-    let stayed_home = landed.is_empty() || landed.starts_with(&format!("{home}/"));
+    let stayed_home = landed.is_empty() || landed.starts_with(&cat!(home, '/'));
     let status = response.status();
     let body = match expect {
         Some(_) if (200..300).contains(&status) => {

@@ -2,6 +2,8 @@
 //! package also runs in Web Workers and in Node: fetch with an abort guard, timers that
 //! clear on drop, Web Storage that degrades to memory.
 
+use crate::prelude::*;
+
 pub mod channel;
 pub mod election;
 pub mod env;
@@ -9,8 +11,8 @@ pub mod http;
 pub mod storage;
 pub mod timer;
 
-use std::future::Future;
-use std::pin::Pin;
+use ::core::future::Future;
+use ::core::pin::Pin;
 use wasm_bindgen::JsValue;
 
 /// A future as a JS Promise. Boxed to one type, so the promise machinery is in the

@@ -2,8 +2,10 @@
 //! memory otherwise (Node, workers, Safari private mode, a full quota); nowhere with
 //! `cache.storage: "none"`.
 
+use crate::prelude::*;
+
 use crate::core::config::StorageKind;
-use std::cell::RefCell;
+use ::core::cell::RefCell;
 
 pub struct Store {
     key: String,

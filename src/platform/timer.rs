@@ -60,13 +60,13 @@ pub fn sleep(ms: u32) -> Sleep {
     }
 }
 
-impl std::future::Future for Sleep {
+impl ::core::future::Future for Sleep {
     type Output = ();
 
     fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        std::pin::Pin::new(&mut self.done).poll(cx).map(|_| ())
+        mut self: ::core::pin::Pin<&mut Self>,
+        cx: &mut ::core::task::Context<'_>,
+    ) -> ::core::task::Poll<()> {
+        ::core::pin::Pin::new(&mut self.done).poll(cx).map(|_| ())
     }
 }
