@@ -734,6 +734,8 @@ async fn a_leader_dark_mid_session_costs_race_after_plus_probe_timeout_not_the_r
     let took = now() - t0;
     web_sys::console::log_1(&format!("leader dark mid-session: critical read in {took} ms (raceAfterMs 200 + timeoutMs 500; requestTimeoutMs 5000)").into());
     assert!(took < 200.0 + 500.0 + 400.0, "{took} ms");
+    // Spec §8: the probe the slow read triggers asks the leader only.
+    assert_eq!(stats().await.n("follower.probes"), 0.0);
     let snap = p.snapshot();
     assert_eq!(text(&snap, "state"), "emergency");
     assert_eq!(text(&snap, "source"), "request");

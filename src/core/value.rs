@@ -1,6 +1,7 @@
-//! A JSON-shaped value: what the config object and a cached verdict are read into.
-//! The JS layer builds it from a JS object; [`parse_json`] builds it from stored text.
-//! Hand-written rather than serde, which tripled the size of the wasm.
+//! A JSON-shaped value: what the config object and a cached verdict are read into (the
+//! platform builds it from a JS value, stored text going through `JSON.parse`), and
+//! the text helpers for JSON and messages. Hand-written rather than serde, which
+//! tripled the size of the wasm.
 
 use crate::cat;
 use crate::prelude::*;
@@ -41,158 +42,6 @@ impl Value {
                 .map(|(_, v)| v)
                 .filter(|v| **v != Value::Null),
             _ => None,
-        }
-    }
-}
-
-/// Parses JSON text whose numbers are integers (all the cache writes). Anything else,
-/// including a fraction or exponent, is `None`: a corrupt entry is simply ignored.
-pub fn parse_json(text: &str) -> Option<Value> {
-    let mut p = Parser {
-        text,
-        s: text.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    let v = p.value()?;
-    p.ws();
-    (p.i == p.s.len()).then_some(v)
-}
-
-struct Parser<'a> {
-    text: &'a str,
-    s: &'a [u8],
-    i: usize,
-    depth: u32,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, lit: &str) -> Option<()> {
-        let end = self.i.checked_add(lit.len())?;
-        (self.s.get(self.i..end)? == lit.as_bytes()).then(|| self.i = end)
-    }
-
-    fn value(&mut self) -> Option<Value> {
-        self.ws();
-        self.depth += 1;
-        if self.depth > 32 {
-            return None;
-        }
-        let v = match self.peek()? {
-            b'{' => self.map(),
-            b'[' => self.list(),
-            b'"' => self.string().map(Value::Str),
-            b't' => self.eat("true").map(|_| Value::Bool(true)),
-            b'f' => self.eat("false").map(|_| Value::Bool(false)),
-            b'n' => self.eat("null").map(|_| Value::Null),
-            _ => self.integer().map(Value::Num),
-        };
-        self.depth -= 1;
-        v
-    }
-
-    fn map(&mut self) -> Option<Value> {
-        self.eat("{")?;
-        let mut entries = Vec::new();
-        self.ws();
-        if self.eat("}").is_some() {
-            return Some(Value::Map(entries));
-        }
-        loop {
-            self.ws();
-            let key = self.string()?;
-            self.ws();
-            self.eat(":")?;
-            entries.push((key, self.value()?));
-            self.ws();
-            if self.eat("}").is_some() {
-                return Some(Value::Map(entries));
-            }
-            self.eat(",")?;
-        }
-    }
-
-    fn list(&mut self) -> Option<Value> {
-        self.eat("[")?;
-        let mut items = Vec::new();
-        self.ws();
-        if self.eat("]").is_some() {
-            return Some(Value::List(items));
-        }
-        loop {
-            items.push(self.value()?);
-            self.ws();
-            if self.eat("]").is_some() {
-                return Some(Value::List(items));
-            }
-            self.eat(",")?;
-        }
-    }
-
-    fn integer(&mut self) -> Option<f64> {
-        let negative = self.eat("-").is_some();
-        let start = self.i;
-        let mut n: i64 = 0;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-            self.i += 1;
-        }
-        if self.i == start || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        Some(if negative { -(n as f64) } else { n as f64 })
-    }
-
-    fn string(&mut self) -> Option<String> {
-        self.eat("\"")?;
-        let mut out = String::new();
-        loop {
-            let rest = self.s.get(self.i..)?;
-            let run = rest
-                .iter()
-                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
-            // The run ends on an ASCII byte, so both ends are char boundaries.
-            out.push_str(self.text.get(self.i..self.i + run)?);
-            self.i += run;
-            match self.peek()? {
-                b'"' => {
-                    self.i += 1;
-                    return Some(out);
-                }
-                b'\\' => {
-                    self.i += 1;
-                    let c = self.peek()?;
-                    self.i += 1;
-                    match c {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'n' => out.push('\n'),
-                        b't' => out.push('\t'),
-                        b'r' => out.push('\r'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'u' => {
-                            let hex = self.text.get(self.i..self.i + 4)?;
-                            self.i += 4;
-                            // Lone surrogates are corrupt for our purposes.
-                            out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
-                        }
-                        _ => return None,
-                    }
-                }
-                _ => return None, // a raw control character
-            }
         }
     }
 }
@@ -292,44 +141,8 @@ pub mod tests {
     }
 
     #[test]
-    fn parses_what_serde_json_writes() {
-        for text in [
-            r#"{"a":1,"b":[true,false,null],"c":{"d":"x\"y\\z\n\u00e9\/"},"e":-42,"f":""}"#,
-            r#"  [ ]  "#,
-            r#"{}"#,
-            r#""\ud7ff""#,
-        ] {
-            let want = from_json(&serde_json::from_str(text).unwrap());
-            assert_eq!(parse_json(text), Some(want), "{text}");
-        }
-    }
-
-    #[test]
-    fn refuses_corrupt_text() {
-        for text in [
-            "",
-            "{",
-            "{\"a\":}",
-            "[1,]",
-            "{\"a\":1}x",
-            "1.5",
-            "1e3",
-            "\"\u{1}\"",
-            "\"\\ud800\"",
-            "tru",
-            "99999999999999999999",
-            "nul",
-        ] {
-            assert_eq!(parse_json(text), None, "{text:?}");
-        }
-        let deep = "[".repeat(100) + &"]".repeat(100);
-        assert_eq!(parse_json(&deep), None);
-    }
-
-    #[test]
     fn json_strings_round_trip() {
         let s = "a\"b\\c\u{1}d\u{1f}é";
-        assert_eq!(parse_json(&json_string(s)), Some(Value::Str(s.to_string())));
         let via_serde: String = serde_json::from_str(&json_string(s)).unwrap();
         assert_eq!(via_serde, s);
     }

@@ -13,9 +13,9 @@ use crate::core::cache;
 use crate::core::machine::Machine;
 use crate::core::routing::{Decision, Plan};
 use crate::core::{Config, HealthProxyError, Snapshot, Source, State};
-use crate::platform::env;
 use crate::platform::storage::Store;
 use crate::platform::timer::Timeout;
+use crate::platform::{env, json};
 use ::core::cell::{Cell, RefCell};
 use alloc::rc::Rc;
 
@@ -155,8 +155,8 @@ impl Engine {
 
     fn load_cached(&self) -> Option<Snapshot> {
         let config = &self.inner.config;
-        let text = self.inner.store.load()?;
-        cache::decode(&text, &config.leader, env::now_ms(), config.cache.ttl_ms)
+        let entry = json::parse(&self.inner.store.load()?)?;
+        cache::decode(&entry, &config.leader, env::now_ms(), config.cache.ttl_ms)
     }
 }
 

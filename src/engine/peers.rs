@@ -8,7 +8,7 @@ use crate::core::cache;
 use crate::core::{Source, State};
 use crate::platform::channel::Channel;
 use crate::platform::election::Election;
-use crate::platform::env;
+use crate::platform::{env, json};
 use alloc::rc::{Rc, Weak};
 
 /// Joins the election and the channel, once per start.
@@ -84,7 +84,9 @@ fn take_over(inner: &Rc<Inner>) {
 
 /// A verdict from another tab: taken when it is newer than ours.
 fn from_peer(inner: &Inner, text: &str) {
-    let Some(mut snapshot) = cache::decode(text, &inner.config.leader, env::now_ms(), u32::MAX)
+    let entry = json::parse(text);
+    let Some(mut snapshot) =
+        entry.and_then(|e| cache::decode(&e, &inner.config.leader, env::now_ms(), u32::MAX))
     else {
         return;
     };

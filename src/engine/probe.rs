@@ -1,5 +1,6 @@
 //! Probe rounds: the leader, then the follower only if the leader failed. Concurrent
-//! callers share one round; each round schedules the next.
+//! callers share one round; each round schedules the next. A read racing a silent leader
+//! (spec §8) asks for a leader-only round, so its failover costs no follower probe.
 
 use super::{notify, peers, remember, Inner};
 use crate::core::machine::Outcome;
@@ -19,7 +20,18 @@ pub struct InFlight {
 
 /// Joins the round in flight, or starts one; resolves with the verdict after it.
 pub async fn shared(inner: &Rc<Inner>, source: Source) -> Snapshot {
-    let promise = start(inner, source);
+    joined(inner, source, false).await
+}
+
+/// As [`shared`], but a round started here probes the leader only and takes a failure
+/// as `emergency` (spec §8): the read that asked goes to the follower next, and if the
+/// follower fails too, that failure triggers a full round.
+pub async fn leader_only(inner: &Rc<Inner>) -> Snapshot {
+    joined(inner, Source::Request, true).await
+}
+
+async fn joined(inner: &Rc<Inner>, source: Source, leader_only: bool) -> Snapshot {
+    let promise = start(inner, source, leader_only);
     if let Some(promise) = promise {
         let _ = JsFuture::from(promise).await;
     }
@@ -28,7 +40,7 @@ pub async fn shared(inner: &Rc<Inner>, source: Source) -> Snapshot {
 
 /// Starts a round in the background (or lets the one in flight stand).
 pub fn spawn(inner: &Rc<Inner>, source: Source) {
-    let _ = start(inner, source);
+    let _ = start(inner, source, false);
 }
 
 pub fn abort(inner: &Inner) {
@@ -37,7 +49,7 @@ pub fn abort(inner: &Inner) {
     }
 }
 
-fn start(inner: &Rc<Inner>, source: Source) -> Option<js_sys::Promise> {
+fn start(inner: &Rc<Inner>, source: Source, leader_only: bool) -> Option<js_sys::Promise> {
     if let Some(in_flight) = inner.probe.borrow().as_ref() {
         return Some(in_flight.promise.clone());
     }
@@ -46,7 +58,7 @@ fn start(inner: &Rc<Inner>, source: Source) -> Option<js_sys::Promise> {
     let task = {
         let inner = inner.clone();
         async move {
-            round(&inner, source, signal).await;
+            round(&inner, source, leader_only, signal).await;
             Ok(JsValue::UNDEFINED)
         }
     };
@@ -58,7 +70,7 @@ fn start(inner: &Rc<Inner>, source: Source) -> Option<js_sys::Promise> {
     Some(promise)
 }
 
-async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) {
+async fn round(inner: &Rc<Inner>, source: Source, leader_only: bool, signal: web_sys::AbortSignal) {
     let generation = inner.generation.get();
     let config = &inner.config;
     let health = &config.health;
@@ -78,6 +90,8 @@ async fn round(inner: &Rc<Inner>, source: Source, signal: web_sys::AbortSignal) 
         Outcome::LeaderUp {
             latency_ms: env::now_ms() - started,
         }
+    } else if leader_only {
+        Outcome::LeaderDown { follower_up: true }
     } else {
         let follower_up = http::probe(
             &config.follower.join(&health.follower_path),

@@ -297,7 +297,7 @@ async fn slow_leader<'a>(
     caller: &'a CallerInit,
     leader: Attempt<'a>,
 ) -> Result<Response, Failure> {
-    let probe = Box::pin(probe::shared(inner, Source::Request));
+    let probe = Box::pin(probe::leader_only(inner));
     let leader_outcome = match select(leader, probe).await {
         Either::Left((outcome, _probe)) => outcome?,
         Either::Right((snapshot, leader)) => {

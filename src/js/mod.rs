@@ -11,8 +11,9 @@ use crate::core::routing::Target;
 use crate::core::{Config, HealthProxyError};
 use crate::engine::{Engine, Failure};
 use crate::platform::env;
+use crate::platform::json::to_value;
 use crate::platform::promise;
-use convert::{error_to_js, snapshot_to_js, string_arg, to_value};
+use convert::{error_to_js, snapshot_to_js, string_arg};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]

@@ -1,6 +1,13 @@
 //! Clock, randomness and page facts, read from the global scope.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    // Page, worker and Node alike; one binding, where js_sys::global() tries four.
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: js_sys::Object;
+}
 
 /// Epoch milliseconds.
 pub fn now_ms() -> f64 {
@@ -15,7 +22,8 @@ pub fn random() -> f64 {
 /// A property of `globalThis`, or `None` when it is missing or its getter throws
 /// (as `localStorage` does in sandboxed frames).
 pub fn global(name: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+    GLOBAL_THIS
+        .with(|g| js_sys::Reflect::get(g, &JsValue::from_str(name)))
         .ok()
         .filter(|v| !v.is_undefined() && !v.is_null())
 }

@@ -11,7 +11,7 @@ use ::core::cell::Cell;
 use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Request, RequestInit, Response};
+use web_sys::{AbortController, AbortSignal, Request, Response};
 
 #[wasm_bindgen]
 extern "C" {
@@ -148,14 +148,19 @@ pub async fn probe(
     expect: Option<&str>,
     linked: &AbortSignal,
 ) -> bool {
-    let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_mode(web_sys::RequestMode::Cors);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_cache(web_sys::RequestCache::NoStore);
-    init.set_redirect(web_sys::RequestRedirect::Follow);
-    let Ok((response, mut guard)) = send(url, init.unchecked_ref(), timeout_ms, Some(linked)).await
-    else {
+    // A plain object, not web_sys::RequestInit: its typed setters and enums would each
+    // add a binding to the package.
+    let init = js_sys::Object::new();
+    for (key, value) in [
+        ("method", "GET"),
+        ("mode", "cors"),
+        ("credentials", "omit"),
+        ("cache", "no-store"),
+        ("redirect", "follow"),
+    ] {
+        let _ = js_sys::Reflect::set(&init, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    let Ok((response, mut guard)) = send(url, &init, timeout_ms, Some(linked)).await else {
         return false;
     };
     let landed = response.url();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ (release, --target web unless $1 names another),
-# shrinks the wasm with wasm-opt -Oz (binaryen from tests/e2e's npm packages), and
-# prints its size.
+# shrinks the wasm with wasm-opt -Oz and minifies the JS glue (binaryen and esbuild from
+# tests/e2e's npm packages), and prints its size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
@@ -33,11 +33,22 @@ fi
 wasm="$out/health_proxy_bg.wasm"
 tests/e2e/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
+# Short import/export names; the bundler flavour keeps them, its bundler links by name.
+if [ "$target" = web ]; then
+  node tests/tools/shorten-names.mjs tests/e2e/node_modules/.bin/wasm-opt "$wasm" "$out/health_proxy.js" "$out/health_proxy.d.ts"
+  rm -f "$out/health_proxy_bg.wasm.d.ts" # the old names; not in the npm package anyway
+fi
 wasm_raw=$(wc -c <"$wasm")
 wasm_gz=$(gzip -9c "$wasm" | wc -c)
-# The glue: health_proxy.js, plus health_proxy_bg.js in the bundler flavour.
+# The glue: health_proxy.js, plus health_proxy_bg.js in the bundler flavour. Shipped
+# minified (its API docs live in health_proxy.d.ts): a page that loads pkg/ without a
+# bundler, like www/, downloads it as is.
 glue="$out/health_proxy.js"
 [ -f "$out/health_proxy_bg.js" ] && glue="$glue $out/health_proxy_bg.js"
+for file in $glue; do
+  tests/e2e/node_modules/.bin/esbuild "$file" --minify --log-level=warning --outfile="$file.min"
+  mv "$file.min" "$file"
+done
 js_raw=$(cat $glue | wc -c)
 js_gz=$(cat $glue | gzip -9c | wc -c)
 printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
