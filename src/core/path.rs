@@ -146,11 +146,12 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
 /// True when a `/`-separated path has a `..` segment, plain or percent-encoded
 /// (`%2e%2e`, `.%2E`, …): the browser would resolve it upwards, out of the base.
 pub fn has_dot_dot_segment(path: &str) -> bool {
-    path.split('/').any(is_dot_dot)
+    // Bytes, not chars: this runs on every resolve() and '/', '.', '%' are ASCII.
+    path.as_bytes().split(|b| *b == b'/').any(is_dot_dot)
 }
 
-fn is_dot_dot(segment: &str) -> bool {
-    let mut rest = segment.as_bytes();
+fn is_dot_dot(segment: &[u8]) -> bool {
+    let mut rest = segment;
     let mut dots = 0;
     while !rest.is_empty() {
         rest = match rest {
@@ -163,9 +164,24 @@ fn is_dot_dot(segment: &str) -> bool {
     dots == 2
 }
 
+/// `s.chars().any(char::is_control)`, on bytes: this runs on every resolve(). The
+/// control characters are U+0000–U+001F, U+007F and U+0080–U+009F; UTF-8 writes the
+/// last as C2 80–C2 9F, and C2 is only ever a lead byte.
+fn has_control_char(s: &str) -> bool {
+    let mut prev = 0u8;
+    s.bytes().any(|b| {
+        let control = b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b));
+        prev = b;
+        control
+    })
+}
+
 /// The path part of a relative request (`/a/b?x#y` → `/a/b`).
 pub fn path_part(rel: &str) -> &str {
-    let end = rel.find(['?', '#']).unwrap_or(rel.len());
+    let end = rel
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(rel.len());
     rel.get(..end).unwrap_or(rel)
 }
 
@@ -191,10 +207,10 @@ fn check_relative(rel: &str) -> Result<(), &'static str> {
     if rel.starts_with("//") {
         return Err("'//' starts a URL on another host");
     }
-    if rel.chars().any(|c| c.is_control()) {
+    if has_control_char(rel) {
         return Err("it contains a control character");
     }
-    if rel.contains('\\') {
+    if rel.as_bytes().contains(&b'\\') {
         return Err("it contains a backslash, which browsers read as '/'");
     }
     if has_dot_dot_segment(path_part(rel)) {
@@ -377,6 +393,13 @@ mod tests {
                     prop_assert!(under(&url, base), "{url} escapes {}", base.as_str());
                 }
             }
+        }
+
+        #[test]
+        fn control_characters_are_found_on_bytes_as_on_chars(
+            s in prop_oneof![any::<String>(), "[a\\x00-\\x20\\x7e-\\u{a0}\\u{100}\\u{2028}]{0,12}"]
+        ) {
+            prop_assert_eq!(has_control_char(&s), s.chars().any(char::is_control));
         }
     }
 }

@@ -138,7 +138,10 @@ impl HealthProxy {
             }
         }
         let path = string_arg("pathOrUrl", path_or_url)?;
-        let routed = self.engine.route(&path, &method_arg(method)?)?;
+        let method = method_arg(method)?;
+        let routed = self
+            .engine
+            .route(&path, method.as_deref().unwrap_or("GET"))?;
         let url = match routed.url {
             Some(url) => JsValue::from(url),
             None => {
@@ -163,10 +166,11 @@ impl Drop for HealthProxy {
     }
 }
 
-fn method_arg(method: &JsValue) -> Result<String, HealthProxyError> {
+/// The method given, or `None` for the default GET.
+fn method_arg(method: &JsValue) -> Result<Option<String>, HealthProxyError> {
     if method.is_undefined() || method.is_null() {
-        Ok("GET".to_string())
+        Ok(None)
     } else {
-        string_arg("method", method)
+        string_arg("method", method).map(Some)
     }
 }

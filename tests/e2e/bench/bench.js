@@ -61,6 +61,7 @@ window.bench = {
     const wasmDistinctNs = [];
     const wasmDistinctGetNs = [];
     const jsNs = [];
+    const jsDistinctNs = [];
     for (let b = 0; b < batches; b++) {
       let t = performance.now();
       for (let n = 0; n < perBatch; n++) sink += proxy.resolve(inputs[n & 3]).length;
@@ -75,10 +76,13 @@ window.bench = {
       t = performance.now();
       for (let n = 0; n < perBatch; n++) sink += plain(state, inputs[n & 3]).length;
       jsNs.push(((performance.now() - t) * 1e6) / perBatch);
+      t = performance.now();
+      for (let n = 0; n < perBatch; n++) sink += plain(state, distinct[n]).length;
+      jsDistinctNs.push(((performance.now() - t) * 1e6) / perBatch);
     }
     proxy.stop();
     proxy.free();
-    return { wasm: median(wasmNs), wasmDistinct: median(wasmDistinctNs), wasmDistinctGet: median(wasmDistinctGetNs), js: median(jsNs), sink };
+    return { wasm: median(wasmNs), wasmDistinct: median(wasmDistinctNs), wasmDistinctGet: median(wasmDistinctGetNs), js: median(jsNs), jsDistinct: median(jsDistinctNs), sink };
   },
 
   /** init() → the first critical read: when it was sent and when it was served. */
