@@ -1,7 +1,7 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--pkg DIR] [--only 1,2,3,4,5]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--pkg DIR] [--only 1,2,3,4,5] [--parallel 10]
 import { readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
@@ -10,14 +10,16 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
+// Browser contexts (separate connection pools) reading at once during a blackout.
+const PARALLEL = arg("parallel", 10);
 const DELAY = arg("delay-ms", 20);
 const READS = arg("reads", 200);
 const TABS_SECONDS = arg("tabs-seconds", 30);
 const pkgArg = process.argv.indexOf("--pkg");
 const PKG = pkgArg > 0 ? process.argv[pkgArg + 1] : `${ROOT}pkg`;
-const PARALLEL = 10; // browser contexts (separate connection pools) for the blackout reads
+
 const onlyArg = process.argv.indexOf("--only");
-const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5]; // browser contexts (separate connection pools) for the mid-session reads
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5];
 
 const P = ports(18300);
 const LEADER = `http://127.0.0.1:${P.leader}`;
