@@ -1,5 +1,5 @@
-//! Message text built without `core::fmt`: the formatting machinery alone is about 8 KB of
-//! wasm, so library code joins pieces with [`cat!`](crate::cat) instead of `format!`.
+//! Message text built without `core::fmt`, whose machinery would otherwise be linked
+//! into the wasm: library code joins pieces with [`cat!`](crate::cat), not `format!`.
 
 use alloc::string::String;
 

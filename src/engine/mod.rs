@@ -2,8 +2,6 @@
 //! pure core (decisions) to the platform (fetch, timers, storage); it knows no JS types
 //! beyond what fetch itself needs.
 
-use crate::prelude::*;
-
 mod peers;
 mod probe;
 mod request;
@@ -16,6 +14,7 @@ use crate::core::{Config, HealthProxyError, Snapshot, Source, State};
 use crate::platform::storage::Store;
 use crate::platform::timer::Timeout;
 use crate::platform::{env, json};
+use crate::prelude::*;
 use ::core::cell::{Cell, RefCell};
 use alloc::rc::Rc;
 

@@ -1,9 +1,8 @@
 //! Tabs of one site share one prober and every verdict: the elected instance runs the
 //! periodic probes, each verdict is broadcast, and the others adopt it (source `peer`).
 
-use crate::cat;
-
 use super::{adopt, probe, remember, Inner};
+use crate::cat;
 use crate::core::cache;
 use crate::core::{Source, State};
 use crate::platform::channel::Channel;

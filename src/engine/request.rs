@@ -4,16 +4,15 @@
 //! no verdict yet, or a leader that is silent for `raceAfterMs`, the follower joins in
 //! (only once the verdict allows it) and the first good answer wins.
 
-use crate::cat;
-use crate::prelude::*;
-
 use super::select::{select, Either};
 use super::{probe, Inner};
+use crate::cat;
 use crate::core::error::ErrorCode;
 use crate::core::routing::{Decision, Plan, Target};
 use crate::core::{HealthProxyError, Source, State};
 use crate::platform::http::{self, SendError};
 use crate::platform::timer::sleep;
+use crate::prelude::*;
 use ::core::future::Future;
 use ::core::pin::Pin;
 use alloc::rc::Rc;

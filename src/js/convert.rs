@@ -1,9 +1,8 @@
 //! Core values to and from JS: Snapshot objects, `HealthProxyError`s, string arguments.
 
 use crate::cat;
-use crate::prelude::*;
-
 use crate::core::{HealthProxyError, Snapshot};
+use crate::prelude::*;
 use wasm_bindgen::JsValue;
 
 pub fn snapshot_to_js(s: &Snapshot) -> JsValue {

@@ -2,7 +2,6 @@
 //! adopts one reports it with source `peer`.
 
 use crate::prelude::*;
-
 use wasm_bindgen::prelude::*;
 
 pub struct Channel {

@@ -3,11 +3,10 @@
 //! passes on by itself), else a lease in localStorage renewed by its holder; with neither
 //! (Node, some workers) every instance probes for itself.
 
-use crate::cat;
-use crate::prelude::*;
-
 use super::env;
 use super::timer::Timeout;
+use crate::cat;
+use crate::prelude::*;
 use ::core::cell::{Cell, RefCell};
 use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;

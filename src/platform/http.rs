@@ -2,11 +2,10 @@
 //! timeout really aborts the request and is reported as a timeout, a caller's own
 //! `signal` still aborts, and dropping an unfinished request aborts it.
 
-use crate::cat;
-use crate::prelude::*;
-
 use super::timer::Timeout;
+use crate::cat;
 use crate::core::health;
+use crate::prelude::*;
 use ::core::cell::Cell;
 use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;

@@ -2,8 +2,6 @@
 //! package also runs in Web Workers and in Node: fetch with an abort guard, timers that
 //! clear on drop, Web Storage that degrades to memory, JSON.
 
-use crate::prelude::*;
-
 pub mod channel;
 pub mod election;
 pub mod env;
@@ -12,6 +10,7 @@ pub mod json;
 pub mod storage;
 pub mod timer;
 
+use crate::prelude::*;
 use ::core::future::Future;
 use ::core::pin::Pin;
 use wasm_bindgen::JsValue;

@@ -2,9 +2,8 @@
 //! memory otherwise (Node, workers, Safari private mode, a full quota); nowhere with
 //! `cache.storage: "none"`.
 
-use crate::prelude::*;
-
 use crate::core::config::StorageKind;
+use crate::prelude::*;
 use ::core::cell::RefCell;
 
 pub struct Store {
