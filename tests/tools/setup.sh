@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping whatever is already there:
 # the wasm32 target, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack,
-# Chromium + ChromeDriver, and the npm packages of tests/e2e (playwright-core, and
-# binaryen for a wasm-opt recent enough for externref tables: Debian's 108 breaks them).
+# Chromium + ChromeDriver, and the npm packages of tests/e2e (playwright-core, binaryen
+# for a wasm-opt recent enough for externref tables: Debian's 108 breaks them, and
+# esbuild, which minifies the package's JS glue).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,7 +40,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ] \
+if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -x tests/e2e/node_modules/.bin/esbuild ] \
+  || [ ! -d tests/e2e/node_modules/playwright-core ] \
   || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
   say "installing the npm packages of tests/e2e"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
