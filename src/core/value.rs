@@ -55,17 +55,26 @@ pub fn json_string(s: &str) -> String {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                let b = c as u32;
-                for nibble in [b >> 4, b & 0xf] {
-                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
-                }
+                out.push_str("\\u");
+                push_hex(&mut out, c as u32, 4);
             }
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// `n` in lowercase hex, zero-padded to at least `min_digits` (at most 8).
+fn push_hex(out: &mut String, n: u32, min_digits: u32) {
+    let mut started = false;
+    for place in (0..8).rev() {
+        let nibble = (n >> (place * 4)) & 0xf;
+        started |= nibble != 0 || place < min_digits;
+        if started {
+            out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        }
+    }
 }
 
 /// A number for a message, without pulling float formatting into the wasm.
@@ -104,15 +113,7 @@ pub fn quote(s: &str) -> String {
     for c in s.chars() {
         if c.is_control() {
             out.push_str("\\u{");
-            let code = c as u32;
-            let mut started = false;
-            for shift in (0..8).rev() {
-                let nibble = (code >> (shift * 4)) & 0xf;
-                if nibble != 0 || started || shift == 0 {
-                    started = true;
-                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
-                }
-            }
+            push_hex(&mut out, c as u32, 1);
             out.push('}');
         } else {
             out.push(c);
@@ -145,6 +146,7 @@ pub mod tests {
         let s = "a\"b\\c\u{1}d\u{1f}é";
         let via_serde: String = serde_json::from_str(&json_string(s)).unwrap();
         assert_eq!(via_serde, s);
+        assert_eq!(json_string("\u{1}\u{1f}"), "\"\\u0001\\u001f\"");
     }
 
     #[test]
