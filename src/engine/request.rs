@@ -64,6 +64,10 @@ struct Request<'a> {
 pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Failure> {
     let plan = Plan::new(engine.config(), &call.path, &call.method)?;
     let r = Request { engine, plan, call };
+    if engine.state() == State::Unknown {
+        // The verdict comes from probes only: a request before any starts one.
+        engine.spawn_probe(Source::Probe);
+    }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     if start == Start::AwaitVerdict {
         let state = engine.probe(Source::Probe).await.state;
