@@ -34,9 +34,9 @@ pub(crate) enum Failure {
     Js(JsValue),
 }
 
-impl<E: Into<HealthProxyError>> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure::Proxy(e.into())
+impl From<HealthProxyError> for Failure {
+    fn from(e: HealthProxyError) -> Self {
+        Failure::Proxy(e)
     }
 }
 
@@ -62,7 +62,8 @@ struct Request<'a> {
 }
 
 pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Failure> {
-    let plan = Plan::new(engine.config(), &call.path, &call.method)?;
+    let plan = Plan::new(engine.config(), &call.path, &call.method)
+        .map_err(|e| Failure::Proxy(e.into()))?;
     let r = Request { engine, plan, call };
     if engine.state() == State::Unknown {
         // The verdict comes from probes only: a request before any starts one.

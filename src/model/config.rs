@@ -9,7 +9,6 @@ use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
@@ -43,7 +42,7 @@ struct HealthInput {
 #[derive(Debug)]
 enum ExpectInput {
     Text(String),
-    Fields(BTreeMap<String, Scalar>),
+    Fields(Vec<(String, Scalar)>),
 }
 
 /// A string or a map, by hand rather than `#[serde(untagged)]` (see [`Scalar`]).
@@ -62,9 +61,9 @@ impl<'de> Deserialize<'de> for ExpectInput {
                 self,
                 mut map: A,
             ) -> Result<ExpectInput, A::Error> {
-                let mut fields = BTreeMap::new();
+                let mut fields = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
-                    fields.insert(k, v);
+                    fields.push((k, v));
                 }
                 Ok(ExpectInput::Fields(fields))
             }
@@ -137,6 +136,7 @@ pub(crate) struct Config {
 
 impl Config {
     /// Validates what serde read. `page_is_https` refuses `http:` bases.
+    #[inline(never)]
     pub(crate) fn from_input(
         input: ConfigInput,
         page_is_https: bool,
@@ -176,7 +176,7 @@ impl Config {
                 })
             }
             Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
-            Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields.into_iter().collect())),
+            Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
         };
         let health = HealthConfig {
             path,

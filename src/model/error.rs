@@ -36,11 +36,8 @@ pub(crate) struct HealthProxyError {
 }
 
 impl HealthProxyError {
-    pub(crate) fn new(code: ErrorCode, message: impl fmt::Display) -> Self {
-        HealthProxyError {
-            code,
-            message: message.to_string(),
-        }
+    pub(crate) fn new(code: ErrorCode, message: String) -> Self {
+        HealthProxyError { code, message }
     }
 }
 
@@ -129,11 +126,10 @@ impl fmt::Display for Got {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::UnknownKey { field, known } => write!(
-                f,
-                "{field} is not a known setting; known here: {}",
-                known.join(", ")
-            ),
+            ConfigError::UnknownKey { field, known } => {
+                write!(f, "{field} is not a known setting; known here: ")?;
+                list(f, known)
+            }
             ConfigError::WrongType { field, want, got } => {
                 write!(f, "{field} must be {want} (got {got})")
             }
@@ -154,11 +150,13 @@ impl fmt::Display for ConfigError {
                 got,
             } => write!(
                 f,
-                "{field} must be an absolute http(s) URL such as \"https://api.example.com\": {problem} (got {got:?})"
+                "{field} must be an absolute http(s) URL such as \"https://api.example.com\": {problem} (got {})",
+                Quoted(got)
             ),
             ConfigError::MixedContent { field, got } => write!(
                 f,
-                "{field} is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got {got:?})"
+                "{field} is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got {})",
+                Quoted(got)
             ),
             ConfigError::SameBases { base } => {
                 write!(f, "follower must differ from leader (both are {base})")
@@ -169,17 +167,19 @@ impl fmt::Display for ConfigError {
                 got,
             } => write!(
                 f,
-                "{field} must be a path starting with a single '/': {problem} (got {got:?})"
+                "{field} must be a path starting with a single '/': {problem} (got {})",
+                Quoted(got)
             ),
             ConfigError::BadStorage { got } => write!(
                 f,
-                "cache.storage must be \"local\", \"session\" or \"none\" (got {got:?})"
+                "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
+                Quoted(got)
             ),
             ConfigError::RepeatedPrefix {
                 field,
                 prefix,
                 first,
-            } => write!(f, "{field} {prefix:?} repeats routes[{first}].prefix"),
+            } => write!(f, "{field} {} repeats routes[{first}].prefix", Quoted(prefix)),
             ConfigError::Unreadable { field, detail } => {
                 write!(f, "{field} could not be read: {detail}")
             }
@@ -189,7 +189,36 @@ impl fmt::Display for ConfigError {
 
 impl From<ConfigError> for HealthProxyError {
     fn from(e: ConfigError) -> Self {
-        HealthProxyError::new(ErrorCode::InvalidConfig, e)
+        HealthProxyError::new(ErrorCode::InvalidConfig, e.to_string())
+    }
+}
+
+/// Items separated by commas.
+fn list(f: &mut fmt::Formatter<'_>, items: &[impl AsRef<str>]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        f.write_str(item.as_ref())?;
+    }
+    Ok(())
+}
+
+/// A string in double quotes for a message, control characters made visible (without
+/// `{:?}`, whose Unicode tables would double this in the wasm).
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            match c {
+                '"' | '\\' => write!(f, "\\{c}")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("\"")
     }
 }
 
@@ -275,17 +304,21 @@ pub(crate) enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::Elsewhere { input, bases } => write!(
-                f,
-                "path {input:?} must start with a single '/' or be a URL under a configured base ({})",
-                bases.join(", ")
-            ),
+            RequestError::Elsewhere { input, bases } => {
+                write!(
+                    f,
+                    "path {} must start with a single '/' or be a URL under a configured base (",
+                    Quoted(input)
+                )?;
+                list(f, bases)?;
+                f.write_str(")")
+            }
             RequestError::Refused { input, problem } => {
-                write!(f, "path {input:?} is refused: {problem}")
+                write!(f, "path {} is refused: {problem}", Quoted(input))
             }
             RequestError::NotAString { field } => write!(f, "{field} must be a string"),
             RequestError::BadMethod { method } => {
-                write!(f, "method {method:?} is not an HTTP method name")
+                write!(f, "method {} is not an HTTP method name", Quoted(method))
             }
             RequestError::BadInit { field, detail } => {
                 write!(f, "{field} could not be read: {detail}")
@@ -296,7 +329,7 @@ impl fmt::Display for RequestError {
 
 impl From<RequestError> for HealthProxyError {
     fn from(e: RequestError) -> Self {
-        HealthProxyError::new(ErrorCode::InvalidPath, e)
+        HealthProxyError::new(ErrorCode::InvalidPath, e.to_string())
     }
 }
 

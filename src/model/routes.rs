@@ -33,7 +33,16 @@ impl RouteTable {
         for r in &mut routes {
             r.prefix = normalise_prefix(&r.prefix);
         }
-        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        // A handful of routes: an insertion sort keeps the general sort out of the wasm.
+        for i in 1..routes.len() {
+            let mut j = i;
+            while j > 0
+                && routes.get(j - 1).map(|r| r.prefix.len()) < routes.get(j).map(|r| r.prefix.len())
+            {
+                routes.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         RouteTable {
             routes,
             default_critical,
