@@ -350,8 +350,12 @@ impl Engine {
     fn on_peer_message(&self, message: TabMessage) {
         if message.ask && self.is_prober() && self.inner.running.get() {
             let ours = self.snapshot();
+            let fresh = ours.source != Source::Cache
+                && ours.checked_at.is_some_and(|t| {
+                    env::now_ms() - t < f64::from(self.inner.config.health.interval_ms)
+                });
             match Verdict::new(&self.inner.config.leader, &ours) {
-                Some(verdict) if ours.source != Source::Cache => {
+                Some(verdict) if fresh => {
                     if let Some(peers) = self.inner.peers.borrow().as_ref() {
                         peers.tell(verdict);
                     }

@@ -3,7 +3,7 @@
 use crate::http::{self, ReadError, Request, Response};
 use crate::json;
 use crate::state::{lock, ConnHandle, Effective, Role, Sim};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -129,6 +129,14 @@ fn route(sim: &Sim, role: Role, req: &Request) -> Response {
         return r;
     }
     let path = req.path.as_str();
+    // An application error while the server itself is healthy, e.g. `/api/status/503`
+    // (any method: a write can meet one too).
+    if let Some(code) = path.strip_prefix("/api/status/") {
+        return match code.parse::<u16>() {
+            Ok(code @ 200..=599) => err_json(code, "status requested by the client"),
+            _ => err_json(400, "status must be 200-599"),
+        };
+    }
     if path == "/api/echo" {
         let mut headers: Vec<(String, String)> = Vec::new();
         for (k, v) in &req.headers {
@@ -216,6 +224,10 @@ fn route(sim: &Sim, role: Role, req: &Request) -> Response {
             }
             _ => {}
         }
+        // A body that stalls: the head and a first part, then nothing (see the connection loop).
+        if path == "/api/stall" {
+            return Response::json(200, format!("{{\"servedBy\":{who},\"part\":\""));
+        }
         // A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`.
         if path == "/api/slow" {
             let ms = req
@@ -225,13 +237,6 @@ fn route(sim: &Sim, role: Role, req: &Request) -> Response {
                 .min(60_000);
             sleep_ms(ms);
             return Response::json(200, format!("{{\"servedBy\":{who},\"sleptMs\":{ms}}}"));
-        }
-        // An application error while the server itself is healthy, e.g. `/api/status/503`.
-        if let Some(code) = path.strip_prefix("/api/status/") {
-            return match code.parse::<u16>() {
-                Ok(code @ 200..=599) => err_json(code, "status requested by the client"),
-                _ => err_json(400, "status must be 200-599"),
-            };
         }
         if let Some(id) = path.strip_prefix("/api/pages/") {
             return match PAGES.iter().find(|p| id.parse::<u64>().ok() == Some(p.id)) {
@@ -431,6 +436,21 @@ fn handle_conn(sim: &Sim, role: Role, mut stream: TcpStream, handle: ConnHandle,
         resp.set("X-Served-By", name)
             .set("Cache-Control", "no-store")
             .set("X-Request-Count", count.to_string());
+        if req.path == "/api/stall" && resp.status == 200 && !req.is_head() {
+            // Announce more body than is sent, then hold the connection like a blackout.
+            let head_and_part = String::from_utf8_lossy(&resp.to_bytes(false, false)).replacen(
+                &format!("Content-Length: {}", resp.body.len()),
+                &format!("Content-Length: {}", resp.body.len() + 1000),
+                1,
+            );
+            if stream.write_all(head_and_part.as_bytes()).is_ok() && stream.flush().is_ok() {
+                let end = hang(&mut stream, &handle, arrived);
+                sim.log.info(&format!(
+                    "{name}: GET /api/stall -> body stalled; {end:?} closed"
+                ));
+            }
+            return;
+        }
         let close = !req.keep_alive();
         let status = resp.status;
         if let Err(e) = http::send(&mut stream, &resp, req.is_head(), close) {
