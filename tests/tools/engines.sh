@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+all_began=$SECONDS
 suites=(browser worker fallbacks)
 engines=(chromium firefox webkit)
 [ $# -eq 0 ] || engines=("$@")
@@ -74,4 +75,5 @@ done
 
 printf '\n\033[1m%-10s %-14s  %s\033[0m\n' engine version "passed/run per suite (wall time)"
 printf '%s\n' "${summary[@]}"
+echo "${#engines[@]} engines in $((SECONDS - all_began)) s, the build included"
 exit "$failed"
