@@ -10,9 +10,14 @@ all_began=$SECONDS
 suites=(browser worker fallbacks)
 engines=(chromium firefox webkit)
 [ $# -eq 0 ] || engines=("$@")
+for engine in "${engines[@]}"; do
+  case $engine in chromium | firefox | webkit) ;; *)
+    echo "unknown engine '$engine': chromium, firefox or webkit" >&2
+    exit 2
+    ;;
+  esac
+done
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-# The wasm-bindgen-test-runner's own headless page; only browser suites are run here.
-export WASM_BINDGEN_TEST_ONLY_WEB=1
 
 built=$(cargo test --quiet --target wasm32-unknown-unknown --no-run --message-format=json \
   $(printf -- '--test %s ' "${suites[@]}") |
