@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: lints, the native core tests, the simulator's tests, the library in
-# headless Chromium and in Node against the simulator, and the package size.
+# headless Chromium, Firefox and WebKit and in Node against the simulator, and the package size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tests/tools/setup.sh
@@ -24,11 +24,8 @@ sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-step "wasm tests in headless Chromium (page, leader and follower on three origins)"
-wasm-pack test --headless --chrome -- --test browser
-
-step "wasm tests in a dedicated Web Worker in headless Chromium"
-wasm-pack test --headless --chrome -- --test worker
+step "wasm tests in Chromium, Firefox and WebKit: in a page (page, leader and follower on three origins), in a dedicated Web Worker, and the fallbacks for missing APIs"
+tests/tools/engines.sh
 
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
