@@ -114,7 +114,7 @@ test("Angular: leader mode, then 502 and blackout fail over on the wire, and rec
  * A cold load: ms from navigation to the first handbook entry on screen, with the state
  * and the origin label at that moment (a fresh context, no cached verdict).
  */
-async function coldLoad(sim, p, cfg) {
+async function coldLoad(p, cfg) {
   const context = await env.browser.newContext();
   const page = await context.newPage();
   await serveConfig(page, cfg);
@@ -136,44 +136,53 @@ async function coldLoad(sim, p, cfg) {
   return { ...shown, ms: Math.round(shown.ms) };
 }
 
-/** Up and blacked out, `runs` cold loads each; the median ms and the last load's details. */
-async function measure(sim, p, runs = 3) {
-  // Default probe timeout and race delay: what a cold load into a dark leader costs as shipped.
-  const cfg = config(p, { health: { ...chaosConfig(p).health, timeoutMs: 1500 } });
-  const out = {};
+/**
+ * Up and blacked out, `runs` cold loads of each build, interleaved so that the load of
+ * the shared machine falls on all builds alike; the median ms and the last load's details.
+ */
+async function measure(builds, runs = 5) {
+  const results = builds.map(() => ({}));
   for (const mode of ["up", "blackout"]) {
-    await sim.leader(mode);
-    const loads = [];
-    for (let i = 0; i < runs; i++) loads.push(await coldLoad(sim, p, cfg));
-    const sorted = loads.map((l) => l.ms).sort((a, b) => a - b);
-    out[mode] = { ms: sorted[Math.floor(runs / 2)], all: loads.map((l) => l.ms), last: loads.at(-1) };
+    for (const b of builds) await b.sim.leader(mode);
+    const loads = builds.map(() => []);
+    for (let i = 0; i < runs; i++) {
+      for (const [k, b] of builds.entries()) {
+        // Default probe timeout and race delay: what a cold load into a dark leader costs as shipped.
+        loads[k].push(await coldLoad(b.p, config(b.p, { health: { ...chaosConfig(b.p).health, timeoutMs: 1500 } })));
+      }
+    }
+    for (const [k, l] of loads.entries()) {
+      const sorted = l.map((x) => x.ms).sort((a, b) => a - b);
+      results[k][mode] = { ms: sorted[Math.floor(runs / 2)], all: l.map((x) => x.ms), last: l.at(-1) };
+    }
   }
-  await sim.leader("up");
-  return out;
+  for (const b of builds) await b.sim.leader("up");
+  return results;
 }
 
 test("Angular: a cold load renders at once; with the leader blacked out the list comes from the follower before any verdict", async () => {
   await env.sim.reset();
-  const after = await measure(env.sim, P);
+  const builds = [{ name: "this build", sim: env.sim, p: P }];
+  const beforeDist = process.env.ANGULAR_BEFORE_DIST;
+  if (beforeDist) {
+    const q = ports(18600);
+    builds.push({ name: `before (${beforeDist})`, sim: await startSim(q, ["--www", beforeDist]), p: q });
+  }
+  let results;
+  try {
+    results = await measure(builds);
+  } finally {
+    builds[1]?.sim.stop();
+  }
+  const line = (name, r) => `${name}: leader up ${r.up.ms} ms (${r.up.all.join(", ")}), blacked out ${r.blackout.ms} ms (${r.blackout.all.join(", ")})`;
+  console.log(`Angular: navigation → first list shown, median of 5 (health.timeoutMs 1500, raceAfterMs 250):\n${builds.map((b, k) => `  ${line(b.name, results[k])}`).join("\n")}`);
+  const after = results[0];
   assert.match(after.up.last.origin, /our server/, "leader up: the list from the leader");
   // §8 cold start: the read raced to the follower while the probe (timeoutMs 1500) was
   // still open, so the page showed the list in state "unknown", not after a verdict.
   assert.match(after.blackout.last.origin, /follower/, "blacked out: the list from the follower");
   assert.equal(after.blackout.last.state, "unknown", "blacked out: the list waited for a verdict");
   assert.ok(after.blackout.ms < 1500, `blacked out: ${after.blackout.ms} ms, not before the probe timeout`);
-  const line = (name, r) => `${name}: leader up ${r.up.ms} ms (${r.up.all.join(", ")}), blacked out ${r.blackout.ms} ms (${r.blackout.all.join(", ")})`;
-  console.log(`Angular: navigation → first list shown, median of 3 (health.timeoutMs 1500, raceAfterMs 250):\n  ${line("this build", after)}`);
-
-  const beforeDist = process.env.ANGULAR_BEFORE_DIST;
-  if (beforeDist) {
-    const q = ports(18600);
-    const sim = await startSim(q, ["--www", beforeDist]);
-    try {
-      console.log(`  ${line(`before (${beforeDist})`, await measure(sim, q))}`);
-    } finally {
-      sim.stop();
-    }
-  }
 });
 
 test("Angular: what the package adds to the production bundle", async () => {
