@@ -30,8 +30,11 @@ tests/tools/engines.sh
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 
-step "Angular example app: npm pack of pkg/, Angular CLI production build"
+step "Angular example app: npm pack of pkg/, Angular CLI production build with prerendering"
 tests/tools/angular-build.sh
+
+step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under provideHttpClientTesting()"
+(cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim
