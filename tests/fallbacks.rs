@@ -143,11 +143,10 @@ async fn without_web_locks_or_web_storage_each_instance_probes_for_itself() {
     restore_apis();
 }
 
-// Fails today: the instance that loses the election keeps no probe timer and, with no
-// channel, never hears a verdict, so it stays on its first one (Safari before 15.4 has
-// neither Web Locks nor BroadcastChannel: the lease elects, the others go stale).
+// With no channel a verdict cannot be heard from a prober, so there is no election:
+// every instance probes for itself (Safari before 15.4 has neither Web Locks nor
+// BroadcastChannel).
 #[wasm_bindgen_test]
-#[ignore = "library gap: with no BroadcastChannel a non-prober never updates its verdict"]
 async fn without_broadcast_channel_every_instance_still_follows_the_leader() {
     fresh().await;
     hide("globalThis", "BroadcastChannel", "{ value: undefined }");
