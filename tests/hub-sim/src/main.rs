@@ -138,7 +138,12 @@ pub fn url_host(host: &str) -> String {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread serves everything: the work per request is tiny, and the waits (blackout,
+    // slow, delay) are timers, not threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => fail(&format!("cannot start the runtime: {e}")),
     };
