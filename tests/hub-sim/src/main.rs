@@ -9,7 +9,7 @@ mod page;
 mod serve;
 mod state;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -137,7 +137,15 @@ pub fn url_host(host: &str) -> String {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // A repeated option takes its last value (the harnesses append to default argument lists).
+    let matches = Cli::command()
+        .args_override_self(true)
+        .mut_subcommands(|c| c.args_override_self(true))
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // One thread serves everything: the work per request is tiny, and the waits (blackout,
     // slow, delay) are timers, not threads.
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -889,6 +889,9 @@ fn command_line_drives_a_running_simulator() {
     );
     let (code, out, _) = run(&["state"]);
     assert!(code == Some(0) && out.contains(r#""delayMs":0"#), "{out}");
+    // A repeated option takes its last value, as the harnesses rely on.
+    let (code, out, _) = run(&["state", "--control-port", "1"]);
+    assert!(code == Some(0) && out.contains(r#""leader":"up""#), "{out}");
     // Usage errors exit 2.
     let out = Command::new(BIN)
         .args(["set", "sideways", "up"])
@@ -923,7 +926,10 @@ fn page_server_files_csp_and_demo_console() {
     .unwrap();
     std::fs::write(www.join("app.js"), "export {};").unwrap();
     std::fs::write(pkg.join("x_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // `--www` twice: the last one counts (bench.mjs appends its own to the harness's).
     let sim = start(&[
+        "--www",
+        "/nonexistent",
         "--www",
         www.to_str().unwrap(),
         "--pkg",
