@@ -1000,4 +1000,8 @@ fn page_server_files_csp_and_demo_console() {
         servers["follower"],
         format!("http://127.0.0.1:{}", sim.follower)
     );
+    drop(sim);
+    for d in [www, pkg] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
