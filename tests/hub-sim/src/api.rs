@@ -268,7 +268,37 @@ async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     a.served(StatusCode::OK, Slept { slept_ms: ms })
 }
 
-/// An application error while the server itself is healthy, e.g. `/api/status/503`.
+/// A body that stalls: the head and a first part of the body, then nothing, ever (the
+/// client's deadline must end it). `/api/stall`.
+async fn stall(State(a): State<Api>) -> Response {
+    let first = format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::new(Stall(Some(first.into()))))
+        .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "stall"))
+}
+
+/// Yields its one chunk, then stays pending until the connection is dropped.
+struct Stall(Option<bytes::Bytes>);
+
+impl http_body::Body for Stall {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// An application error while the server itself is healthy, e.g. `/api/status/503`
+/// (any method: a write can meet one too).
 async fn status(Path(code): Path<String>) -> Response {
     match code.parse::<u16>() {
         Ok(code @ 200..=599) => err_json(
@@ -389,7 +419,8 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/pages/{*id}", get(page))
         .route("/api/files", get(files))
         .route("/api/slow", get(slow))
-        .route("/api/status/{*code}", get(status))
+        .route("/api/status/{*code}", any(status))
+        .route("/api/stall", get(stall))
         .route("/api/echo", any(echo));
     r = match role {
         Role::Leader => r
@@ -464,6 +495,10 @@ async fn faults(
         return hang(&a, &conn, req, arrived, epoch, format!("{method} {target}")).await;
     }
     let is_options = method == Method::OPTIONS;
+    // NGINX's own error page for a dead upstream carries no CORS headers unless its
+    // config adds them with `always` (the recipe in tests/realstack does): the browser
+    // then sees a network error, not a 502 it can read.
+    let cors = !(eff == Effective::Down && !is_options && a.role == Role::Leader);
     let mut resp = match eff {
         Effective::Down if !is_options => {
             let mut r = match a.role {
@@ -487,7 +522,9 @@ async fn faults(
         _ => route(&a, req, next).await,
     };
     sleep_ms(delay).await;
-    add_cors(&mut resp, &req_headers);
+    if cors {
+        add_cors(&mut resp, &req_headers);
+    }
     if !resp.headers().contains_key(header::SERVER) {
         set(&mut resp, "server", "hub-sim");
     }
