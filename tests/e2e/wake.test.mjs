@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { simAndBrowser } from "./fixture.mjs";
 import { ports, chaosConfig, serveConfig, sleep } from "./harness.mjs";
 
-const P = ports(18230);
+const P = ports(18240);
 const env = simAndBrowser(P);
 // A long interval: every probe in these tests is one the events caused.
 const config = (key) =>

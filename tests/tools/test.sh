@@ -38,6 +38,6 @@ step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under pr
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim
-(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs angular.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs)
 
 step "all tests passed"
