@@ -1126,3 +1126,68 @@ async fn a_slow_read_whose_probe_answers_in_time_never_reaches_the_follower() {
     assert_eq!(stats().await.n("follower.requests"), 0.0);
     p.stop();
 }
+
+// ---- spec §3/§5 amendments: object `expect`, per-route bases ----
+
+#[wasm_bindgen_test]
+async fn an_object_expect_matches_the_health_fields_whatever_the_whitespace() {
+    reset().await;
+    let p = proxy(r#"{"health":{"expect":{"status":"ok"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    p.stop();
+    // A field the body does not have with that value: the leader is not healthy.
+    let p = proxy(r#"{"health":{"expect":{"status":"degraded"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    p.stop();
+    // The captive portal's HTML is not JSON at all.
+    leader_mode("wrong-body").await;
+    let p = proxy(r#"{"health":{"expect":{"status":"ok"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_route_with_its_own_bases_sends_its_files_there_and_probes_stay_home() {
+    reset().await;
+    // `localhost` names the same simulator under another origin, as a bucket would be.
+    let p = proxy(
+        r#"{"routes":[{"prefix":"/api/files","critical":true,
+             "leader":"http://localhost:18081","follower":"http://localhost:18082"},
+            {"prefix":"/api/pages","critical":true}]}"#,
+    );
+    start(&p).await;
+    assert_eq!(
+        p.resolve("/api/files/a.pdf".into(), GET).unwrap(),
+        "http://localhost:18081/api/files/a.pdf"
+    );
+    // An absolute URL under a route's base is re-based like one under the main bases.
+    assert_eq!(
+        p.resolve("http://localhost:18082/api/files".into(), GET)
+            .unwrap(),
+        "http://localhost:18081/api/files"
+    );
+    leader_mode("refused").await;
+    check(&p).await;
+    assert_eq!(state(&p), "emergency");
+    assert_eq!(
+        p.resolve("/api/files".into(), GET).unwrap(),
+        "http://localhost:18082/api/files"
+    );
+    let r = fetch_ok(&p, "/api/files", GET).await;
+    assert!(
+        r.url().starts_with("http://localhost:18082/"),
+        "{}",
+        r.url()
+    );
+    assert_eq!(text(&json(r).await, "servedBy"), "follower");
+    assert_eq!(
+        p.resolve("/api/pages".into(), GET).unwrap(),
+        format!("{FOLLOWER}/api/pages")
+    );
+    let s = stats().await;
+    assert!(
+        s.n("follower.probes") >= 1.0,
+        "probes stay on the main bases"
+    );
+    p.stop();
+}
