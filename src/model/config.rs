@@ -1,5 +1,5 @@
 //! Configuration (spec §5): serde reads the caller's object (already checked by
-//! [`schema`](super::schema)) into the `*Input` types; [`Config::from_input`] then checks
+//! [`schema`](super::schema)) into [`ConfigInput`]; [`Config::from_input`] then checks
 //! what the values mean (URLs, paths, choices) and fills in the defaults.
 
 use super::backoff::Backoff;
@@ -13,30 +13,42 @@ use serde::Deserialize;
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
 
+/// Every object of the config as serde reads it: the top level, `health`, `hysteresis`,
+/// `cache` and each route are all this one type, so the wasm holds one struct
+/// deserializer where five types would each bring their own. Which keys belong to which
+/// object is [`schema::CONFIG`](super::schema::CONFIG)'s business, checked before serde
+/// runs; in each object the fields of the others stay `None`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConfigInput {
+    // The top level (`leader` and `follower` also in a route).
     leader: Option<String>,
     follower: Option<String>,
-    health: Option<HealthInput>,
+    health: Option<Box<ConfigInput>>,
     request_timeout_ms: Option<u32>,
     race_after_ms: Option<u32>,
     failover_statuses: Option<Vec<u16>>,
-    routes: Option<Vec<RouteInput>>,
+    routes: Option<Vec<ConfigInput>>,
     default_critical: Option<bool>,
-    hysteresis: Option<HysteresisInput>,
-    cache: Option<CacheInput>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HealthInput {
+    hysteresis: Option<Box<ConfigInput>>,
+    cache: Option<Box<ConfigInput>>,
+    // `health`
     path: Option<String>,
     follower_path: Option<String>,
     timeout_ms: Option<u32>,
     interval_ms: Option<u32>,
     max_backoff_ms: Option<u32>,
     expect: Option<ExpectInput>,
+    // A route
+    prefix: Option<String>,
+    critical: Option<bool>,
+    // `hysteresis`
+    successes_to_up: Option<u32>,
+    failures_to_down: Option<u32>,
+    // `cache`
+    storage: Option<String>,
+    key: Option<String>,
+    ttl_ms: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -70,29 +82,6 @@ impl<'de> Deserialize<'de> for ExpectInput {
         }
         d.deserialize_any(V)
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RouteInput {
-    prefix: Option<String>,
-    critical: Option<bool>,
-    leader: Option<String>,
-    follower: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HysteresisInput {
-    successes_to_up: Option<u32>,
-    failures_to_down: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CacheInput {
-    storage: Option<String>,
-    key: Option<String>,
-    ttl_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +145,7 @@ impl Config {
             });
         }
 
-        let h = input.health.unwrap_or_default();
+        let h = *input.health.unwrap_or_default();
         let path = h.path.unwrap_or_else(|| "/health".into());
         check_config_path("health.path", &path)?;
         let follower_path = h.follower_path.unwrap_or_else(|| "/health".into());
@@ -229,8 +218,8 @@ impl Config {
         }
         let routes = RouteTable::new(routes, input.default_critical.unwrap_or(false));
 
-        let y = input.hysteresis.unwrap_or_default();
-        let c = input.cache.unwrap_or_default();
+        let y = *input.hysteresis.unwrap_or_default();
+        let c = *input.cache.unwrap_or_default();
         let storage = match c.storage.as_deref() {
             None | Some("local") => StorageKind::Local,
             Some("session") => StorageKind::Session,
