@@ -125,119 +125,28 @@ pub(crate) struct Config {
 
 impl Config {
     /// Validates what serde read. `page_is_https` refuses `http:` bases.
+    ///
+    /// Reads `input` by `take()`, never by moving fields out of it: a partly moved
+    /// `input` would be dropped field by field at every early return, which is most of
+    /// this function's size in the wasm.
     #[inline(never)]
     pub(crate) fn from_input(
-        input: ConfigInput,
+        mut input: ConfigInput,
         page_is_https: bool,
     ) -> Result<Config, ConfigError> {
-        let base = |field: &str, value: Option<String>| match value {
-            Some(url) => Base::parse(field, &url, page_is_https),
-            None => Err(ConfigError::Required {
-                field: field.to_string(),
-                hint: "",
-            }),
-        };
-        let leader = base("leader", input.leader)?;
-        let follower = base("follower", input.follower)?;
+        let leader = required_base("leader", input.leader.take(), page_is_https)?;
+        let follower = required_base("follower", input.follower.take(), page_is_https)?;
         if leader == follower {
             return Err(ConfigError::SameBases {
                 base: leader.as_str().to_string(),
             });
         }
-
-        let h = *input.health.unwrap_or_default();
-        let path = h.path.unwrap_or_else(|| "/health".into());
-        check_config_path("health.path", &path)?;
-        let follower_path = h.follower_path.unwrap_or_else(|| "/health".into());
-        check_config_path("health.followerPath", &follower_path)?;
-        let expect = match h.expect {
-            None => None,
-            Some(ExpectInput::Text(text)) if text.is_empty() => {
-                return Err(ConfigError::Empty {
-                    field: "health.expect",
-                    hint: ": leave it out to accept any 2xx body",
-                })
-            }
-            Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
-                return Err(ConfigError::Empty {
-                    field: "health.expect",
-                    hint: ": name at least one field, or leave it out to accept any 2xx body",
-                })
-            }
-            Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
-            Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
-        };
-        let health = HealthConfig {
-            path,
-            follower_path,
-            timeout_ms: h.timeout_ms.unwrap_or(1500),
-            interval_ms: h.interval_ms.unwrap_or(15_000),
-            max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
-            expect,
-        };
-
-        let mut routes: Vec<Route> = Vec::new();
-        for (i, r) in input.routes.unwrap_or_default().into_iter().enumerate() {
-            let field = format!("routes[{i}]");
-            let prefix = r.prefix.ok_or_else(|| ConfigError::Required {
-                field: format!("{field}.prefix"),
-                hint: "",
-            })?;
-            check_config_path(&format!("{field}.prefix"), &prefix)?;
-            if prefix.contains(['?', '#']) {
-                return Err(ConfigError::BadPath {
-                    field: format!("{field}.prefix"),
-                    problem: super::error::PathProblem::QueryInPrefix,
-                    got: prefix,
-                });
-            }
-            let critical = r.critical.ok_or_else(|| ConfigError::Required {
-                field: format!("{field}.critical"),
-                hint: ": true if the follower may serve it",
-            })?;
-            let own = |which: &str, url: Option<String>| {
-                url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
-                    .transpose()
-            };
-            let route_leader = own("leader", r.leader)?;
-            let route_follower = own("follower", r.follower)?;
-            let normal = normalise_prefix(&prefix);
-            if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
-                return Err(ConfigError::RepeatedPrefix {
-                    field: format!("{field}.prefix"),
-                    prefix,
-                    first,
-                });
-            }
-            routes.push(Route {
-                prefix: normal,
-                critical,
-                leader: route_leader,
-                follower: route_follower,
-            });
-        }
-        let routes = RouteTable::new(routes, input.default_critical.unwrap_or(false));
-
-        let y = *input.hysteresis.unwrap_or_default();
-        let c = *input.cache.unwrap_or_default();
-        let storage = match c.storage.as_deref() {
-            None | Some("local") => StorageKind::Local,
-            Some("session") => StorageKind::Session,
-            Some("none") => StorageKind::None,
-            Some(other) => {
-                return Err(ConfigError::BadStorage {
-                    got: other.to_string(),
-                })
-            }
-        };
-        let key = c.key.unwrap_or_else(|| "health-proxy".into());
-        if key.is_empty() {
-            return Err(ConfigError::Empty {
-                field: "cache.key",
-                hint: "",
-            });
-        }
-
+        let health = health(input.health.as_deref_mut())?;
+        let routes = routes(
+            input.routes.as_deref_mut().unwrap_or_default(),
+            page_is_https,
+        )?;
+        let y = input.hysteresis.as_deref();
         Ok(Config {
             leader,
             follower,
@@ -246,15 +155,12 @@ impl Config {
             race_after_ms: input.race_after_ms.unwrap_or(250),
             failover_statuses: input
                 .failover_statuses
+                .take()
                 .unwrap_or_else(|| vec![502, 503, 504]),
-            routes,
-            successes_to_up: y.successes_to_up.unwrap_or(2),
-            failures_to_down: y.failures_to_down.unwrap_or(1),
-            cache: CacheConfig {
-                storage,
-                key,
-                ttl_ms: c.ttl_ms.unwrap_or(30_000),
-            },
+            routes: RouteTable::new(routes, input.default_critical.unwrap_or(false)),
+            successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(2),
+            failures_to_down: y.and_then(|y| y.failures_to_down).unwrap_or(1),
+            cache: cache(input.cache.as_deref_mut())?,
         })
     }
 
@@ -280,6 +186,127 @@ impl Config {
             },
         }
     }
+}
+
+fn required_base(
+    field: &str,
+    url: Option<String>,
+    page_is_https: bool,
+) -> Result<Base, ConfigError> {
+    match url {
+        Some(url) => Base::parse(field, &url, page_is_https),
+        None => Err(ConfigError::Required {
+            field: field.to_string(),
+            hint: "",
+        }),
+    }
+}
+
+/// `health`, when given.
+fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
+    let mut none = ConfigInput::default();
+    let h = h.unwrap_or(&mut none);
+    let path = h.path.take().unwrap_or_else(|| "/health".into());
+    check_config_path("health.path", &path)?;
+    let follower_path = h.follower_path.take().unwrap_or_else(|| "/health".into());
+    check_config_path("health.followerPath", &follower_path)?;
+    let expect = match h.expect.take() {
+        None => None,
+        Some(ExpectInput::Text(text)) if text.is_empty() => {
+            return Err(ConfigError::Empty {
+                field: "health.expect",
+                hint: ": leave it out to accept any 2xx body",
+            })
+        }
+        Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
+            return Err(ConfigError::Empty {
+                field: "health.expect",
+                hint: ": name at least one field, or leave it out to accept any 2xx body",
+            })
+        }
+        Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
+        Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
+    };
+    Ok(HealthConfig {
+        path,
+        follower_path,
+        timeout_ms: h.timeout_ms.unwrap_or(1500),
+        interval_ms: h.interval_ms.unwrap_or(15_000),
+        max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
+        expect,
+    })
+}
+
+fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, ConfigError> {
+    let mut routes: Vec<Route> = Vec::new();
+    for (i, r) in input.iter_mut().enumerate() {
+        let field = format!("routes[{i}]");
+        let prefix = r.prefix.take().ok_or_else(|| ConfigError::Required {
+            field: format!("{field}.prefix"),
+            hint: "",
+        })?;
+        check_config_path(&format!("{field}.prefix"), &prefix)?;
+        if prefix.contains(['?', '#']) {
+            return Err(ConfigError::BadPath {
+                field: format!("{field}.prefix"),
+                problem: super::error::PathProblem::QueryInPrefix,
+                got: prefix,
+            });
+        }
+        let critical = r.critical.ok_or_else(|| ConfigError::Required {
+            field: format!("{field}.critical"),
+            hint: ": true if the follower may serve it",
+        })?;
+        let own = |which: &str, url: Option<String>| {
+            url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
+                .transpose()
+        };
+        let route_leader = own("leader", r.leader.take())?;
+        let route_follower = own("follower", r.follower.take())?;
+        let normal = normalise_prefix(&prefix);
+        if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
+            return Err(ConfigError::RepeatedPrefix {
+                field: format!("{field}.prefix"),
+                prefix,
+                first,
+            });
+        }
+        routes.push(Route {
+            prefix: normal,
+            critical,
+            leader: route_leader,
+            follower: route_follower,
+        });
+    }
+    Ok(routes)
+}
+
+/// `cache`, when given.
+fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
+    let mut none = ConfigInput::default();
+    let c = c.unwrap_or(&mut none);
+    let storage = match c.storage.as_deref() {
+        None | Some("local") => StorageKind::Local,
+        Some("session") => StorageKind::Session,
+        Some("none") => StorageKind::None,
+        Some(other) => {
+            return Err(ConfigError::BadStorage {
+                got: other.to_string(),
+            })
+        }
+    };
+    let key = c.key.take().unwrap_or_else(|| "health-proxy".into());
+    if key.is_empty() {
+        return Err(ConfigError::Empty {
+            field: "cache.key",
+            hint: "",
+        });
+    }
+    Ok(CacheConfig {
+        storage,
+        key,
+        ttl_ms: c.ttl_ms.unwrap_or(30_000),
+    })
 }
 
 /// The whole path from a JSON config, as the package takes it from a JS object.
