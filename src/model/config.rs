@@ -8,6 +8,7 @@ use super::health::{Expect, Scalar};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
+use serde::de::Unexpected;
 use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
@@ -51,36 +52,98 @@ pub(crate) struct ConfigInput {
     ttl_ms: Option<u32>,
 }
 
+/// `health.expect` as serde reads it, and each of its fields.
 #[derive(Debug)]
 enum ExpectInput {
     Text(String),
     Fields(Vec<(String, Scalar)>),
+    /// One field's value (never `expect` itself: [`ExpectVisitor`] refuses that).
+    Field(Scalar),
 }
 
-/// A string or a map, by hand rather than `#[serde(untagged)]` (see [`Scalar`]).
 impl<'de> Deserialize<'de> for ExpectInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExpectInput;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or an object")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
-                Ok(ExpectInput::Text(v.to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExpectInput, A::Error> {
-                let mut fields = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
-                    fields.push((k, v));
-                }
-                Ok(ExpectInput::Fields(fields))
+        d.deserialize_any(ExpectVisitor { field: false })
+    }
+}
+
+/// Reads `expect` (a string or an object; `field: false`) and its fields (JSON scalars;
+/// `field: true`). One visitor type for both, by hand rather than `#[serde(untagged)]`,
+/// so the wasm holds one `deserialize_any` for them. What a mode refuses is refused as
+/// serde's default `visit_*` methods would.
+struct ExpectVisitor {
+    field: bool,
+}
+
+impl ExpectVisitor {
+    fn scalar<E: serde::de::Error>(self, v: Scalar, got: Unexpected<'_>) -> Result<ExpectInput, E> {
+        if self.field {
+            Ok(ExpectInput::Field(v))
+        } else {
+            Err(E::invalid_type(got, &self))
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ExpectVisitor {
+    type Value = ExpectInput;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ExpectInput, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ExpectVisitor {
+    type Value = ExpectInput;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.field {
+            "a string, number, boolean or null"
+        } else {
+            "a string or an object"
+        })
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Flag(v), Unexpected::Bool(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v), Unexpected::Float(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v as f64), Unexpected::Signed(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v as f64), Unexpected::Unsigned(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Null, Unexpected::Unit)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Null, Unexpected::Option)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
+        self.visit_string(v.to_string())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ExpectInput, E> {
+        Ok(if self.field {
+            ExpectInput::Field(Scalar::Text(v))
+        } else {
+            ExpectInput::Text(v)
+        })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ExpectInput, A::Error> {
+        if self.field {
+            return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
+        }
+        let mut fields = Vec::new();
+        while let Some((k, v)) = map.next_entry_seed(
+            std::marker::PhantomData::<String>,
+            ExpectVisitor { field: true },
+        )? {
+            if let ExpectInput::Field(v) = v {
+                fields.push((k, v));
             }
         }
-        d.deserialize_any(V)
+        Ok(ExpectInput::Fields(fields))
     }
 }
 
@@ -226,6 +289,8 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
         }
         Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
         Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
+        // Not produced for `expect` itself (see `ExpectVisitor`).
+        Some(ExpectInput::Field(_)) => None,
     };
     Ok(HealthConfig {
         path,
