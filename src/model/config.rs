@@ -192,7 +192,6 @@ impl Config {
     /// Reads `input` by `take()`, never by moving fields out of it: a partly moved
     /// `input` would be dropped field by field at every early return, which is most of
     /// this function's size in the wasm.
-    #[inline(never)]
     pub(crate) fn from_input(
         mut input: ConfigInput,
         page_is_https: bool,
