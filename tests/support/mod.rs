@@ -195,5 +195,6 @@ pub fn init(json: &str) -> JsValue {
 }
 
 pub fn state(p: &HealthProxy) -> String {
-    p.state()
+    // The getter hands JS a string value (JsValue), as JS sees it.
+    p.state().as_string().unwrap_or_default()
 }
