@@ -65,7 +65,6 @@ impl Shape for ConfigValue {
 
 /// Validates the caller's config: the schema walk names any unknown key or wrong value;
 /// then a plain JSON copy (no getters or traps left to run) is read by serde.
-#[inline(never)]
 pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError> {
     schema::check(&ConfigValue(value.clone()))?;
     let unreadable = |detail: String| ConfigError::Unreadable {

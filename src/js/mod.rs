@@ -47,9 +47,10 @@ impl HealthProxy {
         self.engine.stop();
     }
 
+    // A JsValue, not a String: no copy into wasm memory and back for the glue to decode.
     #[wasm_bindgen(getter, unchecked_return_type = "State")]
-    pub fn state(&self) -> String {
-        self.engine.state().as_str().to_string()
+    pub fn state(&self) -> JsValue {
+        JsValue::from_str(self.engine.state().as_str())
     }
 
     #[wasm_bindgen(unchecked_return_type = "Snapshot")]

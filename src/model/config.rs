@@ -1,5 +1,5 @@
 //! Configuration (spec §5): serde reads the caller's object (already checked by
-//! [`schema`](super::schema)) into the `*Input` types; [`Config::from_input`] then checks
+//! [`schema`](super::schema)) into [`ConfigInput`]; [`Config::from_input`] then checks
 //! what the values mean (URLs, paths, choices) and fills in the defaults.
 
 use super::backoff::Backoff;
@@ -8,91 +8,143 @@ use super::health::{Expect, Scalar};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
+use serde::de::Unexpected;
 use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
 
+/// Every object of the config as serde reads it: the top level, `health`, `hysteresis`,
+/// `cache` and each route are all this one type, so the wasm holds one struct
+/// deserializer where five types would each bring their own. Which keys belong to which
+/// object is [`schema::CONFIG`](super::schema::CONFIG)'s business, checked before serde
+/// runs; in each object the fields of the others stay `None`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConfigInput {
+    // The top level (`leader` and `follower` also in a route).
     leader: Option<String>,
     follower: Option<String>,
-    health: Option<HealthInput>,
+    health: Option<Box<ConfigInput>>,
     request_timeout_ms: Option<u32>,
     race_after_ms: Option<u32>,
     failover_statuses: Option<Vec<u16>>,
-    routes: Option<Vec<RouteInput>>,
+    routes: Option<Vec<ConfigInput>>,
     default_critical: Option<bool>,
-    hysteresis: Option<HysteresisInput>,
-    cache: Option<CacheInput>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HealthInput {
+    hysteresis: Option<Box<ConfigInput>>,
+    cache: Option<Box<ConfigInput>>,
+    // `health`
     path: Option<String>,
     follower_path: Option<String>,
     timeout_ms: Option<u32>,
     interval_ms: Option<u32>,
     max_backoff_ms: Option<u32>,
     expect: Option<ExpectInput>,
+    // A route
+    prefix: Option<String>,
+    critical: Option<bool>,
+    // `hysteresis`
+    successes_to_up: Option<u32>,
+    failures_to_down: Option<u32>,
+    // `cache`
+    storage: Option<String>,
+    key: Option<String>,
+    ttl_ms: Option<u32>,
 }
 
+/// `health.expect` as serde reads it, and each of its fields.
 #[derive(Debug)]
 enum ExpectInput {
     Text(String),
     Fields(Vec<(String, Scalar)>),
+    /// One field's value (never `expect` itself: [`ExpectVisitor`] refuses that).
+    Field(Scalar),
 }
 
-/// A string or a map, by hand rather than `#[serde(untagged)]` (see [`Scalar`]).
 impl<'de> Deserialize<'de> for ExpectInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExpectInput;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or an object")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
-                Ok(ExpectInput::Text(v.to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExpectInput, A::Error> {
-                let mut fields = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
-                    fields.push((k, v));
-                }
-                Ok(ExpectInput::Fields(fields))
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(ExpectVisitor { field: false })
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RouteInput {
-    prefix: Option<String>,
-    critical: Option<bool>,
-    leader: Option<String>,
-    follower: Option<String>,
+/// Reads `expect` (a string or an object; `field: false`) and its fields (JSON scalars;
+/// `field: true`). One visitor type for both, by hand rather than `#[serde(untagged)]`,
+/// so the wasm holds one `deserialize_any` for them. What a mode refuses is refused as
+/// serde's default `visit_*` methods would.
+struct ExpectVisitor {
+    field: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HysteresisInput {
-    successes_to_up: Option<u32>,
-    failures_to_down: Option<u32>,
+impl ExpectVisitor {
+    fn scalar<E: serde::de::Error>(self, v: Scalar, got: Unexpected<'_>) -> Result<ExpectInput, E> {
+        if self.field {
+            Ok(ExpectInput::Field(v))
+        } else {
+            Err(E::invalid_type(got, &self))
+        }
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CacheInput {
-    storage: Option<String>,
-    key: Option<String>,
-    ttl_ms: Option<u32>,
+impl<'de> serde::de::DeserializeSeed<'de> for ExpectVisitor {
+    type Value = ExpectInput;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ExpectInput, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ExpectVisitor {
+    type Value = ExpectInput;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.field {
+            "a string, number, boolean or null"
+        } else {
+            "a string or an object"
+        })
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Flag(v), Unexpected::Bool(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v), Unexpected::Float(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v as f64), Unexpected::Signed(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Number(v as f64), Unexpected::Unsigned(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Null, Unexpected::Unit)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
+        self.scalar(Scalar::Null, Unexpected::Option)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
+        self.visit_string(v.to_string())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ExpectInput, E> {
+        Ok(if self.field {
+            ExpectInput::Field(Scalar::Text(v))
+        } else {
+            ExpectInput::Text(v)
+        })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ExpectInput, A::Error> {
+        if self.field {
+            return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
+        }
+        let mut fields = Vec::new();
+        while let Some((k, v)) = map.next_entry_seed(
+            std::marker::PhantomData::<String>,
+            ExpectVisitor { field: true },
+        )? {
+            if let ExpectInput::Field(v) = v {
+                fields.push((k, v));
+            }
+        }
+        Ok(ExpectInput::Fields(fields))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,119 +188,27 @@ pub(crate) struct Config {
 
 impl Config {
     /// Validates what serde read. `page_is_https` refuses `http:` bases.
-    #[inline(never)]
+    ///
+    /// Reads `input` by `take()`, never by moving fields out of it: a partly moved
+    /// `input` would be dropped field by field at every early return, which is most of
+    /// this function's size in the wasm.
     pub(crate) fn from_input(
-        input: ConfigInput,
+        mut input: ConfigInput,
         page_is_https: bool,
     ) -> Result<Config, ConfigError> {
-        let base = |field: &str, value: Option<String>| match value {
-            Some(url) => Base::parse(field, &url, page_is_https),
-            None => Err(ConfigError::Required {
-                field: field.to_string(),
-                hint: "",
-            }),
-        };
-        let leader = base("leader", input.leader)?;
-        let follower = base("follower", input.follower)?;
+        let leader = required_base("leader", input.leader.take(), page_is_https)?;
+        let follower = required_base("follower", input.follower.take(), page_is_https)?;
         if leader == follower {
             return Err(ConfigError::SameBases {
                 base: leader.as_str().to_string(),
             });
         }
-
-        let h = input.health.unwrap_or_default();
-        let path = h.path.unwrap_or_else(|| "/health".into());
-        check_config_path("health.path", &path)?;
-        let follower_path = h.follower_path.unwrap_or_else(|| "/health".into());
-        check_config_path("health.followerPath", &follower_path)?;
-        let expect = match h.expect {
-            None => None,
-            Some(ExpectInput::Text(text)) if text.is_empty() => {
-                return Err(ConfigError::Empty {
-                    field: "health.expect",
-                    hint: ": leave it out to accept any 2xx body",
-                })
-            }
-            Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
-                return Err(ConfigError::Empty {
-                    field: "health.expect",
-                    hint: ": name at least one field, or leave it out to accept any 2xx body",
-                })
-            }
-            Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
-            Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
-        };
-        let health = HealthConfig {
-            path,
-            follower_path,
-            timeout_ms: h.timeout_ms.unwrap_or(1500),
-            interval_ms: h.interval_ms.unwrap_or(15_000),
-            max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
-            expect,
-        };
-
-        let mut routes: Vec<Route> = Vec::new();
-        for (i, r) in input.routes.unwrap_or_default().into_iter().enumerate() {
-            let field = format!("routes[{i}]");
-            let prefix = r.prefix.ok_or_else(|| ConfigError::Required {
-                field: format!("{field}.prefix"),
-                hint: "",
-            })?;
-            check_config_path(&format!("{field}.prefix"), &prefix)?;
-            if prefix.contains(['?', '#']) {
-                return Err(ConfigError::BadPath {
-                    field: format!("{field}.prefix"),
-                    problem: super::error::PathProblem::QueryInPrefix,
-                    got: prefix,
-                });
-            }
-            let critical = r.critical.ok_or_else(|| ConfigError::Required {
-                field: format!("{field}.critical"),
-                hint: ": true if the follower may serve it",
-            })?;
-            let own = |which: &str, url: Option<String>| {
-                url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
-                    .transpose()
-            };
-            let route_leader = own("leader", r.leader)?;
-            let route_follower = own("follower", r.follower)?;
-            let normal = normalise_prefix(&prefix);
-            if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
-                return Err(ConfigError::RepeatedPrefix {
-                    field: format!("{field}.prefix"),
-                    prefix,
-                    first,
-                });
-            }
-            routes.push(Route {
-                prefix: normal,
-                critical,
-                leader: route_leader,
-                follower: route_follower,
-            });
-        }
-        let routes = RouteTable::new(routes, input.default_critical.unwrap_or(false));
-
-        let y = input.hysteresis.unwrap_or_default();
-        let c = input.cache.unwrap_or_default();
-        let storage = match c.storage.as_deref() {
-            None | Some("local") => StorageKind::Local,
-            Some("session") => StorageKind::Session,
-            Some("none") => StorageKind::None,
-            Some(other) => {
-                return Err(ConfigError::BadStorage {
-                    got: other.to_string(),
-                })
-            }
-        };
-        let key = c.key.unwrap_or_else(|| "health-proxy".into());
-        if key.is_empty() {
-            return Err(ConfigError::Empty {
-                field: "cache.key",
-                hint: "",
-            });
-        }
-
+        let health = health(input.health.as_deref_mut())?;
+        let routes = routes(
+            input.routes.as_deref_mut().unwrap_or_default(),
+            page_is_https,
+        )?;
+        let y = input.hysteresis.as_deref();
         Ok(Config {
             leader,
             follower,
@@ -257,15 +217,12 @@ impl Config {
             race_after_ms: input.race_after_ms.unwrap_or(250),
             failover_statuses: input
                 .failover_statuses
+                .take()
                 .unwrap_or_else(|| vec![502, 503, 504]),
-            routes,
-            successes_to_up: y.successes_to_up.unwrap_or(2),
-            failures_to_down: y.failures_to_down.unwrap_or(1),
-            cache: CacheConfig {
-                storage,
-                key,
-                ttl_ms: c.ttl_ms.unwrap_or(30_000),
-            },
+            routes: RouteTable::new(routes, input.default_critical.unwrap_or(false)),
+            successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(2),
+            failures_to_down: y.and_then(|y| y.failures_to_down).unwrap_or(1),
+            cache: cache(input.cache.as_deref_mut())?,
         })
     }
 
@@ -291,6 +248,129 @@ impl Config {
             },
         }
     }
+}
+
+fn required_base(
+    field: &str,
+    url: Option<String>,
+    page_is_https: bool,
+) -> Result<Base, ConfigError> {
+    match url {
+        Some(url) => Base::parse(field, &url, page_is_https),
+        None => Err(ConfigError::Required {
+            field: field.to_string(),
+            hint: "",
+        }),
+    }
+}
+
+/// `health`, when given.
+fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
+    let mut none = ConfigInput::default();
+    let h = h.unwrap_or(&mut none);
+    let path = h.path.take().unwrap_or_else(|| "/health".into());
+    check_config_path("health.path", &path)?;
+    let follower_path = h.follower_path.take().unwrap_or_else(|| "/health".into());
+    check_config_path("health.followerPath", &follower_path)?;
+    let expect = match h.expect.take() {
+        None => None,
+        Some(ExpectInput::Text(text)) if text.is_empty() => {
+            return Err(ConfigError::Empty {
+                field: "health.expect",
+                hint: ": leave it out to accept any 2xx body",
+            })
+        }
+        Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
+            return Err(ConfigError::Empty {
+                field: "health.expect",
+                hint: ": name at least one field, or leave it out to accept any 2xx body",
+            })
+        }
+        Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
+        Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
+        // Not produced for `expect` itself (see `ExpectVisitor`).
+        Some(ExpectInput::Field(_)) => None,
+    };
+    Ok(HealthConfig {
+        path,
+        follower_path,
+        timeout_ms: h.timeout_ms.unwrap_or(1500),
+        interval_ms: h.interval_ms.unwrap_or(15_000),
+        max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
+        expect,
+    })
+}
+
+fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, ConfigError> {
+    let mut routes: Vec<Route> = Vec::new();
+    for (i, r) in input.iter_mut().enumerate() {
+        let field = format!("routes[{i}]");
+        let prefix = r.prefix.take().ok_or_else(|| ConfigError::Required {
+            field: format!("{field}.prefix"),
+            hint: "",
+        })?;
+        check_config_path(&format!("{field}.prefix"), &prefix)?;
+        if prefix.contains(['?', '#']) {
+            return Err(ConfigError::BadPath {
+                field: format!("{field}.prefix"),
+                problem: super::error::PathProblem::QueryInPrefix,
+                got: prefix,
+            });
+        }
+        let critical = r.critical.ok_or_else(|| ConfigError::Required {
+            field: format!("{field}.critical"),
+            hint: ": true if the follower may serve it",
+        })?;
+        let own = |which: &str, url: Option<String>| {
+            url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
+                .transpose()
+        };
+        let route_leader = own("leader", r.leader.take())?;
+        let route_follower = own("follower", r.follower.take())?;
+        let normal = normalise_prefix(&prefix);
+        if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
+            return Err(ConfigError::RepeatedPrefix {
+                field: format!("{field}.prefix"),
+                prefix,
+                first,
+            });
+        }
+        routes.push(Route {
+            prefix: normal,
+            critical,
+            leader: route_leader,
+            follower: route_follower,
+        });
+    }
+    Ok(routes)
+}
+
+/// `cache`, when given.
+fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
+    let mut none = ConfigInput::default();
+    let c = c.unwrap_or(&mut none);
+    let storage = match c.storage.as_deref() {
+        None | Some("local") => StorageKind::Local,
+        Some("session") => StorageKind::Session,
+        Some("none") => StorageKind::None,
+        Some(other) => {
+            return Err(ConfigError::BadStorage {
+                got: other.to_string(),
+            })
+        }
+    };
+    let key = c.key.take().unwrap_or_else(|| "health-proxy".into());
+    if key.is_empty() {
+        return Err(ConfigError::Empty {
+            field: "cache.key",
+            hint: "",
+        });
+    }
+    Ok(CacheConfig {
+        storage,
+        key,
+        ttl_ms: c.ttl_ms.unwrap_or(30_000),
+    })
 }
 
 /// The whole path from a JSON config, as the package takes it from a JS object.

@@ -2,9 +2,6 @@
 //! with `health.expect`, whose first 4 KiB contain the text or, parsed as a JSON object,
 //! hold every expected field with an equal value.
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
-use std::fmt;
-
 /// At most this much of a health body is read.
 pub(crate) const BODY_LIMIT: usize = 4096;
 
@@ -15,48 +12,6 @@ pub(crate) enum Scalar {
     Number(f64),
     Text(String),
     Null,
-}
-
-/// By hand rather than `#[serde(untagged)]`, whose buffering of any value costs the
-/// wasm a few KB for what is one of four JSON kinds.
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, number, boolean or null")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Flag(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Number(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Number(v as f64))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-        Ok(Scalar::Number(v as f64))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
 }
 
 /// `health.expect`.
@@ -119,7 +74,13 @@ mod tests {
 
     impl JsonFields for serde_json::Value {
         fn field(&self, key: &str) -> Option<Scalar> {
-            serde_json::from_value(self.get(key)?.clone()).ok()
+            match self.get(key)? {
+                serde_json::Value::Null => Some(Scalar::Null),
+                serde_json::Value::Bool(b) => Some(Scalar::Flag(*b)),
+                serde_json::Value::Number(n) => n.as_f64().map(Scalar::Number),
+                serde_json::Value::String(s) => Some(Scalar::Text(s.clone())),
+                _ => None,
+            }
         }
     }
 

@@ -41,7 +41,9 @@ impl Rtt {
         if self.samples < MIN_SAMPLES {
             return timeout_ms;
         }
-        (self.srtt + 4.0 * self.rttvar).clamp(lo, hi).ceil() as u32
+        // Not `clamp`: its min ≤ max assertion would bring float Debug formatting along
+        // (lo ≤ hi holds, and the sum is finite).
+        (self.srtt + 4.0 * self.rttvar).max(lo).min(hi).ceil() as u32
     }
 }
 

@@ -204,7 +204,8 @@ pub fn init(json: &str) -> JsValue {
 }
 
 pub fn state(p: &HealthProxy) -> String {
-    p.state()
+    // The getter hands JS a string value (JsValue), as JS sees it.
+    p.state().as_string().unwrap_or_default()
 }
 
 /// A JS value built from an expression (hostile objects, Proxies, odd abort reasons).
