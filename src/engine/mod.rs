@@ -119,6 +119,15 @@ impl Engine {
             self.adopt(cached);
             return self.snapshot();
         }
+        self.fresh_verdict().await;
+        self.snapshot()
+    }
+
+    /// A verdict through the tab election: the prober (or an instance alone) probes;
+    /// another tab asks the prober and waits one round's time for its answer, probing
+    /// itself only if none comes (the prober's tab may be frozen). Tabs that start or
+    /// wake together so cost one probe.
+    async fn fresh_verdict(&self) {
         let shared = self
             .inner
             .peers
@@ -126,19 +135,18 @@ impl Engine {
             .as_ref()
             .is_some_and(Peers::can_share);
         if shared {
-            // Another tab may be probing already: ask, and wait for its verdict (or for
-            // this tab's own, if it is elected) as long as one round takes.
+            let before = self.snapshot().checked_at;
             let next = self.next_verdict();
             if let Some(peers) = self.inner.peers.borrow().as_ref() {
                 peers.ask();
             }
             let bound = self.inner.config.health.timeout_ms.saturating_mul(2);
             let _ = select(next, Sleep::new(bound)).await;
-            if self.state() != State::Unknown {
-                return self.snapshot();
+            if self.snapshot().checked_at != before || !self.inner.running.get() {
+                return;
             }
         }
-        self.probe(Source::Probe).await
+        self.probe(Source::Probe).await;
     }
 
     /// Ends the schedule, the round in flight and the tab sharing; idempotent. Routing
@@ -331,28 +339,10 @@ impl Engine {
         self.settled(changed, &snapshot);
     }
 
-    /// A fresh verdict through the tab election: the prober probes; another tab asks
-    /// it (five tabs waking together make one probe), and probes itself only if no
-    /// verdict comes within a round's time (the prober's tab may be frozen).
+    /// A fresh verdict now, in the background.
     fn refresh(&self) {
-        if self.is_prober() {
-            self.spawn_probe(Source::Probe);
-            return;
-        }
-        let before = self.snapshot().checked_at;
-        let next = self.next_verdict();
-        if let Some(peers) = self.inner.peers.borrow().as_ref() {
-            peers.ask();
-        }
         let engine = self.clone();
-        let bound = self.inner.config.health.timeout_ms.saturating_mul(2);
-        spawn(async move {
-            let _ = select(next, Sleep::new(bound)).await;
-            let heard = engine.snapshot().checked_at != before;
-            if !heard && engine.inner.running.get() {
-                engine.spawn_probe(Source::Probe);
-            }
-        });
+        spawn(async move { engine.fresh_verdict().await });
     }
 
     fn is_prober(&self) -> bool {
