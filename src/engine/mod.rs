@@ -339,8 +339,14 @@ impl Engine {
         self.settled(changed, &snapshot);
     }
 
+    /// Resolves with the next verdict, reached as [`Engine::start`] reaches one.
+    pub(crate) async fn verdict(&self) -> Snapshot {
+        self.fresh_verdict().await;
+        self.snapshot()
+    }
+
     /// A fresh verdict now, in the background.
-    fn refresh(&self) {
+    pub(crate) fn refresh(&self) {
         let engine = self.clone();
         spawn(async move { engine.fresh_verdict().await });
     }

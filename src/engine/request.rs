@@ -66,12 +66,13 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         .map_err(|e| Failure::Proxy(e.into()))?;
     let r = Request { engine, plan, call };
     if engine.state() == State::Unknown {
-        // The verdict comes from probes only: a request before any starts one.
-        engine.spawn_probe(Source::Probe);
+        // The verdict comes from probes only: a request before any asks for one (from
+        // the tabs' prober when there is one, as start() does).
+        engine.refresh();
     }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     if start == Start::AwaitVerdict {
-        let state = engine.probe(Source::Probe).await.state;
+        let state = engine.verdict().await.state;
         start = policy::start(state, r.plan.read, r.plan.critical);
     }
     match start {

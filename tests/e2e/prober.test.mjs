@@ -71,3 +71,20 @@ for (const withoutLocks of [false, true]) {
     assert.equal(followerWhileHealthy, 0, "the follower got requests while the leader was healthy");
   });
 }
+
+test("five tabs that start together make one probe between them (spec §6, §8)", async () => {
+  await env.sim.reset();
+  const context = await env.browser.newContext();
+  // No verdict to reuse: each tab either probes or waits for the prober's answer.
+  await serveConfig(context, chaosConfig(P, { health: { ...chaosConfig(P).health, intervalMs: 60000 }, cache: { storage: "none", key: "prober-together" } }));
+  const before = (await env.sim.stats()).leader.probes;
+  const pages = await Promise.all(Array.from({ length: 5 }, () => context.newPage()));
+  await Promise.all(pages.map((p) => p.goto(`http://127.0.0.1:${P.page}/`)));
+  await Promise.all(pages.map((p) => p.waitForFunction(() => window.hub?.started, null, { timeout: 8000 })));
+  const made = (await env.sim.stats()).leader.probes - before;
+  const sources = await Promise.all(pages.map((p) => p.evaluate(() => window.hub.started.source)));
+  console.log(`five tabs starting together: ${made} leader probe(s) until all had a verdict; start() sources ${sources.join(", ")}`);
+  assert.ok(made <= 2, `${made} probes`);
+  assert.ok(sources.filter((s) => s === "peer").length >= 3, `sources: ${sources}`);
+  await context.close();
+});
