@@ -183,7 +183,13 @@ async function postNote(text, clientId = newId()) {
     // Any 2xx is saved (Flask answers 200 unless told 201): calling it failed invites a
     // second post, a duplicate.
     if (!res.ok) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
-    const body = await res.json().catch(() => ({}));
+    // ...but a 200 web page is a captive portal or a wrong host answering in our server's
+    // place: the note may not have arrived, and saying "saved" would lose it.
+    const type = res.headers.get("content-type") ?? "";
+    if (res.status !== 204 && !/json/i.test(type)) {
+      throw Object.assign(new Error(`something other than our server answered (${res.status}, ${type || "no type"}); check whether the note is there before posting again`), { code: "UNEXPECTED_ANSWER" });
+    }
+    const body = res.status === 204 ? {} : await res.json().catch(() => ({}));
     result.className = "result";
     result.textContent = body.id != null ? `Saved as note #${body.id}.` : "Saved.";
     return { ok: true, id: body.id, status: res.status, clientId };
