@@ -118,6 +118,13 @@ function startTraffic() {
   })();
 }
 
+/** The recipe's `always`: NGINX's own 502 carries CORS, so the page reads a status, not a network error. */
+async function nginx502HasCors() {
+  const res = await fetch(`${ORIGIN.leader}/health`, { headers: { origin: ORIGIN.page } });
+  assert.equal(res.status, 502);
+  assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN.page, "NGINX's 502 has no CORS header");
+}
+
 const fmt = (ms) => (ms == null ? "—" : `${Math.round(ms)} ms`);
 
 test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through every fault", async () => {
@@ -128,7 +135,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   const restartFollower = async () => { s.follower = await startFollower(s.stack, s.follower.stats); };
   const TIMELINE = [
     { name: "up", expect: "leader", ms: 3000 },
-    { name: "app killed (NGINX 502)", fault: true, act: () => s.app.stop("SIGKILL"), expect: "emergency" },
+    { name: "app killed (NGINX 502)", fault: true, act: () => s.app.stop("SIGKILL"), check: nginx502HasCors, expect: "emergency" },
     { name: "app restarted", act: async () => { s.app = await startApp(s.stack); }, expect: "leader" },
     { name: "NGINX stopped (refused)", fault: true, act: () => s.nginx.stop(), expect: "emergency" },
     { name: "NGINX started", act: async () => { s.nginx = await startNginx(s.stack); }, expect: "leader" },
@@ -146,6 +153,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   for (const phase of TIMELINE) {
     const stats = s.follower.stats;
     if (phase.act) await phase.act();
+    await phase.check?.();
     const at = Date.now(); // the fault (or the recovery) is in effect from here
     const settledAt = await waitState(page, phase.expect);
     let ui = null;
