@@ -195,7 +195,7 @@ async function postNote(text, clientId = newId()) {
     return { ok: true, id: body.id, status: res.status, clientId };
   } catch (e) {
     result.className = "result error";
-    result.textContent = `Not saved — ${e.message}`;
+    result.textContent = `${e.code === "UNEXPECTED_ANSWER" ? "Not confirmed" : "Not saved"} — ${e.message}`;
     return { ok: false, code: e.code ?? e.name, message: e.message, clientId };
   }
 }
@@ -215,7 +215,8 @@ async function updateHub() {
       ...body.links.map((l) => {
         const a = el("a", l.title);
         // A relative href is the leader's, not the page's (which lives on another origin).
-        a.href = new URL(l.href, res.url).href;
+        const href = new URL(l.href, res.url);
+        if (href.protocol === "http:" || href.protocol === "https:") a.href = href.href;
         const li = document.createElement("li");
         li.append(a);
         return li;

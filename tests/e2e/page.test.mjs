@@ -39,7 +39,7 @@ test("a note answered 200 (Flask's default) is saved; a 200 web page in its plac
   r = await page.evaluate(() => window.hub.postNote("answered by a captive portal"));
   assert.equal(r.ok, false);
   assert.equal(r.code, "UNEXPECTED_ANSWER");
-  assert.match(await page.textContent("#note-result"), /^Not saved — something other than our server answered/);
+  assert.match(await page.textContent("#note-result"), /^Not confirmed — something other than our server answered/);
 
   await page.unroute(`${LEADER}/api/notes`);
   r = await page.evaluate(() => window.hub.postNote("answered 201 by the simulator"));
