@@ -1,16 +1,11 @@
 //! health-proxy: a per-browser switch between a cheap leader server and an always-up
 //! follower replica (see `README.md` and the product spec).
 //!
-//! Layout: [`core`] is the pure decision logic (no web APIs, tested natively);
-//! `platform` wraps the web APIs it needs (fetch with abort, timers, storage);
-//! `engine` runs probes and requests by combining the two; `js` is the thin
-//! `#[wasm_bindgen]` surface.
+//! Layout: `model` is the data model and every decision, pure (no web APIs, tested
+//! natively); `platform` wraps the web APIs it needs (fetch through gloo-net with an
+//! abort guard, timers, storage, tab election); `engine` runs probes and requests by
+//! combining the two; `js` is the thin `#[wasm_bindgen]` surface.
 
-// `no_std` (with `alloc`): std's panic handler formats its message, which links in
-// `core::fmt` (with `format!` gone too, the package lost 1.4 KB gzipped). The
-// `standalone` feature, for the package build, supplies a handler that just traps;
-// without it std is linked as usual (tests, or embedding in another module).
-#![no_std]
 // A panic in wasm aborts the module and leaves the page without routing.
 #![cfg_attr(
     not(test),
@@ -25,30 +20,9 @@
     )
 )]
 
-extern crate alloc;
-#[cfg(any(test, not(all(target_arch = "wasm32", feature = "standalone"))))]
-#[cfg_attr(test, macro_use)]
-extern crate std;
-
-pub mod core;
-
-/// What std's prelude gives every module, for a `no_std` crate.
-#[allow(unused_imports)]
-mod prelude {
-    pub use alloc::borrow::ToOwned;
-    pub use alloc::boxed::Box;
-    pub use alloc::string::{String, ToString};
-    pub use alloc::vec;
-    pub use alloc::vec::Vec;
-}
-
-/// Only reached by a bug: clippy denies the explicit panics, and there is nobody to read a
-/// message, so trap without formatting one.
-#[cfg(all(target_arch = "wasm32", feature = "standalone", not(test)))]
-#[panic_handler]
-fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
-    ::core::arch::wasm32::unreachable()
-}
+// Natively only the tests use the model: the engine that drives it is wasm-only.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) mod model;
 
 #[cfg(all(
     target_arch = "wasm32",

@@ -12,7 +12,7 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const GET: JsValue = JsValue::UNDEFINED;
+const GET: Option<JsValue> = None;
 
 fn post(body: &str) -> JsValue {
     let init = init(r#"{"method":"POST","headers":{"content-type":"application/json"}}"#);
@@ -48,8 +48,11 @@ async fn leader_up_routes_everything_to_the_leader_and_nothing_to_the_follower()
         format!("{LEADER}/api/pages?x=1")
     );
     assert_eq!(
-        p.resolve(format!("{FOLLOWER}/api/hub/links").into(), "POST".into())
-            .unwrap(),
+        p.resolve(
+            format!("{FOLLOWER}/api/hub/links").into(),
+            Some("POST".into())
+        )
+        .unwrap(),
         format!("{LEADER}/api/hub/links")
     );
     assert_eq!(served_by(&p, "/api/pages").await, "leader");
@@ -78,9 +81,9 @@ async fn emergency_routing(mode: &str) {
         p.resolve("/api/pages/2".into(), GET).unwrap(),
         format!("{FOLLOWER}/api/pages/2")
     );
-    assert!(p.can_serve("/api/files".into(), "HEAD".into()));
+    assert!(p.can_serve("/api/files".into(), Some("HEAD".into())));
     assert!(!p.can_serve("/api/hub/links".into(), GET));
-    assert!(!p.can_serve("/api/pages".into(), "DELETE".into()));
+    assert!(!p.can_serve("/api/pages".into(), Some("DELETE".into())));
     assert_eq!(served_by(&p, "/api/pages").await, "follower");
     let before = stats().await;
     let e = fetch_err(&p, "/api/hub/links", GET).await;
@@ -200,7 +203,7 @@ async fn leader_and_follower_down_is_offline_and_sends_nothing() {
     ] {
         let e = fetch_err(&p, path, init(&format!(r#"{{"method":"{method}"}}"#))).await;
         assert_eq!(code(&e), "OFFLINE", "{method} {path}");
-        let e = p.resolve(path.into(), method.into()).unwrap_err();
+        let e = p.resolve(path.into(), Some(method.into())).unwrap_err();
         assert_eq!(code(&e), "OFFLINE");
     }
     let after = stats().await;
@@ -580,7 +583,7 @@ async fn the_callers_abort_still_aborts_and_is_not_a_leader_failure() {
     let controller = web_sys::AbortController::new().unwrap();
     let i = init("{}");
     js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
-    let pending = JsFuture::from(p.fetch("/api/pages".into(), i));
+    let pending = JsFuture::from(p.fetch("/api/pages".into(), Some(i)));
     sleep(200).await;
     controller.abort();
     let e = pending.await.unwrap_err();
@@ -620,7 +623,7 @@ async fn bad_paths_are_refused_before_anything_is_sent() {
         "INVALID_PATH"
     );
     assert_eq!(
-        code(&p.resolve("/ok".into(), "GE T".into()).unwrap_err()),
+        code(&p.resolve("/ok".into(), Some("GE T".into())).unwrap_err()),
         "INVALID_PATH"
     );
     assert_eq!(stats().await.n("leader.requests"), before);

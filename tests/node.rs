@@ -8,7 +8,7 @@ use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-const GET: JsValue = JsValue::UNDEFINED;
+const GET: Option<JsValue> = None;
 
 #[wasm_bindgen_test]
 fn there_is_no_window_here() {
@@ -66,7 +66,10 @@ async fn a_probe_against_the_simulator_with_memory_only_cache() {
         format!("{FOLLOWER}/api/pages")
     );
     assert_eq!(
-        code(&p.resolve("/api/notes".into(), "POST".into()).unwrap_err()),
+        code(
+            &p.resolve("/api/notes".into(), Some("POST".into()))
+                .unwrap_err()
+        ),
         "LEADER_UNAVAILABLE"
     );
     p.stop();

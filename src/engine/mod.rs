@@ -1,34 +1,29 @@
-//! The running proxy: owns the verdict, schedules probes, routes requests. It joins the
-//! pure core (decisions) to the platform (fetch, timers, storage); it knows no JS types
-//! beyond what fetch itself needs.
+//! The running proxy: owns the verdict and is the one place that sequences what a new
+//! verdict causes (remember → share → notify → schedule). Probe rounds (`probe`) and the
+//! tab channel (`peers`) report to it; requests (`request`) are built on top of it.
 
 mod peers;
 mod probe;
-mod request;
+pub(crate) mod request;
 mod select;
 
-use crate::core::cache;
-use crate::core::machine::Machine;
-use crate::core::routing::{Decision, Plan};
-use crate::core::{Config, HealthProxyError, Snapshot, Source, State};
+use crate::model::cache::{TabMessage, Verdict};
+use crate::model::machine::{Machine, Outcome, Step};
+use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::storage::Store;
-use crate::platform::timer::Timeout;
-use crate::platform::{env, json};
-use crate::prelude::*;
-use ::core::cell::{Cell, RefCell};
-use alloc::rc::Rc;
-
-pub use request::Failure;
-
-pub struct Routed {
-    pub target: crate::core::routing::Target,
-    pub url: Option<String>,
-}
+use crate::platform::{env, spawn, Sleep, Timeout};
+use futures_channel::oneshot;
+use peers::Peers;
+use select::select;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
 type Listener = Rc<dyn Fn(&Snapshot)>;
 
 #[derive(Clone)]
-pub struct Engine {
+pub(crate) struct Engine {
     inner: Rc<Inner>,
 }
 
@@ -38,19 +33,26 @@ struct Inner {
     store: Store,
     listeners: RefCell<Vec<(u32, Listener)>>,
     next_listener: Cell<u32>,
+    /// Whoever waits for the next verdict, own or a peer's.
+    waiters: RefCell<Vec<oneshot::Sender<()>>>,
     /// While running, the next scheduled probe.
     timer: RefCell<Option<Timeout>>,
     running: Cell<bool>,
-    /// Bumped by `stop()`: a probe that started in an older generation is discarded.
+    /// Bumped by `stop()`: a round that started in an older generation is discarded.
     generation: Cell<u32>,
-    probe: RefCell<Option<probe::InFlight>>,
-    /// Sharing with other tabs, while running.
-    election: RefCell<Option<crate::platform::election::Election>>,
-    channel: RefCell<Option<crate::platform::channel::Channel>>,
+    round: RefCell<Option<Round>>,
+    /// The other tabs, while running.
+    peers: RefCell<Option<Peers>>,
+}
+
+/// The probe round in flight: its promise (for sharing) and the controller `stop()` aborts.
+struct Round {
+    promise: js_sys::Promise,
+    controller: web_sys::AbortController,
 }
 
 impl Engine {
-    pub fn new(config: Config) -> Engine {
+    pub(crate) fn new(config: Config) -> Engine {
         let store = Store::new(config.cache.storage, &config.cache.key);
         let machine = Machine::new(config.policy());
         Engine {
@@ -60,85 +62,92 @@ impl Engine {
                 store,
                 listeners: RefCell::new(Vec::new()),
                 next_listener: Cell::new(0),
+                waiters: RefCell::new(Vec::new()),
                 timer: RefCell::new(None),
                 running: Cell::new(false),
                 generation: Cell::new(0),
-                probe: RefCell::new(None),
-                election: RefCell::new(None),
-                channel: RefCell::new(None),
+                round: RefCell::new(None),
+                peers: RefCell::new(None),
             }),
         }
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
         self.inner.machine.borrow().snapshot()
     }
 
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.snapshot().state
     }
 
-    /// Resolves once a verdict exists: at once from a fresh cached verdict (then
-    /// revalidated in the background), else after one probe round.
-    pub async fn start(&self) -> Snapshot {
-        let inner = &self.inner;
-        let was_running = inner.running.replace(true);
-        peers::join(inner);
-        if inner.machine.borrow().state() == State::Unknown {
-            if let Some(cached) = self.load_cached() {
-                adopt(inner, cached);
-                probe::spawn(inner, Source::Probe);
-                return self.snapshot();
-            }
-            return probe::shared(inner, Source::Probe).await;
-        }
-        if !was_running {
-            // Restarted after stop(): the verdict stands, probing resumes now.
-            probe::spawn(inner, Source::Probe);
-        }
-        self.snapshot()
+    /// Spec §8's confirmation bound, from this client's good probes.
+    pub(crate) fn escape_after_ms(&self) -> u32 {
+        let c = &self.inner.config;
+        self.inner
+            .machine
+            .borrow()
+            .rtt()
+            .bound_ms(c.race_after_ms, c.health.timeout_ms)
     }
 
-    /// Ends the schedule and any probe in flight; idempotent. Routing keeps the last verdict.
-    pub fn stop(&self) {
+    /// Resolves once a verdict exists: at once from a fresh cached verdict (revalidated by
+    /// the elected prober), else from another tab's probe, else after a probe round.
+    pub(crate) async fn start(&self) -> Snapshot {
+        let was_running = self.inner.running.replace(true);
+        self.join_peers();
+        if self.state() != State::Unknown {
+            if !was_running {
+                // Restarted after stop(): the verdict stands, probing resumes now.
+                self.spawn_probe(Source::Probe);
+            }
+            return self.snapshot();
+        }
+        if let Some(cached) = self.load_cached() {
+            self.adopt(cached);
+            return self.snapshot();
+        }
+        let shared = self
+            .inner
+            .peers
+            .borrow()
+            .as_ref()
+            .is_some_and(Peers::can_share);
+        if shared {
+            // Another tab may be probing already: ask, and wait for its verdict (or for
+            // this tab's own, if it is elected) as long as one round takes.
+            let next = self.next_verdict();
+            if let Some(peers) = self.inner.peers.borrow().as_ref() {
+                peers.ask();
+            }
+            let bound = self.inner.config.health.timeout_ms.saturating_mul(2);
+            let _ = select(next, Sleep::new(bound)).await;
+            if self.state() != State::Unknown {
+                return self.snapshot();
+            }
+        }
+        self.probe(Source::Probe).await
+    }
+
+    /// Ends the schedule, the round in flight and the tab sharing; idempotent. Routing
+    /// keeps the last verdict and `onChange` subscriptions stay for a later `start()`.
+    pub(crate) fn stop(&self) {
         let inner = &self.inner;
         inner.running.set(false);
         inner.generation.set(inner.generation.get().wrapping_add(1));
         inner.timer.borrow_mut().take();
-        probe::abort(inner);
-        peers::leave(inner);
-        inner.listeners.borrow_mut().clear();
-    }
-
-    pub async fn check_now(&self) -> Snapshot {
-        probe::shared(&self.inner, Source::Probe).await
-    }
-
-    /// Where a request goes now, or why it would be refused. `url` is `None` when the
-    /// URL is the target's base followed by `path_or_url` itself (a path): the JS layer
-    /// then joins the strings on its side of the boundary.
-    pub fn route(&self, path_or_url: &str, method: &str) -> Result<Routed, HealthProxyError> {
-        let config = &self.inner.config;
-        let plan = Plan::new(config, path_or_url, method)?;
-        match plan.decide(self.state()) {
-            Decision::Send(target) => Ok(Routed {
-                target,
-                url: (!path_or_url.starts_with('/')).then(|| plan.url(config, target)),
-            }),
-            Decision::Wait => Err(plan.refusal(crate::core::ErrorCode::NotReady, method)),
-            Decision::Refuse(code) => Err(plan.refusal(code, method)),
+        if let Some(round) = inner.round.borrow_mut().take() {
+            round.controller.abort();
         }
+        inner.peers.borrow_mut().take();
+        // Nobody is left to answer them: let waiters go on.
+        inner.waiters.borrow_mut().clear();
     }
 
-    pub async fn fetch(
-        &self,
-        path_or_url: &str,
-        init: &wasm_bindgen::JsValue,
-    ) -> Result<web_sys::Response, Failure> {
-        request::fetch(&self.inner, path_or_url, init).await
-    }
-
-    pub fn on_change(&self, listener: impl Fn(&Snapshot) + 'static) -> u32 {
+    pub(crate) fn on_change(&self, listener: impl Fn(&Snapshot) + 'static) -> u32 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
         self.inner
@@ -148,41 +157,221 @@ impl Engine {
         id
     }
 
-    pub fn off(&self, id: u32) {
+    pub(crate) fn off(&self, id: u32) {
         self.inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    /// Joins the round in flight, or starts a full one; resolves with the verdict after it.
+    pub(crate) async fn probe(&self, source: Source) -> Snapshot {
+        self.joined(source, false).await
+    }
+
+    /// As [`Engine::probe`], but a round started here probes the leader only and takes a
+    /// failure as `emergency` (spec §8): the read that asked goes to the follower next,
+    /// and if the follower fails too, that failure triggers a full round.
+    pub(crate) async fn probe_leader_only(&self) -> Snapshot {
+        self.joined(Source::Request, true).await
+    }
+
+    /// Starts a full round in the background (or lets the one in flight stand).
+    pub(crate) fn spawn_probe(&self, source: Source) {
+        let _ = self.round(source, false);
+    }
+
+    async fn joined(&self, source: Source, leader_only: bool) -> Snapshot {
+        if let Some(promise) = self.round(source, leader_only) {
+            let _ = JsFuture::from(promise).await;
+        }
+        self.snapshot()
+    }
+
+    fn round(&self, source: Source, leader_only: bool) -> Option<js_sys::Promise> {
+        if let Some(round) = self.inner.round.borrow().as_ref() {
+            return Some(round.promise.clone());
+        }
+        let controller = web_sys::AbortController::new().ok()?;
+        let signal = controller.signal();
+        let generation = self.inner.generation.get();
+        let engine = self.clone();
+        let promise = crate::platform::promise(async move {
+            let outcome = probe::round(&engine.inner.config, &signal, leader_only).await;
+            // stop() ended this round: its outcome is an abort, not a verdict.
+            if engine.inner.generation.get() == generation {
+                engine.inner.round.borrow_mut().take();
+                engine.conclude(outcome, source);
+            }
+            Ok(JsValue::UNDEFINED)
+        });
+        *self.inner.round.borrow_mut() = Some(Round {
+            promise: promise.clone(),
+            controller,
+        });
+        Some(promise)
+    }
+
+    /// A round of this instance's own: remember → share → notify → schedule.
+    fn conclude(&self, outcome: Outcome, source: Source) {
+        let step: Step =
+            self.inner
+                .machine
+                .borrow_mut()
+                .observe(outcome, env::now_ms(), source, env::random());
+        if let Some(verdict) = self.remember(&step.snapshot) {
+            if let Some(peers) = self.inner.peers.borrow().as_ref() {
+                peers.tell(verdict);
+            }
+        }
+        self.settled(step.changed, &step.snapshot);
+        // Only the elected prober keeps the schedule; the other tabs hear its verdicts.
+        if self.inner.running.get() && self.is_prober() {
+            self.schedule(step.next_probe_ms);
+        }
+    }
+
+    /// Takes a verdict this instance did not probe for (the cache, another tab).
+    fn adopt(&self, snapshot: Snapshot) {
+        let changed = self.inner.machine.borrow_mut().adopt(snapshot);
+        self.settled(changed, &snapshot);
+    }
+
+    /// A verdict was reached: wake whoever waits for one, tell listeners of a change.
+    fn settled(&self, changed: bool, snapshot: &Snapshot) {
+        for waiter in self.inner.waiters.borrow_mut().drain(..) {
+            let _ = waiter.send(());
+        }
+        if changed {
+            // A listener added or removed meanwhile takes effect next time.
+            let listeners: Vec<Listener> = self
+                .inner
+                .listeners
+                .borrow()
+                .iter()
+                .map(|(_, l)| l.clone())
+                .collect();
+            for listener in listeners {
+                listener(snapshot);
+            }
+        }
+    }
+
+    /// Resolves at the next verdict this instance holds (own, peer's or cached).
+    fn next_verdict(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.waiters.borrow_mut().push(tx);
+        rx
+    }
+
+    /// Persists the verdict for the next page load; returns it, for the other tabs.
+    fn remember(&self, snapshot: &Snapshot) -> Option<Verdict> {
+        let verdict = Verdict::new(&self.inner.config.leader, snapshot)?;
+        self.inner.store.save(&verdict);
+        Some(verdict)
     }
 
     fn load_cached(&self) -> Option<Snapshot> {
         let config = &self.inner.config;
-        let entry = json::parse(&self.inner.store.load()?)?;
-        cache::decode(&entry, &config.leader, env::now_ms(), config.cache.ttl_ms)
+        self.inner
+            .store
+            .load()?
+            .decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
-}
 
-/// Calls every listener; a listener added or removed meanwhile takes effect next time.
-fn notify(inner: &Inner, snapshot: &Snapshot) {
-    let listeners: Vec<Listener> = inner
-        .listeners
-        .borrow()
-        .iter()
-        .map(|(_, l)| l.clone())
-        .collect();
-    for listener in listeners {
-        listener(snapshot);
+    fn schedule(&self, delay_ms: u32) {
+        let weak = Rc::downgrade(&self.inner);
+        let timer = Timeout::new(delay_ms, move || {
+            if let Some(inner) = weak.upgrade() {
+                // Off the timer's callback: replacing the handle never drops it mid-call.
+                spawn(async move { Engine { inner }.spawn_probe(Source::Probe) });
+            }
+        });
+        // Replacing the handle clears any timer still pending.
+        *self.inner.timer.borrow_mut() = Some(timer);
     }
-}
 
-/// Takes a verdict this instance did not probe for (the cache, another tab).
-fn adopt(inner: &Inner, snapshot: Snapshot) {
-    let changed = inner.machine.borrow_mut().adopt(snapshot);
-    if changed {
-        notify(inner, &snapshot);
+    fn is_prober(&self) -> bool {
+        self.inner
+            .peers
+            .borrow()
+            .as_ref()
+            .is_none_or(Peers::is_prober)
     }
-}
 
-/// Persists the verdict for the next page load; returns its encoding, for the other tabs.
-fn remember(inner: &Inner, snapshot: &Snapshot) -> Option<String> {
-    let text = cache::encode(&inner.config.leader, snapshot)?;
-    inner.store.save(&text);
-    Some(text)
+    fn join_peers(&self) {
+        if self.inner.peers.borrow().is_some() {
+            return;
+        }
+        let config = &self.inner.config;
+        let name = format!(
+            "health-proxy:{}:{}",
+            config.cache.key,
+            config.leader.as_str()
+        );
+        let on_message = {
+            let weak = Rc::downgrade(&self.inner);
+            move |message: TabMessage| {
+                if let Some(inner) = weak.upgrade() {
+                    Engine { inner }.on_peer_message(message);
+                }
+            }
+        };
+        let on_elected: Rc<dyn Fn()> = {
+            let weak = Rc::downgrade(&self.inner);
+            Rc::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    // Off the caller's stack: election callbacks may run inside `join`.
+                    spawn(async move { Engine { inner }.take_over() });
+                }
+            })
+        };
+        // A lease outlives a few missed renewals; it is renewed every third of it.
+        let lease_ms = config.health.interval_ms.saturating_mul(3);
+        let peers = Peers::join(&name, lease_ms, on_message, on_elected);
+        *self.inner.peers.borrow_mut() = Some(peers);
+    }
+
+    /// Newly elected: probe when the verdict falls due (now, for none or a cached one).
+    fn take_over(&self) {
+        if !self.inner.running.get() || self.inner.round.borrow().is_some() {
+            return;
+        }
+        let snapshot = self.snapshot();
+        let interval = self.inner.config.health.interval_ms;
+        let due = match (snapshot.state, snapshot.source, snapshot.checked_at) {
+            (State::Leader, Source::Probe | Source::Request | Source::Peer, Some(at)) => {
+                at + f64::from(interval) - env::now_ms()
+            }
+            _ => 0.0,
+        };
+        self.schedule(due.clamp(0.0, f64::from(interval)) as u32);
+    }
+
+    /// A message from another tab: a newer verdict is taken; a question is answered by
+    /// the prober, with its verdict or with a round.
+    fn on_peer_message(&self, message: TabMessage) {
+        if message.ask && self.is_prober() && self.inner.running.get() {
+            let ours = self.snapshot();
+            match Verdict::new(&self.inner.config.leader, &ours) {
+                Some(verdict) if ours.source != Source::Cache => {
+                    if let Some(peers) = self.inner.peers.borrow().as_ref() {
+                        peers.tell(verdict);
+                    }
+                }
+                _ => self.spawn_probe(Source::Probe),
+            }
+        }
+        let Some(verdict) = message.verdict else {
+            return;
+        };
+        let config = &self.inner.config;
+        let Some(mut snapshot) = verdict.decode(&config.leader, env::now_ms(), u32::MAX) else {
+            return;
+        };
+        let ours = self.snapshot().checked_at;
+        if ours.is_some_and(|t| verdict.checked_at() <= t) {
+            return;
+        }
+        snapshot.source = Source::Peer;
+        self.remember(&snapshot);
+        self.adopt(snapshot);
+    }
 }

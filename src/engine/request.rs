@@ -1,29 +1,36 @@
-//! `fetch` through the proxy (spec §2, §3, §8): route, send with a timeout, and on a
-//! leader failure let a probe decide — a critical read then gets one retry on the
-//! follower; nothing else is ever retried. A critical read also races a dark leader: with
-//! no verdict yet, or a leader that is silent for `raceAfterMs`, the follower joins in
-//! (only once the verdict allows it) and the first good answer wins.
+//! `fetch` through the proxy: carries out the request policy (`model::policy`, spec §2,
+//! §3, §8) — sends, races, waits for probes, retries a critical read once on the
+//! follower — and hands the response over with its deadline still running on the body.
 
 use super::select::{select, Either};
-use super::{probe, Inner};
-use crate::cat;
-use crate::core::error::ErrorCode;
-use crate::core::routing::{Decision, Plan, Target};
-use crate::core::{HealthProxyError, Source, State};
-use crate::platform::http::{self, SendError};
-use crate::platform::timer::sleep;
-use crate::prelude::*;
-use ::core::future::Future;
-use ::core::pin::Pin;
-use alloc::rc::Rc;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortSignal, Response};
+use super::Engine;
+use crate::model::error::{ErrorCode, HealthProxyError, Why};
+use crate::model::policy::{self, AfterFailure, BothFailed, Start, Watch};
+use crate::model::routing::{Plan, Target};
+use crate::model::{Source, State};
+use crate::platform::http::{self, AbortGuard, SendError};
+use crate::platform::{describe, Sleep};
+use std::future::Future;
+use std::pin::Pin;
+use wasm_bindgen::JsValue;
+use web_sys::{AbortSignal, RequestInit, Response};
 
-pub enum Failure {
+/// A request as the caller made it, read from its arguments by the JS layer.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) path: String,
+    pub(crate) method: String,
+    /// A plain copy of the caller's `init`.
+    pub(crate) init: RequestInit,
+    /// The caller's signal (already checked to be a real `AbortSignal`).
+    pub(crate) signal: Option<AbortSignal>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Failure {
     /// The proxy's own refusal or verdict.
     Proxy(HealthProxyError),
-    /// The caller's abort reason or the browser's own error for an unbuildable request,
-    /// handed back unchanged.
+    /// The caller's abort reason, handed back unchanged.
     Js(JsValue),
 }
 
@@ -33,355 +40,238 @@ impl From<HealthProxyError> for Failure {
     }
 }
 
-/// The caller's `init`, copied to a plain object, with what routing needs from it.
-struct CallerInit {
-    init: js_sys::Object,
-    method: String,
-    signal: Option<AbortSignal>,
-}
-
-fn read_init(init: &JsValue) -> Result<CallerInit, HealthProxyError> {
-    let copy = js_sys::Object::new();
-    if init.is_undefined() || init.is_null() {
-        return Ok(CallerInit {
-            init: copy,
-            method: "GET".to_string(),
-            signal: None,
-        });
-    }
-    let Some(object) = init
-        .dyn_ref::<js_sys::Object>()
-        .filter(|_| init.is_object())
-    else {
-        return Err(HealthProxyError::path(
-            "init must be an object like fetch's RequestInit",
-        ));
-    };
-    let copy = js_sys::Object::assign(&copy, object);
-    let method = match js_sys::Reflect::get(&copy, &JsValue::from_str("method")) {
-        Ok(m) if m.is_undefined() || m.is_null() => "GET".to_string(),
-        Ok(m) => m.as_string().ok_or_else(|| {
-            HealthProxyError::path("init.method must be a string such as \"POST\"")
-        })?,
-        Err(_) => "GET".to_string(),
-    };
-    let signal = js_sys::Reflect::get(&copy, &JsValue::from_str("signal"))
-        .ok()
-        .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-    Ok(CallerInit {
-        init: copy,
-        method,
-        signal,
-    })
-}
+/// A response with the guard that still bounds its body.
+type Sent = (Response, AbortGuard);
 
 /// One request to one origin, judged.
 enum Outcome {
-    Good(Response),
+    Good(Sent),
     /// A network error, a timeout or a failover status: it counts against that origin.
     Failed {
-        answer: Option<Response>,
-        why: String,
+        answer: Option<Sent>,
+        why: Why,
     },
 }
 
 type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
 
-/// Sends the request to `target`. Dropping the attempt before it finishes aborts it.
-fn attempt<'a>(
-    inner: &'a Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &'a CallerInit,
-    target: Target,
-) -> Attempt<'a> {
-    let url = plan.url(&inner.config, target);
-    Box::pin(async move {
-        let config = &inner.config;
-        let who = match target {
-            Target::Leader => "the leader",
-            Target::Follower => "the follower",
-        };
-        let timeout = config.request_timeout_ms;
-        match http::send(&url, &caller.init, timeout, caller.signal.as_ref()).await {
-            Ok((response, mut guard)) => {
-                guard.disarm();
-                if config.is_failover_status(response.status()) {
-                    let why = cat!(who, " answered ", response.status());
-                    Ok(Outcome::Failed {
-                        answer: Some(response),
-                        why,
-                    })
-                } else {
-                    Ok(Outcome::Good(response))
+struct Request<'a> {
+    engine: &'a Engine,
+    plan: Plan<'a>,
+    call: &'a Call,
+}
+
+pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Failure> {
+    let plan = Plan::new(engine.config(), &call.path, &call.method)
+        .map_err(|e| Failure::Proxy(e.into()))?;
+    let r = Request { engine, plan, call };
+    if engine.state() == State::Unknown {
+        // The verdict comes from probes only: a request before any starts one.
+        engine.spawn_probe(Source::Probe);
+    }
+    let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
+    if start == Start::AwaitVerdict {
+        let state = engine.probe(Source::Probe).await.state;
+        start = policy::start(state, r.plan.read, r.plan.critical);
+    }
+    match start {
+        Start::Refuse(code) => Err(r.refusal(code).into()),
+        Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
+        Start::Follower => r.via_follower().await,
+        Start::Leader { watched: false } => {
+            let outcome = r.attempt(Target::Leader).await?;
+            r.after_leader(outcome).await
+        }
+        Start::Leader { watched: true } => r.watched().await,
+    }
+}
+
+impl<'a> Request<'a> {
+    fn refusal(&self, code: ErrorCode) -> HealthProxyError {
+        self.plan.refusal(code, &self.call.method)
+    }
+
+    fn what(&self) -> String {
+        self.plan.what(&self.call.method)
+    }
+
+    /// Sends the request to `target`. Dropping the attempt before it finishes aborts it.
+    fn attempt(&self, target: Target) -> Attempt<'a> {
+        let url = self.plan.url(target);
+        let timeout = self.engine.config().request_timeout_ms;
+        let engine = self.engine;
+        let call = self.call;
+        Box::pin(async move {
+            match http::send(&url, &call.init, timeout, call.signal.as_ref()).await {
+                Ok((response, guard)) => {
+                    let status = response.status();
+                    if engine.config().is_failover_status(status) {
+                        Ok(Outcome::Failed {
+                            answer: Some((response, guard)),
+                            why: Why::Status(target, status),
+                        })
+                    } else {
+                        Ok(Outcome::Good((response, guard)))
+                    }
                 }
+                Err(SendError::CallerAbort(reason)) => Err(Failure::Js(reason)),
+                Err(SendError::Invalid(e)) => Err(HealthProxyError::new(
+                    ErrorCode::InvalidPath,
+                    format!("init cannot make a request to {url}: {}", describe(&e)),
+                )
+                .into()),
+                Err(SendError::Timeout) => Ok(Outcome::Failed {
+                    answer: None,
+                    why: Why::Timeout(target, timeout),
+                }),
+                Err(SendError::Network) => Ok(Outcome::Failed {
+                    answer: None,
+                    why: Why::Network(target),
+                }),
             }
-            Err(SendError::CallerAbort(reason)) | Err(SendError::Invalid(reason)) => {
-                Err(Failure::Js(reason))
-            }
-            Err(SendError::Timeout) => Ok(Outcome::Failed {
-                answer: None,
-                why: cat!(who, " did not answer within ", timeout, " ms"),
-            }),
-            Err(SendError::Network) => Ok(Outcome::Failed {
-                answer: None,
-                why: cat!(who, " could not be reached (network error)"),
-            }),
-        }
-    })
-}
-
-/// A response nobody will read: free its connection.
-fn discard(response: Option<Response>) {
-    if let Some(body) = response.and_then(|r| r.body()) {
-        let _ = body.cancel();
+        })
     }
-}
 
-fn failed_parts(outcome: Outcome) -> (Option<Response>, String) {
-    match outcome {
-        Outcome::Good(response) => (Some(response), String::new()),
-        Outcome::Failed { answer, why } => (answer, why),
+    /// The response for the caller. Its body stays under the request's deadline: a body
+    /// that stalls is aborted then (reading it rejects) and triggers a probe.
+    fn deliver(&self, (response, guard): Sent) -> Response {
+        let engine = self.engine.clone();
+        http::watch_body(response, guard, move || engine.spawn_probe(Source::Request))
     }
-}
 
-fn what(plan: &Plan<'_>, caller: &CallerInit) -> String {
-    cat!(caller.method.to_ascii_uppercase(), ' ', plan.rel)
-}
-
-pub async fn fetch(
-    inner: &Rc<Inner>,
-    path_or_url: &str,
-    init: &JsValue,
-) -> Result<Response, Failure> {
-    let caller = read_init(init)?;
-    let config = &inner.config;
-    let plan = Plan::new(config, path_or_url, &caller.method)?;
-    let mut state = inner.machine.borrow().state();
-    if state == State::Unknown {
-        if plan.read && plan.critical {
-            probe::spawn(inner, Source::Probe);
-            return race_unknown(inner, &plan, &caller).await;
-        }
-        // Writes and other reads wait for the verdict.
-        state = probe::shared(inner, Source::Probe).await.state;
-    }
-    match plan.decide(state) {
-        Decision::Wait => Err(plan.refusal(ErrorCode::NotReady, &caller.method).into()),
-        Decision::Refuse(code) => Err(plan.refusal(code, &caller.method).into()),
-        Decision::Send(Target::Follower) => via_follower(inner, &plan, &caller).await,
-        Decision::Send(Target::Leader) => via_leader(inner, &plan, &caller).await,
-    }
-}
-
-/// Spec §8, no verdict yet: the leader at once; the follower as well once the leader has
-/// been silent for `raceAfterMs`, or has already failed.
-async fn race_unknown(
-    inner: &Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &CallerInit,
-) -> Result<Response, Failure> {
-    let leader = attempt(inner, plan, caller, Target::Leader);
-    match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
-        // The leader answered in time, well or badly; after a failure the follower tries.
-        Either::Left((outcome, _)) => {
-            let follower = attempt(inner, plan, caller, Target::Follower);
-            settle(inner, plan, caller, outcome?, true, follower).await
-        }
-        Either::Right(((), leader)) => {
-            let follower = attempt(inner, plan, caller, Target::Follower);
-            first_good(inner, plan, caller, leader, follower).await
-        }
-    }
-}
-
-/// The leader and the follower both in flight: the first good answer wins, the other is
-/// aborted.
-async fn first_good<'a>(
-    inner: &'a Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &'a CallerInit,
-    leader: Attempt<'a>,
-    follower: Attempt<'a>,
-) -> Result<Response, Failure> {
-    let (first, other, leader_first) = match select(leader, follower).await {
-        Either::Left((outcome, follower)) => (outcome?, follower, true),
-        Either::Right((outcome, leader)) => (outcome?, leader, false),
-    };
-    settle(inner, plan, caller, first, leader_first, other).await
-}
-
-/// One origin has answered (`first`): a good answer wins and `other` is dropped, which
-/// aborts it; otherwise `other`'s answer counts.
-async fn settle<'a>(
-    inner: &'a Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &'a CallerInit,
-    first: Outcome,
-    first_is_leader: bool,
-    other: Attempt<'a>,
-) -> Result<Response, Failure> {
-    if let Outcome::Good(response) = first {
-        return Ok(response);
-    }
-    let second = other.await?;
-    if let Outcome::Good(response) = second {
-        discard(failed_parts(first).0);
-        return Ok(response);
-    }
-    let (leader, follower) = if first_is_leader {
-        (first, second)
-    } else {
-        (second, first)
-    };
-    both_failed(inner, plan, caller, leader, follower).await
-}
-
-/// Neither origin answered well: the verdict decides what the caller gets.
-async fn both_failed(
-    inner: &Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &CallerInit,
-    leader: Outcome,
-    follower: Outcome,
-) -> Result<Response, Failure> {
-    let state = probe::shared(inner, Source::Request).await.state;
-    let (mut leader_answer, leader_why) = failed_parts(leader);
-    let (mut follower_answer, follower_why) = failed_parts(follower);
-    // An origin the verdict calls healthy gave its own answer (a 5xx): that is the answer.
-    let chosen = match state {
-        State::Leader => leader_answer.take(),
-        State::Emergency => follower_answer.take(),
-        State::Unknown | State::Offline => None,
-    };
-    discard(leader_answer);
-    discard(follower_answer);
-    if let Some(response) = chosen {
-        return Ok(response);
-    }
-    let code = if state == State::Offline {
-        ErrorCode::Offline
-    } else {
-        ErrorCode::LeaderUnavailable
-    };
-    Err(HealthProxyError::new(
-        code,
-        cat!(what(plan, caller), ": ", leader_why, ", and ", follower_why),
-    )
-    .into())
-}
-
-async fn via_leader(
-    inner: &Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &CallerInit,
-) -> Result<Response, Failure> {
-    let leader = attempt(inner, plan, caller, Target::Leader);
-    let outcome = if plan.read && plan.critical {
-        match select(leader, Box::pin(sleep(inner.config.race_after_ms))).await {
-            Either::Left((outcome, _)) => outcome?,
-            Either::Right(((), leader)) => return slow_leader(inner, plan, caller, leader).await,
-        }
-    } else {
-        leader.await?
-    };
-    after_leader(inner, plan, caller, outcome).await
-}
-
-/// Spec §8 in state `leader`: a critical read the leader has not answered within
-/// `raceAfterMs` probes the leader now. Only if that moves the verdict to `emergency` is
-/// the still-pending read also sent to the follower.
-async fn slow_leader<'a>(
-    inner: &'a Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &'a CallerInit,
-    leader: Attempt<'a>,
-) -> Result<Response, Failure> {
-    let probe = Box::pin(probe::leader_only(inner));
-    let leader_outcome = match select(leader, probe).await {
-        Either::Left((outcome, _probe)) => outcome?,
-        Either::Right((snapshot, leader)) => {
-            if snapshot.state == State::Emergency {
-                let follower = attempt(inner, plan, caller, Target::Follower);
-                return first_good(inner, plan, caller, leader, follower).await;
-            }
-            leader.await?
-        }
-    };
-    after_leader(inner, plan, caller, leader_outcome).await
-}
-
-/// The leader's answer. A failure lets a probe decide: a critical read then gets its one
-/// retry on the follower; a write is reported, never retried.
-async fn after_leader(
-    inner: &Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &CallerInit,
-    outcome: Outcome,
-) -> Result<Response, Failure> {
-    let (answer, why) = match outcome {
-        Outcome::Good(response) => return Ok(response),
-        Outcome::Failed { answer, why } => (answer, why),
-    };
-    let state = probe::shared(inner, Source::Request).await.state;
-    let what = what(plan, caller);
-    if !plan.read {
-        discard(answer);
-        return Err(HealthProxyError::new(
-            ErrorCode::LeaderUnavailable,
-            cat!(what, ": ", why, "; a write is never retried, so check whether it took effect before sending it again"),
-        )
-        .into());
-    }
-    if state == State::Leader {
-        // The probe found the leader healthy: its own answer, if it gave one.
-        return match answer {
-            Some(response) => Ok(response),
-            None => Err(
-                HealthProxyError::new(ErrorCode::LeaderUnavailable, cat!(what, ": ", why)).into(),
-            ),
+    /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
+    async fn watched(&self) -> Result<Response, Failure> {
+        let race_after = self.engine.config().race_after_ms;
+        let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
+            Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
+            Either::Right(((), leader)) => leader,
         };
-    }
-    discard(answer);
-    match plan.decide(state) {
-        Decision::Send(Target::Follower) => via_follower(inner, plan, caller).await,
-        Decision::Refuse(code) => {
-            let refusal = plan.refusal(code, &caller.method);
-            Err(HealthProxyError::new(code, cat!(refusal.message, " (", why, ')')).into())
-        }
-        Decision::Send(Target::Leader) | Decision::Wait => {
-            Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, cat!(what, ": ", why)).into())
+        match policy::when_slow(self.engine.state()) {
+            Watch::JoinFollower => self.race(leader).await,
+            Watch::KeepWaiting => self.after_leader(leader.await?).await,
+            Watch::Confirm => self.confirm(leader).await,
         }
     }
-}
 
-/// In `emergency`: the follower's answer, whatever its status. A failure lets a probe
-/// tell emergency from offline for the next request.
-async fn via_follower(
-    inner: &Rc<Inner>,
-    plan: &Plan<'_>,
-    caller: &CallerInit,
-) -> Result<Response, Failure> {
-    match attempt(inner, plan, caller, Target::Follower).await? {
-        Outcome::Good(response) => Ok(response),
-        Outcome::Failed {
-            answer: Some(response),
-            ..
-        } => {
-            probe::spawn(inner, Source::Request);
-            Ok(response)
+    /// Probes the leader now, and lets the read escape to the follower once the probe has
+    /// been open for the confirmation bound. Only the probe moves the verdict.
+    async fn confirm(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+        let probe = Box::pin(self.engine.probe_leader_only());
+        let escape = Sleep::new(self.engine.escape_after_ms());
+        let watch = select(probe, escape);
+        let next = match select(leader, watch).await {
+            Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
+            Either::Right((Either::Left((snapshot, _)), leader)) => {
+                (policy::when_confirmed(snapshot.state), leader)
+            }
+            Either::Right((Either::Right(((), _probe)), leader)) => {
+                (policy::when_escaping(), leader)
+            }
+        };
+        match next {
+            (Watch::JoinFollower, leader) => self.race(leader).await,
+            (_, leader) => self.after_leader(leader.await?).await,
         }
-        Outcome::Failed { answer: None, why } => {
-            probe::spawn(inner, Source::Request);
-            Err(HealthProxyError::new(
+    }
+
+    /// The leader and the follower both in flight: the first good answer wins, the other
+    /// is aborted.
+    async fn race(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+        let follower = self.attempt(Target::Follower);
+        let (first, other, first_is_leader) = match select(leader, follower).await {
+            Either::Left((outcome, follower)) => (outcome?, follower, true),
+            Either::Right((outcome, leader)) => (outcome?, leader, false),
+        };
+        let first_why = match first {
+            Outcome::Good(sent) => return Ok(self.deliver(sent)),
+            Outcome::Failed { answer, why } => (answer, why),
+        };
+        let (second_answer, second_why) = match other.await? {
+            Outcome::Good(sent) => return Ok(self.deliver(sent)),
+            Outcome::Failed { answer, why } => (answer, why),
+        };
+        let ((leader_answer, leader_why), (follower_answer, follower_why)) = if first_is_leader {
+            (first_why, (second_answer, second_why))
+        } else {
+            ((second_answer, second_why), first_why)
+        };
+        let state = self.engine.probe(Source::Request).await.state;
+        match (
+            policy::after_both_failed(state),
+            leader_answer,
+            follower_answer,
+        ) {
+            (BothFailed::Answer(Target::Leader), Some(sent), _)
+            | (BothFailed::Answer(Target::Follower), _, Some(sent)) => Ok(self.deliver(sent)),
+            (BothFailed::Refuse(ErrorCode::Offline), _, _) => Err(HealthProxyError::new(
                 ErrorCode::Offline,
-                cat!(
-                    what(plan, caller),
-                    ": the leader is unavailable and ",
-                    why,
-                    "; this client appears to be offline"
-                ),
+                format!("{}: {leader_why}, and {follower_why}", self.what()),
             )
-            .into())
+            .into()),
+            _ => Err(HealthProxyError::new(
+                ErrorCode::LeaderUnavailable,
+                format!("{}: {leader_why}, and {follower_why}", self.what()),
+            )
+            .into()),
+        }
+    }
+
+    /// The leader's answer. A failure lets a probe decide (spec §2): the leader's own
+    /// answer if it is healthy, else one retry of a critical read on the follower.
+    async fn after_leader(&self, outcome: Outcome) -> Result<Response, Failure> {
+        let (answer, why) = match outcome {
+            Outcome::Good(sent) => return Ok(self.deliver(sent)),
+            Outcome::Failed { answer, why } => (answer, why),
+        };
+        let state: State = self.engine.probe(Source::Request).await.state;
+        let what = self.what();
+        let after = policy::after_leader_failure(
+            state,
+            self.plan.read,
+            self.plan.critical,
+            answer.is_some(),
+        );
+        // An answer not handed over is dropped here, which aborts what is left of it.
+        match (after, answer) {
+            (AfterFailure::Answer, Some(sent)) => Ok(self.deliver(sent)),
+            (AfterFailure::Answer | AfterFailure::Unavailable, _) if !self.plan.read => Err(HealthProxyError::new(
+                ErrorCode::LeaderUnavailable,
+                format!("{what}: {why}; a write is never retried, so check whether it took effect before sending it again"),
+            )
+            .into()),
+            (AfterFailure::Answer | AfterFailure::Unavailable, _) => {
+                Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, format!("{what}: {why}")).into())
+            }
+            (AfterFailure::Follower, _) => self.via_follower().await,
+            (AfterFailure::Refuse(code), _) => {
+                let refusal = self.refusal(code);
+                Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
+            }
+        }
+    }
+
+    /// In `emergency`: the follower's answer, whatever its status. A failure lets a probe
+    /// tell emergency from offline for the next request.
+    async fn via_follower(&self) -> Result<Response, Failure> {
+        match self.attempt(Target::Follower).await? {
+            Outcome::Good(sent) => Ok(self.deliver(sent)),
+            Outcome::Failed {
+                answer: Some(sent), ..
+            } => {
+                self.engine.spawn_probe(Source::Request);
+                Ok(self.deliver(sent))
+            }
+            Outcome::Failed { answer: None, why } => {
+                self.engine.spawn_probe(Source::Request);
+                Err(HealthProxyError::new(
+                    ErrorCode::Offline,
+                    format!(
+                        "{}: the leader is unavailable and {why}; this client appears to be offline",
+                        self.what()
+                    ),
+                )
+                .into())
+            }
         }
     }
 }

@@ -1,25 +1,90 @@
-//! Core values to and from JS: Snapshot objects, `HealthProxyError`s, string arguments.
+//! JS values to and from the model's types: the config (checked by the schema walk, read
+//! by serde), Snapshots, `HealthProxyError`s, string arguments.
 
-use crate::cat;
-use crate::core::{HealthProxyError, Snapshot};
-use crate::prelude::*;
-use wasm_bindgen::JsValue;
+use crate::model::config::ConfigInput;
+use crate::model::error::{ConfigError, RequestError};
+use crate::model::schema::{self, Seen, Shape};
+use crate::model::{Config, HealthProxyError, Snapshot};
+use crate::platform::{describe, env, to_js};
+use wasm_bindgen::prelude::*;
 
-pub fn snapshot_to_js(s: &Snapshot) -> JsValue {
-    let object = js_sys::Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &value);
+#[wasm_bindgen]
+extern "C" {
+    // js_sys's Object.keys would let a throwing Proxy trap escape.
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(object: &JsValue) -> Result<js_sys::Array, JsValue>;
+}
+
+/// The caller's config object, read once, every read guarded.
+struct ConfigValue(JsValue);
+
+impl Shape for ConfigValue {
+    fn seen(&self) -> Seen {
+        let v = &self.0;
+        if v.is_undefined() || v.is_null() {
+            Seen::Absent
+        } else if let Some(b) = v.as_bool() {
+            let _ = b;
+            Seen::Flag
+        } else if let Some(n) = v.as_f64() {
+            Seen::Number(n)
+        } else if v.is_string() {
+            Seen::Text
+        } else if js_sys::Array::is_array(v) {
+            let len = js_sys::Reflect::get(v, &JsValue::from_str("length"))
+                .ok()
+                .and_then(|l| l.as_f64())
+                .unwrap_or(0.0);
+            Seen::List(len as u32)
+        } else if v.is_function() {
+            Seen::Other("a function")
+        } else if v.is_object() {
+            Seen::Object
+        } else {
+            Seen::Other("a symbol or bigint")
+        }
+    }
+
+    fn keys(&self) -> Result<Vec<String>, String> {
+        let keys = object_keys(&self.0).map_err(|e| describe(&e))?;
+        Ok(keys.iter().filter_map(|k| k.as_string()).collect())
+    }
+
+    fn get(&self, key: &str) -> Result<Self, String> {
+        js_sys::Reflect::get(&self.0, &JsValue::from_str(key))
+            .map(ConfigValue)
+            .map_err(|e| describe(&e))
+    }
+
+    fn item(&self, index: u32) -> Result<Self, String> {
+        js_sys::Reflect::get_u32(&self.0, index)
+            .map(ConfigValue)
+            .map_err(|e| describe(&e))
+    }
+}
+
+/// Validates the caller's config: the schema walk names any unknown key or wrong value;
+/// then a plain JSON copy (no getters or traps left to run) is read by serde.
+#[inline(never)]
+pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError> {
+    schema::check(&ConfigValue(value.clone()))?;
+    let unreadable = |detail: String| ConfigError::Unreadable {
+        field: "config".into(),
+        detail,
     };
-    let number = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from_f64);
-    set("state", JsValue::from_str(s.state.as_str()));
-    set("leaderLatencyMs", number(s.leader_latency_ms));
-    set("checkedAt", number(s.checked_at));
-    set("source", JsValue::from_str(s.source.as_str()));
-    object.into()
+    let text = js_sys::JSON::stringify(&value).map_err(|e| unreadable(describe(&e)))?;
+    let plain = js_sys::JSON::parse(&String::from(text)).map_err(|e| unreadable(describe(&e)))?;
+    let input: ConfigInput =
+        serde_wasm_bindgen::from_value(plain).map_err(|e| unreadable(e.to_string()))?;
+    Ok(Config::from_input(input, env::page_is_https())?)
+}
+
+pub(crate) fn snapshot_to_js(s: &Snapshot) -> JsValue {
+    to_js(s).unwrap_or(JsValue::NULL)
 }
 
 /// An `Error` with `name === "HealthProxyError"` and a string `code`.
-pub fn error_to_js(e: &HealthProxyError) -> JsValue {
+pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
     let error = js_sys::Error::new(&e.message);
     error.set_name("HealthProxyError");
     let _ = js_sys::Reflect::set(
@@ -30,8 +95,6 @@ pub fn error_to_js(e: &HealthProxyError) -> JsValue {
     error.into()
 }
 
-pub fn string_arg(field: &str, value: &JsValue) -> Result<String, HealthProxyError> {
-    value
-        .as_string()
-        .ok_or_else(|| HealthProxyError::path(cat!(field, " must be a string")))
+pub(crate) fn string_arg(field: &'static str, value: &JsValue) -> Result<String, RequestError> {
+    value.as_string().ok_or(RequestError::NotAString { field })
 }

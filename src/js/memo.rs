@@ -2,7 +2,7 @@
 //! path string returns the URL string already built, without copying either string
 //! through wasm memory. Valid for one verdict state; cleared when it changes.
 
-use crate::core::State;
+use crate::model::State;
 use ::core::cell::Cell;
 use wasm_bindgen::JsValue;
 

@@ -1,28 +1,23 @@
-//! The `#[wasm_bindgen]` surface of spec §4: converts JS values to the core's types and
+//! The `#[wasm_bindgen]` surface of spec §4: converts JS values to the model's types and
 //! errors back to JS, and delegates everything else to the engine.
 
-use crate::prelude::*;
-
 mod convert;
+mod init;
 mod memo;
 mod types;
 
-use crate::core::routing::Target;
-use crate::core::{Config, HealthProxyError};
-use crate::engine::{Engine, Failure};
-use crate::platform::env;
-use crate::platform::json::to_value;
+use crate::engine::request::{self, Failure};
+use crate::engine::Engine;
+use crate::model::routing::{Decision, Plan};
+use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
-use convert::{error_to_js, snapshot_to_js, string_arg};
+use convert::{config_from_js, error_to_js, snapshot_to_js, string_arg};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 pub struct HealthProxy {
     engine: Engine,
     memo: memo::Memo,
-    /// The bases as JS strings, to build URLs without copying strings out of wasm.
-    leader: js_sys::JsString,
-    follower: js_sys::JsString,
 }
 
 #[wasm_bindgen]
@@ -32,11 +27,8 @@ impl HealthProxy {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "HealthProxyConfig")] config: JsValue,
     ) -> Result<HealthProxy, JsValue> {
-        let config = Config::from_value(&to_value(&config), env::page_is_https())
-            .map_err(|e| error_to_js(&e))?;
+        let config = config_from_js(config).map_err(|e| error_to_js(&e))?;
         Ok(HealthProxy {
-            leader: js_sys::JsString::from(config.leader.as_str()),
-            follower: js_sys::JsString::from(config.follower.as_str()),
             engine: Engine::new(config),
             memo: memo::Memo::new(),
         })
@@ -49,7 +41,8 @@ impl HealthProxy {
         promise(async move { Ok(snapshot_to_js(&engine.start().await)) })
     }
 
-    /// Ends timers, listeners and in-flight probes; idempotent.
+    /// Ends timers, listeners and in-flight probes; idempotent. `onChange` subscriptions
+    /// stay for a later `start()`.
     pub fn stop(&self) {
         self.engine.stop();
     }
@@ -69,9 +62,10 @@ impl HealthProxy {
     pub fn resolve(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | undefined")] method: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] method: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        self.url(&path_or_url, &method).map_err(|e| error_to_js(&e))
+        self.url(&path_or_url, method.as_ref())
+            .map_err(|e| error_to_js(&e))
     }
 
     /// True exactly when `resolve` would not throw.
@@ -79,10 +73,10 @@ impl HealthProxy {
     pub fn can_serve(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | undefined")] method: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] method: Option<JsValue>,
     ) -> bool {
         // No JS Error is built for a refusal here: templates call this on every check.
-        self.url(&path_or_url, &method).is_ok()
+        self.url(&path_or_url, method.as_ref()).is_ok()
     }
 
     /// `fetch` routed by the verdict; rejects with `HealthProxyError` (or the caller's
@@ -91,12 +85,13 @@ impl HealthProxy {
     pub fn fetch(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> js_sys::Promise {
         let engine = self.engine.clone();
         promise(async move {
-            let path = string_arg("pathOrUrl", &path_or_url).map_err(|e| error_to_js(&e))?;
-            match engine.fetch(&path, &init).await {
+            let call = init::read_call(&path_or_url, init)
+                .map_err(|e| error_to_js(&HealthProxyError::from(e)))?;
+            match request::fetch(&engine, &call).await {
                 Ok(response) => Ok(response.into()),
                 Err(Failure::Proxy(e)) => Err(error_to_js(&e)),
                 Err(Failure::Js(e)) => Err(e),
@@ -108,7 +103,11 @@ impl HealthProxy {
     #[wasm_bindgen(js_name = checkNow, unchecked_return_type = "Promise<Snapshot>")]
     pub fn check_now(&self) -> js_sys::Promise {
         let engine = self.engine.clone();
-        promise(async move { Ok(snapshot_to_js(&engine.check_now().await)) })
+        promise(async move {
+            Ok(snapshot_to_js(
+                &engine.probe(crate::model::Source::Probe).await,
+            ))
+        })
     }
 
     /// Calls `listener` with a Snapshot on every state change; returns an unsubscribe function.
@@ -128,9 +127,14 @@ impl HealthProxy {
 }
 
 impl HealthProxy {
-    fn url(&self, path_or_url: &JsValue, method: &JsValue) -> Result<JsValue, HealthProxyError> {
+    fn url(
+        &self,
+        path_or_url: &JsValue,
+        method: Option<&JsValue>,
+    ) -> Result<JsValue, HealthProxyError> {
+        let method = method.filter(|m| !m.is_undefined() && !m.is_null());
         // Only the default method is memoised: checking another would copy its string.
-        let memoised = method.is_undefined() && path_or_url.is_string();
+        let memoised = method.is_none() && path_or_url.is_string();
         let state = self.engine.state();
         if memoised {
             if let Some(url) = self.memo.get(path_or_url, state) {
@@ -138,19 +142,15 @@ impl HealthProxy {
             }
         }
         let path = string_arg("pathOrUrl", path_or_url)?;
-        let method = method_arg(method)?;
-        let routed = self
-            .engine
-            .route(&path, method.as_deref().unwrap_or("GET"))?;
-        let url = match routed.url {
-            Some(url) => JsValue::from(url),
-            None => {
-                let base = match routed.target {
-                    Target::Leader => &self.leader,
-                    Target::Follower => &self.follower,
-                };
-                base.concat(path_or_url).into()
-            }
+        let method = match method {
+            Some(m) => string_arg("method", m)?,
+            None => "GET".to_string(),
+        };
+        let plan = Plan::new(self.engine.config(), &path, &method)?;
+        let url = match plan.decide(state) {
+            Decision::Send(target) => JsValue::from(plan.url(target)),
+            Decision::Wait => return Err(plan.refusal(ErrorCode::NotReady, &method)),
+            Decision::Refuse(code) => return Err(plan.refusal(code, &method)),
         };
         if memoised {
             self.memo.put(path_or_url, &url);
@@ -163,14 +163,5 @@ impl Drop for HealthProxy {
     // `free()` from JS: nothing of this proxy may keep running.
     fn drop(&mut self) {
         self.engine.stop();
-    }
-}
-
-/// The method given, or `None` for the default GET.
-fn method_arg(method: &JsValue) -> Result<Option<String>, HealthProxyError> {
-    if method.is_undefined() || method.is_null() {
-        Ok(None)
-    } else {
-        string_arg("method", method).map(Some)
     }
 }

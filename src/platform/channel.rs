@@ -1,41 +1,45 @@
-//! Verdicts shared between tabs of the same site over a BroadcastChannel; a tab that
-//! adopts one reports it with source `peer`.
+//! Messages between tabs of the same site over a BroadcastChannel, as the model's
+//! [`TabMessage`] (structured-cloned plain objects).
 
-use crate::prelude::*;
-use wasm_bindgen::prelude::*;
+use crate::model::cache::TabMessage;
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
 
-pub struct Channel {
+#[derive(Debug)]
+#[must_use = "the channel closes when dropped"]
+pub(crate) struct Channel {
     channel: web_sys::BroadcastChannel,
-    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_message: EventListener,
 }
 
 impl Channel {
-    /// Listens on `name`; `on_message` gets each text message another instance posts.
-    pub fn open(name: &str, mut on_message: impl FnMut(String) + 'static) -> Option<Channel> {
+    /// Listens on `name`; `on_message` gets each message another instance posts.
+    pub(crate) fn open(name: &str, on_message: impl Fn(TabMessage) + 'static) -> Option<Channel> {
         super::env::global("BroadcastChannel")?;
         let channel = web_sys::BroadcastChannel::new(name).ok()?;
-        let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |event: web_sys::MessageEvent| {
-                if let Some(text) = event.data().as_string() {
-                    on_message(text);
-                }
-            },
-        );
-        channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        let listener = EventListener::new(&channel, "message", move |event| {
+            let data = event
+                .dyn_ref::<web_sys::MessageEvent>()
+                .map(web_sys::MessageEvent::data);
+            if let Some(message) = data.and_then(|d| serde_wasm_bindgen::from_value(d).ok()) {
+                on_message(message);
+            }
+        });
         Some(Channel {
             channel,
-            _on_message: handler,
+            _on_message: listener,
         })
     }
 
-    pub fn post(&self, text: &str) {
-        let _ = self.channel.post_message(&JsValue::from_str(text));
+    pub(crate) fn post(&self, message: &TabMessage) {
+        if let Some(value) = super::to_js(message) {
+            let _ = self.channel.post_message(&value);
+        }
     }
 }
 
 impl Drop for Channel {
     fn drop(&mut self) {
-        self.channel.set_onmessage(None);
         self.channel.close();
     }
 }

@@ -1,18 +1,18 @@
 //! One prober per browser: tabs of the same site elect one instance to run the periodic
-//! probes. The Web Locks API when there is one (a closed tab releases its lock, so the role
-//! passes on by itself), else a lease in localStorage renewed by its holder; with neither
-//! (Node, some workers) every instance probes for itself.
+//! probes. The Web Locks API when there is one (a closed tab releases its lock, so the
+//! role passes on by itself), else a lease in localStorage renewed by its holder; with
+//! neither (Node, some workers) every instance probes for itself.
 
-use super::env;
-use super::timer::Timeout;
-use crate::cat;
-use crate::prelude::*;
-use ::core::cell::{Cell, RefCell};
-use alloc::rc::Rc;
+use super::{env, spawn, Timeout};
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
-pub struct Election {
+#[must_use = "the election is left when dropped"]
+pub(crate) struct Election {
     prober: Rc<Cell<bool>>,
     kind: Kind,
 }
@@ -28,6 +28,20 @@ enum Kind {
     Alone,
 }
 
+impl fmt::Debug for Election {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            Kind::Lock { .. } => "lock",
+            Kind::Lease(_) => "lease",
+            Kind::Alone => "alone",
+        };
+        f.debug_struct("Election")
+            .field("kind", &kind)
+            .field("prober", &self.prober.get())
+            .finish()
+    }
+}
+
 struct Lease {
     storage: web_sys::Storage,
     key: String,
@@ -41,7 +55,7 @@ struct Lease {
 impl Election {
     /// Starts competing for `name`; `on_elected` runs when this instance becomes the prober.
     /// `lease_ms` is how long a storage lease lasts without renewal.
-    pub fn start(name: &str, lease_ms: u32, on_elected: Rc<dyn Fn()>) -> Election {
+    pub(crate) fn start(name: &str, lease_ms: u32, on_elected: Rc<dyn Fn()>) -> Election {
         let prober = Rc::new(Cell::new(false));
         if let Some(kind) = lock(name, &prober, on_elected.clone()) {
             return Election { prober, kind };
@@ -49,8 +63,8 @@ impl Election {
         if let Some(storage) = env::web_storage("localStorage") {
             let lease = Rc::new(Lease {
                 storage,
-                key: cat!(name, ":prober"),
-                me: cat!((env::random() * 1e15) as u64),
+                key: format!("{name}:prober"),
+                me: format!("{}", (env::random() * 1e15) as u64),
                 ttl_ms: lease_ms,
                 prober: prober.clone(),
                 on_elected,
@@ -70,8 +84,13 @@ impl Election {
         }
     }
 
-    pub fn is_prober(&self) -> bool {
+    pub(crate) fn is_prober(&self) -> bool {
         self.prober.get()
+    }
+
+    /// True when other instances may share this one's verdicts (there is an election).
+    pub(crate) fn is_shared(&self) -> bool {
+        !matches!(self.kind, Kind::Alone)
     }
 }
 
@@ -107,8 +126,8 @@ fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option
     let granted = {
         let release = release.clone();
         let prober = prober.clone();
-        // Held until the promise it returns resolves: that is, until stop().
-        Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        // Held until the promise it returns resolves: that is, until the election is dropped.
+        Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_lock: JsValue| -> JsValue {
             let held =
                 js_sys::Promise::new(&mut |resolve, _reject| *release.borrow_mut() = Some(resolve));
             prober.set(true);
@@ -116,17 +135,18 @@ fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option
             held.into()
         })
     };
-    let pending = request
-        .call3(&locks, &JsValue::from_str(name), &options, &granted)
+    let pending: js_sys::Promise = request
+        .call3(&locks, &JsValue::from_str(name), &options, granted.as_ref())
+        .ok()?
+        .dyn_into()
         .ok()?;
-    // Stopping while still waiting rejects the request with an AbortError: expected.
-    let ignore = Closure::once_into_js(|_: JsValue| {});
-    if let Some(catch) = js_sys::Reflect::get(&pending, &JsValue::from_str("catch"))
-        .ok()
-        .and_then(|c| c.dyn_into::<js_sys::Function>().ok())
-    {
-        let _ = catch.call1(&pending, &ignore);
-    }
+    // The request settles once the lock is released or the wait aborted, both of which
+    // dropping the election does; only then can the callback no longer be called, so it
+    // is freed there (an abort rejects the request: expected, and ignored).
+    spawn(async move {
+        let _ = JsFuture::from(pending).await;
+        drop(granted);
+    });
     Some(Kind::Lock { release, waiting })
 }
 
@@ -142,7 +162,7 @@ impl Lease {
             .map(|(o, u)| (o.to_string(), u.parse::<u64>().unwrap_or(0) as f64))
             .unwrap_or_default();
         if owner == lease.me || until < now {
-            let value = cat!(lease.me, '@', (now + f64::from(lease.ttl_ms)) as u64);
+            let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
             let won = lease.storage.get_item(&lease.key).ok().flatten().as_deref()

@@ -1,6 +1,7 @@
 //! Clock, randomness and page facts, read from the global scope.
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -10,18 +11,18 @@ extern "C" {
 }
 
 /// Epoch milliseconds.
-pub fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
 /// A uniform draw in `[0, 1)`, for backoff jitter.
-pub fn random() -> f64 {
+pub(crate) fn random() -> f64 {
     js_sys::Math::random()
 }
 
 /// A property of `globalThis`, or `None` when it is missing or its getter throws
 /// (as `localStorage` does in sandboxed frames).
-pub fn global(name: &str) -> Option<JsValue> {
+pub(crate) fn global(name: &str) -> Option<JsValue> {
     GLOBAL_THIS
         .with(|g| js_sys::Reflect::get(g, &JsValue::from_str(name)))
         .ok()
@@ -29,13 +30,12 @@ pub fn global(name: &str) -> Option<JsValue> {
 }
 
 /// `localStorage` or `sessionStorage`, when the global scope has it and lets it be read.
-pub fn web_storage(name: &str) -> Option<web_sys::Storage> {
-    use wasm_bindgen::JsCast;
+pub(crate) fn web_storage(name: &str) -> Option<web_sys::Storage> {
     global(name).and_then(|v| v.dyn_into::<web_sys::Storage>().ok())
 }
 
 /// True when the page (or worker) itself was loaded over https:.
-pub fn page_is_https() -> bool {
+pub(crate) fn page_is_https() -> bool {
     global("location")
         .and_then(|loc| js_sys::Reflect::get(&loc, &JsValue::from_str("protocol")).ok())
         .and_then(|p| p.as_string())

@@ -1,25 +1,22 @@
-//! Fetch through the global `fetch`, with an abort guard (as reqwest's wasm backend): a
-//! timeout really aborts the request and is reported as a timeout, a caller's own
-//! `signal` still aborts, and dropping an unfinished request aborts it.
+//! Every request the library makes goes through gloo-net, with an abort guard (as
+//! reqwest's wasm backend): a timeout really aborts the request and is reported as a
+//! timeout, a caller's own `signal` still aborts, and dropping an unfinished request
+//! aborts it. The guard can stay with a response until its body is read, so the
+//! deadline covers the whole exchange.
 
-use super::timer::Timeout;
-use crate::cat;
-use crate::core::health;
-use crate::prelude::*;
-use ::core::cell::Cell;
-use alloc::rc::Rc;
+use super::Timeout;
+use crate::model::health::{self, Answer, JsonFields, Scalar};
+use gloo_events::EventListener;
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Request, Response};
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(request: &Request) -> js_sys::Promise;
-}
+use web_sys::{AbortController, AbortSignal, RequestInit, Response};
 
 /// Why a request produced no response.
-pub enum SendError {
+#[derive(Debug)]
+pub(crate) enum SendError {
     /// No answer within the timeout; the request was aborted.
     Timeout,
     /// Connection refused or reset, DNS, CORS: the browser's `TypeError`.
@@ -30,17 +27,36 @@ pub enum SendError {
     Invalid(JsValue),
 }
 
-/// Aborts the request on timeout or when dropped, unless disarmed once it is done.
-pub struct AbortGuard {
+/// Aborts the request at its deadline or when dropped, unless disarmed first.
+#[must_use = "dropping the guard aborts the request"]
+pub(crate) struct AbortGuard {
     controller: AbortController,
     timed_out: Rc<Cell<bool>>,
     timer: Option<Timeout>,
-    link: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    caller: Option<(AbortSignal, EventListener)>,
     armed: bool,
 }
 
+impl fmt::Debug for AbortGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortGuard")
+            .field("armed", &self.armed)
+            .field("timed_out", &self.timed_out.get())
+            .field("linked", &self.caller.is_some())
+            .finish()
+    }
+}
+
+/// The reason our own controller aborts with: always an `Error`, because gloo-net
+/// turns a fetch rejection that is not an `Error` into a trap (`unreachable!`), and
+/// fetch rejects with the signal's reason. The caller's own reason is handed back by
+/// [`AbortGuard::classify`], never given to fetch.
+fn abort(controller: &AbortController, why: &str) {
+    controller.abort_with_reason(&js_sys::Error::new(why));
+}
+
 impl AbortGuard {
-    fn new(timeout_ms: u32, linked: Option<&AbortSignal>) -> Result<AbortGuard, JsValue> {
+    fn new(timeout_ms: u32, caller: Option<&AbortSignal>) -> Result<AbortGuard, JsValue> {
         let controller = AbortController::new()?;
         let timed_out = Rc::new(Cell::new(false));
         let timer = {
@@ -48,31 +64,37 @@ impl AbortGuard {
             let timed_out = timed_out.clone();
             Timeout::new(timeout_ms, move || {
                 timed_out.set(true);
-                controller.abort();
+                abort(&controller, "health-proxy: timed out");
             })
         };
-        let link = linked.map(|signal| {
+        let caller = caller.map(|signal| {
             let controller = controller.clone();
-            let on_abort = Closure::<dyn FnMut()>::new(move || controller.abort());
-            let _ =
-                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-            (signal.clone(), on_abort)
+            let listener = EventListener::once(signal, "abort", move |_| {
+                abort(&controller, "health-proxy: aborted by the caller");
+            });
+            (signal.clone(), listener)
         });
         Ok(AbortGuard {
             controller,
             timed_out,
             timer: Some(timer),
-            link,
+            caller,
             armed: true,
         })
     }
 
-    pub fn signal(&self) -> AbortSignal {
+    pub(crate) fn signal(&self) -> AbortSignal {
         self.controller.signal()
     }
 
-    fn classify(&self) -> SendError {
-        if let Some((signal, _)) = &self.link {
+    /// True once the deadline has passed and the request was aborted for it.
+    pub(crate) fn timed_out(&self) -> bool {
+        self.timed_out.get()
+    }
+
+    /// Why the request (or its body) failed.
+    pub(crate) fn classify(&self) -> SendError {
+        if let Some((signal, _)) = &self.caller {
             if signal.aborted() {
                 return SendError::CallerAbort(signal.reason());
             }
@@ -84,104 +106,132 @@ impl AbortGuard {
         }
     }
 
-    /// The request is complete (or handed to the caller): stop the timer, keep it alive.
-    pub fn disarm(&mut self) {
+    /// The exchange is complete: stop the deadline and let the request be.
+    pub(crate) fn disarm(&mut self) {
         self.armed = false;
         self.timer = None;
-        self.unlink();
-    }
-
-    fn unlink(&mut self) {
-        if let Some((signal, on_abort)) = self.link.take() {
-            let _ = signal
-                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-        }
+        self.caller = None;
     }
 }
 
 impl Drop for AbortGuard {
     fn drop(&mut self) {
         if self.armed {
-            self.controller.abort();
+            abort(&self.controller, "health-proxy: request dropped");
         }
-        self.unlink();
     }
 }
 
-/// Sends `init` (a plain object, copied from the caller's) to `url`, aborted after
-/// `timeout_ms` or when `linked` aborts. The guard stays armed so the body can be read
-/// under the same deadline; disarm it to hand the response on.
-pub async fn send(
+/// Sends `init` (the caller's, copied) to `url`, aborted after `timeout_ms` or when
+/// `caller` aborts. The guard stays armed so the body can be read under the same deadline.
+pub(crate) async fn send(
     url: &str,
-    init: &js_sys::Object,
+    init: &RequestInit,
     timeout_ms: u32,
-    linked: Option<&AbortSignal>,
+    caller: Option<&AbortSignal>,
 ) -> Result<(Response, AbortGuard), SendError> {
-    if let Some(signal) = linked {
+    if let Some(signal) = caller {
         if signal.aborted() {
             return Err(SendError::CallerAbort(signal.reason()));
         }
     }
-    let guard = AbortGuard::new(timeout_ms, linked).map_err(|_| SendError::Network)?;
-    let init = js_sys::Object::assign(&js_sys::Object::new(), init);
-    js_sys::Reflect::set(&init, &JsValue::from_str("signal"), &guard.signal())
-        .map_err(SendError::Invalid)?;
-    let request =
-        Request::new_with_str_and_init(url, init.unchecked_ref()).map_err(SendError::Invalid)?;
-    match JsFuture::from(global_fetch(&request)).await {
-        Ok(value) => match value.dyn_into::<Response>() {
-            Ok(response) => Ok((response, guard)),
-            Err(_) => Err(SendError::Network),
-        },
+    let guard = AbortGuard::new(timeout_ms, caller).map_err(|_| SendError::Network)?;
+    // One copy per request: the leader's and the follower's attempts share `init`.
+    let own: RequestInit = js_sys::Object::assign(&js_sys::Object::new(), init).unchecked_into();
+    own.set_signal(Some(&guard.signal()));
+    let request = web_sys::Request::new_with_str_and_init(url, &own).map_err(SendError::Invalid)?;
+    match gloo_net::http::Request::from(request).send().await {
+        Ok(response) => Ok((response.into(), guard)),
         Err(_) => Err(guard.classify()),
     }
 }
 
+/// Hands `response` over with `guard` still bounding its body (as reqwest's wasm
+/// backend keeps its abort guard in the body): the body is piped through a stream the
+/// proxy watches, so the deadline aborts a body that stalls and `on_stall` runs when
+/// the caller was reading it. Finishing the body, or having none, disarms the guard.
+pub(crate) fn watch_body(
+    response: Response,
+    mut guard: AbortGuard,
+    on_stall: impl FnOnce() + 'static,
+) -> Response {
+    let Some(body) = response.body() else {
+        guard.disarm();
+        return response;
+    };
+    let Some((pipe, out)) = rewrap(&response) else {
+        guard.disarm();
+        return response;
+    };
+    let done = body.pipe_to(&pipe.writable());
+    let watched = Clone::clone(&out);
+    super::spawn(async move {
+        let finished = JsFuture::from(done).await.is_ok();
+        if !finished && guard.timed_out() && watched.body_used() {
+            on_stall();
+        }
+        guard.disarm();
+    });
+    out
+}
+
+/// A response like `original` whose body comes out of a new stream; `url`, `redirected`
+/// and `type` are kept, as a constructed Response would lose them.
+fn rewrap(original: &Response) -> Option<(web_sys::TransformStream, Response)> {
+    let pipe = web_sys::TransformStream::new().ok()?;
+    let init = web_sys::ResponseInit::new();
+    init.set_status(original.status());
+    init.set_status_text(&original.status_text());
+    init.set_headers(&original.headers());
+    let out =
+        Response::new_with_opt_readable_stream_and_init(Some(&pipe.readable()), &init).ok()?;
+    let kind = js_sys::Reflect::get(original, &JsValue::from_str("type")).ok()?;
+    for (key, value) in [
+        ("url", JsValue::from(original.url())),
+        ("redirected", JsValue::from(original.redirected())),
+        ("type", kind),
+    ] {
+        let descriptor = js_sys::Object::new();
+        js_sys::Reflect::set(&descriptor, &JsValue::from_str("value"), &value).ok()?;
+        js_sys::Object::define_property(&out, &JsValue::from_str(key), &descriptor);
+    }
+    Some((pipe, out))
+}
+
 /// One health probe (spec §3): a credential-less simple GET that bypasses the HTTP
-/// cache, aborted after `timeout_ms`; healthy only for a 2xx that stayed under `home`
-/// and, with `expect`, whose first 4 KiB contain it.
-pub async fn probe(
+/// cache, aborted after `timeout_ms` or by `stop`. `None` when nothing came back; the
+/// verdict on what came back is the model's ([`health::is_healthy`]).
+pub(crate) async fn probe(
     url: &str,
     home: &str,
     timeout_ms: u32,
-    expect: Option<&str>,
-    linked: &AbortSignal,
-) -> bool {
-    // A plain object, not web_sys::RequestInit: its typed setters and enums would each
-    // add a binding to the package.
-    let init = js_sys::Object::new();
-    for (key, value) in [
-        ("method", "GET"),
-        ("mode", "cors"),
-        ("credentials", "omit"),
-        ("cache", "no-store"),
-        ("redirect", "follow"),
-    ] {
-        let _ = js_sys::Reflect::set(&init, &JsValue::from_str(key), &JsValue::from_str(value));
-    }
-    let Ok((response, mut guard)) = send(url, &init, timeout_ms, Some(linked)).await else {
-        return false;
-    };
+    read_body: bool,
+    stop: &AbortSignal,
+) -> Option<Answer> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_mode(web_sys::RequestMode::Cors);
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_cache(web_sys::RequestCache::NoStore);
+    init.set_redirect(web_sys::RequestRedirect::Follow);
+    let (response, mut guard) = send(url, &init, timeout_ms, Some(stop)).await.ok()?;
     let landed = response.url();
-    let stayed_home = landed.is_empty() || landed.starts_with(&cat!(home, '/'));
     let status = response.status();
-    let body = match expect {
-        Some(_) if (200..300).contains(&status) => {
-            match read_prefix(&response, health::BODY_LIMIT).await {
-                Some(body) => body,
-                None => return false,
-            }
+    let body = if read_body && (200..300).contains(&status) {
+        read_prefix(&response, health::BODY_LIMIT).await?
+    } else {
+        // Unread, the body would hold the connection until garbage collection.
+        if let Some(stream) = response.body() {
+            let _ = stream.cancel();
         }
-        _ => {
-            // Unread, the body would hold the connection until garbage collection.
-            if let Some(stream) = response.body() {
-                let _ = stream.cancel();
-            }
-            Vec::new()
-        }
+        Vec::new()
     };
     guard.disarm();
-    health::is_healthy(status, stayed_home, &body, expect)
+    Some(Answer {
+        status,
+        stayed_home: landed.is_empty() || landed.starts_with(&format!("{home}/")),
+        body,
+    })
 }
 
 /// Reads at most `limit` bytes of the body, then cancels the rest.
@@ -204,4 +254,27 @@ async fn read_prefix(response: &Response, limit: usize) -> Option<Vec<u8>> {
     }
     let _ = reader.cancel();
     Some(out)
+}
+
+/// A health body parsed by the browser's `JSON.parse`, when it is an object.
+pub(crate) struct JsonBody(JsValue);
+
+pub(crate) fn parse_json_object(text: &str) -> Option<JsonBody> {
+    let value = js_sys::JSON::parse(text).ok()?;
+    (value.is_object() && !js_sys::Array::is_array(&value)).then_some(JsonBody(value))
+}
+
+impl JsonFields for JsonBody {
+    fn field(&self, key: &str) -> Option<Scalar> {
+        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(key)).ok()?;
+        if v.is_null() {
+            Some(Scalar::Null)
+        } else if let Some(b) = v.as_bool() {
+            Some(Scalar::Flag(b))
+        } else if let Some(n) = v.as_f64() {
+            Some(Scalar::Number(n))
+        } else {
+            v.as_string().map(Scalar::Text)
+        }
+    }
 }

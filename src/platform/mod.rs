@@ -1,29 +1,51 @@
 //! The web APIs health-proxy uses, reached through `globalThis` (not `window`) so the
-//! package also runs in Web Workers and in Node: fetch with an abort guard, timers that
-//! clear on drop, Web Storage that degrades to memory, JSON.
+//! package also runs in Web Workers and in Node: fetch through gloo-net with an abort
+//! guard, Web Storage that degrades to memory, the tab election and channel.
 
-pub mod channel;
-pub mod election;
-pub mod env;
-pub mod http;
-pub mod json;
-pub mod storage;
-pub mod timer;
+pub(crate) mod channel;
+pub(crate) mod election;
+pub(crate) mod env;
+pub(crate) mod http;
+pub(crate) mod storage;
 
-use crate::prelude::*;
-use ::core::future::Future;
-use ::core::pin::Pin;
+use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::JsValue;
 
 /// A future as a JS Promise. Boxed to one type, so the promise machinery is in the
 /// module once rather than once per async function (a few KB of wasm).
-pub fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+pub(crate) fn promise(
+    task: impl Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> js_sys::Promise {
     let task: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(task);
     wasm_bindgen_futures::future_to_promise(task)
 }
 
 /// Runs a future in the background, boxed for the same reason as [`promise`].
-pub fn spawn(task: impl Future<Output = ()> + 'static) {
+pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
     let task: Pin<Box<dyn Future<Output = ()>>> = Box::pin(task);
     wasm_bindgen_futures::spawn_local(task);
+}
+
+/// A timer that fires once unless dropped first (gloo-timers).
+pub(crate) use gloo_timers::callback::Timeout;
+/// A future that completes after the given milliseconds; dropping it clears the timer.
+pub(crate) use gloo_timers::future::TimeoutFuture as Sleep;
+
+/// A model value as a plain JS object (`null` for `None`, as JSON has it).
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Option<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .ok()
+}
+
+/// A thrown JS value as text for a message, read without risking another throw.
+pub(crate) fn describe(e: &JsValue) -> String {
+    if let Some(text) = e.as_string() {
+        return text;
+    }
+    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "a value that is not an Error".into())
 }

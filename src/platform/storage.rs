@@ -1,21 +1,22 @@
 //! Where the verdict is kept: Web Storage when the global scope has it and it works,
 //! memory otherwise (Node, workers, Safari private mode, a full quota); nowhere with
-//! `cache.storage: "none"`.
+//! `cache.storage: "none"`. Stored as JSON text through the browser's JSON.
 
-use crate::core::config::StorageKind;
-use crate::prelude::*;
-use ::core::cell::RefCell;
+use crate::model::cache::Verdict;
+use crate::model::config::StorageKind;
+use std::cell::RefCell;
 
-pub struct Store {
+#[derive(Debug)]
+pub(crate) struct Store {
     key: String,
     /// False for `cache.storage: "none"`: nothing is kept.
     keep: bool,
     web: Option<web_sys::Storage>,
-    memory: RefCell<Option<String>>,
+    memory: RefCell<Option<Verdict>>,
 }
 
 impl Store {
-    pub fn new(kind: StorageKind, key: &str) -> Store {
+    pub(crate) fn new(kind: StorageKind, key: &str) -> Store {
         let name = match kind {
             StorageKind::Local => Some("localStorage"),
             StorageKind::Session => Some("sessionStorage"),
@@ -30,24 +31,29 @@ impl Store {
     }
 
     /// This instance's own last write first (it is the newest), else what another
-    /// page load or tab left in Web Storage.
-    pub fn load(&self) -> Option<String> {
-        if let Some(value) = self.memory.borrow().clone() {
-            return Some(value);
+    /// page load or tab left in Web Storage. Text that is not a verdict reads as none.
+    pub(crate) fn load(&self) -> Option<Verdict> {
+        if let Some(verdict) = self.memory.borrow().clone() {
+            return Some(verdict);
         }
-        self.web
-            .as_ref()
-            .and_then(|web| web.get_item(&self.key).ok().flatten())
+        let text = self.web.as_ref()?.get_item(&self.key).ok()??;
+        let value = js_sys::JSON::parse(&text).ok()?;
+        serde_wasm_bindgen::from_value(value).ok()
     }
 
-    pub fn save(&self, value: &str) {
+    pub(crate) fn save(&self, verdict: &Verdict) {
         if !self.keep {
             return;
         }
         if let Some(web) = &self.web {
-            // A throwing storage (quota, private mode) leaves the memory copy.
-            let _ = web.set_item(&self.key, value);
+            let text = super::to_js(verdict)
+                .and_then(|v| js_sys::JSON::stringify(&v).ok())
+                .and_then(|t| t.as_string());
+            if let Some(text) = text {
+                // A throwing storage (quota, private mode) leaves the memory copy.
+                let _ = web.set_item(&self.key, &text);
+            }
         }
-        *self.memory.borrow_mut() = Some(value.to_string());
+        *self.memory.borrow_mut() = Some(verdict.clone());
     }
 }

@@ -146,16 +146,20 @@ pub fn text(v: &JsValue, key: &str) -> String {
 }
 
 /// `proxy.fetch` → the response, or panics with the error.
-pub async fn fetch_ok(p: &HealthProxy, path: &str, init: JsValue) -> web_sys::Response {
-    match JsFuture::from(p.fetch(path.into(), init)).await {
+pub async fn fetch_ok(
+    p: &HealthProxy,
+    path: &str,
+    init: impl Into<Option<JsValue>>,
+) -> web_sys::Response {
+    match JsFuture::from(p.fetch(path.into(), init.into())).await {
         Ok(r) => r.into(),
         Err(e) => panic!("fetch {path} failed: {}", message(&e)),
     }
 }
 
 /// `proxy.fetch` → the rejection; panics if it resolved.
-pub async fn fetch_err(p: &HealthProxy, path: &str, init: JsValue) -> JsValue {
-    match JsFuture::from(p.fetch(path.into(), init)).await {
+pub async fn fetch_err(p: &HealthProxy, path: &str, init: impl Into<Option<JsValue>>) -> JsValue {
+    match JsFuture::from(p.fetch(path.into(), init.into())).await {
         Ok(r) => {
             let r: web_sys::Response = r.into();
             panic!(

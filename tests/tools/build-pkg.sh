@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
 out=${2:-pkg}
-wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy -- --features standalone >/dev/null 2>&1 \
-  || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy -- --features standalone
+wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
+  || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
 # The Angular integration ships in the web package, as `health-proxy/angular` (it calls
 # the web target's init(); Angular's esbuild builder cannot import wasm as a module).
 if [ "$target" = web ]; then

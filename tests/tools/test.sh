@@ -13,7 +13,6 @@ cargo fmt --all --check
 step "clippy (library denies unwrap/expect/panic/indexing), native and wasm32"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown --lib --features standalone -- -D warnings
 
 step "native tests: the pure core (with property tests) and the simulator"
 cargo test --workspace

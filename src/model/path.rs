@@ -1,41 +1,35 @@
-//! Base URLs and request paths: the rules that keep every routed URL under the leader's
-//! or the follower's base, whatever string a caller passes (spec §4 "Paths").
+//! Base URLs and request paths: the rules that keep every routed URL under one of the
+//! configured bases, whatever string a caller passes (spec §4 "Paths").
 
-use super::error::HealthProxyError;
-use super::value::quote;
-use crate::cat;
-use crate::prelude::*;
-use alloc::borrow::Cow;
+use super::error::{ConfigError, PathProblem, RequestError, UrlProblem};
+use std::borrow::Cow;
 
 /// A validated `http(s)` base URL: lowercase scheme and host, no trailing `/`,
 /// no query, fragment or credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Base {
+pub(crate) struct Base {
     url: String,
     /// Length of `scheme://authority`, compared case-insensitively.
     authority_end: usize,
 }
 
 impl Base {
-    /// Parses the config value of `field` (`leader` or `follower`).
-    pub fn parse(field: &str, input: &str, page_is_https: bool) -> Result<Base, HealthProxyError> {
-        let bad = |why: &str| {
-            HealthProxyError::config(cat!(
-                field,
-                " must be an absolute http(s) URL such as \"https://api.example.com\": ",
-                why,
-                " (got ",
-                quote(input),
-                ")"
-            ))
+    /// Parses the config value of `field` (`leader`, `follower`, `routes[0].follower`, …).
+    pub(crate) fn parse(
+        field: &str,
+        input: &str,
+        page_is_https: bool,
+    ) -> Result<Base, ConfigError> {
+        let bad = |problem| ConfigError::BadUrl {
+            field: field.to_string(),
+            problem,
+            got: input.to_string(),
         };
         if input
             .chars()
             .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
         {
-            return Err(bad(
-                "it contains whitespace, a control character or a backslash",
-            ));
+            return Err(bad(UrlProblem::Unprintable));
         }
         let lower = input.to_ascii_lowercase();
         let scheme_len = if lower.starts_with("https://") {
@@ -43,29 +37,27 @@ impl Base {
         } else if lower.starts_with("http://") {
             7
         } else {
-            return Err(bad("the scheme must be http:// or https://"));
+            return Err(bad(UrlProblem::Scheme));
         };
         if input.contains('?') || input.contains('#') {
-            return Err(bad("a base URL has no query or fragment"));
+            return Err(bad(UrlProblem::QueryOrFragment));
         }
         let rest = input.get(scheme_len..).unwrap_or("");
         let authority_len = rest.find('/').unwrap_or(rest.len());
         let authority = rest.get(..authority_len).unwrap_or("");
-        check_authority(authority).map_err(&bad)?;
+        check_authority(authority).map_err(bad)?;
         let path = rest
             .get(authority_len..)
             .unwrap_or("")
             .trim_end_matches('/');
         if has_dot_dot_segment(path) {
-            return Err(bad("the path has a '..' segment"));
+            return Err(bad(UrlProblem::DotDot));
         }
         if scheme_len == 7 && page_is_https {
-            return Err(HealthProxyError::config(cat!(
-                field,
-                " is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got ",
-                quote(input),
-                ")"
-            )));
+            return Err(ConfigError::MixedContent {
+                field: field.to_string(),
+                got: input.to_string(),
+            });
         }
         let authority_end = scheme_len + authority_len;
         let mut url = lower.get(..authority_end).unwrap_or("").to_string();
@@ -73,7 +65,7 @@ impl Base {
         Ok(Base { url, authority_end })
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.url
     }
 
@@ -93,7 +85,7 @@ impl Base {
     }
 
     /// `base + rel`; `rel` comes from [`relative`], so it starts with `/`.
-    pub fn join(&self, rel: &str) -> String {
+    pub(crate) fn join(&self, rel: &str) -> String {
         let mut out = String::with_capacity(self.url.len() + rel.len());
         out.push_str(&self.url);
         out.push_str(rel);
@@ -101,22 +93,19 @@ impl Base {
     }
 }
 
-fn check_authority(authority: &str) -> Result<(), &'static str> {
+fn check_authority(authority: &str) -> Result<(), UrlProblem> {
     if authority.is_empty() {
-        return Err("the host is missing");
+        return Err(UrlProblem::NoHost);
     }
     if authority.contains('@') {
-        return Err("credentials in the URL are not allowed");
+        return Err(UrlProblem::Credentials);
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let close = v6.find(']').ok_or("the IPv6 host has no closing ']'")?;
+        let close = v6.find(']').ok_or(UrlProblem::Ipv6Unclosed)?;
         let after = v6.get(close + 1..).unwrap_or("");
         let port = match after {
             "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or("unexpected text after the IPv6 host")?,
-            ),
+            p => Some(p.strip_prefix(':').ok_or(UrlProblem::AfterIpv6)?),
         };
         (v6.get(..close).unwrap_or(""), port)
     } else {
@@ -126,7 +115,7 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
         }
     };
     if host.is_empty() {
-        return Err("the host is missing");
+        return Err(UrlProblem::NoHost);
     }
     if let Some(port) = port {
         let ok = !port.is_empty()
@@ -137,7 +126,7 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
                 .map(|p| (1..=65535).contains(&p))
                 .unwrap_or(false);
         if !ok {
-            return Err("the port must be a number from 1 to 65535");
+            return Err(UrlProblem::Port);
         }
     }
     Ok(())
@@ -145,7 +134,7 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
 
 /// True when a `/`-separated path has a `..` segment, plain or percent-encoded
 /// (`%2e%2e`, `.%2E`, …): the browser would resolve it upwards, out of the base.
-pub fn has_dot_dot_segment(path: &str) -> bool {
+pub(crate) fn has_dot_dot_segment(path: &str) -> bool {
     // Bytes, not chars: this runs on every resolve() and '/', '.', '%' are ASCII.
     path.as_bytes().split(|b| *b == b'/').any(is_dot_dot)
 }
@@ -177,7 +166,7 @@ fn has_control_char(s: &str) -> bool {
 }
 
 /// The path part of a relative request (`/a/b?x#y` → `/a/b`).
-pub fn path_part(rel: &str) -> &str {
+pub(crate) fn path_part(rel: &str) -> &str {
     let end = rel
         .bytes()
         .position(|b| b == b'?' || b == b'#')
@@ -186,86 +175,68 @@ pub fn path_part(rel: &str) -> &str {
 }
 
 /// Checks a path from the config (`health.path`, a route prefix).
-pub fn check_config_path(field: &str, value: &str) -> Result<(), HealthProxyError> {
-    match check_relative(value) {
-        Ok(()) => Ok(()),
-        Err(why) => Err(HealthProxyError::config(cat!(
-            field,
-            " must be a path starting with a single '/': ",
-            why,
-            " (got ",
-            quote(value),
-            ")"
-        ))),
-    }
+pub(crate) fn check_config_path(field: &str, value: &str) -> Result<(), ConfigError> {
+    check_relative(value).map_err(|problem| ConfigError::BadPath {
+        field: field.to_string(),
+        problem,
+        got: value.to_string(),
+    })
 }
 
-fn check_relative(rel: &str) -> Result<(), &'static str> {
+fn check_relative(rel: &str) -> Result<(), PathProblem> {
     if !rel.starts_with('/') {
-        return Err("it does not start with '/'");
+        return Err(PathProblem::NoLeadingSlash);
     }
     if rel.starts_with("//") {
-        return Err("'//' starts a URL on another host");
+        return Err(PathProblem::OtherHost);
     }
     if has_control_char(rel) {
-        return Err("it contains a control character");
+        return Err(PathProblem::Control);
     }
     if rel.as_bytes().contains(&b'\\') {
-        return Err("it contains a backslash, which browsers read as '/'");
+        return Err(PathProblem::Backslash);
     }
     if has_dot_dot_segment(path_part(rel)) {
-        return Err("it has a '..' segment");
+        return Err(PathProblem::DotDot);
     }
     Ok(())
 }
 
-/// Turns what a caller passed (a path, or a URL under either base) into a path relative
-/// to the bases, starting with `/`. Everything else is `INVALID_PATH`.
-pub fn relative<'a>(
-    input: &'a str,
-    leader: &Base,
-    follower: &Base,
-) -> Result<Cow<'a, str>, HealthProxyError> {
+/// Turns what a caller passed (a path, or a URL under one of `bases`) into a path
+/// relative to the bases, starting with `/`. Everything else is `INVALID_PATH`.
+pub(crate) fn relative<'a>(input: &'a str, bases: &[&Base]) -> Result<Cow<'a, str>, RequestError> {
     let rel: Cow<'a, str> = if input.starts_with('/') {
         Cow::Borrowed(input)
     } else {
-        // The longer base first, in case one base lies under the other.
-        let (first, second) = if leader.url.len() >= follower.url.len() {
-            (leader, follower)
-        } else {
-            (follower, leader)
-        };
-        match first.strip(input).or_else(|| second.strip(input)) {
+        // The longest matching base wins, in case one base lies under another.
+        let stripped = bases
+            .iter()
+            .filter_map(|b| Some((b.url.len(), b.strip(input)?)))
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, rest)| rest);
+        match stripped {
             Some(rest) if rest.starts_with('/') => Cow::Borrowed(rest),
-            Some(rest) => Cow::Owned(cat!('/', rest)),
+            Some(rest) => Cow::Owned(format!("/{rest}")),
             None => {
-                return Err(HealthProxyError::path(cat!(
-                    "path ",
-                    quote(input),
-                    " must start with a single '/' or be a URL under the leader (",
-                    leader.as_str(),
-                    ") or the follower (",
-                    follower.as_str(),
-                    ")"
-                )))
+                return Err(RequestError::Elsewhere {
+                    input: input.to_string(),
+                    bases: bases.iter().map(|b| b.as_str().to_string()).collect(),
+                })
             }
         }
     };
     match check_relative(&rel) {
         Ok(()) => Ok(rel),
-        Err(why) => Err(HealthProxyError::path(cat!(
-            "path ",
-            quote(input),
-            " is refused: ",
-            why
-        ))),
+        Err(problem) => Err(RequestError::Refused {
+            input: input.to_string(),
+            problem,
+        }),
     }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::core::error::ErrorCode;
     use proptest::prelude::*;
 
     fn bases() -> (Base, Base) {
@@ -273,6 +244,11 @@ mod tests {
             Base::parse("leader", "http://127.0.0.1:8081/", false).unwrap(),
             Base::parse("follower", "https://API.example.com/prod", false).unwrap(),
         )
+    }
+
+    /// A route's own base (a file bucket), beside the two top-level ones.
+    fn bucket() -> Base {
+        Base::parse("routes[0].follower", "https://bucket.s3.example.com", false).unwrap()
     }
 
     #[test]
@@ -304,23 +280,22 @@ mod tests {
             "http://[::1",
             "/relative",
         ] {
-            let err = Base::parse("follower", bad, false).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidConfig, "{bad}");
-            assert!(err.message.starts_with("follower "), "{}", err.message);
+            let err = Base::parse("follower", bad, false).unwrap_err().to_string();
+            assert!(err.starts_with("follower "), "{err}");
         }
     }
 
     #[test]
     fn http_base_refused_on_https_page() {
         let err = Base::parse("leader", "http://x", true).unwrap_err();
-        assert!(err.message.contains("mixed content"));
+        assert!(err.to_string().contains("mixed content"));
         assert!(Base::parse("leader", "https://x", true).is_ok());
     }
 
     #[test]
     fn paths_and_urls_are_rebased() {
         let (l, f) = bases();
-        let r = |s| relative(s, &l, &f).map(|c| c.into_owned());
+        let r = |s| relative(s, &[&l, &f]).map(|c| c.into_owned());
         assert_eq!(r("/api/pages?x=1#f").unwrap(), "/api/pages?x=1#f");
         assert_eq!(r("http://127.0.0.1:8081/api/pages").unwrap(), "/api/pages");
         assert_eq!(r("HTTP://127.0.0.1:8081").unwrap(), "/");
@@ -330,6 +305,12 @@ mod tests {
             "/api/files"
         );
         assert_eq!(r("/a/./b").unwrap(), "/a/./b");
+        let b = bucket();
+        assert_eq!(
+            relative("https://bucket.s3.example.com/files/a.pdf", &[&l, &f, &b]).unwrap(),
+            "/files/a.pdf"
+        );
+        assert!(relative("https://bucket.s3.example.com/files/a.pdf", &[&l, &f]).is_err());
         assert_eq!(r("/q?next=../x").unwrap(), "/q?next=../x");
     }
 
@@ -356,8 +337,7 @@ mod tests {
             "http://127.0.0.1:8081//evil.com",
             " /a",
         ] {
-            let err = relative(bad, &l, &f).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidPath, "{bad:?}");
+            assert!(relative(bad, &[&l, &f]).is_err(), "{bad:?}");
         }
     }
 
@@ -380,13 +360,14 @@ mod tests {
             input in prop_oneof![
                 any::<String>(),
                 "[/\\\\.%2eE@:?#a-z\\x00-\\x20]{0,24}",
-                "(http://127.0.0.1:8081|https://api.example.com/prod|/)[/\\\\.%2eE@:?#a-z\\x00-\\x20]{0,24}",
+                "(http://127.0.0.1:8081|https://api.example.com/prod|https://bucket.s3.example.com|/)[/\\\\.%2eE@:?#a-z\\x00-\\x20]{0,24}",
             ]
         ) {
             let (l, f) = bases();
-            if let Ok(rel) = relative(&input, &l, &f) {
+            let b = bucket();
+            if let Ok(rel) = relative(&input, &[&l, &f, &b]) {
                 prop_assert!(rel.starts_with('/'));
-                for base in [&l, &f] {
+                for base in [&l, &f, &b] {
                     let url = base.join(&rel);
                     let prefix = format!("{}/", base.as_str());
                     prop_assert!(url.starts_with(&prefix), "{url}");

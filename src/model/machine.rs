@@ -2,69 +2,80 @@
 //! Hysteresis keeps a flapping leader from flapping the page; backoff spaces re-probes.
 
 use super::backoff::Backoff;
+use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    pub successes_to_up: u32,
-    pub failures_to_down: u32,
+pub(crate) struct Policy {
+    pub(crate) successes_to_up: u32,
+    pub(crate) failures_to_down: u32,
     /// Re-probe period while the leader is healthy.
-    pub interval_ms: u32,
-    pub backoff: Backoff,
+    pub(crate) interval_ms: u32,
+    pub(crate) backoff: Backoff,
 }
 
 /// One probe round: the leader, and the follower only when the leader failed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     LeaderUp { latency_ms: f64 },
     LeaderDown { follower_up: bool },
 }
 
 /// What one observation did.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Step {
-    pub snapshot: Snapshot,
-    pub changed: bool,
+pub(crate) struct Step {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) changed: bool,
     /// When to probe next, from now.
-    pub next_probe_ms: u32,
+    pub(crate) next_probe_ms: u32,
 }
 
 #[derive(Debug, Clone)]
-pub struct Machine {
+pub(crate) struct Machine {
     policy: Policy,
     snapshot: Snapshot,
     /// Consecutive good leader probes.
     ups: u32,
     /// Consecutive failed leader probes.
     downs: u32,
+    /// Round trips of this client's own good leader probes (spec §8's bound).
+    rtt: Rtt,
 }
 
 impl Machine {
-    pub fn new(policy: Policy) -> Self {
+    pub(crate) fn new(policy: Policy) -> Self {
         Machine {
             policy,
             snapshot: Snapshot::initial(),
             ups: 0,
             downs: 0,
+            rtt: Rtt::default(),
         }
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn rtt(&self) -> &Rtt {
+        &self.rtt
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
         self.snapshot
     }
 
-    pub fn state(&self) -> State {
-        self.snapshot.state
-    }
-
     /// Applies one probe round observed at `now_ms`; `rand01` in `[0, 1)` draws the jitter.
-    pub fn observe(&mut self, outcome: Outcome, now_ms: f64, source: Source, rand01: f64) -> Step {
+    pub(crate) fn observe(
+        &mut self,
+        outcome: Outcome,
+        now_ms: f64,
+        source: Source,
+        rand01: f64,
+    ) -> Step {
         let prev = self.snapshot.state;
         let next = match outcome {
             Outcome::LeaderUp { latency_ms } => {
                 self.downs = 0;
                 self.ups = self.ups.saturating_add(1);
                 self.snapshot.leader_latency_ms = Some(latency_ms);
+                self.rtt.sample(latency_ms);
                 match prev {
                     // Leaving emergency needs several good probes in a row; leaving
                     // offline does not: the client's own network is back.
@@ -107,7 +118,7 @@ impl Machine {
 
     /// Takes a verdict that did not come from this client's own probe (the cache, a peer tab).
     /// Returns true when the state changed.
-    pub fn adopt(&mut self, snapshot: Snapshot) -> bool {
+    pub(crate) fn adopt(&mut self, snapshot: Snapshot) -> bool {
         let changed = snapshot.state != self.snapshot.state;
         self.snapshot = snapshot;
         self.ups = 0;
@@ -119,7 +130,6 @@ impl Machine {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::prelude::*;
 
     /// A fake clock: every observation happens `step` ms after the previous one.
     struct Clock(f64);

@@ -2,21 +2,29 @@
 //! refused. Refusals happen before anything is sent.
 
 use super::config::Config;
-use super::error::{ErrorCode, HealthProxyError};
+use super::error::{ErrorCode, HealthProxyError, RequestError};
 use super::path::{self, Base};
 use super::state::State;
-use crate::cat;
-use crate::prelude::*;
-use alloc::borrow::Cow;
+use std::borrow::Cow;
+use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Leader,
     Follower,
 }
 
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Target::Leader => "the leader",
+            Target::Follower => "the follower",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Send(Target),
     /// No verdict yet: wait for the first one.
     Wait,
@@ -25,89 +33,94 @@ pub enum Decision {
 
 /// A request, checked and classified, before any verdict is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     /// Relative to the bases, starting with `/`.
-    pub rel: Cow<'a, str>,
+    pub(crate) rel: Cow<'a, str>,
     /// GET or HEAD: the only methods that may ever reach the follower.
-    pub read: bool,
-    pub critical: bool,
+    pub(crate) read: bool,
+    pub(crate) critical: bool,
+    leader: &'a Base,
+    follower: &'a Base,
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(
-        config: &Config,
+    pub(crate) fn new(
+        config: &'a Config,
         path_or_url: &'a str,
         method: &str,
-    ) -> Result<Plan<'a>, HealthProxyError> {
+    ) -> Result<Plan<'a>, RequestError> {
         let read = is_read(method)?;
-        let rel = path::relative(path_or_url, &config.leader, &config.follower)?;
-        let critical = config.routes.is_critical(path::path_part(&rel));
+        let rel = path::relative(path_or_url, &config.bases())?;
+        let route = config.routes.find(path::path_part(&rel));
         Ok(Plan {
             rel,
             read,
-            critical,
+            critical: route.critical,
+            leader: route.leader.unwrap_or(&config.leader),
+            follower: route.follower.unwrap_or(&config.follower),
         })
     }
 
-    pub fn decide(&self, state: State) -> Decision {
+    pub(crate) fn decide(&self, state: State) -> Decision {
         decide(state, self.read, self.critical)
     }
 
-    pub fn url(&self, config: &Config, target: Target) -> String {
-        base(config, target).join(&self.rel)
+    /// The base this request uses at `target`: the route's own, else the top-level one.
+    pub(crate) fn base(&self, target: Target) -> &'a Base {
+        match target {
+            Target::Leader => self.leader,
+            Target::Follower => self.follower,
+        }
+    }
+
+    pub(crate) fn url(&self, target: Target) -> String {
+        self.base(target).join(&self.rel)
+    }
+
+    /// `METHOD /path`, for messages.
+    pub(crate) fn what(&self, method: &str) -> String {
+        format!("{} {}", method.to_ascii_uppercase(), self.rel)
     }
 
     /// The error a refusal is reported with.
-    pub fn refusal(&self, code: ErrorCode, method: &str) -> HealthProxyError {
-        let what = cat!(method.to_ascii_uppercase(), ' ', self.rel);
+    pub(crate) fn refusal(&self, code: ErrorCode, method: &str) -> HealthProxyError {
+        let what = self.what(method);
         let message = match code {
-            ErrorCode::NotReady => cat!(what, ": no verdict yet; await start() before routing requests"),
-            ErrorCode::FeatureUnavailable => cat!(
-                what,
-                " is not available while the leader is down: emergency mode serves critical reads only"
+            ErrorCode::NotReady => format!("{what}: no verdict yet; await start() before routing requests"),
+            ErrorCode::FeatureUnavailable => format!(
+                "{what} is not available while the leader is down: emergency mode serves critical reads only"
             ),
             ErrorCode::LeaderUnavailable if self.read => {
-                cat!(what, " needs the leader, which is unavailable")
+                format!("{what} needs the leader, which is unavailable")
             }
-            ErrorCode::LeaderUnavailable => cat!(
-                what,
-                " was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
+            ErrorCode::LeaderUnavailable => format!(
+                "{what} was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
             ),
-            ErrorCode::Offline => cat!(
-                what,
-                " was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
+            ErrorCode::Offline => format!(
+                "{what} was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
             ),
-            ErrorCode::InvalidConfig | ErrorCode::InvalidPath => cat!(what, " was refused"),
+            ErrorCode::InvalidConfig | ErrorCode::InvalidPath => format!("{what} was refused"),
         };
         HealthProxyError::new(code, message)
     }
 }
 
-pub fn base(config: &Config, target: Target) -> &Base {
-    match target {
-        Target::Leader => &config.leader,
-        Target::Follower => &config.follower,
-    }
-}
-
 /// GET and HEAD are reads; every other valid method is treated as a write.
-pub fn is_read(method: &str) -> Result<bool, HealthProxyError> {
+pub(crate) fn is_read(method: &str) -> Result<bool, RequestError> {
     let token = !method.is_empty()
         && method
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !token {
-        return Err(HealthProxyError::path(cat!(
-            "method ",
-            super::value::quote(method),
-            " is not an HTTP method name"
-        )));
+        return Err(RequestError::BadMethod {
+            method: method.to_string(),
+        });
     }
     Ok(method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))
 }
 
 /// Spec §2, one cell per (state, kind of request).
-pub fn decide(state: State, read: bool, critical: bool) -> Decision {
+pub(crate) fn decide(state: State, read: bool, critical: bool) -> Decision {
     match (state, read, critical) {
         (State::Unknown, _, _) => Decision::Wait,
         (State::Leader, _, _) => Decision::Send(Target::Leader),
@@ -192,7 +205,46 @@ mod tests {
             assert!(!is_read(w).unwrap(), "{w}");
         }
         for bad in ["", "GE T", "GET\n", "G(ET"] {
-            assert_eq!(is_read(bad).unwrap_err().code, ErrorCode::InvalidPath);
+            assert!(is_read(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod plan_tests {
+    use super::*;
+    use crate::model::config::parse_json;
+
+    #[test]
+    fn a_route_base_is_used_for_its_prefix_only() {
+        let c = parse_json(
+            &serde_json::json!({
+                "leader": "https://hub.example.com", "follower": "https://api.example.com/prod",
+                "routes": [{"prefix": "/files", "critical": true,
+                            "leader": "https://s3.hub.example.com", "follower": "https://bucket.s3.example.com"}]
+            }),
+            false,
+        )
+        .unwrap();
+        let p = Plan::new(&c, "/files/a.pdf", "GET").unwrap();
+        assert!(p.critical);
+        assert_eq!(
+            p.url(Target::Leader),
+            "https://s3.hub.example.com/files/a.pdf"
+        );
+        assert_eq!(
+            p.url(Target::Follower),
+            "https://bucket.s3.example.com/files/a.pdf"
+        );
+        let p = Plan::new(&c, "https://bucket.s3.example.com/files/b.pdf", "GET").unwrap();
+        assert_eq!(
+            p.url(Target::Leader),
+            "https://s3.hub.example.com/files/b.pdf"
+        );
+        let p = Plan::new(&c, "/api/pages", "GET").unwrap();
+        assert_eq!(
+            p.url(Target::Follower),
+            "https://api.example.com/prod/api/pages"
+        );
     }
 }

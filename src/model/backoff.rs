@@ -2,14 +2,14 @@
 //! recovering leader is not hit by every client at the same instant.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base_ms: u32,
-    pub max_ms: u32,
+pub(crate) struct Backoff {
+    pub(crate) base_ms: u32,
+    pub(crate) max_ms: u32,
 }
 
 impl Backoff {
     /// The ceiling for `attempt` (0-based): `base · 2^attempt`, capped at `max_ms`.
-    pub fn ceiling_ms(&self, attempt: u32) -> u32 {
+    pub(crate) fn ceiling_ms(&self, attempt: u32) -> u32 {
         let factor = 1u64 << attempt.min(31);
         let exp = u64::from(self.base_ms).saturating_mul(factor);
         exp.min(u64::from(self.max_ms)) as u32
@@ -17,7 +17,7 @@ impl Backoff {
 
     /// "Equal jitter": a delay drawn from `[ceiling/2, ceiling]` with `rand01` in `[0, 1)`,
     /// so clients spread out but none retries much sooner than the schedule says.
-    pub fn delay_ms(&self, attempt: u32, rand01: f64) -> u32 {
+    pub(crate) fn delay_ms(&self, attempt: u32, rand01: f64) -> u32 {
         let ceiling = f64::from(self.ceiling_ms(attempt));
         let r = if rand01.is_finite() {
             rand01.clamp(0.0, 1.0)
@@ -32,7 +32,6 @@ impl Backoff {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::prelude::*;
     use proptest::prelude::*;
 
     #[test]

@@ -1,189 +1,286 @@
-//! Configuration (spec §5): a JSON-shaped [`Value`] validated into a [`Config`]. Every
-//! error names the field; unknown keys are refused, so a typo never becomes a default.
+//! Configuration (spec §5): serde reads the caller's object (already checked by
+//! [`schema`](super::schema)) into the `*Input` types; [`Config::from_input`] then checks
+//! what the values mean (URLs, paths, choices) and fills in the defaults.
 
 use super::backoff::Backoff;
-use super::error::HealthProxyError;
+use super::error::ConfigError;
+use super::health::{Expect, Scalar};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
-use super::value::{quote, show_number, Value};
-use crate::cat;
-use crate::prelude::*;
+use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
-pub const BACKOFF_BASE_MS: u32 = 1000;
+pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConfigInput {
+    leader: Option<String>,
+    follower: Option<String>,
+    health: Option<HealthInput>,
+    request_timeout_ms: Option<u32>,
+    race_after_ms: Option<u32>,
+    failover_statuses: Option<Vec<u16>>,
+    routes: Option<Vec<RouteInput>>,
+    default_critical: Option<bool>,
+    hysteresis: Option<HysteresisInput>,
+    cache: Option<CacheInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HealthInput {
+    path: Option<String>,
+    follower_path: Option<String>,
+    timeout_ms: Option<u32>,
+    interval_ms: Option<u32>,
+    max_backoff_ms: Option<u32>,
+    expect: Option<ExpectInput>,
+}
+
+#[derive(Debug)]
+enum ExpectInput {
+    Text(String),
+    Fields(Vec<(String, Scalar)>),
+}
+
+/// A string or a map, by hand rather than `#[serde(untagged)]` (see [`Scalar`]).
+impl<'de> Deserialize<'de> for ExpectInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ExpectInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an object")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
+                Ok(ExpectInput::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExpectInput, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
+                    fields.push((k, v));
+                }
+                Ok(ExpectInput::Fields(fields))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RouteInput {
+    prefix: Option<String>,
+    critical: Option<bool>,
+    leader: Option<String>,
+    follower: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HysteresisInput {
+    successes_to_up: Option<u32>,
+    failures_to_down: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CacheInput {
+    storage: Option<String>,
+    key: Option<String>,
+    ttl_ms: Option<u32>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageKind {
+pub(crate) enum StorageKind {
     Local,
     Session,
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthConfig {
-    pub path: String,
-    pub follower_path: String,
-    pub timeout_ms: u32,
-    pub interval_ms: u32,
-    pub max_backoff_ms: u32,
-    pub expect: Option<String>,
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HealthConfig {
+    pub(crate) path: String,
+    pub(crate) follower_path: String,
+    pub(crate) timeout_ms: u32,
+    pub(crate) interval_ms: u32,
+    pub(crate) max_backoff_ms: u32,
+    pub(crate) expect: Option<Expect>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheConfig {
-    pub storage: StorageKind,
-    pub key: String,
-    pub ttl_ms: u32,
+pub(crate) struct CacheConfig {
+    pub(crate) storage: StorageKind,
+    pub(crate) key: String,
+    pub(crate) ttl_ms: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    pub leader: Base,
-    pub follower: Base,
-    pub health: HealthConfig,
-    pub request_timeout_ms: u32,
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Config {
+    pub(crate) leader: Base,
+    pub(crate) follower: Base,
+    pub(crate) health: HealthConfig,
+    pub(crate) request_timeout_ms: u32,
     /// Spec §8: how long a critical read waits on a leader before the follower joins in.
-    pub race_after_ms: u32,
-    pub failover_statuses: Vec<u16>,
-    pub routes: RouteTable,
-    pub successes_to_up: u32,
-    pub failures_to_down: u32,
-    pub cache: CacheConfig,
+    pub(crate) race_after_ms: u32,
+    pub(crate) failover_statuses: Vec<u16>,
+    pub(crate) routes: RouteTable,
+    pub(crate) successes_to_up: u32,
+    pub(crate) failures_to_down: u32,
+    pub(crate) cache: CacheConfig,
 }
 
 impl Config {
-    /// Validates the whole config object. `page_is_https` refuses `http:` bases.
-    pub fn from_value(value: &Value, page_is_https: bool) -> Result<Config, HealthProxyError> {
-        let root = Section::new("config", "", value, TOP_KEYS)?;
-        let leader = Base::parse("leader", &root.required_str("leader")?, page_is_https)?;
-        let follower = Base::parse("follower", &root.required_str("follower")?, page_is_https)?;
+    /// Validates what serde read. `page_is_https` refuses `http:` bases.
+    #[inline(never)]
+    pub(crate) fn from_input(
+        input: ConfigInput,
+        page_is_https: bool,
+    ) -> Result<Config, ConfigError> {
+        let base = |field: &str, value: Option<String>| match value {
+            Some(url) => Base::parse(field, &url, page_is_https),
+            None => Err(ConfigError::Required {
+                field: field.to_string(),
+                hint: "",
+            }),
+        };
+        let leader = base("leader", input.leader)?;
+        let follower = base("follower", input.follower)?;
         if leader == follower {
-            return Err(HealthProxyError::config(cat!(
-                "follower must differ from leader (both are ",
-                leader.as_str(),
-                ")"
-            )));
+            return Err(ConfigError::SameBases {
+                base: leader.as_str().to_string(),
+            });
         }
 
-        let h = root.section("health", HEALTH_KEYS)?;
-        let path = h.str_or("path", "/health")?;
+        let h = input.health.unwrap_or_default();
+        let path = h.path.unwrap_or_else(|| "/health".into());
         check_config_path("health.path", &path)?;
-        let follower_path = h.str_or("followerPath", "/health")?;
+        let follower_path = h.follower_path.unwrap_or_else(|| "/health".into());
         check_config_path("health.followerPath", &follower_path)?;
-        let expect = h.opt_str("expect")?;
-        if expect.as_deref() == Some("") {
-            return Err(HealthProxyError::config(
-                "health.expect must not be empty: leave it out to accept any 2xx body",
-            ));
-        }
+        let expect = match h.expect {
+            None => None,
+            Some(ExpectInput::Text(text)) if text.is_empty() => {
+                return Err(ConfigError::Empty {
+                    field: "health.expect",
+                    hint: ": leave it out to accept any 2xx body",
+                })
+            }
+            Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
+                return Err(ConfigError::Empty {
+                    field: "health.expect",
+                    hint: ": name at least one field, or leave it out to accept any 2xx body",
+                })
+            }
+            Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
+            Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
+        };
         let health = HealthConfig {
             path,
             follower_path,
-            timeout_ms: h.int("timeoutMs", 1500, 50, 60_000)?,
-            interval_ms: h.int("intervalMs", 15_000, 1000, 3_600_000)?,
-            max_backoff_ms: h.int("maxBackoffMs", 60_000, 1000, 86_400_000)?,
+            timeout_ms: h.timeout_ms.unwrap_or(1500),
+            interval_ms: h.interval_ms.unwrap_or(15_000),
+            max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
             expect,
         };
 
-        let request_timeout_ms = root.int("requestTimeoutMs", 10_000, 100, 300_000)?;
-        let race_after_ms = root.int("raceAfterMs", 250, 10, 10_000)?;
-
-        let failover_statuses = match root.opt_list("failoverStatuses")? {
-            None => vec![502, 503, 504],
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    int_value(&cat!("failoverStatuses[", i, "]"), v, 500, 599).map(|s| s as u16)
-                })
-                .collect::<Result<_, _>>()?,
-        };
-
         let mut routes: Vec<Route> = Vec::new();
-        for (i, item) in root.opt_list("routes")?.unwrap_or(&[]).iter().enumerate() {
-            let field = cat!("routes[", i, "]");
-            let r = Section::new(&field, &cat!(field, "."), item, ROUTE_KEYS)?;
-            let prefix = r.required_str("prefix")?;
-            check_config_path(&cat!(field, ".prefix"), &prefix)?;
-            if prefix.contains(['?', '#']) {
-                return Err(HealthProxyError::config(cat!(
-                    field,
-                    ".prefix must be a path without query or fragment (got ",
-                    quote(&prefix),
-                    ")"
-                )));
-            }
-            let critical = r.opt_bool("critical")?.ok_or_else(|| {
-                HealthProxyError::config(cat!(
-                    field,
-                    ".critical is required: true if the follower may serve it"
-                ))
+        for (i, r) in input.routes.unwrap_or_default().into_iter().enumerate() {
+            let field = format!("routes[{i}]");
+            let prefix = r.prefix.ok_or_else(|| ConfigError::Required {
+                field: format!("{field}.prefix"),
+                hint: "",
             })?;
+            check_config_path(&format!("{field}.prefix"), &prefix)?;
+            if prefix.contains(['?', '#']) {
+                return Err(ConfigError::BadPath {
+                    field: format!("{field}.prefix"),
+                    problem: super::error::PathProblem::QueryInPrefix,
+                    got: prefix,
+                });
+            }
+            let critical = r.critical.ok_or_else(|| ConfigError::Required {
+                field: format!("{field}.critical"),
+                hint: ": true if the follower may serve it",
+            })?;
+            let own = |which: &str, url: Option<String>| {
+                url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
+                    .transpose()
+            };
+            let route_leader = own("leader", r.leader)?;
+            let route_follower = own("follower", r.follower)?;
             let normal = normalise_prefix(&prefix);
-            if let Some(j) = routes.iter().position(|seen| seen.prefix == normal) {
-                return Err(HealthProxyError::config(cat!(
-                    field,
-                    ".prefix ",
-                    quote(&prefix),
-                    " repeats routes[",
-                    j,
-                    "].prefix"
-                )));
+            if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
+                return Err(ConfigError::RepeatedPrefix {
+                    field: format!("{field}.prefix"),
+                    prefix,
+                    first,
+                });
             }
             routes.push(Route {
                 prefix: normal,
                 critical,
+                leader: route_leader,
+                follower: route_follower,
             });
         }
-        let routes = RouteTable::new(routes, root.opt_bool("defaultCritical")?.unwrap_or(false));
+        let routes = RouteTable::new(routes, input.default_critical.unwrap_or(false));
 
-        let y = root.section("hysteresis", HYSTERESIS_KEYS)?;
-        let successes_to_up = y.int("successesToUp", 2, 1, 10)?;
-        let failures_to_down = y.int("failuresToDown", 1, 1, 10)?;
-
-        let c = root.section("cache", CACHE_KEYS)?;
-        let storage = match c.opt_str("storage")?.as_deref() {
+        let y = input.hysteresis.unwrap_or_default();
+        let c = input.cache.unwrap_or_default();
+        let storage = match c.storage.as_deref() {
             None | Some("local") => StorageKind::Local,
             Some("session") => StorageKind::Session,
             Some("none") => StorageKind::None,
             Some(other) => {
-                return Err(HealthProxyError::config(cat!(
-                    "cache.storage must be \"local\", \"session\" or \"none\" (got ",
-                    quote(other),
-                    ")"
-                )))
+                return Err(ConfigError::BadStorage {
+                    got: other.to_string(),
+                })
             }
         };
-        let key = c.str_or("key", "health-proxy")?;
+        let key = c.key.unwrap_or_else(|| "health-proxy".into());
         if key.is_empty() {
-            return Err(HealthProxyError::config("cache.key must not be empty"));
+            return Err(ConfigError::Empty {
+                field: "cache.key",
+                hint: "",
+            });
         }
-        let cache = CacheConfig {
-            storage,
-            key,
-            ttl_ms: c.int("ttlMs", 30_000, 0, 86_400_000)?,
-        };
 
         Ok(Config {
             leader,
             follower,
             health,
-            request_timeout_ms,
-            race_after_ms,
-            failover_statuses,
+            request_timeout_ms: input.request_timeout_ms.unwrap_or(10_000),
+            race_after_ms: input.race_after_ms.unwrap_or(250),
+            failover_statuses: input
+                .failover_statuses
+                .unwrap_or_else(|| vec![502, 503, 504]),
             routes,
-            successes_to_up,
-            failures_to_down,
-            cache,
+            successes_to_up: y.successes_to_up.unwrap_or(2),
+            failures_to_down: y.failures_to_down.unwrap_or(1),
+            cache: CacheConfig {
+                storage,
+                key,
+                ttl_ms: c.ttl_ms.unwrap_or(30_000),
+            },
         })
     }
 
-    pub fn is_failover_status(&self, status: u16) -> bool {
+    pub(crate) fn is_failover_status(&self, status: u16) -> bool {
         self.failover_statuses.contains(&status)
     }
 
-    pub fn policy(&self) -> Policy {
+    /// Every base a request may be sent to, for the no-escape rule.
+    pub(crate) fn bases(&self) -> Vec<&Base> {
+        let mut all = vec![&self.leader, &self.follower];
+        all.extend(self.routes.bases());
+        all
+    }
+
+    pub(crate) fn policy(&self) -> Policy {
         Policy {
             successes_to_up: self.successes_to_up,
             failures_to_down: self.failures_to_down,
@@ -196,168 +293,25 @@ impl Config {
     }
 }
 
-const TOP_KEYS: &[&str] = &[
-    "leader",
-    "follower",
-    "health",
-    "requestTimeoutMs",
-    "raceAfterMs",
-    "failoverStatuses",
-    "routes",
-    "defaultCritical",
-    "hysteresis",
-    "cache",
-];
-const HEALTH_KEYS: &[&str] = &[
-    "path",
-    "followerPath",
-    "timeoutMs",
-    "intervalMs",
-    "maxBackoffMs",
-    "expect",
-];
-const ROUTE_KEYS: &[&str] = &["prefix", "critical"];
-const HYSTERESIS_KEYS: &[&str] = &["successesToUp", "failuresToDown"];
-const CACHE_KEYS: &[&str] = &["storage", "key", "ttlMs"];
-
-/// One object of the config, with the dotted prefix its fields are named by.
-struct Section<'a> {
-    prefix: String,
-    value: &'a Value,
-}
-
-static EMPTY: Value = Value::Map(Vec::new());
-
-impl<'a> Section<'a> {
-    fn new(
-        name: &str,
-        prefix: &str,
-        value: &'a Value,
-        known: &[&str],
-    ) -> Result<Section<'a>, HealthProxyError> {
-        let Value::Map(entries) = value else {
-            return Err(HealthProxyError::config(cat!(
-                name,
-                " must be an object (got ",
-                value.kind(),
-                ")"
-            )));
-        };
-        if let Some((key, _)) = entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            return Err(HealthProxyError::config(cat!(
-                prefix,
-                key,
-                " is not a known setting; known here: ",
-                known.join(", ")
-            )));
-        }
-        Ok(Section {
-            prefix: prefix.to_string(),
-            value,
-        })
-    }
-
-    fn field(&self, key: &str) -> String {
-        cat!(self.prefix, key)
-    }
-
-    /// A nested object; an absent one reads as empty, so every default applies.
-    fn section(&self, key: &str, known: &[&str]) -> Result<Section<'a>, HealthProxyError> {
-        let field = self.field(key);
-        Section::new(
-            &field,
-            &cat!(field, "."),
-            self.value.get(key).unwrap_or(&EMPTY),
-            known,
-        )
-    }
-
-    fn wrong(&self, key: &str, want: &str, got: &Value) -> HealthProxyError {
-        HealthProxyError::config(cat!(
-            self.field(key),
-            " must be ",
-            want,
-            " (got ",
-            got.kind(),
-            ")"
-        ))
-    }
-
-    fn opt_str(&self, key: &str) -> Result<Option<String>, HealthProxyError> {
-        match self.value.get(key) {
-            None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.wrong(key, "a string", other)),
-        }
-    }
-
-    fn str_or(&self, key: &str, default: &str) -> Result<String, HealthProxyError> {
-        Ok(self.opt_str(key)?.unwrap_or_else(|| default.to_string()))
-    }
-
-    fn required_str(&self, key: &str) -> Result<String, HealthProxyError> {
-        self.opt_str(key)?
-            .ok_or_else(|| HealthProxyError::config(cat!(self.field(key), " is required")))
-    }
-
-    fn opt_bool(&self, key: &str) -> Result<Option<bool>, HealthProxyError> {
-        match self.value.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.wrong(key, "true or false", other)),
-        }
-    }
-
-    fn opt_list(&self, key: &str) -> Result<Option<&'a [Value]>, HealthProxyError> {
-        match self.value.get(key) {
-            None => Ok(None),
-            Some(Value::List(items)) => Ok(Some(items)),
-            Some(other) => Err(self.wrong(key, "an array", other)),
-        }
-    }
-
-    /// A whole number in `min..=max`, or `default` when absent.
-    fn int(&self, key: &str, default: u32, min: u32, max: u32) -> Result<u32, HealthProxyError> {
-        match self.value.get(key) {
-            None => Ok(default),
-            Some(v) => int_value(&self.field(key), v, min, max),
-        }
-    }
-}
-
-fn int_value(field: &str, value: &Value, min: u32, max: u32) -> Result<u32, HealthProxyError> {
-    let range = |got: String| {
-        HealthProxyError::config(cat!(
-            field,
-            " must be a whole number from ",
-            min,
-            " to ",
-            max,
-            " (got ",
-            got,
-            ")"
-        ))
-    };
-    match value {
-        Value::Num(v)
-            if *v >= f64::from(min) && *v <= f64::from(max) && f64::from(*v as u32) == *v =>
-        {
-            Ok(*v as u32)
-        }
-        Value::Num(v) => Err(range(show_number(*v))),
-        other => Err(range(other.kind().to_string())),
-    }
+/// The whole path from a JSON config, as the package takes it from a JS object.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) fn parse_json(v: &serde_json::Value, https: bool) -> Result<Config, ConfigError> {
+    super::schema::check(v)?;
+    let input: ConfigInput =
+        serde_json::from_value(v.clone()).map_err(|e| ConfigError::Unreadable {
+            field: "config".into(),
+            detail: e.to_string(),
+        })?;
+    Config::from_input(input, https)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::core::error::ErrorCode;
-    use crate::core::value::tests::from_json;
     use serde_json::json;
 
-    fn parse(v: serde_json::Value) -> Result<Config, HealthProxyError> {
-        Config::from_value(&from_json(&v), false)
+    fn parse(v: serde_json::Value) -> Result<Config, ConfigError> {
+        parse_json(&v, false)
     }
 
     fn minimal() -> serde_json::Value {
@@ -383,9 +337,7 @@ mod tests {
     }
 
     fn err(v: serde_json::Value) -> String {
-        let e = parse(v).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidConfig);
-        e.message
+        parse(v).unwrap_err().to_string()
     }
 
     #[test]
@@ -401,7 +353,7 @@ mod tests {
         assert_eq!(c.request_timeout_ms, 10_000);
         assert_eq!(c.race_after_ms, 250);
         assert_eq!(c.failover_statuses, [502, 503, 504]);
-        assert!(!c.routes.is_critical("/x"));
+        assert!(!c.routes.find("/x").critical);
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
         assert_eq!(
             c.cache,
@@ -418,6 +370,7 @@ mod tests {
                 .request_timeout_ms,
             10_000
         );
+        assert!(parse(with("health", json!(null))).is_ok());
     }
 
     #[test]
@@ -427,7 +380,8 @@ mod tests {
             "health": {"path": "/api/health", "followerPath": "/ping", "timeoutMs": 800, "intervalMs": 5000,
                        "maxBackoffMs": 30000, "expect": "\"ok\""},
             "requestTimeoutMs": 4000, "raceAfterMs": 100, "failoverStatuses": [500, 503],
-            "routes": [{"prefix": "/api/pages", "critical": true}, {"prefix": "/api/hub/", "critical": false}],
+            "routes": [{"prefix": "/api/pages", "critical": true}, {"prefix": "/api/hub/", "critical": false},
+                       {"prefix": "/files", "critical": true, "follower": "https://bucket.s3.example.com"}],
             "defaultCritical": true,
             "hysteresis": {"successesToUp": 3, "failuresToDown": 2},
             "cache": {"storage": "session", "key": "hp", "ttlMs": 0}
@@ -435,13 +389,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.health.timeout_ms, 800);
         assert_eq!(c.race_after_ms, 100);
-        assert_eq!(c.health.expect.as_deref(), Some("\"ok\""));
+        assert_eq!(c.health.expect, Some(Expect::Text("\"ok\"".into())));
         assert!(c.is_failover_status(500) && !c.is_failover_status(502));
         assert!(
-            c.routes.is_critical("/api/pages/1")
-                && !c.routes.is_critical("/api/hub")
-                && c.routes.is_critical("/x")
+            c.routes.find("/api/pages/1").critical
+                && !c.routes.find("/api/hub").critical
+                && c.routes.find("/x").critical
         );
+        let files = c.routes.find("/files/a.pdf");
+        assert_eq!(
+            files.follower.map(Base::as_str),
+            Some("https://bucket.s3.example.com")
+        );
+        assert_eq!(files.leader, None);
+        assert_eq!(c.bases().len(), 3);
         assert_eq!(c.cache.storage, StorageKind::Session);
         assert_eq!(
             c.policy().backoff,
@@ -451,6 +412,21 @@ mod tests {
             }
         );
         assert_eq!(c.policy().interval_ms, 5000);
+    }
+
+    #[test]
+    fn expect_may_be_an_object_of_fields() {
+        let c = parse(with("health.expect", json!({"status": "ok", "db": true}))).unwrap();
+        assert_eq!(
+            c.health.expect,
+            Some(Expect::Fields(vec![
+                ("db".into(), Scalar::Flag(true)),
+                ("status".into(), Scalar::Text("ok".into()))
+            ]))
+        );
+        assert!(
+            err(with("health.expect", json!({}))).starts_with("health.expect must not be empty")
+        );
     }
 
     #[test]
@@ -465,6 +441,10 @@ mod tests {
             json!([{"prefix": "/a", "critical": true, "crit": 1}]),
         ));
         assert!(m.starts_with("routes[0].crit "), "{m}");
+        assert!(
+            m.ends_with("known here: prefix, critical, leader, follower"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -536,6 +516,11 @@ mod tests {
                 "cache must be an object (got a string)",
             ),
             ("health.expect", json!(""), "health.expect "),
+            (
+                "health.expect",
+                json!(7),
+                "health.expect must be a string or an object",
+            ),
             ("health.path", json!("health"), "health.path must be a path"),
             ("health.path", json!("//evil/health"), "health.path "),
             ("health.path", json!("/a/../health"), "health.path "),
@@ -569,6 +554,11 @@ mod tests {
                 "routes",
                 json!([{"prefix": "/a", "critical": true}, {"prefix": "/a/", "critical": false}]),
                 "routes[1].prefix \"/a/\" repeats routes[0].prefix",
+            ),
+            (
+                "routes",
+                json!([{"prefix": "/a", "critical": true, "follower": "ftp://bucket"}]),
+                "routes[0].follower must be an absolute http(s) URL",
             ),
             (
                 "routes",
@@ -610,8 +600,6 @@ mod tests {
     fn the_config_must_be_an_object() {
         assert!(err(json!("http://x")).starts_with("config must be an object (got a string)"));
         assert!(err(json!(null)).starts_with("config must be an object (got null)"));
-        let e = Config::from_value(&Value::Other("a function"), false).unwrap_err();
-        assert_eq!(e.message, "config must be an object (got a function)");
     }
 
     #[test]
@@ -624,12 +612,10 @@ mod tests {
         );
         assert!(err(with("leader", json!("ftp://x")))
             .starts_with("leader must be an absolute http(s) URL"));
-        let e = Config::from_value(&from_json(&minimal()), true).unwrap_err();
+        let e = parse_json(&minimal(), true).unwrap_err().to_string();
         assert!(
-            e.message
-                .starts_with("leader is http: but this page is served over https:"),
-            "{}",
-            e.message
+            e.starts_with("leader is http: but this page is served over https:"),
+            "{e}"
         );
     }
 }

@@ -1,0 +1,75 @@
+//! The caller's `fetch` arguments as a [`Call`]: `init` copied into a plain object with
+//! every read guarded, so a throwing getter or a Proxy becomes `INVALID_PATH` naming the
+//! field, never an exception escaping the promise.
+
+use super::convert::string_arg;
+use crate::engine::request::Call;
+use crate::model::error::RequestError;
+use crate::platform::describe;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortSignal, RequestInit};
+
+#[wasm_bindgen]
+extern "C" {
+    // Object.assign runs the caller's getters: caught here, unlike js_sys's binding.
+    #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]
+    fn assign(target: &js_sys::Object, source: &JsValue) -> Result<js_sys::Object, JsValue>;
+    // A signal the proxy can use safely: AbortSignal.any() checks it is a real one, and
+    // its reason is the caller's own.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
+    fn any_signal(signals: &js_sys::Array) -> Result<AbortSignal, JsValue>;
+}
+
+pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, RequestError> {
+    let path = string_arg("pathOrUrl", path)?;
+    let init = init.filter(|i| !i.is_null() && !i.is_undefined());
+    let Some(init) = init else {
+        return Ok(Call {
+            path,
+            method: "GET".into(),
+            init: RequestInit::new(),
+            signal: None,
+        });
+    };
+    if !init.is_object() {
+        return Err(RequestError::BadInit {
+            field: "init",
+            detail: "it must be an object like fetch's RequestInit".into(),
+        });
+    }
+    let bad = |field| {
+        move |e: JsValue| RequestError::BadInit {
+            field,
+            detail: describe(&e),
+        }
+    };
+    let copy = assign(&js_sys::Object::new(), &init).map_err(bad("init"))?;
+    let method =
+        js_sys::Reflect::get(&copy, &JsValue::from_str("method")).map_err(bad("init.method"))?;
+    let method = if method.is_undefined() || method.is_null() {
+        "GET".to_string()
+    } else {
+        string_arg("init.method", &method)?
+    };
+    let signal =
+        js_sys::Reflect::get(&copy, &JsValue::from_str("signal")).map_err(bad("init.signal"))?;
+    let signal = if signal.is_undefined() || signal.is_null() {
+        None
+    } else {
+        let own = any_signal(&js_sys::Array::of1(&signal))
+            .ok()
+            // Engines without AbortSignal.any(): the caller's own signal, if it is one.
+            .or_else(|| signal.dyn_ref::<AbortSignal>().cloned());
+        Some(own.ok_or_else(|| RequestError::BadInit {
+            field: "init.signal",
+            detail: "it is not an AbortSignal".into(),
+        })?)
+    };
+    Ok(Call {
+        path,
+        method,
+        init: copy.unchecked_into(),
+        signal,
+    })
+}

@@ -1,0 +1,352 @@
+//! The errors every public call reports: a stable code plus a message a person can act
+//! on, built from typed reasons (config, path, refusal) whose `Display` is that message.
+
+use super::routing::Target;
+use std::fmt;
+
+/// The codes of spec §4; the JS layer exposes them as the `code` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorCode {
+    InvalidConfig,
+    InvalidPath,
+    NotReady,
+    FeatureUnavailable,
+    LeaderUnavailable,
+    Offline,
+}
+
+impl ErrorCode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
+            ErrorCode::InvalidPath => "INVALID_PATH",
+            ErrorCode::NotReady => "NOT_READY",
+            ErrorCode::FeatureUnavailable => "FEATURE_UNAVAILABLE",
+            ErrorCode::LeaderUnavailable => "LEADER_UNAVAILABLE",
+            ErrorCode::Offline => "OFFLINE",
+        }
+    }
+}
+
+/// What crosses to JS: a code and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HealthProxyError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+}
+
+impl HealthProxyError {
+    pub(crate) fn new(code: ErrorCode, message: String) -> Self {
+        HealthProxyError { code, message }
+    }
+}
+
+impl fmt::Display for HealthProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for HealthProxyError {}
+
+/// Why a config is refused (`INVALID_CONFIG`); every variant names its field.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ConfigError {
+    UnknownKey {
+        field: String,
+        known: Vec<&'static str>,
+    },
+    WrongType {
+        field: String,
+        want: &'static str,
+        got: &'static str,
+    },
+    OutOfRange {
+        field: String,
+        min: u32,
+        max: u32,
+        got: Got,
+    },
+    Required {
+        field: String,
+        hint: &'static str,
+    },
+    Empty {
+        field: &'static str,
+        hint: &'static str,
+    },
+    BadUrl {
+        field: String,
+        problem: UrlProblem,
+        got: String,
+    },
+    MixedContent {
+        field: String,
+        got: String,
+    },
+    SameBases {
+        base: String,
+    },
+    BadPath {
+        field: String,
+        problem: PathProblem,
+        got: String,
+    },
+    BadStorage {
+        got: String,
+    },
+    RepeatedPrefix {
+        field: String,
+        prefix: String,
+        first: usize,
+    },
+    /// A getter or Proxy trap threw, or the value could not be copied.
+    Unreadable {
+        field: String,
+        detail: String,
+    },
+}
+
+/// A value a range check refused: a number, or the kind of a non-number.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Got {
+    Number(f64),
+    Kind(&'static str),
+}
+
+impl fmt::Display for Got {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Got::Number(n) => write!(f, "{n}"),
+            Got::Kind(kind) => f.write_str(kind),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownKey { field, known } => {
+                write!(f, "{field} is not a known setting; known here: ")?;
+                list(f, known)
+            }
+            ConfigError::WrongType { field, want, got } => {
+                write!(f, "{field} must be {want} (got {got})")
+            }
+            ConfigError::OutOfRange {
+                field,
+                min,
+                max,
+                got,
+            } => write!(
+                f,
+                "{field} must be a whole number from {min} to {max} (got {got})"
+            ),
+            ConfigError::Required { field, hint } => write!(f, "{field} is required{hint}"),
+            ConfigError::Empty { field, hint } => write!(f, "{field} must not be empty{hint}"),
+            ConfigError::BadUrl {
+                field,
+                problem,
+                got,
+            } => write!(
+                f,
+                "{field} must be an absolute http(s) URL such as \"https://api.example.com\": {problem} (got {})",
+                Quoted(got)
+            ),
+            ConfigError::MixedContent { field, got } => write!(
+                f,
+                "{field} is http: but this page is served over https:, so the browser would block every request to it as mixed content; use an https: URL (got {})",
+                Quoted(got)
+            ),
+            ConfigError::SameBases { base } => {
+                write!(f, "follower must differ from leader (both are {base})")
+            }
+            ConfigError::BadPath {
+                field,
+                problem,
+                got,
+            } => write!(
+                f,
+                "{field} must be a path starting with a single '/': {problem} (got {})",
+                Quoted(got)
+            ),
+            ConfigError::BadStorage { got } => write!(
+                f,
+                "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
+                Quoted(got)
+            ),
+            ConfigError::RepeatedPrefix {
+                field,
+                prefix,
+                first,
+            } => write!(f, "{field} {} repeats routes[{first}].prefix", Quoted(prefix)),
+            ConfigError::Unreadable { field, detail } => {
+                write!(f, "{field} could not be read: {detail}")
+            }
+        }
+    }
+}
+
+impl From<ConfigError> for HealthProxyError {
+    fn from(e: ConfigError) -> Self {
+        HealthProxyError::new(ErrorCode::InvalidConfig, e.to_string())
+    }
+}
+
+/// Items separated by commas.
+fn list(f: &mut fmt::Formatter<'_>, items: &[impl AsRef<str>]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        f.write_str(item.as_ref())?;
+    }
+    Ok(())
+}
+
+/// A string in double quotes for a message, control characters made visible (without
+/// `{:?}`, whose Unicode tables would double this in the wasm).
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            match c {
+                '"' | '\\' => write!(f, "\\{c}")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// What is wrong with a base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UrlProblem {
+    Unprintable,
+    Scheme,
+    QueryOrFragment,
+    NoHost,
+    Credentials,
+    Ipv6Unclosed,
+    AfterIpv6,
+    Port,
+    DotDot,
+}
+
+impl fmt::Display for UrlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlProblem::Unprintable => "it contains whitespace, a control character or a backslash",
+            UrlProblem::Scheme => "the scheme must be http:// or https://",
+            UrlProblem::QueryOrFragment => "a base URL has no query or fragment",
+            UrlProblem::NoHost => "the host is missing",
+            UrlProblem::Credentials => "credentials in the URL are not allowed",
+            UrlProblem::Ipv6Unclosed => "the IPv6 host has no closing ']'",
+            UrlProblem::AfterIpv6 => "unexpected text after the IPv6 host",
+            UrlProblem::Port => "the port must be a number from 1 to 65535",
+            UrlProblem::DotDot => "the path has a '..' segment",
+        })
+    }
+}
+
+/// What is wrong with a path (a request's or one in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathProblem {
+    NoLeadingSlash,
+    OtherHost,
+    Control,
+    Backslash,
+    DotDot,
+    QueryInPrefix,
+}
+
+impl fmt::Display for PathProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathProblem::NoLeadingSlash => "it does not start with '/'",
+            PathProblem::OtherHost => "'//' starts a URL on another host",
+            PathProblem::Control => "it contains a control character",
+            PathProblem::Backslash => "it contains a backslash, which browsers read as '/'",
+            PathProblem::DotDot => "it has a '..' segment",
+            PathProblem::QueryInPrefix => "a route prefix has no query or fragment",
+        })
+    }
+}
+
+/// Why a request is refused as `INVALID_PATH` before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// Neither a path nor a URL under a configured base.
+    Elsewhere {
+        input: String,
+        bases: Vec<String>,
+    },
+    Refused {
+        input: String,
+        problem: PathProblem,
+    },
+    NotAString {
+        field: &'static str,
+    },
+    BadMethod {
+        method: String,
+    },
+    /// The caller's `init` could not be read (a throwing getter, a Proxy trap).
+    BadInit {
+        field: &'static str,
+        detail: String,
+    },
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Elsewhere { input, bases } => {
+                write!(
+                    f,
+                    "path {} must start with a single '/' or be a URL under a configured base (",
+                    Quoted(input)
+                )?;
+                list(f, bases)?;
+                f.write_str(")")
+            }
+            RequestError::Refused { input, problem } => {
+                write!(f, "path {} is refused: {problem}", Quoted(input))
+            }
+            RequestError::NotAString { field } => write!(f, "{field} must be a string"),
+            RequestError::BadMethod { method } => {
+                write!(f, "method {} is not an HTTP method name", Quoted(method))
+            }
+            RequestError::BadInit { field, detail } => {
+                write!(f, "{field} could not be read: {detail}")
+            }
+        }
+    }
+}
+
+impl From<RequestError> for HealthProxyError {
+    fn from(e: RequestError) -> Self {
+        HealthProxyError::new(ErrorCode::InvalidPath, e.to_string())
+    }
+}
+
+/// Why one attempt at one origin counts as a failure of that origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Why {
+    Status(Target, u16),
+    Timeout(Target, u32),
+    Network(Target),
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::Status(who, status) => write!(f, "{who} answered {status}"),
+            Why::Timeout(who, ms) => write!(f, "{who} did not answer within {ms} ms"),
+            Why::Network(who) => write!(f, "{who} could not be reached (network error)"),
+        }
+    }
+}
