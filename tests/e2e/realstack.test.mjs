@@ -246,7 +246,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
     }
   }
   // ---- what the servers saw ----
-  assert.ok(acked.length >= 30, `only ${acked.length} notes acknowledged`);
+  assert.ok(acked.length >= 20, `only ${acked.length} notes acknowledged`);
   for (const w of acked) assert.equal(counts.get(w.clientId), 1, `acknowledged note ${w.clientId} is in Flask's log ${counts.get(w.clientId) ?? 0} times`);
   for (const [id, n] of counts) assert.equal(n, 1, `note ${id} is in Flask's log ${n} times`);
   const sent = new Set(c.writes.map((w) => w.clientId));
