@@ -5,7 +5,7 @@
 demo:
 	tests/tools/demo.sh
 
-# Every test: lints, native core tests, simulator tests, wasm tests in Chromium and Node.
+# Every test: lints, native core tests, simulator tests, wasm tests in Chromium, Firefox, WebKit and Node.
 test:
 	tests/tools/test.sh
 

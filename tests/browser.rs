@@ -820,3 +820,374 @@ async fn a_memoised_resolve_follows_the_verdict() {
     );
     p.stop();
 }
+
+// ---- issue 10: the request engine under stalls and hostile input ----
+
+#[wasm_bindgen_test]
+async fn a_cold_start_read_stays_off_the_follower_once_the_probe_says_leader() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":200}"#);
+    // start() not awaited: the probe makes the state `leader` long before the slow read
+    // answers; when raceAfterMs passes, the read must not also go to the follower.
+    let started = JsFuture::from(p.start());
+    assert_eq!(served_by(&p, "/api/slow?ms=700").await, "leader");
+    assert_eq!(text(&started.await.unwrap(), "state"), "leader");
+    let s = stats().await;
+    assert_eq!(s.n("follower.requests"), 0.0);
+    assert_eq!(s.n("follower.probes"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_fast_503_before_any_verdict_waits_for_the_probe_instead_of_the_follower() {
+    reset().await;
+    let p = proxy(r#"{"routes":[{"prefix":"/api/status","critical":true}]}"#);
+    let r = fetch_ok(&p, "/api/status/503", GET).await;
+    assert_eq!(r.status(), 503, "the healthy leader's own answer");
+    assert!(r.url().starts_with(LEADER));
+    assert_eq!(state(&p), "leader");
+    assert_eq!(stats().await.n("follower.requests"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_healthy_leaders_5xx_to_a_write_is_the_callers_answer() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    let r = fetch_ok(&p, "/api/status/503", post("{}")).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.url().starts_with(LEADER));
+    let s = stats().await;
+    assert_eq!(
+        s.n("leader.probes"),
+        probes + 1.0,
+        "the 503 was judged by a probe"
+    );
+    assert_eq!(s.n("follower.requests"), 0.0);
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn hostile_init_objects_reject_with_invalid_path_and_every_promise_settles() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let before = stats().await.n("leader.requests");
+    for (init, field) in [
+        ("{ get method() { throw new Error('boom') } }", "init"),
+        (
+            "{ get headers() { throw new TypeError('no headers') } }",
+            "init",
+        ),
+        (
+            "new Proxy({}, { ownKeys() { throw new Error('trap') } })",
+            "init",
+        ),
+        ("{ method: 42 }", "init.method"),
+        ("{ signal: 'not a signal' }", "init.signal"),
+        (
+            "{ signal: new Proxy(new AbortController().signal, {}) }",
+            "init.signal",
+        ),
+        ("7", "init"),
+    ] {
+        let e = fetch_err(&p, "/api/pages", js(init)).await;
+        assert_eq!(code(&e), "INVALID_PATH", "{init}");
+        assert!(message(&e).starts_with(field), "{init}: {}", message(&e));
+    }
+    // A header value the browser refuses is the caller's error too, with a code.
+    let e = fetch_err(&p, "/api/pages", js("{ headers: { 'bad header': 'x' } }")).await;
+    assert_eq!(code(&e), "INVALID_PATH");
+    assert_eq!(
+        stats().await.n("leader.requests"),
+        before,
+        "nothing was sent"
+    );
+    // The module is intact.
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+fn hostile_config_objects_are_invalid_config() {
+    for (config, field) in [
+        ("new Proxy({}, { ownKeys() { throw new Error('trap') } })", "config"),
+        (
+            "{ leader: 'http://127.0.0.1:18081', follower: 'http://127.0.0.1:18082', get health() { throw new Error('getter') } }",
+            "health",
+        ),
+        (
+            "{ leader: 'http://127.0.0.1:18081', follower: 'http://127.0.0.1:18082', routes: new Proxy([], { get(t, k) { if (k === 'length') return 2; throw new Error('item'); } }) }",
+            "routes",
+        ),
+    ] {
+        let e = health_proxy::HealthProxy::new(js(config)).err().unwrap();
+        assert_eq!(code(&e), "INVALID_CONFIG", "{config}");
+        assert!(message(&e).starts_with(field), "{config}: {}", message(&e));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_callers_abort_reason_comes_back_unchanged_whatever_it_is() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":5000}"#);
+    start(&p).await;
+    for reason in [
+        "'left the page'",
+        "42",
+        "new Error('navigated away')",
+        "new DOMException('gone', 'AbortError')",
+        "undefined",
+    ] {
+        for already in [false, true] {
+            let controller = web_sys::AbortController::new().unwrap();
+            let i = init("{}");
+            js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+            let reason = js(reason);
+            if already {
+                controller.abort_with_reason(&reason);
+            }
+            let pending = JsFuture::from(p.fetch("/api/slow?ms=2000".into(), Some(i)));
+            if !already {
+                sleep(100).await;
+                controller.abort_with_reason(&reason);
+            }
+            let e = pending.await.unwrap_err();
+            let given = controller.signal().reason();
+            assert!(
+                js_sys::Object::is(&e, &given),
+                "{reason:?} (already aborted: {already}): got {e:?}"
+            );
+        }
+    }
+    assert_eq!(state(&p), "leader");
+    assert_eq!(
+        served_by(&p, "/api/pages").await,
+        "leader",
+        "the module survived"
+    );
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":800}"#);
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    let t0 = now();
+    let r = fetch_ok(&p, "/api/stall", GET).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.url().starts_with(LEADER), "{}", r.url());
+    let body = JsFuture::from(r.text().unwrap()).await;
+    let took = now() - t0;
+    assert!(body.is_err(), "reading a stalled body must reject");
+    assert!((700.0..2000.0).contains(&took), "rejected after {took} ms");
+    sleep(300).await;
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes + 1.0,
+        "the stall triggered a probe"
+    );
+    assert_eq!(state(&p), "leader", "the probe found the leader healthy");
+    // A body read in time is untouched by the deadline.
+    let r = fetch_ok(&p, "/api/pages", GET).await;
+    sleep(900).await;
+    assert_eq!(text(&json(r).await, "servedBy"), "leader");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn on_change_subscriptions_outlive_stop() {
+    reset().await;
+    let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
+        sink.borrow_mut().push(text(&snap, "state"))
+    });
+    let unsubscribe: js_sys::Function = p.on_change(f.into_js_value().into()).into();
+    start(&p).await;
+    p.stop();
+    start(&p).await;
+    leader_mode("app-down").await;
+    check(&p).await;
+    assert_eq!(*seen.borrow(), ["leader", "emergency"]);
+    unsubscribe.call0(&JsValue::NULL).unwrap();
+    leader_mode("up").await;
+    check(&p).await;
+    assert_eq!(
+        *seen.borrow(),
+        ["leader", "emergency"],
+        "unsubscribed after the restart"
+    );
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_thousand_start_stop_cycles_leave_memory_flat() {
+    reset().await;
+    let cycle = || async {
+        let p = proxy(r#"{"cache":{"storage":"local","key":"leak-test","ttlMs":0}}"#);
+        start(&p).await;
+        p.stop();
+        drop(p);
+    };
+    for _ in 0..200 {
+        cycle().await;
+    }
+    sleep(50).await;
+    let (mem0, refs0) = (
+        wasm_memory_bytes(),
+        wasm_bindgen::externref_heap_live_count(),
+    );
+    for _ in 0..1000 {
+        cycle().await;
+    }
+    sleep(50).await;
+    let (mem1, refs1) = (
+        wasm_memory_bytes(),
+        wasm_bindgen::externref_heap_live_count(),
+    );
+    web_sys::console::log_1(
+        &format!("1000 start/stop cycles: wasm memory {mem0} → {mem1} B, live JS handles {refs0} → {refs1}").into(),
+    );
+    assert_eq!(mem1, mem0, "wasm memory grew");
+    assert!(refs1 <= refs0 + 2, "JS handles leaked: {refs0} → {refs1}");
+}
+
+#[wasm_bindgen_test]
+async fn two_thousand_requests_leave_memory_flat() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    for _ in 0..300 {
+        json(fetch_ok(&p, "/api/pages/1", GET).await).await;
+    }
+    let (mem0, refs0) = (
+        wasm_memory_bytes(),
+        wasm_bindgen::externref_heap_live_count(),
+    );
+    for _ in 0..2000 {
+        json(fetch_ok(&p, "/api/pages/1", GET).await).await;
+    }
+    sleep(50).await;
+    let (mem1, refs1) = (
+        wasm_memory_bytes(),
+        wasm_bindgen::externref_heap_live_count(),
+    );
+    web_sys::console::log_1(
+        &format!("2000 requests: wasm memory {mem0} → {mem1} B, live JS handles {refs0} → {refs1}")
+            .into(),
+    );
+    assert_eq!(mem1, mem0, "wasm memory grew");
+    assert!(refs1 <= refs0 + 2, "JS handles leaked: {refs0} → {refs1}");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_leader_dark_mid_session_escapes_after_the_confirmation_bound() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{"timeoutMs":1500}}"#);
+    start(&p).await;
+    // Three good probes: the bound is now the RTO of a fast loopback, clamped to raceAfterMs.
+    for _ in 0..3 {
+        check(&p).await;
+    }
+    leader_mode("blackout").await;
+    let t0 = now();
+    assert_eq!(served_by(&p, "/api/pages/3").await, "follower");
+    let took = now() - t0;
+    web_sys::console::log_1(
+        &format!("leader dark mid-session, 4 good probes behind: critical read in {took} ms (raceAfterMs 100, health.timeoutMs 1500)").into(),
+    );
+    assert!(took < 100.0 + 100.0 + 250.0, "{took} ms");
+    // The escape moved nothing: only the probe's own outcome does.
+    assert_eq!(state(&p), "leader");
+    sleep(1600).await;
+    assert_eq!(state(&p), "emergency");
+    assert_eq!(stats().await.n("follower.probes"), 0.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_slow_read_whose_probe_answers_in_time_never_reaches_the_follower() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{"timeoutMs":1500}}"#);
+    start(&p).await;
+    for _ in 0..3 {
+        check(&p).await;
+    }
+    // The read is slow, but the confirmation probe answers at once: no escape.
+    assert_eq!(served_by(&p, "/api/slow?ms=900").await, "leader");
+    assert_eq!(stats().await.n("follower.requests"), 0.0);
+    p.stop();
+}
+
+// ---- spec §3/§5 amendments: object `expect`, per-route bases ----
+
+#[wasm_bindgen_test]
+async fn an_object_expect_matches_the_health_fields_whatever_the_whitespace() {
+    reset().await;
+    let p = proxy(r#"{"health":{"expect":{"status":"ok"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    p.stop();
+    // A field the body does not have with that value: the leader is not healthy.
+    let p = proxy(r#"{"health":{"expect":{"status":"degraded"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    p.stop();
+    // The captive portal's HTML is not JSON at all.
+    leader_mode("wrong-body").await;
+    let p = proxy(r#"{"health":{"expect":{"status":"ok"}}}"#);
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_route_with_its_own_bases_sends_its_files_there_and_probes_stay_home() {
+    reset().await;
+    // `localhost` names the same simulator under another origin, as a bucket would be.
+    let p = proxy(
+        r#"{"routes":[{"prefix":"/api/files","critical":true,
+             "leader":"http://localhost:18081","follower":"http://localhost:18082"},
+            {"prefix":"/api/pages","critical":true}]}"#,
+    );
+    start(&p).await;
+    assert_eq!(
+        p.resolve("/api/files/a.pdf".into(), GET).unwrap(),
+        "http://localhost:18081/api/files/a.pdf"
+    );
+    // An absolute URL under a route's base is re-based like one under the main bases.
+    assert_eq!(
+        p.resolve("http://localhost:18082/api/files".into(), GET)
+            .unwrap(),
+        "http://localhost:18081/api/files"
+    );
+    leader_mode("refused").await;
+    check(&p).await;
+    assert_eq!(state(&p), "emergency");
+    assert_eq!(
+        p.resolve("/api/files".into(), GET).unwrap(),
+        "http://localhost:18082/api/files"
+    );
+    let r = fetch_ok(&p, "/api/files", GET).await;
+    assert!(
+        r.url().starts_with("http://localhost:18082/"),
+        "{}",
+        r.url()
+    );
+    assert_eq!(text(&json(r).await, "servedBy"), "follower");
+    assert_eq!(
+        p.resolve("/api/pages".into(), GET).unwrap(),
+        format!("{FOLLOWER}/api/pages")
+    );
+    let s = stats().await;
+    assert!(
+        s.n("follower.probes") >= 1.0,
+        "probes stay on the main bases"
+    );
+    p.stop();
+}

@@ -75,3 +75,48 @@ async fn a_probe_against_the_simulator_with_memory_only_cache() {
     p.stop();
     leader_mode("up").await;
 }
+
+/// In Node an exception escaping a promise kills a server-side-rendering process.
+#[wasm_bindgen_test]
+async fn hostile_objects_and_odd_abort_reasons_settle_every_promise() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":5000}"#);
+    assert_eq!(text(&start(&p).await, "state"), "leader");
+    for init in [
+        "{ get method() { throw new Error('boom') } }",
+        "new Proxy({}, { ownKeys() { throw new Error('trap') } })",
+        "{ signal: 'not a signal' }",
+    ] {
+        let e = fetch_err(&p, "/api/pages", js(init)).await;
+        assert_eq!(code(&e), "INVALID_PATH", "{init}");
+    }
+    let e = health_proxy::HealthProxy::new(js(
+        "new Proxy({}, { ownKeys() { throw new Error('trap') } })",
+    ))
+    .err()
+    .unwrap();
+    assert_eq!(code(&e), "INVALID_CONFIG");
+    for reason in [
+        "'left the page'",
+        "42",
+        "new Error('x')",
+        "new DOMException('gone', 'AbortError')",
+        "undefined",
+    ] {
+        let controller = web_sys::AbortController::new().unwrap();
+        let i = init("{}");
+        js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+        let pending =
+            wasm_bindgen_futures::JsFuture::from(p.fetch("/api/slow?ms=2000".into(), Some(i)));
+        sleep(100).await;
+        controller.abort_with_reason(&js(reason));
+        let e = pending.await.unwrap_err();
+        assert!(
+            js_sys::Object::is(&e, &controller.signal().reason()),
+            "{reason}: {e:?}"
+        );
+    }
+    let r = fetch_ok(&p, "/api/pages", GET).await;
+    assert_eq!(text(&json(r).await, "servedBy"), "leader");
+    p.stop();
+}

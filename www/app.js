@@ -32,25 +32,23 @@ let followerBase = "";
 let lastCheckedAt = null;
 let lastState = "unknown";
 let files = null; // the last list from /api/files; its links are redrawn on every state change
+let firstReads = null; // the reads made before the first verdict
 
 boot();
 
 async function boot() {
-  let config;
+  // The config and the package load in parallel (index.html preloads both and the wasm),
+  // and the first reads go out as soon as the proxy exists: with no verdict yet, the
+  // library itself races a silent leader against the follower (spec §8).
+  const [config, ready] = await Promise.allSettled([loadConfig(), init()]);
+  if (config.status === "rejected") return fatal(`Could not load config.json (${config.reason.message}).`);
   try {
-    const res = await fetch("config.json", { cache: "no-store" });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    config = await res.json();
-  } catch (e) {
-    return fatal(`Could not load config.json (${e.message}).`);
-  }
-  try {
-    await init();
-    proxy = new HealthProxy(config);
+    if (ready.status === "rejected") throw ready.reason;
+    proxy = new HealthProxy(config.value);
   } catch (e) {
     return fatal(`The page is misconfigured — ${e.code ?? e.name}: ${e.message}`);
   }
-  followerBase = String(config.follower).replace(/\/+$/, "") + "/";
+  followerBase = String(config.value.follower).replace(/\/+$/, "") + "/";
   // For people poking at the demo, and for the end-to-end tests.
   window.hub = { proxy, readPages, readFiles, postNote };
 
@@ -61,11 +59,18 @@ async function boot() {
     if (!input.value.trim()) return;
     postNote(input.value.trim()).then((r) => r.ok && (input.value = ""));
   });
+  firstReads = refresh();
   const started = await proxy.start();
   window.hub.started = started;
   onState(started);
   setInterval(tick, 500);
   setInterval(refresh, 15000);
+}
+
+async function loadConfig() {
+  const res = await fetch("config.json");
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
 }
 
 function fatal(message) {
@@ -90,6 +95,7 @@ function setBadge(state, text) {
 
 function onState(snapshot) {
   const state = snapshot.state;
+  const previous = lastState;
   const changed = state !== lastState;
   lastState = state;
   document.body.dataset.state = state;
@@ -105,12 +111,19 @@ function onState(snapshot) {
 
   updateHub();
   renderFiles();
-  if (changed) refresh();
+  if (!changed) return;
+  if (previous === "unknown" && firstReads) {
+    // The reads sent before the verdict are answered already: repeat only a failed one.
+    const pending = firstReads;
+    firstReads = null;
+    pending.then((results) => results.some((r) => !r.ok) && refresh());
+  } else {
+    refresh();
+  }
 }
 
 function refresh() {
-  readPages();
-  readFiles();
+  return Promise.all([readPages(), readFiles()]);
 }
 
 const isFollower = (url) => url.startsWith(followerBase);

@@ -1,34 +1,58 @@
 import type { EnvironmentProviders, Signal } from "@angular/core";
-import type { HttpEvent, HttpHandlerFn, HttpRequest } from "@angular/common/http";
+import type { HttpBackend, HttpEvent, HttpRequest } from "@angular/common/http";
 import type { Observable } from "rxjs";
 import type { HealthProxy, HealthProxyConfig, Snapshot, State } from "../health_proxy.js";
 
 export type { HealthProxyConfig, HealthProxyError, HealthProxyErrorCode, Snapshot, State } from "../health_proxy.js";
 
 export interface HealthProxyOptions {
+  /**
+   * The page-relative URL prefixes that are the API, on whole path segments: a request
+   * to `/api/notes` with `['/api']` goes through the proxy; anything else (assets,
+   * i18n files, CDNs) goes to Angular's own backend. Required, so that no API request
+   * silently goes to the page's own origin; in dev mode a page-relative request under
+   * none of them logs a warning.
+   */
+  apiPrefixes: string[];
   /** Where the browser fetches the .wasm (default "health_proxy_bg.wasm", relative to the document). */
   wasmUrl?: string | URL;
-  /** Relative URL prefixes the interceptor routes (default: the config's route prefixes). */
-  apiPrefixes?: string[];
 }
 
-/** Loads the wasm, constructs the proxy and awaits `start()` before the app renders. */
+/**
+ * List it after `provideHttpClient(…)` (and before `provideHttpClientTesting()` in unit
+ * tests): it replaces `HttpBackend`, so every interceptor runs first, in any order. In the
+ * browser it loads the wasm and starts the proxy without delaying the first render; on the
+ * server it does nothing and API requests fail with `NOT_READY`.
+ */
 export declare function provideHealthProxy(
   config: HealthProxyConfig | (() => HealthProxyConfig | Promise<HealthProxyConfig>),
-  options?: HealthProxyOptions,
+  options: HealthProxyOptions,
 ): EnvironmentProviders;
 
-/** Sends API requests through `proxy.fetch`; refusals become `HttpErrorResponse`s whose `error` is the `HealthProxyError`. */
-export declare function healthProxyInterceptor(req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>>;
+/**
+ * The `HttpBackend` provideHealthProxy installs: API requests through `proxy.fetch`
+ * (refusals become `HttpErrorResponse`s with status 0 whose `error` is the
+ * `HealthProxyError`), all others through Angular's `FetchBackend` or `HttpXhrBackend`.
+ */
+export declare class HealthProxyBackend implements HttpBackend {
+  handle(req: HttpRequest<unknown>): Observable<HttpEvent<unknown>>;
+}
 
 export declare class HealthProxyService {
   /** Every verdict change, starting with the current one. */
   readonly snapshot$: Observable<Snapshot>;
   readonly state$: Observable<State>;
   readonly state: Signal<State>;
+  /** True while rendering on the server (SSR, prerender): no proxy, state "unknown"; the browser decides after hydration. */
+  readonly onServer: boolean;
+  /** The proxy; throws until it is constructed (see `whenReady`) and on the server. */
   readonly proxy: HealthProxy;
+  /** Resolves with the proxy once the wasm is loaded and it is started (not waiting for a verdict). */
+  whenReady(): Promise<HealthProxy>;
+  /** True exactly when a request would be sent now; false before the proxy exists and on the server. */
   canServe(pathOrUrl: string, method?: string): boolean;
-  /** True when a response (by its `url`) came from the follower: label such data as possibly stale. */
-  servedByFollower(url: string): boolean;
+  /** True when a response (by its `url`: use `observe: 'response'`) came from the follower: label such data as possibly stale. */
+  servedByFollower(url: string | null | undefined): boolean;
+  /** True when the backend sends a request to `url` through the proxy. */
   routes(url: string): boolean;
 }

@@ -11,6 +11,7 @@ use crate::model::cache::{TabMessage, Verdict};
 use crate::model::machine::{Machine, Outcome, Step};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::storage::Store;
+use crate::platform::wake::{self, Wake, Wakes};
 use crate::platform::{env, spawn, Sleep, Timeout};
 use futures_channel::oneshot;
 use peers::Peers;
@@ -43,6 +44,8 @@ struct Inner {
     round: RefCell<Option<Round>>,
     /// The other tabs, while running.
     peers: RefCell<Option<Peers>>,
+    /// The browser's wake-up and network events, while running (spec §9).
+    wakes: RefCell<Option<Wakes>>,
 }
 
 /// The probe round in flight: its promise (for sharing) and the controller `stop()` aborts.
@@ -68,6 +71,7 @@ impl Engine {
                 generation: Cell::new(0),
                 round: RefCell::new(None),
                 peers: RefCell::new(None),
+                wakes: RefCell::new(None),
             }),
         }
     }
@@ -99,6 +103,11 @@ impl Engine {
     pub(crate) async fn start(&self) -> Snapshot {
         let was_running = self.inner.running.replace(true);
         self.join_peers();
+        self.listen_for_wakes();
+        if wake::is_offline() {
+            self.go_offline();
+            return self.snapshot();
+        }
         if self.state() != State::Unknown {
             if !was_running {
                 // Restarted after stop(): the verdict stands, probing resumes now.
@@ -143,6 +152,7 @@ impl Engine {
             round.controller.abort();
         }
         inner.peers.borrow_mut().take();
+        inner.wakes.borrow_mut().take();
         // Nobody is left to answer them: let waiters go on.
         inner.waiters.borrow_mut().clear();
     }
@@ -288,6 +298,63 @@ impl Engine {
         *self.inner.timer.borrow_mut() = Some(timer);
     }
 
+    fn listen_for_wakes(&self) {
+        if self.inner.wakes.borrow().is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(&self.inner);
+        let wakes = wake::listen(move |w| {
+            if let Some(inner) = weak.upgrade() {
+                Engine { inner }.on_wake(w);
+            }
+        });
+        *self.inner.wakes.borrow_mut() = Some(wakes);
+    }
+
+    /// Spec §9: the browser knows better than the next scheduled probe.
+    fn on_wake(&self, w: Wake) {
+        if !self.inner.running.get() {
+            return;
+        }
+        let stale = self.inner.machine.borrow().is_stale(env::now_ms());
+        match w {
+            Wake::Offline => self.go_offline(),
+            Wake::Online | Wake::NetworkChanged => self.refresh(),
+            Wake::Shown if stale => self.refresh(),
+            Wake::Shown => {}
+        }
+    }
+
+    fn go_offline(&self) {
+        let changed = self.inner.machine.borrow_mut().go_offline(env::now_ms());
+        let snapshot = self.snapshot();
+        self.settled(changed, &snapshot);
+    }
+
+    /// A fresh verdict through the tab election: the prober probes; another tab asks
+    /// it (five tabs waking together make one probe), and probes itself only if no
+    /// verdict comes within a round's time (the prober's tab may be frozen).
+    fn refresh(&self) {
+        if self.is_prober() {
+            self.spawn_probe(Source::Probe);
+            return;
+        }
+        let before = self.snapshot().checked_at;
+        let next = self.next_verdict();
+        if let Some(peers) = self.inner.peers.borrow().as_ref() {
+            peers.ask();
+        }
+        let engine = self.clone();
+        let bound = self.inner.config.health.timeout_ms.saturating_mul(2);
+        spawn(async move {
+            let _ = select(next, Sleep::new(bound)).await;
+            let heard = engine.snapshot().checked_at != before;
+            if !heard && engine.inner.running.get() {
+                engine.spawn_probe(Source::Probe);
+            }
+        });
+    }
+
     fn is_prober(&self) -> bool {
         self.inner
             .peers
@@ -350,8 +417,12 @@ impl Engine {
     fn on_peer_message(&self, message: TabMessage) {
         if message.ask && self.is_prober() && self.inner.running.get() {
             let ours = self.snapshot();
+            let fresh = ours.source != Source::Cache
+                && ours.checked_at.is_some_and(|t| {
+                    env::now_ms() - t < f64::from(self.inner.config.health.interval_ms)
+                });
             match Verdict::new(&self.inner.config.leader, &ours) {
-                Some(verdict) if ours.source != Source::Cache => {
+                Some(verdict) if fresh => {
                     if let Some(peers) = self.inner.peers.borrow().as_ref() {
                         peers.tell(verdict);
                     }

@@ -11,7 +11,9 @@ use std::rc::Rc;
 #[must_use = "leaving the other tabs happens on drop"]
 pub(crate) struct Peers {
     channel: Option<Channel>,
-    election: Election,
+    /// None without a channel: verdicts could not be shared, so this instance probes
+    /// for itself rather than wait for an elected prober it would never hear.
+    election: Option<Election>,
 }
 
 impl Peers {
@@ -21,20 +23,29 @@ impl Peers {
         on_message: impl Fn(TabMessage) + 'static,
         on_elected: Rc<dyn Fn()>,
     ) -> Peers {
-        Peers {
-            channel: Channel::open(name, on_message),
-            election: Election::start(name, lease_ms, on_elected),
-        }
+        let channel = Channel::open(name, on_message);
+        let election = match channel {
+            Some(_) => Some(Election::start(name, lease_ms, on_elected)),
+            None => {
+                on_elected();
+                None
+            }
+        };
+        Peers { channel, election }
     }
 
     /// True when this instance runs the periodic probes (or there is no one to share with).
     pub(crate) fn is_prober(&self) -> bool {
-        self.election.is_prober()
+        self.election.as_ref().is_none_or(Election::is_prober)
     }
 
     /// True when another tab's prober can answer this one.
     pub(crate) fn can_share(&self) -> bool {
-        self.channel.is_some() && self.election.is_shared() && !self.election.is_prober()
+        self.channel.is_some()
+            && self
+                .election
+                .as_ref()
+                .is_some_and(|e| e.is_shared() && !e.is_prober())
     }
 
     pub(crate) fn tell(&self, verdict: Verdict) {

@@ -57,10 +57,12 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
     let signal = if signal.is_undefined() || signal.is_null() {
         None
     } else {
-        let own = any_signal(&js_sys::Array::of1(&signal))
-            .ok()
+        let own = match any_signal(&js_sys::Array::of1(&signal)) {
+            Ok(own) => Some(own),
             // Engines without AbortSignal.any(): the caller's own signal, if it is one.
-            .or_else(|| signal.dyn_ref::<AbortSignal>().cloned());
+            Err(_) if !has_signal_any() => signal.dyn_ref::<AbortSignal>().cloned(),
+            Err(_) => None,
+        };
         Some(own.ok_or_else(|| RequestError::BadInit {
             field: "init.signal",
             detail: "it is not an AbortSignal".into(),
@@ -72,4 +74,10 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
         init: copy.unchecked_into(),
         signal,
     })
+}
+
+fn has_signal_any() -> bool {
+    crate::platform::env::global("AbortSignal")
+        .and_then(|ctor| js_sys::Reflect::get(&ctor, &JsValue::from_str("any")).ok())
+        .is_some_and(|any| any.is_function())
 }

@@ -62,7 +62,7 @@ impl HealthProxy {
     pub fn resolve(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] method: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] method: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         self.url(&path_or_url, method.as_ref())
             .map_err(|e| error_to_js(&e))
@@ -73,7 +73,7 @@ impl HealthProxy {
     pub fn can_serve(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] method: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] method: Option<JsValue>,
     ) -> bool {
         // No JS Error is built for a refusal here: templates call this on every check.
         self.url(&path_or_url, method.as_ref()).is_ok()
@@ -85,7 +85,7 @@ impl HealthProxy {
     pub fn fetch(
         &self,
         #[wasm_bindgen(js_name = pathOrUrl, unchecked_param_type = "string")] path_or_url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> js_sys::Promise {
         let engine = self.engine.clone();
         promise(async move {

@@ -36,6 +36,10 @@ export interface RouteConfig {
   prefix: string;
   /** True when the follower may serve it while the leader is down. */
   critical: boolean;
+  /** A base of its own for this prefix on the leader's side (e.g. its file store); never probed. */
+  leader?: string;
+  /** A base of its own for this prefix on the follower's side (e.g. an S3 bucket); never probed. */
+  follower?: string;
 }
 
 /** Spec §5. Unknown keys are refused. */
@@ -55,8 +59,12 @@ export interface HealthProxyConfig {
     intervalMs?: number;
     /** ≥ 1000, default 60000. */
     maxBackoffMs?: number;
-    /** A substring the health body must contain. */
-    expect?: string;
+    /**
+     * A substring the first 4 KiB of the health body must contain, or an object whose
+     * every key the body, parsed as JSON, must hold with an equal value
+     * (`{ status: "ok" }`: whitespace and key order don't matter).
+     */
+    expect?: string | Record<string, string | number | boolean | null>;
   };
   /** 100 – 300000, default 10000. */
   requestTimeoutMs?: number;

@@ -116,6 +116,26 @@ impl Machine {
         }
     }
 
+    /// The browser says it has no network (spec §9): `offline` at once, without a probe.
+    /// Returns true when the state changed.
+    pub(crate) fn go_offline(&mut self, now_ms: f64) -> bool {
+        let changed = self.snapshot.state != State::Offline;
+        self.snapshot.state = State::Offline;
+        self.snapshot.checked_at = Some(now_ms);
+        self.snapshot.source = Source::Probe;
+        self.ups = 0;
+        self.downs = 0;
+        changed
+    }
+
+    /// True when the verdict is missing or older than the probe interval: a page shown
+    /// again after that long must not trust it (spec §9).
+    pub(crate) fn is_stale(&self, now_ms: f64) -> bool {
+        self.snapshot
+            .checked_at
+            .is_none_or(|t| now_ms - t >= f64::from(self.policy.interval_ms))
+    }
+
     /// Takes a verdict that did not come from this client's own probe (the cache, a peer tab).
     /// Returns true when the state changed.
     pub(crate) fn adopt(&mut self, snapshot: Snapshot) -> bool {
@@ -262,6 +282,27 @@ mod tests {
         let s = m.observe(DOWN, c.tick(), Source::Request, 0.5).snapshot;
         assert_eq!(s.leader_latency_ms, Some(7.0));
         assert_eq!(s.source, Source::Request);
+    }
+
+    #[test]
+    fn the_browser_going_offline_needs_no_probe_and_coming_back_one_good_probe() {
+        let mut c = Clock(0.0);
+        let mut m = Machine::new(policy(3, 1));
+        run(&mut m, &mut c, &[UP]);
+        assert!(m.go_offline(c.tick()));
+        assert_eq!(m.snapshot().state, State::Offline);
+        assert!(!m.go_offline(c.tick()), "already offline");
+        // Leaving offline does not need successesToUp: the client's network is back.
+        assert_eq!(run(&mut m, &mut c, &[UP]), [State::Leader]);
+    }
+
+    #[test]
+    fn a_verdict_is_stale_after_the_interval() {
+        let mut m = Machine::new(policy(2, 1));
+        assert!(m.is_stale(0.0), "no verdict yet");
+        m.observe(UP, 1000.0, Source::Probe, 0.5);
+        assert!(!m.is_stale(15_999.0));
+        assert!(m.is_stale(16_000.0));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub(crate) mod election;
 pub(crate) mod env;
 pub(crate) mod http;
 pub(crate) mod storage;
+pub(crate) mod wake;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -9,7 +9,11 @@ const P = ports(18190);
 const env = simAndBrowser(P);
 
 // The snapshot start() resolved with (the live one moves on after revalidation).
-const startedWith = (page) => page.evaluate(() => window.hub.started);
+// The page renders before start() resolves, so wait for it.
+const startedWith = async (page) => {
+  await page.waitForFunction(() => window.hub?.started);
+  return page.evaluate(() => window.hub.started);
+};
 
 test("two tabs, a poisoned cache entry: ignored, then shared through storage", async () => {
   const config = chaosConfig(P);

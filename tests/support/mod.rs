@@ -102,11 +102,20 @@ const BASE: &str = r#"{
   "cache": {"storage": "none"}
 }"#;
 
-/// The test config, with `overrides` (JSON) merged in key by key.
+/// The test config, with `overrides` (JSON) merged in key by key. Unless they name a
+/// `cache.key`, each proxy gets its own, so a proxy a failed test left running can never
+/// share its verdict with the next test's (tabs of one key share verdicts, spec §6).
 pub fn config(overrides: &str) -> JsValue {
+    thread_local!(static NEXT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
     let base = JSON::parse(BASE).unwrap();
     let extra = JSON::parse(overrides).unwrap();
     merge(&base, &extra);
+    let cache = Reflect::get(&base, &"cache".into()).unwrap();
+    if Reflect::get(&cache, &"key".into()).unwrap().is_undefined() {
+        let n = NEXT.with(|c| c.replace(c.get() + 1));
+        let key = format!("test-{}-{n}", js_sys::Math::random());
+        Reflect::set(&cache, &"key".into(), &key.into()).unwrap();
+    }
     base
 }
 
@@ -196,4 +205,17 @@ pub fn init(json: &str) -> JsValue {
 
 pub fn state(p: &HealthProxy) -> String {
     p.state()
+}
+
+/// A JS value built from an expression (hostile objects, Proxies, odd abort reasons).
+pub fn js(expr: &str) -> JsValue {
+    js_sys::Function::new_no_args(&format!("return ({expr});"))
+        .call0(&JsValue::NULL)
+        .unwrap()
+}
+
+/// Bytes of the wasm module's memory (it only ever grows).
+pub fn wasm_memory_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    js_sys::ArrayBuffer::from(memory.buffer()).byte_length() as f64
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping whatever is already there:
 # the wasm32 target, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack,
-# Chromium + ChromeDriver, and the npm packages of tests/e2e (playwright-core, binaryen
+# Chromium + ChromeDriver, Firefox + geckodriver and WebKitGTK's WebDriver (the engines of
+# tests/tools/engines.sh), and the npm packages of tests/e2e (playwright-core, binaryen
 # for a wasm-opt recent enough for externref tables: Debian's 108 breaks them, and
 # esbuild, which minifies the package's JS glue).
 set -euo pipefail
@@ -35,10 +36,20 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v node >/dev/null || missing+=(nodejs npm)
+# WebKitGTK's WebDriver starts a GTK browser, hence a virtual display.
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || missing+=(xvfb xauth)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+geckodriver_version=0.37.1
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$geckodriver_version" ]; then
+  say "installing geckodriver $geckodriver_version"
+  cargo install --locked geckodriver --version "=$geckodriver_version" \
+    || cargo install geckodriver --version "=$geckodriver_version"
 fi
 # The real-stack suite's leader: NGINX from Debian in front of Flask under gunicorn, both
 # from PyPI into a virtualenv (target/venv) at the versions in tests/realstack/requirements.txt.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: lints, the native core tests, the simulator's tests, the library in
-# headless Chromium and in Node against the simulator, and the package size.
+# headless Chromium, Firefox and WebKit and in Node against the simulator, and the package size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tests/tools/setup.sh
@@ -24,21 +24,21 @@ sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-step "wasm tests in headless Chromium (page, leader and follower on three origins)"
-wasm-pack test --headless --chrome -- --test browser
-
-step "wasm tests in a dedicated Web Worker in headless Chromium"
-wasm-pack test --headless --chrome -- --test worker
+step "wasm tests in Chromium, Firefox and WebKit: in a page (page, leader and follower on three origins), in a dedicated Web Worker, and the fallbacks for missing APIs"
+tests/tools/engines.sh
 
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 
-step "Angular example app: npm pack of pkg/, Angular CLI production build"
+step "Angular example app: npm pack of pkg/, Angular CLI production build with prerendering"
 tests/tools/angular-build.sh
+
+step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under provideHttpClientTesting()"
+(cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim
-(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs angular.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs)
 
 step "end-to-end: the landing page's own rules, and the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3)"
 (cd tests/e2e && node --test --test-concurrency=1 page.test.mjs realstack.test.mjs)

@@ -1,26 +1,32 @@
-//! The leader and follower API servers, including fault modes.
+//! The leader and follower API servers: their routes, and the fault modes wrapped around them.
 
-use crate::http::{self, ReadError, Request, Response};
-use crate::json;
-use crate::state::{lock, ConnHandle, Effective, Role, Sim};
-use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::Ordering;
+use crate::serve::Conn;
+use crate::state::{lock, Effective, Note, Role, Sim};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Extension, Json, Router};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(75);
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-const ACCEPT_POLL: Duration = Duration::from_millis(5);
-const HANG_POLL: Duration = Duration::from_millis(20);
+/// How long a blackout holds a request before the "host" drops it (no client waits this long).
 const HANG_MAX: Duration = Duration::from_secs(300);
 const MAX_SLEEP_MS: u64 = 600_000;
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub const NGINX_502: &str = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
 pub const NGINX_503: &str = "<html><head><title>503 Service Unavailable</title></head><body><center><h1>503 Service Unavailable</h1></center><hr><center>nginx</center></body></html>";
 pub const PORTAL: &str =
     "<html><body><h1>Welcome to CoffeeShop WiFi</h1><p>Please log in</p></body></html>";
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Page {
     id: u64,
     title: &'static str,
@@ -55,494 +61,537 @@ const PAGES: [Page; 4] = [
     },
 ];
 
-const FILES: [(&str, u64); 3] = [
-    ("handbook.pdf", 123_456),
-    ("holiday-calendar.ics", 4_096),
-    ("floor-plan.png", 987_654),
+#[derive(Serialize)]
+struct File {
+    name: &'static str,
+    size: u64,
+}
+
+const FILES: [File; 3] = [
+    File {
+        name: "handbook.pdf",
+        size: 123_456,
+    },
+    File {
+        name: "holiday-calendar.ics",
+        size: 4_096,
+    },
+    File {
+        name: "floor-plan.png",
+        size: 987_654,
+    },
 ];
 
-fn page_json(p: &Page) -> String {
-    format!(
-        "{{\"id\":{},\"title\":{},\"body\":{},\"updatedAt\":{}}}",
-        p.id,
-        json::s(p.title),
-        json::s(p.body),
-        json::s(p.updated_at)
-    )
+#[derive(Serialize)]
+struct Link {
+    title: &'static str,
+    href: &'static str,
 }
 
-/// Adds the CORS headers every leader/follower/control response carries.
-pub fn add_cors(resp: &mut Response, req: Option<&Request>) {
-    let origin = req
-        .and_then(|r| r.header("origin"))
-        .unwrap_or("*")
-        .to_string();
-    resp.set("Access-Control-Allow-Origin", origin);
-    resp.set("Vary", "Origin");
-    resp.set(
-        "Access-Control-Expose-Headers",
-        "X-Served-By, X-Request-Count",
+const LINKS: [Link; 2] = [
+    Link {
+        title: "Game server",
+        href: "/hub/game",
+    },
+    Link {
+        title: "Experiments",
+        href: "/hub/lab",
+    },
+];
+
+/// A body that names the server first: `{"servedBy":"leader", ...}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Served<T> {
+    served_by: &'static str,
+    #[serde(flatten)]
+    data: T,
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+struct Error<'a> {
+    error: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewNote {
+    text: String,
+    client_id: Option<String>,
+}
+
+/// Request headers in arrival order, lower-case names, repeated ones joined with ", ".
+struct EchoHeaders(Vec<(String, String)>);
+
+impl Serialize for EchoHeaders {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Echo<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: EchoHeaders,
+    body: String,
+}
+
+/// `?ms=N`; absent or not a number reads as 0, as the old simulator did.
+#[derive(Deserialize)]
+struct Ms {
+    ms: Option<String>,
+}
+
+impl Ms {
+    fn get(&self) -> u64 {
+        self.ms.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+}
+
+#[derive(Clone)]
+struct Api {
+    sim: Arc<Sim>,
+    role: Role,
+}
+
+impl Api {
+    fn served<T: Serialize>(&self, status: StatusCode, data: T) -> Response {
+        (
+            status,
+            Json(Served {
+                served_by: self.role.name(),
+                data,
+            }),
+        )
+            .into_response()
+    }
+}
+
+pub fn err_json(status: StatusCode, msg: &str) -> Response {
+    (status, Json(Error { error: msg })).into_response()
+}
+
+async fn not_found() -> Response {
+    err_json(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms.min(MAX_SLEEP_MS))).await;
+    }
+}
+
+fn set(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// The CORS headers every leader, follower and control response carries: the request's
+/// origin (or `*`), no credentials, and our two headers exposed to scripts.
+pub fn add_cors(resp: &mut Response, req_headers: &HeaderMap) {
+    let origin = req_headers
+        .get(header::ORIGIN)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("*"));
+    let h = resp.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("X-Served-By, X-Request-Count"),
     );
 }
 
-/// Adds the preflight-specific headers (in addition to `add_cors`).
-pub fn add_preflight(resp: &mut Response, req: &Request) {
-    resp.set(
-        "Access-Control-Allow-Methods",
-        "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+/// The preflight-specific headers (in addition to `add_cors`).
+fn add_preflight(resp: &mut Response, req_headers: &HeaderMap) {
+    let allow_headers = req_headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .filter(|h| !h.as_bytes().trim_ascii().is_empty())
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("content-type"));
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
     );
-    let allow_headers = req
-        .header("access-control-request-headers")
-        .filter(|h| !h.trim().is_empty())
-        .unwrap_or("content-type");
-    resp.set("Access-Control-Allow-Headers", allow_headers.to_string());
-    resp.set("Access-Control-Max-Age", "0");
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("0"),
+    );
 }
 
-pub fn preflight_response(req: &Request) -> Response {
-    let mut r = Response::empty(204);
-    add_preflight(&mut r, req);
+pub fn preflight_response(req_headers: &HeaderMap) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    add_preflight(&mut r, req_headers);
     r
 }
 
-fn err_json(status: u16, msg: &str) -> Response {
-    Response::json(status, format!("{{\"error\":{}}}", json::s(msg)))
+fn html(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
 }
 
-fn sleep_ms(ms: u64) {
-    if ms > 0 {
-        std::thread::sleep(Duration::from_millis(ms.min(MAX_SLEEP_MS)));
+async fn health(State(a): State<Api>) -> Response {
+    Json(Health {
+        status: "ok",
+        role: a.role.name(),
+    })
+    .into_response()
+}
+
+async fn health_slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
+    sleep_ms(q.get()).await;
+    health(State(a)).await
+}
+
+/// A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`.
+async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Slept {
+        slept_ms: u64,
+    }
+    let ms = q.get().min(60_000);
+    sleep_ms(ms).await;
+    a.served(StatusCode::OK, Slept { slept_ms: ms })
+}
+
+/// A body that stalls: the head and a first part of the body, then nothing, ever (the
+/// client's deadline must end it). `/api/stall`.
+async fn stall(State(a): State<Api>) -> Response {
+    let first = format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::new(Stall(Some(first.into()))))
+        .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "stall"))
+}
+
+/// Yields its one chunk, then stays pending until the connection is dropped.
+struct Stall(Option<bytes::Bytes>);
+
+impl http_body::Body for Stall {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
     }
 }
 
-/// The normal ("up") behaviour of an API server.
-fn route(sim: &Sim, role: Role, req: &Request) -> Response {
-    let who = json::s(role.name());
-    let method = req.method.as_str();
-    if method == "OPTIONS" {
-        return preflight_response(req);
+/// An application error while the server itself is healthy, e.g. `/api/status/503`
+/// (any method: a write can meet one too).
+async fn status(Path(code): Path<String>) -> Response {
+    match code.parse::<u16>() {
+        Ok(code @ 200..=599) => err_json(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "status requested by the client",
+        ),
+        _ => err_json(StatusCode::BAD_REQUEST, "status must be 200-599"),
     }
-    let is_get = method == "GET" || method == "HEAD";
-    if role == Role::Follower && !is_get {
-        let mut r = err_json(405, "read-only replica");
-        r.set("Allow", "GET, HEAD, OPTIONS");
+}
+
+async fn pages(State(a): State<Api>) -> Response {
+    #[derive(Serialize)]
+    struct Pages {
+        pages: &'static [Page],
+    }
+    a.served(StatusCode::OK, Pages { pages: &PAGES })
+}
+
+async fn page(State(a): State<Api>, Path(id): Path<String>) -> Response {
+    #[derive(Serialize)]
+    struct One {
+        page: &'static Page,
+    }
+    match PAGES.iter().find(|p| id.parse::<u64>().ok() == Some(p.id)) {
+        Some(page) => a.served(StatusCode::OK, One { page }),
+        None => err_json(StatusCode::NOT_FOUND, "page not found"),
+    }
+}
+
+async fn files(State(a): State<Api>) -> Response {
+    #[derive(Serialize)]
+    struct Files {
+        files: &'static [File],
+    }
+    a.served(StatusCode::OK, Files { files: &FILES })
+}
+
+async fn links(State(a): State<Api>) -> Response {
+    #[derive(Serialize)]
+    struct Links {
+        links: &'static [Link],
+    }
+    a.served(StatusCode::OK, Links { links: &LINKS })
+}
+
+/// The leader's notes; the follower (a replica that lags) has none.
+async fn notes(State(a): State<Api>) -> Response {
+    #[derive(Serialize)]
+    struct Notes {
+        notes: Vec<Note>,
+    }
+    let notes = match a.role {
+        Role::Leader => lock(&a.sim.inner).notes.clone(),
+        Role::Follower => Vec::new(),
+    };
+    a.served(StatusCode::OK, Notes { notes })
+}
+
+async fn add_note(State(a): State<Api>, body: Bytes) -> Response {
+    #[derive(Serialize)]
+    struct Created {
+        id: u64,
+    }
+    let note: NewNote = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return err_json(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+    };
+    let id = {
+        let mut inner = lock(&a.sim.inner);
+        let id = inner.next_note_id;
+        inner.next_note_id += 1;
+        inner.notes.push(Note {
+            id,
+            text: note.text,
+            client_id: note.client_id.unwrap_or_default(),
+        });
+        id
+    };
+    a.served(StatusCode::CREATED, Created { id })
+}
+
+async fn echo(State(a): State<Api>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (k, v) in &parts.headers {
+        let v = String::from_utf8_lossy(v.as_bytes());
+        match headers.iter_mut().find(|(n, _)| n == k.as_str()) {
+            Some((_, existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&v);
+            }
+            None => headers.push((k.as_str().to_string(), v.into_owned())),
+        }
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => return err_json(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    a.served(
+        StatusCode::OK,
+        Echo {
+            method: parts.method.as_str(),
+            path,
+            headers: EchoHeaders(headers),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        },
+    )
+}
+
+/// The routes of one API server, inside the fault layer.
+pub fn router(sim: Arc<Sim>, role: Role) -> Router {
+    let api = Api { sim, role };
+    let mut r = Router::new()
+        .route("/health", get(health))
+        .route("/health/slow", get(health_slow))
+        .route("/api/pages", get(pages))
+        .route("/api/pages/{*id}", get(page))
+        .route("/api/files", get(files))
+        .route("/api/slow", get(slow))
+        .route("/api/status/{*code}", any(status))
+        .route("/api/stall", get(stall))
+        .route("/api/echo", any(echo));
+    r = match role {
+        Role::Leader => r
+            .route("/api/hub/links", get(links))
+            .route("/api/notes", get(notes).post(add_note)),
+        Role::Follower => r.route("/api/notes", get(notes)),
+    };
+    r.fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(api.clone(), faults))
+        .with_state(api)
+}
+
+/// What the old simulator did before routing: preflights answer at once, and the
+/// follower (a read-only replica) refuses writes.
+async fn route(a: &Api, req: Request, next: Next) -> Response {
+    if req.method() == Method::OPTIONS {
+        return preflight_response(req.headers());
+    }
+    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+    if a.role == Role::Follower && !is_get {
+        let mut r = err_json(StatusCode::METHOD_NOT_ALLOWED, "read-only replica");
+        set(&mut r, "allow", "GET, HEAD, OPTIONS");
         return r;
     }
-    let path = req.path.as_str();
-    if path == "/api/echo" {
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for (k, v) in &req.headers {
-            let k = k.to_ascii_lowercase();
-            match headers.iter_mut().find(|(n, _)| *n == k) {
-                Some((_, existing)) => {
-                    existing.push_str(", ");
-                    existing.push_str(v);
-                }
-                None => headers.push((k, v.clone())),
-            }
-        }
-        let headers: Vec<String> = headers
-            .iter()
-            .map(|(k, v)| format!("{}:{}", json::s(k), json::s(v)))
-            .collect();
-        return Response::json(
-            200,
-            format!(
-                "{{\"servedBy\":{who},\"method\":{},\"path\":{},\"headers\":{{{}}},\"body\":{}}}",
-                json::s(method),
-                json::s(&req.target),
-                headers.join(","),
-                json::s(&String::from_utf8_lossy(&req.body))
-            ),
-        );
-    }
-    if is_get {
-        match path {
-            "/health" => {
-                return Response::json(200, format!("{{\"status\":\"ok\",\"role\":{who}}}"))
-            }
-            "/health/slow" => {
-                let ms = req
-                    .query_param("ms")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-                sleep_ms(ms);
-                return Response::json(200, format!("{{\"status\":\"ok\",\"role\":{who}}}"));
-            }
-            "/api/pages" => {
-                let pages: Vec<String> = PAGES.iter().map(page_json).collect();
-                return Response::json(
-                    200,
-                    format!("{{\"servedBy\":{who},\"pages\":[{}]}}", pages.join(",")),
-                );
-            }
-            "/api/files" => {
-                let files: Vec<String> = FILES
-                    .iter()
-                    .map(|(n, s)| format!("{{\"name\":{},\"size\":{s}}}", json::s(n)))
-                    .collect();
-                return Response::json(
-                    200,
-                    format!("{{\"servedBy\":{who},\"files\":[{}]}}", files.join(",")),
-                );
-            }
-            "/api/hub/links" if role == Role::Leader => {
-                return Response::json(
-                    200,
-                    "{\"servedBy\":\"leader\",\"links\":[{\"title\":\"Game server\",\"href\":\"/hub/game\"},{\"title\":\"Experiments\",\"href\":\"/hub/lab\"}]}",
-                );
-            }
-            "/api/notes" => {
-                let notes: Vec<String> = if role == Role::Leader {
-                    lock(&sim.inner)
-                        .notes
-                        .iter()
-                        .map(|n| {
-                            format!(
-                                "{{\"id\":{},\"text\":{},\"clientId\":{}}}",
-                                n.id,
-                                json::s(&n.text),
-                                json::s(&n.client_id)
-                            )
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                return Response::json(
-                    200,
-                    format!("{{\"servedBy\":{who},\"notes\":[{}]}}", notes.join(",")),
-                );
-            }
-            _ => {}
-        }
-        // A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`.
-        if path == "/api/slow" {
-            let ms = req
-                .query_param("ms")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-                .min(60_000);
-            sleep_ms(ms);
-            return Response::json(200, format!("{{\"servedBy\":{who},\"sleptMs\":{ms}}}"));
-        }
-        // An application error while the server itself is healthy, e.g. `/api/status/503`.
-        if let Some(code) = path.strip_prefix("/api/status/") {
-            return match code.parse::<u16>() {
-                Ok(code @ 200..=599) => err_json(code, "status requested by the client"),
-                _ => err_json(400, "status must be 200-599"),
-            };
-        }
-        if let Some(id) = path.strip_prefix("/api/pages/") {
-            return match PAGES.iter().find(|p| id.parse::<u64>().ok() == Some(p.id)) {
-                Some(p) => Response::json(
-                    200,
-                    format!("{{\"servedBy\":{who},\"page\":{}}}", page_json(p)),
-                ),
-                None => err_json(404, "page not found"),
-            };
-        }
-    }
-    if method == "POST" && path == "/api/notes" && role == Role::Leader {
-        return match json::parse_note_body(&req.body) {
-            Ok((text, client_id)) => {
-                let mut inner = lock(&sim.inner);
-                let id = inner.next_note_id;
-                inner.next_note_id += 1;
-                inner.notes.push(crate::state::Note {
-                    id,
-                    text,
-                    client_id,
-                });
-                Response::json(201, format!("{{\"servedBy\":\"leader\",\"id\":{id}}}"))
-            }
-            Err(e) => err_json(400, &format!("bad JSON: {e}")),
-        };
-    }
-    err_json(404, "not found")
+    next.run(req).await
 }
 
-/// How a blackout hang ended.
-#[derive(PartialEq, Eq, Debug)]
-enum HangEnd {
-    Client,
-    Server,
-    Timeout,
-}
-
-/// Holds a blackout connection open without answering until the client goes away.
-fn hang(stream: &mut TcpStream, handle: &ConnHandle, since: Instant) -> HangEnd {
-    if stream.set_read_timeout(Some(HANG_POLL)).is_err() {
-        return HangEnd::Client;
-    }
-    let mut tmp = [0u8; 4096];
-    loop {
-        if handle.is_killed() {
-            return HangEnd::Server;
-        }
-        if since.elapsed() >= HANG_MAX {
-            return HangEnd::Timeout;
-        }
-        match stream.read(&mut tmp) {
-            Ok(0) => {
-                return if handle.is_killed() {
-                    HangEnd::Server
-                } else {
-                    HangEnd::Client
-                }
-            }
-            Ok(_) => continue, // more bytes (e.g. a pipelined request): swallowed too
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
-            Err(_) => {
-                return if handle.is_killed() {
-                    HangEnd::Server
-                } else {
-                    HangEnd::Client
-                }
-            }
-        }
-    }
-}
-
-struct Unregister<'a> {
-    sim: &'a Sim,
-    role: Role,
-    id: u64,
-}
-
-impl Drop for Unregister<'_> {
-    fn drop(&mut self) {
-        self.sim.net(self.role).registry.unregister(self.id);
-    }
-}
-
-fn handle_conn(sim: &Sim, role: Role, mut stream: TcpStream, handle: ConnHandle, peer: SocketAddr) {
-    let _unregister = Unregister {
-        sim,
-        role,
-        id: handle.id,
-    };
-    let name = role.name();
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(KEEPALIVE_IDLE));
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let mut buf = Vec::new();
-    loop {
-        if handle.is_killed() {
-            return;
-        }
-        let req = match http::read_request(&mut stream, &mut buf) {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(ReadError::Closed) | Err(ReadError::Idle) => return,
-            Err(ReadError::Io(e)) => {
-                if !handle.is_killed() {
-                    sim.log.info(&format!("{name}: {peer}: {e}; closing"));
-                }
-                return;
-            }
-            Err(ReadError::Bad(status, msg)) => {
-                if handle.is_killed() || sim.is_refused(role) {
-                    return;
-                }
-                sim.log.error(&format!(
-                    "{name}: {peer}: bad request ({status} {msg}); closing"
-                ));
-                let mut r = err_json(status, &msg);
-                add_cors(&mut r, None);
-                r.set("X-Served-By", name).set("Cache-Control", "no-store");
-                let _ = http::send(&mut stream, &r, false, true);
-                return;
-            }
-        };
-        let arrived = Instant::now();
-        // Count on arrival and resolve the mode, atomically.
-        let (eff, delay, slow, count, epoch) = {
-            let mut inner = lock(&sim.inner);
-            if handle.is_killed() || inner.is_refused(role) {
-                drop(inner);
-                sim.log.info(&format!(
-                    "{name}: {} {} -> (refused: closed without response)",
-                    req.method, req.target
-                ));
-                return;
-            }
-            let acrm = req.header("access-control-request-method");
-            let count = inner.counters(role).count(&req.method, &req.path, acrm);
-            let eff = inner.effective(role);
-            if eff == Effective::Blackout {
-                inner.counters(role).hangs_open += 1;
-            }
-            (eff, inner.delay_ms, inner.slow_ms, count, inner.epoch)
-        };
-        if eff == Effective::Blackout {
-            let end = hang(&mut stream, &handle, arrived);
-            let ms = u64::try_from(arrived.elapsed().as_millis()).unwrap_or(u64::MAX);
-            sim.end_hang(role, epoch, ms, end == HangEnd::Client);
-            sim.log.info(&format!(
-                "{name}: {} {} -> (blackout: no answer; {end:?} closed after {ms} ms)",
-                req.method, req.target
-            ));
-            return;
-        }
-        let is_options = req.method == "OPTIONS";
-        let mut resp = match eff {
-            Effective::Down if !is_options => {
-                let (status, body) = if role == Role::Leader {
-                    (502, NGINX_502)
-                } else {
-                    (503, NGINX_503)
-                };
-                let mut r = Response::new(status, "text/html", body);
-                r.set("Server", "nginx");
-                r
-            }
-            Effective::WrongBody => {
-                let mut r = Response::new(200, "text/html", PORTAL);
-                if is_options {
-                    add_preflight(&mut r, &req);
-                }
-                r
-            }
-            Effective::Slow if !is_options => {
-                sleep_ms(slow);
-                route(sim, role, &req)
-            }
-            _ => route(sim, role, &req),
-        };
-        sleep_ms(delay);
-        if handle.is_killed() {
-            // Switched to "refused" while we were working: the host is gone.
-            return;
-        }
-        add_cors(&mut resp, Some(&req));
-        if resp.get("Server").is_none() {
-            resp.set("Server", "hub-sim");
-        }
-        resp.set("X-Served-By", name)
-            .set("Cache-Control", "no-store")
-            .set("X-Request-Count", count.to_string());
-        let close = !req.keep_alive();
-        let status = resp.status;
-        if let Err(e) = http::send(&mut stream, &resp, req.is_head(), close) {
-            if !handle.is_killed() {
-                sim.log.info(&format!("{name}: {peer}: write failed: {e}"));
-            }
-            return;
-        }
-        sim.log.info(&format!(
-            "{name}: {} {} -> {status} ({} ms)",
-            req.method,
-            req.target,
-            arrived.elapsed().as_millis()
-        ));
-        if close {
-            return;
-        }
-    }
-}
-
-fn bind_nonblocking(addr: SocketAddr) -> io::Result<TcpListener> {
-    let l = TcpListener::bind(addr)?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
-/// Runs the accept loop of an API server forever. The listener is polled every few
-/// milliseconds so that "refused" can drop it and later modes can re-bind the port.
-pub fn run_acceptor(sim: Arc<Sim>, role: Role, initial: TcpListener) {
-    let name = role.name();
-    let net = sim.net(role);
-    let addr = match initial.local_addr() {
-        Ok(a) => a,
-        Err(e) => {
-            sim.log
-                .error(&format!("{name}: cannot read listener address: {e}"));
-            return;
-        }
-    };
-    let mut listener = match initial.set_nonblocking(true) {
-        Ok(()) => Some(initial),
-        Err(e) => {
-            sim.log
-                .error(&format!("{name}: set_nonblocking failed: {e}; re-binding"));
+/// The fault modes around the routes: counts each request on arrival, then answers as
+/// the current mode says (or never answers, or closes the connection).
+async fn faults(
+    State(a): State<Api>,
+    Extension(conn): Extension<Conn>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let name = a.role.name();
+    let method = req.method().clone();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    let req_headers = req.headers().clone();
+    let arrived = Instant::now();
+    // Count on arrival and resolve the mode, atomically.
+    let arrival = {
+        let mut inner = lock(&a.sim.inner);
+        if conn.is_closed() || inner.is_refused(a.role) {
             None
+        } else {
+            let acrm = req_headers
+                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                .and_then(|v| v.to_str().ok());
+            let count = inner
+                .counters(a.role)
+                .count(method.as_str(), req.uri().path(), acrm);
+            let eff = inner.effective(a.role);
+            if eff == Effective::Blackout {
+                inner.counters(a.role).hangs_open += 1;
+            }
+            Some((eff, inner.delay_ms, inner.slow_ms, count, inner.epoch))
         }
     };
-    net.listening.store(listener.is_some(), Ordering::SeqCst);
-    let mut bind_error_logged = false;
-    loop {
-        let refused = sim.is_refused(role);
-        if refused && listener.is_some() {
-            listener = None; // closes the listening socket: connects now get ECONNREFUSED
-            let n = net.registry.kill_all();
-            net.listening.store(false, Ordering::SeqCst);
-            sim.log.info(&format!(
-                "{name}: refused: listening socket closed, {n} open connection(s) closed"
-            ));
-        } else if !refused && listener.is_none() {
-            match bind_nonblocking(addr) {
-                Ok(l) => {
-                    listener = Some(l);
-                    net.listening.store(true, Ordering::SeqCst);
-                    bind_error_logged = false;
-                    sim.log.info(&format!("{name}: listening again on {addr}"));
-                }
-                Err(e) => {
-                    if !bind_error_logged {
-                        sim.log
-                            .error(&format!("{name}: cannot re-bind {addr}: {e} (retrying)"));
-                        bind_error_logged = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            }
+    let Some((eff, delay, slow, count, epoch)) = arrival else {
+        a.sim.log.info(&format!(
+            "{name}: {method} {target} -> (refused: closed without response)"
+        ));
+        return conn.close().await;
+    };
+    if eff == Effective::Blackout {
+        return hang(&a, &conn, req, arrived, epoch, format!("{method} {target}")).await;
+    }
+    let is_options = method == Method::OPTIONS;
+    // NGINX's own error page for a dead upstream carries no CORS headers unless its
+    // config adds them with `always` (the recipe in tests/realstack does): the browser
+    // then sees a network error, not a 502 it can read.
+    let cors = !(eff == Effective::Down && !is_options && a.role == Role::Leader);
+    let mut resp = match eff {
+        Effective::Down if !is_options => {
+            let mut r = match a.role {
+                Role::Leader => html(StatusCode::BAD_GATEWAY, NGINX_502),
+                Role::Follower => html(StatusCode::SERVICE_UNAVAILABLE, NGINX_503),
+            };
+            set(&mut r, "server", "nginx");
+            r
         }
-        if let Some(l) = &listener {
-            loop {
-                match l.accept() {
-                    Ok((stream, peer)) => spawn_conn(&sim, role, stream, peer),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        sim.log.error(&format!("{name}: accept failed: {e}"));
-                        break;
-                    }
-                }
+        Effective::WrongBody => {
+            let mut r = html(StatusCode::OK, PORTAL);
+            if is_options {
+                add_preflight(&mut r, &req_headers);
             }
+            r
         }
-        std::thread::sleep(ACCEPT_POLL);
+        Effective::Slow if !is_options => {
+            sleep_ms(slow).await;
+            route(&a, req, next).await
+        }
+        _ => route(&a, req, next).await,
+    };
+    sleep_ms(delay).await;
+    if cors {
+        add_cors(&mut resp, &req_headers);
+    }
+    if !resp.headers().contains_key(header::SERVER) {
+        set(&mut resp, "server", "hub-sim");
+    }
+    set(&mut resp, "x-served-by", name);
+    set(&mut resp, "cache-control", "no-store");
+    set(&mut resp, "x-request-count", &count.to_string());
+    a.sim.log.info(&format!(
+        "{name}: {method} {target} -> {} ({} ms)",
+        resp.status().as_u16(),
+        arrived.elapsed().as_millis()
+    ));
+    resp
+}
+
+/// Ends a blackout hang when its request future is dropped: by hyper when the client
+/// closes, by the connection's owner when the "host" goes (refused) or the hang times out.
+struct HangEnd<'a> {
+    a: &'a Api,
+    conn: &'a Conn,
+    arrived: Instant,
+    epoch: u64,
+    what: String,
+    timed_out: bool,
+}
+
+impl Drop for HangEnd<'_> {
+    fn drop(&mut self) {
+        let ms = u64::try_from(self.arrived.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let client = !self.conn.is_closed();
+        self.a.sim.end_hang(self.a.role, self.epoch, ms, client);
+        let by = match (client, self.timed_out) {
+            (true, _) => "client",
+            (false, true) => "timeout",
+            (false, false) => "server",
+        };
+        self.a.sim.log.info(&format!(
+            "{}: {} -> (blackout: no answer; closed by {by} after {ms} ms)",
+            self.a.role.name(),
+            self.what
+        ));
     }
 }
 
-fn spawn_conn(sim: &Arc<Sim>, role: Role, stream: TcpStream, peer: SocketAddr) {
-    // Register before spawning, in the acceptor thread, so that a later switch to
-    // "refused" (handled by this same thread) is guaranteed to see the connection.
-    let Some(handle) = sim.net(role).registry.register(&stream) else {
-        sim.log.error(&format!(
-            "{}: cannot clone socket for {peer}; dropping connection",
-            role.name()
-        ));
-        return;
+/// A blackout: the request was accepted and is never answered.
+async fn hang(
+    a: &Api,
+    conn: &Conn,
+    req: Request,
+    arrived: Instant,
+    epoch: u64,
+    what: String,
+) -> Response {
+    let mut end = HangEnd {
+        a,
+        conn,
+        arrived,
+        epoch,
+        what,
+        timed_out: false,
     };
-    let id = handle.id;
-    let sim2 = Arc::clone(sim);
-    let spawned = std::thread::Builder::new()
-        .name(format!("{}-conn", role.name()))
-        .spawn(move || handle_conn(&sim2, role, stream, handle, peer));
-    if let Err(e) = spawned {
-        sim.net(role).registry.unregister(id);
-        sim.log
-            .error(&format!("{}: cannot spawn thread: {e}", role.name()));
+    // Take the whole body in: hyper watches for the client closing only once the
+    // request has been read, and a dropped body would stop it reading at all.
+    let _ = axum::body::to_bytes(req.into_body(), MAX_BODY).await;
+    tokio::select! {
+        () = tokio::time::sleep(HANG_MAX.saturating_sub(arrived.elapsed())) => end.timed_out = true,
+        () = conn.closed() => {}
     }
+    // `end` lives in this future until the connection drops it.
+    conn.close().await
 }

@@ -1,62 +1,87 @@
 //! The control API (switch faults, read counters) and its HTML panel.
 
-use crate::api::{add_cors, preflight_response};
-use crate::http::{Request, Response};
-use crate::json;
-use crate::state::{lock, FollowerMode, LeaderMode, Role, Sim};
+use crate::api::{add_cors, err_json, preflight_response};
+use crate::state::{lock, FollowerMode, LeaderMode, ModeName, Role, Sim};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde::Deserialize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tower::Layer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
 const PANEL_HTML: &str = include_str!("../assets/panel.html");
 const PANEL_JS: &str = include_str!("../assets/panel.js");
 const LISTENER_WAIT: Duration = Duration::from_secs(3);
 
-fn err(status: u16, msg: &str) -> Response {
-    Response::json(status, format!("{{\"error\":{}}}", json::s(msg)))
+type Sh = State<Arc<Sim>>;
+
+fn json(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn state(sim: &Sim) -> Response {
-    Response::json(200, lock(&sim.inner).state_json())
+    json(lock(&sim.inner).state_json())
 }
 
 /// After a mode change, wait until the listening sockets match the modes, so that
 /// a caller who gets the answer can rely on "refused" (or the re-bind) being in effect.
-fn settled_state(sim: &Sim) -> Response {
+async fn settled_state(sim: &Sim) -> Response {
+    sim.modes_changed();
     for role in [Role::Leader, Role::Follower] {
-        if !sim.wait_listener(role, LISTENER_WAIT) {
+        if !sim.wait_listener(role, LISTENER_WAIT).await {
             let msg = format!(
                 "{} listener did not reach the requested state (port busy?)",
                 role.name()
             );
             sim.log.error(&format!("control: {msg}"));
-            return err(500, &msg);
+            return err_json(StatusCode::INTERNAL_SERVER_ERROR, &msg);
         }
     }
     state(sim)
 }
 
-fn parse_ms(req: &Request) -> Result<Option<u64>, Response> {
-    match req.query_param("ms") {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| err(400, &format!("invalid ms value '{v}'"))),
-    }
+/// GET and PUT change state as POST does (so a person can drive it from a browser); HEAD never does.
+fn head_refused(method: &Method) -> Option<Response> {
+    (method == Method::HEAD).then(|| {
+        err_json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "HEAD does not change state; use GET or POST",
+        )
+    })
 }
 
-fn set_leader(sim: &Sim, req: &Request, name: &str) -> Response {
-    let Some(mode) = LeaderMode::parse(name) else {
-        return err(
-            400,
-            &format!(
-                "unknown leader mode '{name}'; valid modes: {}",
-                LeaderMode::valid_list()
-            ),
-        );
+#[derive(Deserialize)]
+struct Ms {
+    ms: Option<String>,
+}
+
+async fn set_leader(
+    State(sim): Sh,
+    method: Method,
+    Path(name): Path<String>,
+    Query(q): Query<Ms>,
+) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    let Some(mode) = LeaderMode::parse(&name) else {
+        let valid = LeaderMode::valid_list();
+        let msg = format!("unknown leader mode '{name}'; valid modes: {valid}");
+        return err_json(StatusCode::BAD_REQUEST, &msg);
     };
-    let ms = match parse_ms(req) {
-        Ok(ms) => ms,
-        Err(r) => return r,
+    let ms = match q.ms.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(ms)) => Some(ms),
+        Some(Err(_)) => {
+            let v = q.ms.unwrap_or_default();
+            return err_json(StatusCode::BAD_REQUEST, &format!("invalid ms value '{v}'"));
+        }
     };
     {
         let mut inner = lock(&sim.inner);
@@ -69,87 +94,104 @@ fn set_leader(sim: &Sim, req: &Request, name: &str) -> Response {
         }
     }
     sim.log.info(&format!("control: leader -> {}", mode.name()));
-    settled_state(sim)
+    settled_state(&sim).await
 }
 
-fn set_follower(sim: &Sim, name: &str) -> Response {
-    let Some(mode) = FollowerMode::parse(name) else {
-        return err(
-            400,
-            &format!(
-                "unknown follower mode '{name}'; valid modes: {}",
-                FollowerMode::valid_list()
-            ),
-        );
+async fn set_follower(State(sim): Sh, method: Method, Path(name): Path<String>) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    let Some(mode) = FollowerMode::parse(&name) else {
+        let valid = FollowerMode::valid_list();
+        let msg = format!("unknown follower mode '{name}'; valid modes: {valid}");
+        return err_json(StatusCode::BAD_REQUEST, &msg);
     };
     lock(&sim.inner).follower_mode = mode;
     sim.log
         .info(&format!("control: follower -> {}", mode.name()));
-    settled_state(sim)
+    settled_state(&sim).await
 }
 
-fn route(sim: &Sim, req: &Request) -> Response {
-    let method = req.method.as_str();
-    if method == "OPTIONS" {
-        return preflight_response(req);
-    }
-    let read_only = method == "GET" || method == "HEAD";
-    // GET is accepted on every endpoint so a person can drive it from a browser; HEAD never mutates.
-    let may_mutate = method == "GET" || method == "POST" || method == "PUT";
-    if !read_only && !may_mutate {
-        let mut r = err(405, "use GET or POST");
-        r.set("Allow", "GET, HEAD, POST, PUT, OPTIONS");
+async fn set_delay(State(sim): Sh, method: Method, Path(ms): Path<String>) -> Response {
+    if let Some(r) = head_refused(&method) {
         return r;
     }
-    let path = req.path.trim_end_matches('/');
-    match path {
-        "" | "/index.html" => return Response::new(200, "text/html; charset=utf-8", PANEL_HTML),
-        "/panel.js" => return Response::new(200, "text/javascript; charset=utf-8", PANEL_JS),
-        "/state" => return state(sim),
-        "/stats" => return Response::json(200, lock(&sim.inner).stats_json()),
-        _ => {}
+    match ms.parse::<u64>() {
+        Ok(ms) => {
+            lock(&sim.inner).delay_ms = ms;
+            sim.log.info(&format!("control: delay -> {ms} ms"));
+            state(&sim)
+        }
+        Err(_) => err_json(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid delay '{ms}' (milliseconds expected)"),
+        ),
     }
-    let is_mutation = path == "/reset"
-        || ["/leader/", "/follower/", "/delay/"]
-            .iter()
-            .any(|p| path.starts_with(p));
-    if !is_mutation {
-        return err(404, "not found");
-    }
-    if !may_mutate {
-        return err(405, "HEAD does not change state; use GET or POST");
-    }
-    if path == "/reset" {
-        lock(&sim.inner).reset(&sim.settings);
-        sim.log.info("control: reset");
-        return settled_state(sim);
-    }
-    if let Some(mode) = path.strip_prefix("/leader/") {
-        return set_leader(sim, req, mode);
-    }
-    if let Some(mode) = path.strip_prefix("/follower/") {
-        return set_follower(sim, mode);
-    }
-    if let Some(ms) = path.strip_prefix("/delay/") {
-        return match ms.parse::<u64>() {
-            Ok(ms) => {
-                lock(&sim.inner).delay_ms = ms;
-                sim.log.info(&format!("control: delay -> {ms} ms"));
-                state(sim)
-            }
-            Err(_) => err(
-                400,
-                &format!("invalid delay '{ms}' (milliseconds expected)"),
-            ),
-        };
-    }
-    err(404, "not found")
 }
 
-pub fn handle(sim: &Sim, req: &Request) -> Response {
-    let mut r = route(sim, req);
-    add_cors(&mut r, Some(req));
-    r.set("Cache-Control", "no-store")
-        .set("X-Served-By", "control");
+async fn reset(State(sim): Sh, method: Method) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    lock(&sim.inner).reset(&sim.settings);
+    sim.log.info("control: reset");
+    settled_state(&sim).await
+}
+
+/// Preflights answer at once and only GET, HEAD, POST and PUT reach the routes; every
+/// answer carries CORS (the control API is called from the pages' origin).
+async fn envelope(req: Request, next: Next) -> Response {
+    let req_headers = req.headers().clone();
+    let mut r = match req.method().as_str() {
+        "OPTIONS" => preflight_response(&req_headers),
+        "GET" | "HEAD" | "POST" | "PUT" => next.run(req).await,
+        _ => {
+            let mut r = err_json(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST");
+            r.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, POST, PUT, OPTIONS"),
+            );
+            r
+        }
+    };
+    add_cors(&mut r, &req_headers);
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-served-by", HeaderValue::from_static("control"));
     r
+}
+
+pub fn router(sim: Arc<Sim>) -> NormalizePath<Router> {
+    let panel = || async {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            PANEL_HTML,
+        )
+    };
+    let router = Router::new()
+        .route("/", any(panel))
+        .route("/index.html", any(panel))
+        .route(
+            "/panel.js",
+            any(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    PANEL_JS,
+                )
+            }),
+        )
+        .route("/state", any(|State(sim): Sh| async move { state(&sim) }))
+        .route(
+            "/stats",
+            any(|State(sim): Sh| async move { json(lock(&sim.inner).stats_json()) }),
+        )
+        .route("/reset", any(reset))
+        .route("/leader/{mode}", any(set_leader))
+        .route("/follower/{mode}", any(set_follower))
+        .route("/delay/{ms}", any(set_delay))
+        .fallback(|| async { err_json(StatusCode::NOT_FOUND, "not found") })
+        .layer(middleware::from_fn(envelope))
+        .with_state(sim);
+    // `/stats/` is `/stats`, as in the old simulator.
+    NormalizePathLayer::trim_trailing_slash().layer(router)
 }

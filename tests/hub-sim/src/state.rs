@@ -1,15 +1,12 @@
-//! Shared simulator state: modes, counters, notes, connection registries, logging.
+//! Shared simulator state: modes, counters, notes, and the signals the API listeners follow.
 
-use crate::json;
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
-use std::io::Write as _;
-use std::net::{Shutdown, TcpStream};
+use crate::log::Logger;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Locks a mutex, ignoring poisoning (a panic elsewhere must not take the server down).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -31,7 +28,8 @@ impl Role {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Names as clap spells them (kebab-case) are the names the control API and `/state` use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum LeaderMode {
     Up,
     AppDown,
@@ -42,17 +40,33 @@ pub enum LeaderMode {
     Flapping,
 }
 
-impl LeaderMode {
-    pub const ALL: [LeaderMode; 7] = [
-        LeaderMode::Up,
-        LeaderMode::AppDown,
-        LeaderMode::Refused,
-        LeaderMode::Blackout,
-        LeaderMode::Slow,
-        LeaderMode::WrongBody,
-        LeaderMode::Flapping,
-    ];
-    pub fn name(self) -> &'static str {
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum FollowerMode {
+    Up,
+    Refused,
+    Down,
+}
+
+/// The mode names of a clap value enum, for parsing, printing and error messages.
+pub trait ModeName: clap::ValueEnum + Copy + 'static {
+    fn name(self) -> &'static str;
+    fn parse(s: &str) -> Option<Self> {
+        Self::value_variants()
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+    }
+    fn valid_list() -> String {
+        Self::value_variants()
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl ModeName for LeaderMode {
+    fn name(self) -> &'static str {
         match self {
             LeaderMode::Up => "up",
             LeaderMode::AppDown => "app-down",
@@ -63,36 +77,15 @@ impl LeaderMode {
             LeaderMode::Flapping => "flapping",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == s)
-    }
-    pub fn valid_list() -> String {
-        Self::ALL.map(Self::name).join(", ")
-    }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum FollowerMode {
-    Up,
-    Refused,
-    Down,
-}
-
-impl FollowerMode {
-    pub const ALL: [FollowerMode; 3] =
-        [FollowerMode::Up, FollowerMode::Refused, FollowerMode::Down];
-    pub fn name(self) -> &'static str {
+impl ModeName for FollowerMode {
+    fn name(self) -> &'static str {
         match self {
             FollowerMode::Up => "up",
             FollowerMode::Refused => "refused",
             FollowerMode::Down => "down",
         }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == s)
-    }
-    pub fn valid_list() -> String {
-        Self::ALL.map(Self::name).join(", ")
     }
 }
 
@@ -107,7 +100,8 @@ pub enum Effective {
     WrongBody,
 }
 
-#[derive(Default, Debug, Clone)]
+#[derive(Default, Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counters {
     pub requests: u64,
     pub probes: u64,
@@ -146,35 +140,35 @@ impl Counters {
         }
         self.requests
     }
-
-    pub fn to_json(&self, mode: &str, notes: usize) -> String {
-        let mut by_path = String::from("{");
-        for (i, (k, v)) in self.by_path.iter().enumerate() {
-            if i > 0 {
-                by_path.push(',');
-            }
-            let _ = write!(by_path, "{}:{}", json::s(k), v);
-        }
-        by_path.push('}');
-        let closed: Vec<String> = self.hangs_closed_ms.iter().map(u64::to_string).collect();
-        format!(
-            "{{\"mode\":{},\"requests\":{},\"probes\":{},\"reads\":{},\"writes\":{},\"preflights\":{},\"preflightWriteMethods\":{},\"byPath\":{},\"hangsOpen\":{},\"hangsClosedMs\":[{}],\"notes\":{}}}",
-            json::s(mode),
-            self.requests,
-            self.probes,
-            self.reads,
-            self.writes,
-            self.preflights,
-            self.preflight_write_methods,
-            by_path,
-            self.hangs_open,
-            closed.join(","),
-            notes
-        )
-    }
 }
 
-#[derive(Debug, Clone)]
+/// One side's entry of `/stats`: its mode, its counters, and (leader) how many notes it holds.
+#[derive(Serialize)]
+struct RoleStats<'a> {
+    mode: &'static str,
+    #[serde(flatten)]
+    counters: &'a Counters,
+    notes: usize,
+}
+
+#[derive(Serialize)]
+struct Stats<'a> {
+    leader: RoleStats<'a>,
+    follower: RoleStats<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    leader: &'static str,
+    follower: &'static str,
+    slow_ms: u64,
+    flap_ms: u64,
+    delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Note {
     pub id: u64,
     pub text: String,
@@ -185,7 +179,6 @@ pub struct Note {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host: String,
-    pub page_port: u16,
     pub leader_port: u16,
     pub follower_port: u16,
     pub control_port: u16,
@@ -196,27 +189,6 @@ pub struct Settings {
     pub flap_ms: u64,
     pub leader_mode: LeaderMode,
     pub follower_mode: FollowerMode,
-    pub quiet: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            host: "127.0.0.1".into(),
-            page_port: 8080,
-            leader_port: 8081,
-            follower_port: 8082,
-            control_port: 8083,
-            www: PathBuf::from("./www"),
-            pkg: PathBuf::from("./pkg"),
-            delay_ms: 0,
-            slow_ms: 3000,
-            flap_ms: 2000,
-            leader_mode: LeaderMode::Up,
-            follower_mode: FollowerMode::Up,
-            quiet: false,
-        }
-    }
 }
 
 pub struct Inner {
@@ -293,23 +265,28 @@ impl Inner {
     }
 
     pub fn state_json(&self) -> String {
-        format!(
-            "{{\"leader\":{},\"follower\":{},\"slowMs\":{},\"flapMs\":{},\"delayMs\":{}}}",
-            json::s(self.leader_mode.name()),
-            json::s(self.follower_mode.name()),
-            self.slow_ms,
-            self.flap_ms,
-            self.delay_ms
-        )
+        json_text(&State {
+            leader: self.leader_mode.name(),
+            follower: self.follower_mode.name(),
+            slow_ms: self.slow_ms,
+            flap_ms: self.flap_ms,
+            delay_ms: self.delay_ms,
+        })
     }
 
     pub fn stats_json(&self) -> String {
-        format!(
-            "{{\"leader\":{},\"follower\":{}}}",
-            self.leader
-                .to_json(self.leader_mode.name(), self.notes.len()),
-            self.follower.to_json(self.follower_mode.name(), 0)
-        )
+        json_text(&Stats {
+            leader: RoleStats {
+                mode: self.leader_mode.name(),
+                counters: &self.leader,
+                notes: self.notes.len(),
+            },
+            follower: RoleStats {
+                mode: self.follower_mode.name(),
+                counters: &self.follower,
+                notes: 0,
+            },
+        })
     }
 
     pub fn reset(&mut self, s: &Settings) {
@@ -321,144 +298,38 @@ impl Inner {
     }
 }
 
-/// One live API connection, as seen by the registry.
-struct ConnEntry {
-    stream: TcpStream,
-    killed: Arc<AtomicBool>,
-}
-
-/// The open connections of one API server, so "refused" can close them all.
-#[derive(Default)]
-pub struct Registry {
-    conns: Mutex<HashMap<u64, ConnEntry>>,
-    next: AtomicU64,
-}
-
-pub struct ConnHandle {
-    pub id: u64,
-    pub killed: Arc<AtomicBool>,
-}
-
-impl ConnHandle {
-    pub fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::SeqCst)
-    }
-}
-
-impl Registry {
-    pub fn register(&self, stream: &TcpStream) -> Option<ConnHandle> {
-        let clone = stream.try_clone().ok()?;
-        let id = self.next.fetch_add(1, Ordering::SeqCst);
-        let killed = Arc::new(AtomicBool::new(false));
-        lock(&self.conns).insert(
-            id,
-            ConnEntry {
-                stream: clone,
-                killed: killed.clone(),
-            },
-        );
-        Some(ConnHandle { id, killed })
-    }
-
-    pub fn unregister(&self, id: u64) {
-        lock(&self.conns).remove(&id);
-    }
-
-    /// Marks every connection killed and shuts its socket down (blocked reads return 0).
-    pub fn kill_all(&self) -> usize {
-        let conns = lock(&self.conns);
-        for c in conns.values() {
-            c.killed.store(true, Ordering::SeqCst);
-            let _ = c.stream.shutdown(Shutdown::Both);
-        }
-        conns.len()
-    }
-}
-
-/// Listener state of one API server.
-#[derive(Default)]
-pub struct Net {
-    pub registry: Registry,
-    /// True while the listening socket is open.
-    pub listening: AtomicBool,
-}
-
-/// Non-blocking logger: lines go through a bounded channel to a thread writing
-/// stderr, so a reader that never drains our stderr cannot stall request threads.
-pub struct Logger {
-    tx: Option<SyncSender<String>>,
-    quiet: bool,
-    start: Instant,
-}
-
-impl Logger {
-    pub fn new(quiet: bool) -> Self {
-        let (tx, rx) = sync_channel::<String>(4096);
-        let spawned = std::thread::Builder::new()
-            .name("log".into())
-            .spawn(move || {
-                let stderr = std::io::stderr();
-                for line in rx {
-                    let mut e = stderr.lock();
-                    let _ = writeln!(e, "{line}");
-                }
-            });
-        Logger {
-            tx: spawned.ok().map(|_| tx),
-            quiet,
-            start: Instant::now(),
-        }
-    }
-
-    fn put(&self, msg: &str) {
-        if let Some(tx) = &self.tx {
-            let t = self.start.elapsed();
-            let _ = tx.try_send(format!(
-                "[{:>4}.{:03}] {msg}",
-                t.as_secs(),
-                t.subsec_millis()
-            ));
-        }
-    }
-
-    /// Per-request / informational lines (suppressed by --quiet).
-    pub fn info(&self, msg: &str) {
-        if !self.quiet {
-            self.put(msg);
-        }
-    }
-
-    /// Problems worth seeing even with --quiet.
-    pub fn error(&self, msg: &str) {
-        self.put(msg);
-    }
+/// JSON text in field order (a `serde_json::Value` would sort the keys). Plain structs of
+/// strings and integers always serialise, so the empty fallback is never reached.
+pub fn json_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 pub struct Sim {
     pub settings: Settings,
     pub inner: Mutex<Inner>,
-    pub leader_net: Net,
-    pub follower_net: Net,
+    /// Bumped on every mode change; the API listeners wake on it to close or re-open.
+    pub modes: watch::Sender<u64>,
+    /// Whether each API server's listening socket is open (leader, follower).
+    pub listening: [watch::Sender<bool>; 2],
     pub log: Logger,
 }
 
 impl Sim {
-    pub fn new(settings: Settings) -> Arc<Self> {
+    pub fn new(settings: Settings, log: Logger) -> Arc<Self> {
         let inner = Inner::new(&settings);
-        let log = Logger::new(settings.quiet);
         Arc::new(Sim {
             settings,
             inner: Mutex::new(inner),
-            leader_net: Net::default(),
-            follower_net: Net::default(),
+            modes: watch::Sender::new(0),
+            listening: [watch::Sender::new(false), watch::Sender::new(false)],
             log,
         })
     }
 
-    pub fn net(&self, role: Role) -> &Net {
+    pub fn listening(&self, role: Role) -> &watch::Sender<bool> {
         match role {
-            Role::Leader => &self.leader_net,
-            Role::Follower => &self.follower_net,
+            Role::Leader => &self.listening[0],
+            Role::Follower => &self.listening[1],
         }
     }
 
@@ -466,20 +337,18 @@ impl Sim {
         lock(&self.inner).is_refused(role)
     }
 
+    /// Tells the listeners that a mode changed.
+    pub fn modes_changed(&self) {
+        self.modes.send_modify(|v| *v += 1);
+    }
+
     /// Waits (up to `timeout`) until the listener of `role` matches its mode.
-    /// Returns false on timeout.
-    pub fn wait_listener(&self, role: Role, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let want_open = !self.is_refused(role);
-            if self.net(role).listening.load(Ordering::SeqCst) == want_open {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    pub async fn wait_listener(&self, role: Role, timeout: Duration) -> bool {
+        let mut rx = self.listening(role).subscribe();
+        let want_open = !self.is_refused(role);
+        tokio::time::timeout(timeout, rx.wait_for(|open| *open == want_open))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Records the end of a blackout hang started in `epoch`.
@@ -500,6 +369,22 @@ impl Sim {
 mod tests {
     use super::*;
 
+    fn settings() -> Settings {
+        Settings {
+            host: "127.0.0.1".into(),
+            leader_port: 0,
+            follower_port: 0,
+            control_port: 0,
+            www: PathBuf::new(),
+            pkg: PathBuf::new(),
+            delay_ms: 0,
+            slow_ms: 3000,
+            flap_ms: 2000,
+            leader_mode: LeaderMode::Up,
+            follower_mode: FollowerMode::Up,
+        }
+    }
+
     #[test]
     fn counting_rules() {
         let mut c = Counters::default();
@@ -515,15 +400,15 @@ mod tests {
         assert_eq!((c.preflights, c.preflight_write_methods), (3, 1));
         assert_eq!(c.by_path.get("/health"), Some(&1));
         assert_eq!(c.by_path.get("/api/notes"), Some(&1));
-        let j = c.to_json("up", 0);
-        assert!(j.contains("\"byPath\":{\"/api/notes\":1,\"/api/pages\":1,\"/health\":1,\"/health/slow\":1,\"/whatever\":1}"));
-        assert!(crate::json::parse(&j).is_ok());
+        let mut i = Inner::new(&settings());
+        i.leader = c;
+        let j = i.stats_json();
+        assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"notes":0},"follower":{"mode":"up","#), "{j}");
     }
 
     #[test]
     fn flapping_phase_and_modes() {
-        let s = Settings::default();
-        let mut i = Inner::new(&s);
+        let mut i = Inner::new(&settings());
         i.leader_mode = LeaderMode::Flapping;
         i.flap_ms = 60_000;
         i.leader_since = Instant::now();
@@ -534,9 +419,16 @@ mod tests {
         i.flap_ms = 0; // must not divide by zero
         let _ = i.effective(Role::Leader);
         assert_eq!(LeaderMode::parse("wrong-body"), Some(LeaderMode::WrongBody));
+        assert_eq!(LeaderMode::parse("app-down"), Some(LeaderMode::AppDown));
         assert_eq!(LeaderMode::parse("nope"), None);
         assert_eq!(FollowerMode::parse("down"), Some(FollowerMode::Down));
-        assert!(crate::json::parse(&i.stats_json()).is_ok());
-        assert!(crate::json::parse(&i.state_json()).is_ok());
+        assert_eq!(
+            LeaderMode::valid_list(),
+            "up, app-down, refused, blackout, slow, wrong-body, flapping"
+        );
+        assert_eq!(
+            i.state_json(),
+            r#"{"leader":"flapping","follower":"up","slowMs":3000,"flapMs":0,"delayMs":0}"#
+        );
     }
 }

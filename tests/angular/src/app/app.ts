@@ -47,6 +47,11 @@ const LABELS = { unknown: 'Checking…', leader: 'On our server', emergency: 'Em
       <p id="note-result" [class.error]="noteFailed()">{{ noteResult() }}</p>
     </section>
 
+    <section>
+      <h2>Account <button id="whoami-check" type="button" (click)="whoAmI()">Who am I?</button></h2>
+      <p id="whoami">{{ whoami() }}</p>
+    </section>
+
     @if (hubVisible()) {
       <section id="hub">
         <h2>Hub</h2>
@@ -69,6 +74,7 @@ export class App {
   readonly pagesError = signal('');
   readonly links = signal<Link[]>([]);
   readonly hubVisible = computed(() => this.hp.state() === 'leader' && this.hp.canServe('/api/hub/links'));
+  readonly whoami = signal('');
   readonly noteResult = signal('');
   readonly noteFailed = signal(false);
 
@@ -88,7 +94,18 @@ export class App {
         this.pagesFrom.set(this.hp.servedByFollower(res.url ?? '') ? 'follower' : 'leader');
         this.pagesError.set('');
       },
-      error: (e: HttpErrorResponse) => this.pagesError.set(`Could not load the handbook: ${describe(e)}`),
+      error: (e: HttpErrorResponse) => {
+        // NOT_READY: rendering on the server, where nothing is routed; the browser loads it.
+        if (!notReady(e)) this.pagesError.set(`Could not load the handbook: ${describe(e)}`);
+      },
+    });
+  }
+
+  /** What the leader saw of this request: the auth interceptor's token must be there. */
+  whoAmI(): void {
+    this.http.get<{ path: string }>('/api/echo').subscribe({
+      next: (echo) => this.whoami.set(`The API saw ${echo.path}`),
+      error: (e: HttpErrorResponse) => this.whoami.set(`Not available: ${describe(e)}`),
     });
   }
 
@@ -117,6 +134,10 @@ export class App {
       },
     });
   }
+}
+
+function notReady(e: HttpErrorResponse): boolean {
+  return (e.error as Partial<HealthProxyError> | null)?.code === 'NOT_READY';
 }
 
 /** A refusal carries the HealthProxyError (with its code); anything else is HTTP. */

@@ -1,0 +1,132 @@
+// Unit tests of health-proxy/angular the way an app's own tests use it: TestBed with
+// provideHttpClientTesting(), which replaces the HttpBackend provideHealthProxy installs.
+import { PLATFORM_ID } from '@angular/core';
+import { TestBed } from '@angular/core/testing';
+import {
+  HttpClient,
+  HttpErrorResponse,
+  type HttpInterceptorFn,
+  provideHttpClient,
+  withInterceptors,
+} from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { firstValueFrom } from 'rxjs';
+import { HealthProxyService, provideHealthProxy, type HealthProxyConfig } from 'health-proxy/angular';
+import { authInterceptor } from './auth.interceptor';
+
+const CONFIG: HealthProxyConfig = {
+  leader: 'http://127.0.0.1:18601',
+  follower: 'http://127.0.0.1:18602',
+  routes: [{ prefix: '/api/pages', critical: true }],
+};
+const stamp: HttpInterceptorFn = (req, next) => next(req.clone({ setHeaders: { 'X-Stamp': 'yes' } }));
+
+afterEach(() => {
+  TestBed.resetTestingModule();
+  vi.restoreAllMocks();
+});
+
+describe('health-proxy/angular under provideHttpClientTesting()', () => {
+  for (const [name, interceptors] of [
+    ['auth first', [authInterceptor, stamp]],
+    ['auth last', [stamp, authInterceptor]],
+  ] as const) {
+    it(`hands every request to HttpTestingController after all interceptors (${name}), and starts no proxy`, async () => {
+      const loadConfig = vi.fn(async () => CONFIG);
+      const fetchSpy = vi.spyOn(globalThis, 'fetch');
+      TestBed.configureTestingModule({
+        providers: [
+          provideHttpClient(withInterceptors([...interceptors])),
+          provideHealthProxy(loadConfig, { apiPrefixes: ['/api'] }),
+          provideHttpClientTesting(),
+        ],
+      });
+      const http = TestBed.inject(HttpClient);
+      const controller = TestBed.inject(HttpTestingController);
+      const saved = firstValueFrom(http.post<{ id: number }>('/api/notes', { text: 'hi' }));
+      const req = controller.expectOne((r) => r.url === '/api/notes');
+      expect(req.request.params.get('token')).toBe('demo-token');
+      expect(req.request.headers.get('X-Stamp')).toBe('yes');
+      req.flush({ id: 7 });
+      expect(await saved).toEqual({ id: 7 });
+      controller.verify();
+      expect(TestBed.inject(HealthProxyService).state()).toBe('unknown');
+      expect(loadConfig).not.toHaveBeenCalled();
+      expect(fetchSpy).not.toHaveBeenCalled();
+    });
+  }
+});
+
+describe('provideHealthProxy', () => {
+  it('requires apiPrefixes, so that no API request silently goes to the page origin', () => {
+    expect(() => provideHealthProxy(CONFIG, {} as never)).toThrow(/apiPrefixes/);
+    expect(() => provideHealthProxy(CONFIG, { apiPrefixes: ['api'] })).toThrow(/apiPrefixes/);
+  });
+
+  it('refuses to start when listed before provideHttpClient (whose HttpBackend would win)', () => {
+    TestBed.configureTestingModule({
+      providers: [provideHealthProxy(CONFIG, { apiPrefixes: ['/api'] }), provideHttpClient()],
+    });
+    expect(() => TestBed.inject(HttpClient)).toThrow(/must come after provideHttpClient/);
+  });
+
+  it('routes by apiPrefixes on whole segments, and by the bases for absolute URLs', () => {
+    TestBed.configureTestingModule({
+      providers: [provideHttpClient(), provideHealthProxy(CONFIG, { apiPrefixes: ['/api'] }), provideHttpClientTesting()],
+    });
+    const hp = TestBed.inject(HealthProxyService);
+    expect(hp.routes('/api/notes')).toBe(true);
+    expect(hp.routes('/api?x=1')).toBe(true);
+    expect(hp.routes('api/notes')).toBe(true); // relative to <base href="/">
+    expect(hp.routes('/apix/notes')).toBe(false);
+    expect(hp.routes('/assets/i18n/en.json')).toBe(false);
+    expect(hp.routes('http://127.0.0.1:18601/api/pages')).toBe(true);
+    expect(hp.routes('https://cdn.example.com/api/x')).toBe(false);
+    expect(hp.servedByFollower('http://127.0.0.1:18602/api/pages')).toBe(true);
+    expect(hp.servedByFollower('http://127.0.0.1:18601/api/pages')).toBe(false);
+  });
+
+  it('on the server: no config load, no probe, state unknown, API requests refused with NOT_READY before anything is sent', async () => {
+    const loadConfig = vi.fn(async () => CONFIG);
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        provideHealthProxy(loadConfig, { apiPrefixes: ['/api'] }),
+        { provide: PLATFORM_ID, useValue: 'server' },
+      ],
+    });
+    const http = TestBed.inject(HttpClient);
+    const hp = TestBed.inject(HealthProxyService);
+    expect(hp.onServer).toBe(true);
+    expect(hp.state()).toBe('unknown');
+    expect(hp.canServe('/api/pages')).toBe(false);
+    const error = await firstValueFrom(http.get('/api/pages')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpErrorResponse);
+    expect((error as HttpErrorResponse).status).toBe(0);
+    expect((error as HttpErrorResponse).error).toMatchObject({ name: 'HealthProxyError', code: 'NOT_READY' });
+    await expect(hp.whenReady()).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect(loadConfig).not.toHaveBeenCalled();
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it('in dev mode, warns once per segment about a page-relative request under no API prefix, and sends it with Angular’s backend', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.spyOn(console, 'error').mockImplementation(() => {}); // the wasm has no URL under jsdom
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        // A config that never arrives: the proxy is never constructed, which this test does not need.
+        provideHealthProxy(() => new Promise<HealthProxyConfig>(() => {}), { apiPrefixes: ['/api'] }),
+      ],
+    });
+    const http = TestBed.inject(HttpClient);
+    const outcome = await firstValueFrom(http.get('/assets/a.json')).catch((e: unknown) => e);
+    await firstValueFrom(http.get('/assets/b.json')).catch((e: unknown) => e);
+    // Angular's XHR backend tried it (jsdom has no server there): an HTTP error, not a refusal.
+    expect(outcome).toBeInstanceOf(HttpErrorResponse);
+    expect((outcome as HttpErrorResponse).error?.name).not.toBe('HealthProxyError');
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/GET \/assets\/a\.json is under none of apiPrefixes \["\/api"\]/);
+  });
+});
