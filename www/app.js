@@ -31,6 +31,7 @@ let proxy;
 let followerBase = "";
 let lastCheckedAt = null;
 let lastState = "unknown";
+let files = null; // the last list from /api/files; its links are redrawn on every state change
 let firstReads = null; // the reads made before the first verdict
 
 boot();
@@ -49,7 +50,7 @@ async function boot() {
   }
   followerBase = String(config.value.follower).replace(/\/+$/, "") + "/";
   // For people poking at the demo, and for the end-to-end tests.
-  window.hub = { proxy, readPages, postNote };
+  window.hub = { proxy, readPages, readFiles, postNote };
 
   proxy.onChange(onState);
   $("note-form").addEventListener("submit", (event) => {
@@ -79,6 +80,12 @@ function fatal(message) {
   setBadge("offline", "Not connected");
   $("status-detail").textContent = "The page could not start its connection manager.";
   document.body.dataset.state = "error";
+  // Nothing could send a note: say so instead of leaving a form that fails on submit.
+  $("note-send").disabled = true;
+  $("note-text").disabled = true;
+  $("note-why").textContent = "Posting is unavailable: the page could not start (see the message above).";
+  $("note-why").hidden = false;
+  for (const id of ["pages", "files"]) list($(id), [message], () => [el("span", "Not available: the page could not start.")]);
 }
 
 function setBadge(state, text) {
@@ -103,6 +110,7 @@ function onState(snapshot) {
   $("note-why").textContent = canWrite ? "" : WHY_NO_WRITE[state] ?? "";
 
   updateHub();
+  renderFiles();
   if (!changed) return;
   if (previous === "unknown" && firstReads) {
     // The reads sent before the verdict are answered already: repeat only a failed one.
@@ -143,12 +151,37 @@ async function readFiles() {
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
     const body = await res.json();
     showOrigin("files", isFollower(res.url));
-    list($("files"), body.files, (f) => [el("strong", f.name), el("span", `${Math.round(f.size / 1024)} KB`)]);
-    return { ok: true };
+    files = body.files;
+    renderFiles();
+    return { ok: true, origin: isFollower(res.url) ? "follower" : "leader" };
   } catch (e) {
-    list($("files"), [e], () => [el("span", `Could not load the files: ${e.message}`)]);
-    return { ok: false };
+    if (!files) list($("files"), [e], () => [el("span", `Could not load the files: ${e.message}`)]);
+    return { ok: false, code: e.code ?? e.name, message: e.message };
   }
+}
+
+/**
+ * Each file is a link to wherever the verdict sends `/files/NAME` now: the leader's store
+ * while it is up, the AWS copy (a route with its own bases) while it is not.
+ */
+function renderFiles() {
+  if (!files) return;
+  list($("files"), files, (f) => {
+    const path = `/files/${encodeURIComponent(f.name)}`;
+    const size = el("span", formatSize(f.size));
+    if (!proxy.canServe(path)) return [el("strong", f.name), el("span", "can't be downloaded right now"), size];
+    const a = el("a", f.name);
+    a.href = proxy.resolve(path);
+    a.download = f.name; // honoured on the page's own origin; other stores send "attachment"
+    a.className = "file-link";
+    const name = document.createElement("strong");
+    name.append(a);
+    return [name, size];
+  });
+}
+
+function formatSize(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
 }
 
 /** Posts a note; every outcome is shown, none is silent. */
@@ -160,14 +193,22 @@ async function postNote(text, clientId = newId()) {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ text, clientId }),
     });
-    if (res.status !== 201) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
-    const body = await res.json();
+    // Any 2xx is saved (Flask answers 200 unless told 201): calling it failed invites a
+    // second post, a duplicate.
+    if (!res.ok) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
+    // ...but a 200 web page is a captive portal or a wrong host answering in our server's
+    // place: the note may not have arrived, and saying "saved" would lose it.
+    const type = res.headers.get("content-type") ?? "";
+    if (res.status !== 204 && !/json/i.test(type)) {
+      throw Object.assign(new Error(`something other than our server answered (${res.status}, ${type || "no type"}); check whether the note is there before posting again`), { code: "UNEXPECTED_ANSWER" });
+    }
+    const body = res.status === 204 ? {} : await res.json().catch(() => ({}));
     result.className = "result";
-    result.textContent = `Saved as note #${body.id}.`;
-    return { ok: true, id: body.id, clientId };
+    result.textContent = body.id != null ? `Saved as note #${body.id}.` : "Saved.";
+    return { ok: true, id: body.id, status: res.status, clientId };
   } catch (e) {
     result.className = "result error";
-    result.textContent = `Not saved — ${e.message}`;
+    result.textContent = `${e.code === "UNEXPECTED_ANSWER" ? "Not confirmed" : "Not saved"} — ${e.message}`;
     return { ok: false, code: e.code ?? e.name, message: e.message, clientId };
   }
 }
@@ -186,7 +227,9 @@ async function updateHub() {
     links.replaceChildren(
       ...body.links.map((l) => {
         const a = el("a", l.title);
-        a.href = l.href;
+        // A relative href is the leader's, not the page's (which lives on another origin).
+        const href = new URL(l.href, res.url);
+        if (href.protocol === "http:" || href.protocol === "https:") a.href = href.href;
         const li = document.createElement("li");
         li.append(a);
         return li;

@@ -51,6 +51,26 @@ if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$geck
   cargo install --locked geckodriver --version "=$geckodriver_version" \
     || cargo install geckodriver --version "=$geckodriver_version"
 fi
+# The real-stack suite's leader: NGINX from Debian in front of Flask under gunicorn, both
+# from PyPI into a virtualenv (target/venv) at the versions in tests/realstack/requirements.txt.
+rs_missing=()
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || rs_missing+=(nginx)
+python3 -c 'import venv, ensurepip' 2>/dev/null || rs_missing+=(python3 python3-venv)
+if [ ${#rs_missing[@]} -gt 0 ]; then
+  say "installing ${rs_missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${rs_missing[@]}" >/dev/null
+fi
+venv=target/venv
+if [ ! -f "$venv/.installed" ] || [ tests/realstack/requirements.txt -nt "$venv/.installed" ] \
+  || ! "$venv/bin/python" -c 'import flask, gunicorn' 2>/dev/null; then
+  say "installing Flask and gunicorn into $venv"
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/realstack/requirements.txt
+  touch "$venv/.installed"
+fi
+say "real-stack leader ready: $(PATH="$PATH:/usr/sbin" nginx -v 2>&1), $("$venv/bin/gunicorn" --version)"
+
 if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -x tests/e2e/node_modules/.bin/esbuild ] \
   || [ ! -d tests/e2e/node_modules/playwright-core ] \
   || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then

@@ -40,4 +40,7 @@ step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, o
 cargo build --quiet --release -p hub-sim
 (cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs)
 
+step "end-to-end: the landing page's own rules, and the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3)"
+(cd tests/e2e && node --test --test-concurrency=1 page.test.mjs realstack.test.mjs)
+
 step "all tests passed"

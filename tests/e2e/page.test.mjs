@@ -1,0 +1,103 @@
+// The landing page's own rules, against the simulator: what counts as a saved note, hub
+// links on the leader's origin, the fatal screen, and file links that follow the verdict.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { simAndBrowser } from "./fixture.mjs";
+import { ports, chaosConfig, serveConfig } from "./harness.mjs";
+
+const P = ports(18520);
+const env = simAndBrowser(P);
+const LEADER = `http://127.0.0.1:${P.leader}`;
+const FOLLOWER = `http://127.0.0.1:${P.follower}`;
+const config = () => chaosConfig(P, { routes: [...chaosConfig(P).routes, { prefix: "/files", critical: true }] });
+
+async function open(cfg = config()) {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  await serveConfig(page, cfg);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${P.page}/`);
+  return { context, page, errors };
+}
+
+const waitState = (page, state) => page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout: 10000 });
+
+test("a note answered 200 (Flask's default) is saved; a 200 web page in its place is not", async () => {
+  await env.sim.reset();
+  const { context, page } = await open();
+  await waitState(page, "leader");
+  const answer = {};
+  await page.route(`${LEADER}/api/notes`, (route) => (route.request().method() === "POST" ? route.fulfill(answer) : route.fallback()));
+
+  Object.assign(answer, { status: 200, contentType: "application/json", body: '{"id":7}', headers: { "access-control-allow-origin": "*" } });
+  let r = await page.evaluate(() => window.hub.postNote("answered 200"));
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(await page.textContent("#note-result"), "Saved as note #7.");
+
+  Object.assign(answer, { status: 200, contentType: "text/html", body: "<h1>Sign in to the hotel Wi-Fi</h1>" });
+  r = await page.evaluate(() => window.hub.postNote("answered by a captive portal"));
+  assert.equal(r.ok, false);
+  assert.equal(r.code, "UNEXPECTED_ANSWER");
+  assert.match(await page.textContent("#note-result"), /^Not confirmed — something other than our server answered/);
+
+  await page.unroute(`${LEADER}/api/notes`);
+  r = await page.evaluate(() => window.hub.postNote("answered 201 by the simulator"));
+  assert.equal(r.ok, true);
+  await context.close();
+});
+
+test("hub links the leader sends as relative paths point at the leader, not the page's origin", async () => {
+  await env.sim.reset();
+  const { context, page } = await open();
+  await waitState(page, "leader");
+  await page.waitForSelector("#hub:not([hidden]) #hub-links a");
+  const hrefs = await page.$$eval("#hub-links a", (as) => as.map((a) => a.href));
+  assert.ok(hrefs.length > 0);
+  for (const href of hrefs) assert.ok(href.startsWith(`${LEADER}/hub/`), href);
+  await context.close();
+});
+
+test("INVALID_CONFIG: the fatal message names the field and the note form is disabled", async () => {
+  const { context, page } = await open({ ...config(), leader: "not a url" });
+  await page.waitForSelector("#fatal:not([hidden])");
+  assert.match(await page.textContent("#fatal"), /INVALID_CONFIG/);
+  assert.equal(await page.isDisabled("#note-send"), true);
+  assert.equal(await page.isDisabled("#note-text"), true);
+  assert.match(await page.textContent("#note-why"), /Posting is unavailable/);
+  await context.close();
+});
+
+test("each file is a link to proxy.resolve(), redrawn on every state change", async () => {
+  await env.sim.reset();
+  const { context, page, errors } = await open();
+  const links = () => page.$$eval("#files a.file-link", (as) => as.map((a) => a.href));
+  const waitLinks = (prefix) => page.waitForFunction((p) => {
+    const as = [...document.querySelectorAll("#files a.file-link")];
+    return as.length > 0 && as.every((a) => a.href.startsWith(p));
+  }, prefix, { timeout: 10000 });
+  await waitState(page, "leader");
+  await waitLinks(`${LEADER}/files/`);
+  const onLeader = await links();
+  assert.deepEqual(onLeader, await page.evaluate(() => [...document.querySelectorAll("#files a.file-link")].map((a) => window.hub.proxy.resolve(new URL(a.href).pathname))));
+
+  await env.sim.leader("app-down");
+  await waitState(page, "emergency");
+  // Redrawn by the state change itself: no new /api/files answer is needed for the hrefs.
+  assert.ok((await links()).every((h) => h.startsWith(`${FOLLOWER}/files/`)), (await links()).join());
+  assert.equal((await links()).length, onLeader.length);
+
+  await env.sim.leader("refused");
+  await env.sim.follower("down");
+  await waitState(page, "offline");
+  assert.deepEqual(await links(), []);
+  assert.equal(await page.$$eval("#files li", (lis) => lis.length), onLeader.length, "the files stay listed while offline");
+  assert.match(await page.textContent("#files"), /can't be downloaded right now/);
+
+  await env.sim.leader("up");
+  await env.sim.follower("up");
+  await waitState(page, "leader");
+  await waitLinks(`${LEADER}/files/`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

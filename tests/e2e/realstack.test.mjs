@@ -1,0 +1,302 @@
+// The landing page on the real stack: NGINX + Flask under gunicorn as the leader, an API
+// Gateway + Lambda stand-in as the follower, files in the leader's store and in an "S3
+// bucket". The harness breaks the real processes (kill, stop, SIGSTOP, a captive page)
+// and the suite asserts what a person sees and what the servers saw.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { launch, sleep } from "./harness.mjs";
+import {
+  ORIGIN, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
+} from "./realstack.mjs";
+
+const DETECT_BOUND_MS = 6000;
+const s = {}; // the running stack: stack (temp dir), app, nginx, follower, page, browser
+
+/** The page's config for this stack: what a deployment's config.json would hold. */
+function config(overrides = {}) {
+  return {
+    leader: ORIGIN.leader,
+    follower: FOLLOWER_BASE,
+    health: { timeoutMs: 500, intervalMs: 1000, maxBackoffMs: 2000, expect: { status: "ok" } },
+    requestTimeoutMs: 1500,
+    routes: [
+      { prefix: "/api/pages", critical: true },
+      { prefix: "/api/files", critical: true },
+      { prefix: "/api/hub", critical: false },
+      { prefix: "/api/notes", critical: false },
+      // The files themselves: the leader's store while it is up, the AWS bucket while not.
+      { prefix: "/files", critical: true, leader: ORIGIN.store, follower: ORIGIN.bucket },
+    ],
+    hysteresis: { successesToUp: 2 },
+    cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+    ...overrides,
+  };
+}
+
+before(async () => {
+  s.stack = await prepare();
+  s.app = await startApp(s.stack);
+  s.nginx = await startNginx(s.stack);
+  s.follower = await startFollower(s.stack);
+  s.browser = await launch();
+});
+
+after(async () => {
+  await s.browser?.close();
+  await s.page?.stop();
+  await s.follower?.stop();
+  await s.nginx?.stop();
+  await s.app?.stop();
+  await s.stack?.remove();
+});
+
+async function openPage(cfg, policy) {
+  await s.page?.stop();
+  s.page = await startPage(cfg, policy);
+  const context = await s.browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
+  const response = await page.goto(`${ORIGIN.page}/`);
+  assert.equal(response.headers()["content-security-policy"], policy ?? csp());
+  return { context, page, errors };
+}
+
+const stateOf = (page) => page.evaluate(() => document.body.dataset.state);
+async function waitState(page, want, ms = DETECT_BOUND_MS + 4000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if ((await stateOf(page)) === want) return Date.now();
+    await sleep(25);
+  }
+  return null;
+}
+
+/** What a person sees: badge, labels, form, hub links, file links. */
+function readUi() {
+  const $ = (id) => document.getElementById(id);
+  return {
+    state: document.body.dataset.state,
+    badge: $("status-text").textContent,
+    pagesOrigin: $("pages-origin").textContent,
+    pagesStale: !$("pages-stale").hidden,
+    writeDisabled: $("note-send").disabled && $("note-text").disabled,
+    why: $("note-why").hidden ? "" : $("note-why").textContent,
+    hub: $("hub").hidden ? null : [...$("hub-links").querySelectorAll("a")].map((a) => a.href),
+    fileLinks: [...$("files").querySelectorAll("a")].map((a) => a.href),
+    fileRows: $("files").querySelectorAll("li").length,
+  };
+}
+
+/** Clicks the first file link and returns where the browser downloaded it from, and the bytes. */
+async function download(page) {
+  const [dl] = await Promise.all([page.waitForEvent("download", { timeout: 5000 }), page.click("#files a.file-link >> nth=0")]);
+  const bytes = await readFile(await dl.path());
+  return { url: dl.url(), name: dl.suggestedFilename(), bytes };
+}
+
+// Runs in the page: a loop of critical reads and one of writes, as a visitor's clicks would.
+function startTraffic() {
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  const c = (window.rs = { reads: [], writes: [], stop: false });
+  (async () => {
+    while (!c.stop) {
+      const t = Date.now();
+      c.reads.push({ t, ...(await window.hub.readPages()), end: Date.now() });
+      await window.hub.readFiles();
+      await pause(200);
+    }
+  })();
+  (async () => {
+    for (let n = 0; !c.stop; n++) {
+      const t = Date.now();
+      c.writes.push({ t, ...(await window.hub.postNote(`real note ${n}`, `rs-${n}`)), end: Date.now() });
+      await pause(300);
+    }
+  })();
+}
+
+/** The recipe's `always`: NGINX's own 502 carries CORS, so the page reads a status, not a network error. */
+async function nginx502HasCors() {
+  const res = await fetch(`${ORIGIN.leader}/health`, { headers: { origin: ORIGIN.page } });
+  assert.equal(res.status, 502);
+  assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN.page, "NGINX's 502 has no CORS header");
+}
+
+const fmt = (ms) => (ms == null ? "—" : `${Math.round(ms)} ms`);
+
+test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through every fault", async () => {
+  const { context, page, errors } = await openPage(config());
+  assert.ok(await waitState(page, "leader"), "the page never reached the leader");
+  await page.evaluate(startTraffic);
+
+  const restartFollower = async () => { s.follower = await startFollower(s.stack, s.follower.stats); };
+  const TIMELINE = [
+    { name: "up", expect: "leader", ms: 3000 },
+    { name: "app killed (NGINX 502)", fault: true, act: () => s.app.stop("SIGKILL"), check: nginx502HasCors, expect: "emergency" },
+    { name: "app restarted", act: async () => { s.app = await startApp(s.stack); }, expect: "leader" },
+    { name: "NGINX stopped (refused)", fault: true, act: () => s.nginx.stop(), expect: "emergency" },
+    { name: "NGINX started", act: async () => { s.nginx = await startNginx(s.stack); }, expect: "leader" },
+    { name: "NGINX frozen (SIGSTOP: hang)", fault: true, act: () => s.nginx.freeze(), expect: "emergency" },
+    { name: "NGINX resumed", act: () => s.nginx.thaw(), expect: "leader" },
+    { name: "app slow (gunicorn SIGSTOP)", fault: true, act: () => s.app.freeze(), expect: "emergency" },
+    { name: "app resumed", act: () => s.app.thaw(), expect: "leader" },
+    { name: "captive page answers /health", fault: true, act: async () => { await s.nginx.stop(); s.nginx = await startNginx(s.stack, "captive"); }, expect: "emergency" },
+    { name: "NGINX back", act: async () => { await s.nginx.stop(); s.nginx = await startNginx(s.stack); }, expect: "leader" },
+    { name: "both down (offline)", fault: true, act: async () => { await s.nginx.stop(); await s.follower.stop(); }, expect: "offline" },
+    { name: "all back", act: async () => { await restartFollower(); s.nginx = await startNginx(s.stack); }, expect: "leader" },
+  ];
+
+  const rows = [];
+  for (const phase of TIMELINE) {
+    const stats = s.follower.stats;
+    if (phase.act) await phase.act();
+    await phase.check?.();
+    const at = Date.now(); // the fault (or the recovery) is in effect from here
+    const settledAt = await waitState(page, phase.expect);
+    let ui = null;
+    let dl = null;
+    let followerReadsAtSettle = null;
+    if (settledAt) {
+      // The refresh the state change started, and one more round of the read loop.
+      await sleep(1200);
+      ui = await page.evaluate(readUi);
+      if (ui.fileLinks.length) dl = await download(page);
+      followerReadsAtSettle = stats.reads;
+    }
+    const left = (phase.ms ?? 2500) - (Date.now() - at);
+    if (left > 0) await sleep(left);
+    rows.push({ phase, at, settledAt, ui, dl, followerReadsAtSettle, followerReadsAtEnd: stats.reads });
+  }
+
+  const c = await page.evaluate(() => { window.rs.stop = true; return { reads: window.rs.reads, writes: window.rs.writes }; });
+  await sleep(2000); // the last requests finish
+  const log = await notesLog(s.stack);
+  const access = await accessLog(s.stack);
+  const f = s.follower.stats;
+
+  // ---- the table: fault → badge change, recovery → back ----
+  const table = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!r.phase.fault) continue;
+    const back = rows[i + 1];
+    table.push({
+      fault: r.phase.name,
+      "badge shows": r.ui?.badge ?? "not reached",
+      "fault → badge change": fmt(r.settledAt && r.settledAt - r.at),
+      "recovery → back on our server": fmt(back?.settledAt && back.settledAt - back.at),
+      "file downloaded from": r.dl ? new URL(r.dl.url).host : "no link",
+    });
+  }
+  console.log("\nReal stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower):");
+  console.table(table);
+  const acked = c.writes.filter((w) => w.ok);
+  const counts = new Map();
+  for (const n of log) counts.set(n.clientId, (counts.get(n.clientId) ?? 0) + 1);
+  const unknown = c.writes.filter((w) => !w.ok && !/was not sent/.test(w.message ?? ""));
+  const served = c.reads.filter((r) => r.ok).length;
+  const preflightedReads = access.filter((a) => a.method === "OPTIONS" && /^(GET|HEAD)$/i.test(a.acrm)).length;
+  console.log(`Reads: ${served} of ${c.reads.length} served (the offline phase included). Writes: ${c.writes.length} sent by the page, ${acked.length} acknowledged (statuses ${[...new Set(acked.map((w) => w.status))].join(", ")}), ${unknown.length} with unknown outcome; Flask's log holds ${log.length} notes.`);
+  console.log(`Follower: ${f.reads} reads, ${f.health} health probes, ${f.writes} writes, ${f.preflightWrites} preflighted writes, ${f.preflightReads} preflighted reads; bucket downloads ${f.downloads.length}. Leader NGINX: ${access.length} requests, ${access.filter((a) => a.uri === "/health").length} probes, ${preflightedReads} preflighted reads.`);
+
+  // ---- what a person sees ----
+  assert.deepEqual(errors, [], "the page threw or broke its Content-Security-Policy");
+  for (const r of rows) {
+    const { name, expect } = r.phase;
+    assert.ok(r.settledAt, `${name}: the page never showed ${expect}`);
+    assert.ok(r.settledAt - r.at <= DETECT_BOUND_MS, `${name}: ${r.settledAt - r.at} ms to show ${expect}`);
+    const ui = r.ui;
+    assert.equal(ui.state, expect, `${name}: state a moment after settling`);
+    if (expect === "leader") {
+      assert.equal(ui.badge, "On our server", name);
+      assert.equal(ui.pagesOrigin, "from our server", name);
+      assert.equal(ui.pagesStale, false, name);
+      assert.equal(ui.writeDisabled, false, `${name}: the note form is enabled`);
+      assert.ok(ui.hub?.length > 0, `${name}: hub links shown`);
+      for (const href of ui.hub) assert.ok(href.startsWith(`${ORIGIN.leader}/hub/`), `${name}: hub link ${href} is not on the leader`);
+      assert.equal(ui.fileLinks.length, Object.keys(FILES).length, `${name}: every file is a link`);
+      for (const href of ui.fileLinks) assert.ok(href.startsWith(`${ORIGIN.store}/files/`), `${name}: file link ${href} is not the leader's store`);
+      assert.ok(r.dl.url.startsWith(`${ORIGIN.store}/files/`), `${name}: downloaded from ${r.dl.url}`);
+    } else if (expect === "emergency") {
+      assert.match(ui.badge, /^Emergency mode/, name);
+      assert.equal(ui.pagesOrigin, "from AWS (follower)", name);
+      assert.equal(ui.pagesStale, true, `${name}: "may be out of date" shown`);
+      assert.equal(ui.writeDisabled, true, `${name}: the note form is disabled`);
+      assert.match(ui.why, /Posting is paused/, name);
+      assert.equal(ui.hub, null, `${name}: hub links hidden`);
+      assert.equal(ui.fileLinks.length, Object.keys(FILES).length, `${name}: every file is a link`);
+      for (const href of ui.fileLinks) assert.ok(href.startsWith(`${ORIGIN.bucket}/files/`), `${name}: file link ${href} is not the AWS bucket`);
+      assert.ok(r.dl.url.startsWith(`${ORIGIN.bucket}/files/`), `${name}: downloaded from ${r.dl.url}`);
+    } else {
+      assert.equal(ui.badge, "Offline", name);
+      assert.equal(ui.writeDisabled, true, `${name}: the note form is disabled`);
+      assert.equal(ui.hub, null, `${name}: hub links hidden`);
+      assert.deepEqual(ui.fileLinks, [], `${name}: no file links while nothing can serve them`);
+      assert.equal(ui.fileRows, Object.keys(FILES).length, `${name}: the files are still listed`);
+    }
+    if (r.dl) {
+      assert.ok(FILES[r.dl.name], `${name}: downloaded an unknown file ${r.dl.name}`);
+      assert.ok(r.dl.bytes.equals(FILES[r.dl.name]), `${name}: the downloaded bytes differ`);
+    }
+    if (expect === "leader" && r.phase.name !== "up") {
+      assert.equal(r.followerReadsAtEnd, r.followerReadsAtSettle, `${name}: the follower saw reads while the page was on the leader`);
+    }
+  }
+  // ---- what the servers saw ----
+  assert.ok(acked.length >= 20, `only ${acked.length} notes acknowledged`);
+  for (const w of acked) assert.equal(counts.get(w.clientId), 1, `acknowledged note ${w.clientId} is in Flask's log ${counts.get(w.clientId) ?? 0} times`);
+  for (const [id, n] of counts) assert.equal(n, 1, `note ${id} is in Flask's log ${n} times`);
+  const sent = new Set(c.writes.map((w) => w.clientId));
+  for (const id of counts.keys()) assert.ok(sent.has(id), `Flask logged ${id}, which the page never sent`);
+  for (const w of c.writes.filter((w) => !w.ok && /was not sent/.test(w.message ?? ""))) {
+    assert.ok(!counts.has(w.clientId), `note ${w.clientId} was refused as not sent but reached Flask`);
+  }
+  assert.equal(f.writes, 0, "a write reached the follower");
+  assert.equal(f.preflightWrites, 0, "a write's preflight reached the follower");
+  assert.equal(f.preflightReads, 0, "a read was preflighted at the follower");
+  assert.equal(preflightedReads, 0, "a read was preflighted at the leader");
+  assert.ok(access.some((a) => a.uri.startsWith("/files/") && a.status === 200), "the leader's store served no download");
+  assert.ok(f.downloads.some((k) => k.startsWith("files/")), "the AWS bucket served no download");
+  await context.close();
+});
+
+test("a pretty-printed health body (Flask in debug mode) reaches `leader` with an object expect; the string expect does not", async () => {
+  await s.app.stop();
+  s.app = await startApp(s.stack, { FLASK_DEBUG: "1" });
+  const body = await (await fetch(`${ORIGIN.leader}/health`, { headers: { origin: ORIGIN.page } })).text();
+  console.log(`Health body with FLASK_DEBUG=1: ${JSON.stringify(body)}`);
+  assert.match(body, /\n\s+"status": "ok"/, "Flask did not pretty-print: the test would prove nothing");
+
+  const withObject = await openPage(config());
+  const t0 = Date.now();
+  assert.ok(await waitState(withObject.page, "leader", 5000), "object expect: the page did not reach the leader");
+  console.log(`object expect { status: "ok" }: leader after ${Date.now() - t0} ms`);
+  await withObject.context.close();
+
+  const withString = await openPage(config({ health: { ...config().health, expect: "\"status\":\"ok\"" } }));
+  assert.ok(await waitState(withString.page, "emergency", 5000), "string expect: the page should have gone to the follower");
+  await sleep(2500);
+  assert.equal(await stateOf(withString.page), "emergency", "string expect on a pretty body must never reach the leader");
+  await withString.context.close();
+  await s.app.stop();
+  s.app = await startApp(s.stack);
+});
+
+test("CSP: connect-src with the follower's bare origin allows its /prod/health; with `/prod` (no slash) the page shows Offline", async () => {
+  await s.nginx.stop(); // the leader is down: only the follower's health decides emergency vs offline
+  try {
+    const bare = await openPage(config());
+    assert.ok(await waitState(bare.page, "emergency", 5000), "bare origin: emergency expected");
+    assert.deepEqual(bare.errors, []);
+    await bare.context.close();
+    const trap = await openPage(config(), csp(FOLLOWER_BASE));
+    assert.ok(await waitState(trap.page, "offline", 5000), "connect-src …/prod should block /prod/health");
+    assert.ok(trap.errors.some((e) => /Content.Security.Policy/i.test(e)), "the browser reported no CSP violation");
+    await trap.context.close();
+  } finally {
+    s.nginx = await startNginx(s.stack);
+  }
+});
