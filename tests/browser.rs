@@ -20,6 +20,21 @@ fn post(body: &str) -> JsValue {
     init
 }
 
+/// Subscribes to `p`'s state changes: the states heard so far, and the unsubscribe function.
+fn record_states(
+    p: &health_proxy::HealthProxy,
+) -> (
+    std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    js_sys::Function,
+) {
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
+        sink.borrow_mut().push(text(&snap, "state"))
+    });
+    (seen, p.on_change(f.into_js_value().into()).into())
+}
+
 async fn served_by(p: &health_proxy::HealthProxy, path: &str) -> String {
     let r = fetch_ok(p, path, GET).await;
     let url = r.url();
@@ -385,12 +400,7 @@ fn a_promise(f: JsFuture) -> JsValue {
 async fn on_change_reports_changes_until_unsubscribed() {
     reset().await;
     let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-    let sink = seen.clone();
-    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
-        sink.borrow_mut().push(text(&snap, "state"))
-    });
-    let unsubscribe: js_sys::Function = p.on_change(f.into_js_value().into()).into();
+    let (seen, unsubscribe) = record_states(&p);
     start(&p).await;
     leader_mode("app-down").await;
     check(&p).await;
@@ -1004,12 +1014,7 @@ async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
 async fn on_change_subscriptions_outlive_stop() {
     reset().await;
     let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-    let sink = seen.clone();
-    let f = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
-        sink.borrow_mut().push(text(&snap, "state"))
-    });
-    let unsubscribe: js_sys::Function = p.on_change(f.into_js_value().into()).into();
+    let (seen, unsubscribe) = record_states(&p);
     start(&p).await;
     p.stop();
     start(&p).await;
