@@ -309,6 +309,24 @@ async fn status(Path(code): Path<String>) -> Response {
     }
 }
 
+/// One of the listed files, as a download (the demo's stand-in for a file store: the
+/// leader's own store while it is up, the AWS bucket's copy while it is not).
+async fn download(State(a): State<Api>, Path(name): Path<String>) -> Response {
+    if !FILES.iter().any(|f| f.name == name) {
+        return err_json(StatusCode::NOT_FOUND, "no such file");
+    }
+    let body = format!("{name}: a stand-in file, served by the {}\n", a.role.name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "download"))
+}
+
 async fn pages(State(a): State<Api>) -> Response {
     #[derive(Serialize)]
     struct Pages {
@@ -418,6 +436,7 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/pages", get(pages))
         .route("/api/pages/{*id}", get(page))
         .route("/api/files", get(files))
+        .route("/files/{name}", get(download))
         .route("/api/slow", get(slow))
         .route("/api/status/{*code}", any(status))
         .route("/api/stall", get(stall))

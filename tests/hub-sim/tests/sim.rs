@@ -1047,3 +1047,27 @@ fn an_application_status_answers_writes_too() {
     );
     assert_eq!(r.status, 503);
 }
+
+#[test]
+fn listed_files_download_from_either_side() {
+    let sim = start(&[]);
+    for (port, who) in [(sim.leader, "leader"), (sim.follower, "follower")] {
+        let r = req(
+            port,
+            "GET",
+            "/files/handbook.pdf",
+            &["Origin: http://o"],
+            "",
+        );
+        assert_eq!(r.status, 200);
+        assert!(r
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("attachment"));
+        assert!(r.body.contains(who), "{}", r.body);
+    }
+    assert_eq!(
+        req(sim.leader, "GET", "/files/nope.txt", &[], "").status,
+        404
+    );
+}
