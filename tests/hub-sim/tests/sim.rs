@@ -954,6 +954,19 @@ fn page_server_files_csp_and_demo_console() {
         .header("content-type")
         .unwrap()
         .starts_with("text/javascript"));
+    // gzip for a browser that asks, as a static host does; identity for one that does not.
+    std::fs::write(pkg.join("big_bg.wasm"), vec![b'a'; 4096]).unwrap();
+    let r = req(
+        sim.page,
+        "GET",
+        "/pkg/big_bg.wasm",
+        &["Accept-Encoding: gzip, br"],
+        "",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert!(csp(&r).is_some());
+    let r = req(sim.page, "GET", "/pkg/big_bg.wasm", &[], "");
+    assert_eq!((r.header("content-encoding"), r.body.len()), (None, 4096));
     let r = req(sim.page, "GET", "/pkg/x_bg.wasm", &[], "");
     assert_eq!(r.header("content-type"), Some("application/wasm"));
     assert_eq!(r.body.len(), 8);
