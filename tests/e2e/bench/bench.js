@@ -152,6 +152,15 @@ window.bench = {
     const off = proxy.onChange((s) => changes.push({ state: s.state, at: performance.now() }));
     const reads = [];
     const pending = [];
+    // Every good probe's round trip, in order (the samples of the §8 bound).
+    const probes = [];
+    let lastChecked = proxy.snapshot().checkedAt;
+    const sampleProbe = () => {
+      const snap = proxy.snapshot();
+      if (snap.checkedAt !== lastChecked && snap.leaderLatencyMs != null) probes.push({ at: performance.now(), ms: snap.leaderLatencyMs });
+      lastChecked = snap.checkedAt;
+    };
+    const probeWatch = setInterval(sampleProbe, 10);
     const end = performance.now() + seconds * 1000;
     while (performance.now() < end) {
       const t0 = performance.now();
@@ -162,8 +171,9 @@ window.bench = {
       await new Promise((r) => setTimeout(r, everyMs));
     }
     await Promise.all(pending);
+    clearInterval(probeWatch);
     off();
-    return { reads, changes, state: proxy.state };
+    return { reads, changes, probes, state: proxy.state };
   },
 
   async midSessionRead() {
