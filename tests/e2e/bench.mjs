@@ -9,7 +9,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
 
 const arg = (name, fallback) => {
@@ -316,7 +316,8 @@ async function slowLink() {
     const wasm = medians["landing up"].resources.find((e) => e.name.endsWith(".wasm"));
     if (wasm) {
       const at = (b) => ms((b / SLOW.downloadThroughput) * 1000);
-      row(S, "the .wasm on that link", `${wasm.encoded} B on the wire`, `gzip by the page server: ${at(wasm.encoded)} of transfer; uncompressed ${wasm.decoded} B would take ${at(wasm.decoded)}`);
+      const br = brotliCompressSync(await readFile(`${PKG}/health_proxy_bg.wasm`), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+      row(S, "the .wasm on that link", `${wasm.encoded} B on the wire`, `gzip by the page server: ${at(wasm.encoded)} of transfer; uncompressed ${wasm.decoded} B would take ${at(wasm.decoded)}, brotli 11 (${br} B) ${at(br)}`);
     }
   } finally {
     sim2?.stop();
