@@ -1,9 +1,15 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--pkg DIR] [--only 1,2,3,4,5] [--parallel 10]
-import { readFile } from "node:fs/promises";
-import { gzipSync } from "node:zlib";
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,9] [--parallel 10]
+// Sections: 1 size, 2 resolve(), 3 init() → first read, 4 leader dies mid-session, 5 cost
+// with 1 and 5 tabs, 6 a warm session's first read into a blackout beside a cockatiel
+// peer, 7 a healthy leader on a jittery link, 8 five tabs starting at once, 9 what users
+// feel on a slow link (the landing page as shipped beside a cockatiel page).
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
 
 const arg = (name, fallback) => {
@@ -15,13 +21,16 @@ const PARALLEL = arg("parallel", 10);
 const DELAY = arg("delay-ms", 20);
 const READS = arg("reads", 200);
 const TABS_SECONDS = arg("tabs-seconds", 30);
+const JITTER_SECONDS = arg("jitter-seconds", 30);
 const pkgArg = process.argv.indexOf("--pkg");
 const PKG = pkgArg > 0 ? process.argv[pkgArg + 1] : `${ROOT}pkg`;
 
 const onlyArg = process.argv.indexOf("--only");
-const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5];
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 const P = ports(18300);
+// 1.6 Mbps down, 750 kbps up, 150 ms latency (Chromium DevTools' emulateNetworkConditions).
+const SLOW = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 };
 const LEADER = `http://127.0.0.1:${P.leader}`;
 const FOLLOWER = `http://127.0.0.1:${P.follower}`;
 const PAGE = `http://127.0.0.1:${P.page}/index.html`;
@@ -48,6 +57,7 @@ const q = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
+const notes = [];
 const ms = (v) => (v == null ? "—" : `${v.toFixed(v < 10 ? 2 : 0)} ms`);
 
 async function benchPage(context) {
@@ -134,28 +144,208 @@ try {
     await Promise.all(contexts.map((c) => c.close()));
   }
 
-  // 5. probes per minute with 1 and 5 tabs; follower traffic while the leader is healthy
-  for (const tabs of ONLY.includes(5) ? [1, 5] : []) {
+  // 5. probes per minute with 1 and 5 tabs; follower traffic while the leader is healthy.
+  // 8. the five tabs are opened together (one context, one cache key, no verdict yet):
+  //    the leader probes it takes until all five have one.
+  const tabRuns = [...(ONLY.includes(5) ? [1] : []), ...(ONLY.includes(5) || ONLY.includes(8) ? [5] : [])];
+  for (const tabs of tabRuns) {
     await sim.reset();
     const context = await browser.newContext();
-    const pages = [];
-    for (let i = 0; i < tabs; i++) {
-      const page = await benchPage(context);
-      await page.evaluate((c) => window.bench.keepRunning(c), config({ health: { intervalMs: 5000 }, cache: { storage: "local", key: "tabs" } }));
-      pages.push(page);
+    const tabConfig = config({ health: { intervalMs: 5000 }, cache: { storage: "local", key: "tabs" } });
+    const pages = await Promise.all(Array.from({ length: tabs }, () => benchPage(context)));
+    const atStart = await sim.stats();
+    const sources = await Promise.all(pages.map((p) => p.evaluate(async (c) => {
+      await window.bench.keepRunning(c);
+      return window.proxy.snapshot().source;
+    }, tabConfig)));
+    const verdicts = await sim.stats();
+    if (tabs === 5) {
+      const bySource = Object.entries(sources.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {})).map(([k, v]) => `${v} ${k}`).join(", ");
+      row("8. five tabs at once", "leader probes until all 5 have a verdict", String(verdicts.leader.probes - atStart.leader.probes), `goal ≤ 2; verdict sources: ${bySource}; follower requests ${verdicts.follower.requests - atStart.follower.requests}`);
     }
     const before = await sim.stats();
     await sleep(TABS_SECONDS * 1000);
     const after = await sim.stats();
     const perMinute = (n) => ((n * 60) / TABS_SECONDS).toFixed(1);
-    row("5. cost", `leader probes / min, ${tabs} tab${tabs > 1 ? "s" : ""}`, perMinute(after.leader.probes - before.leader.probes), `health.intervalMs 5000, ${TABS_SECONDS} s window`);
-    row("5. cost", `follower requests / min, ${tabs} tab${tabs > 1 ? "s" : ""}, leader healthy`, perMinute(after.follower.requests - before.follower.requests), "");
+    const section = tabs === 5 && !ONLY.includes(5) ? "8. five tabs at once" : "5. cost";
+    row(section, `leader probes / min, ${tabs} tab${tabs > 1 ? "s" : ""}`, perMinute(after.leader.probes - before.leader.probes), `health.intervalMs 5000, ${TABS_SECONDS} s window${tabs === 5 ? "; goal: = 1 tab" : ""}`);
+    row(section, `follower requests / min, ${tabs} tab${tabs > 1 ? "s" : ""}, leader healthy`, perMinute(after.follower.requests - before.follower.requests), "");
     await context.close();
   }
+
+  // 6. a session with good probes behind it (start + 3 checkNow: the RTT bound of spec §8
+  //    has its samples) meets a blackout: its first critical read, beside the cockatiel peer
+  //    (breaker after 1 failure, 1.5 s aggressive timeout, follower fallback) with 3 good reads behind it.
+  if (ONLY.includes(6)) {
+    await sim.reset();
+    const contexts = await Promise.all(Array.from({ length: PARALLEL }, () => browser.newContext()));
+    const pages = await Promise.all(contexts.map(benchPage));
+    const hp = [];
+    const peer = [];
+    let hpFailed = 0;
+    let peerFailed = 0;
+    let peerNotFollower = 0;
+    const probeRtts = [];
+    const slowReads = [];
+    while (hp.length + hpFailed < READS) {
+      await sim.leader("up");
+      const warm = await Promise.all(pages.map((p) => p.evaluate(async (c) => [await window.bench.warmPrepare(c, 3), await window.bench.peerPrepare(c, 3)], config())));
+      await sim.leader("blackout");
+      const reads = await Promise.all(pages.map((p) => p.evaluate(() => window.bench.midSessionRead())));
+      reads.forEach((r, i) => {
+        r.ok ? hp.push(r.ms) : hpFailed++;
+        probeRtts.push(warm[i][0].latencies);
+        if (r.ms > 1000) slowReads.push(warm[i][0].latencies);
+      });
+      for (const r of await Promise.all(pages.map((p) => p.evaluate(() => window.bench.peerRead())))) {
+        r.ok ? peer.push(r.ms) : peerFailed++;
+        if (r.ok && r.servedBy !== "follower") peerNotFollower++;
+      }
+    }
+    await sim.leader("up");
+    await Promise.all(contexts.map((c) => c.close()));
+    const S = "6. warm session, leader blacks out";
+    row(S, "health-proxy, start + 3 checkNow()", `p50 ${ms(q(hp, 0.5))}`, `p99 ${ms(q(hp, 0.99))}; goal ≤ 600 ms; ${hp.length} served, ${hpFailed} failed`);
+    const rtt = (xs) => xs.map((x) => x.toFixed(0)).join("/");
+    const firsts = probeRtts.map((l) => l[0]);
+    const rests = probeRtts.flatMap((l) => l.slice(1));
+    row(S, "its 4 good probes (start, 3 checkNow)", `first p50 ${ms(q(firsts, 0.5))}`, `first p90 ${ms(q(firsts, 0.9))}, max ${ms(Math.max(...firsts))}; later ones p50 ${ms(q(rests, 0.5))}, max ${ms(Math.max(...rests))}`);
+    row(S, "reads > 1 s (no early escape)", String(slowReads.length), slowReads.length ? `their probe RTTs (ms): ${slowReads.slice(0, 4).map(rtt).join("; ")}${slowReads.length > 4 ? "; …" : ""}` : "");
+    row(S, "cockatiel peer: breaker(1) + 1.5 s timeout + follower fallback", `p50 ${ms(q(peer, 0.5))}`, `p99 ${ms(q(peer, 0.99))}; ${peer.length} served (${peerNotFollower} not by the follower), ${peerFailed} failed`);
+    row(S, "peer ÷ health-proxy", `p50 ${(q(peer, 0.5) / q(hp, 0.5)).toFixed(2)}×`, `p99 ${(q(peer, 0.99) / q(hp, 0.99)).toFixed(2)}×; ${PARALLEL} pages at once per round`);
+  }
+
+  // 7. a healthy leader on a jittery link (hub-sim mode `jitter`: hiccups of 0.3–1.2 s that
+  //    hold every request): critical reads every 150 ms from one page with a running proxy.
+  if (ONLY.includes(7)) {
+    await sim.reset();
+    const context = await browser.newContext();
+    const page = await benchPage(context);
+    const warm = await page.evaluate((c) => window.bench.warmPrepare(c, 3), config());
+    await sim.leader("jitter");
+    const before = await sim.stats();
+    const r = await page.evaluate(([every, secs]) => window.bench.readLoop(every, secs), [150, JITTER_SECONDS]);
+    const after = await sim.stats();
+    await sim.leader("up");
+    await context.close();
+    const S = "7. healthy leader, jittery link";
+    // The escape point of spec §8 with a steady ~20 ms leader: raceAfterMs 250 + the bound's floor 250.
+    const ESCAPE = 500;
+    const hiccups = after.jitter.hiccupsMs;
+    const long = hiccups.filter((h) => h > ESCAPE);
+    const byFollower = r.reads.filter((x) => x.by === "follower");
+    const failed = r.reads.filter((x) => x.by == null);
+    const worst = r.reads.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0 });
+    const followerRequests = after.follower.requests - before.follower.requests;
+    // The escape point (raceAfterMs + the RFC 6298 bound) as the library computes it, over
+    // the same good-probe round trips: before the hiccups, and after each probe in them.
+    const points = [];
+    let srtt = 0;
+    let rttvar = 0;
+    let n = 0;
+    const addSample = (x) => {
+      if (n === 0) [srtt, rttvar] = [x, x / 2];
+      else [rttvar, srtt] = [0.75 * rttvar + 0.25 * Math.abs(srtt - x), 0.875 * srtt + 0.125 * x];
+      n++;
+      return 250 + (n < 3 ? 1500 : Math.ceil(Math.min(1500, Math.max(250, srtt + 4 * rttvar))));
+    };
+    warm.latencies.forEach(addSample);
+    const startPoint = 250 + Math.ceil(Math.min(1500, Math.max(250, srtt + 4 * rttvar)));
+    for (const p of r.probes) points.push(addSample(p.ms));
+    // Follower-served reads grouped by hiccup (reads started within 1.5 s of each other).
+    const groups = [];
+    for (const x of byFollower.sort((a, b) => a.at - b.at)) {
+      const g = groups.at(-1);
+      if (g && x.at - g.at.at(-1) < 1500) g.at.push(x.at);
+      else groups.push({ at: [x.at] });
+    }
+    row(S, "escape point (raceAfterMs + bound)", `${startPoint} ms at the start`, `after each good probe: ${points.join(", ")} ms (probe RTTs ${r.probes.map((p) => p.ms.toFixed(0)).join(", ")} ms); follower reads per hiccup: ${groups.map((g) => g.at.length).join(", ") || "—"}`);
+    row(S, "state changes", String(r.changes.length), `must be 0${r.changes.length ? `: ${r.changes.map((c) => `${c.state} at ${(c.at / 1000).toFixed(1)} s`).join(", ")}` : ""}; state at the end ${r.state}`);
+    row(S, "follower requests", String(followerRequests), `${byFollower.length} reads served by the follower of ${r.reads.length} (${((100 * followerRequests) / r.reads.length).toFixed(1)} per 100 reads; spec ≤ 1); goal ≤ ${long.length} (one per hiccup > ${ESCAPE} ms)`);
+    row(S, "hiccups", `${hiccups.length} total, ${long.length} > ${ESCAPE} ms`, `${hiccups.join(", ")} ms; leader probes ${after.leader.probes - before.leader.probes}; ${JITTER_SECONDS} s, a read every 150 ms`);
+    row(S, "worst read", ms(worst.ms), `served by the ${worst.by ?? "nobody"}; p50 ${ms(q(r.reads.map((x) => x.ms), 0.5))}, p99 ${ms(q(r.reads.map((x) => x.ms), 0.99))}; follower-served reads took ${byFollower.length ? `${ms(Math.min(...byFollower.map((x) => x.ms)))}–${ms(Math.max(...byFollower.map((x) => x.ms)))}` : "—"}; ${failed.length} failed`);
+  }
+
+  // 9. what users feel on a slow link: navigation → first critical read shown, for the
+  //    landing page as shipped (www/ + pkg/, its config.json pointed at a second simulator)
+  //    and a plain page reading through the cockatiel breaker, throttled by Chromium itself.
+  if (ONLY.includes(9)) await slowLink();
 } finally {
   await browser.close();
   sim.stop();
 }
 
+for (const line of notes) console.log(line);
 console.log(`\nhealth-proxy benchmark — added delay ${DELAY} ms per response on the leader and the follower, ${READS} reads per fault`);
 console.table(rows);
+
+async function slowLink() {
+  const P2 = ports(18310);
+  const dir = await mkdtemp(join(tmpdir(), "hp-bench-site-"));
+  let sim2;
+  try {
+    await cp(`${ROOT}www`, dir, { recursive: true });
+    const shipped = JSON.parse(await readFile(`${ROOT}www/config.json`, "utf8"));
+    const site = { ...shipped, leader: `http://127.0.0.1:${P2.leader}`, follower: `http://127.0.0.1:${P2.follower}` };
+    await writeFile(`${dir}/config.json`, JSON.stringify(site, null, 2));
+    for (const f of ["peer.html", "peer-app.js", "peer.js", "vendor"]) await cp(`${ROOT}tests/e2e/bench/${f}`, `${dir}/${f}`, { recursive: true });
+    sim2 = await startSim(P2, ["--delay-ms", String(DELAY), "--www", dir, "--pkg", PKG]);
+    const S = "9. slow link: nav → read shown";
+    const medians = {};
+    for (const mode of ["up", "blackout"]) {
+      await sim2.leader(mode);
+      for (const [kind, path] of [["landing", "/index.html"], ["cockatiel", "/peer.html"]]) {
+        const runs = [];
+        for (let i = 0; i < 3; i++) runs.push(await slowLoad(`http://127.0.0.1:${P2.page}${path}`, P2));
+        runs.sort((a, b) => a.shown - b.shown);
+        const m = runs[1];
+        medians[`${kind} ${mode}`] = m;
+        const reads = m.reads.map((r) => `${r.to} at ${ms(r.start)}→${ms(r.end)}`).join(", ");
+        row(S, `${kind === "landing" ? "landing page (www/ as shipped)" : "cockatiel page"}, leader ${mode}`, ms(m.shown), `median of ${runs.map((r) => r.shown.toFixed(0)).join(", ")} ms; /api/pages sent: ${reads || "—"}`);
+        notes.push(`\nwaterfall (${kind}, leader ${mode}, median run; ms after navigation start, start→end, bytes on the wire / decoded):`);
+        notes.push(`  ${"document".padEnd(28)} ${ms(0)}→${ms(m.doc)}`);
+        for (const e of m.resources) notes.push(`  ${e.name.padEnd(28)} ${ms(e.start)}→${ms(e.end)}${e.encoded ? `  ${e.encoded} / ${e.decoded} B` : ""}`);
+        notes.push(`  ${"first critical read shown".padEnd(28)} ${ms(m.shown)}`);
+      }
+      await sim2.leader("up");
+    }
+    for (const mode of ["up", "blackout"]) {
+      const ratio = medians[`landing ${mode}`].shown / medians[`cockatiel ${mode}`].shown;
+      row(S, `landing ÷ cockatiel, leader ${mode}`, `${ratio.toFixed(2)}×`, `goal ≤ 0.8×: ${ratio <= 0.8 ? "met" : "not met"}`);
+    }
+    const wasm = medians["landing up"].resources.find((e) => e.name.endsWith(".wasm"));
+    if (wasm) {
+      const at = (b) => ms((b / SLOW.downloadThroughput) * 1000);
+      const br = brotliCompressSync(await readFile(`${PKG}/health_proxy_bg.wasm`), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+      row(S, "the .wasm on that link", `${wasm.encoded} B on the wire`, `gzip by the page server: ${at(wasm.encoded)} of transfer; uncompressed ${wasm.decoded} B would take ${at(wasm.decoded)}, brotli 11 (${br} B) ${at(br)}`);
+    }
+  } finally {
+    sim2?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One fresh visit on the throttled link: when the first critical read was shown, and the waterfall. */
+async function slowLoad(url, p) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", SLOW);
+    await page.goto(url, { waitUntil: "commit" });
+    // Polled every frame: the time of the first frame that has the list.
+    const handle = await page.waitForFunction(() => (document.querySelector("#pages strong") ? performance.now() : false), null, { polling: "raf", timeout: 30000 });
+    const shown = await handle.jsonValue();
+    const t = await page.evaluate(() => ({
+      doc: performance.getEntriesByType("navigation")[0].responseEnd,
+      resources: performance.getEntriesByType("resource").map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, encoded: e.encodedBodySize, decoded: e.decodedBodySize })),
+    }));
+    const who = (u) => (u.includes(`:${p.leader}/`) ? "leader" : u.includes(`:${p.follower}/`) ? "follower" : "page");
+    const resources = t.resources.map((e) => ({ ...e, name: `${who(e.url) === "page" ? "" : `${who(e.url)} `}${new URL(e.url).pathname}` }));
+    const reads = t.resources.filter((e) => e.url.includes("/api/pages")).map((e) => ({ to: who(e.url), start: e.start, end: e.end }));
+    return { shown, doc: t.doc, resources, reads };
+  } finally {
+    await context.close();
+  }
+}

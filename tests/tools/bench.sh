@@ -6,4 +6,7 @@ cd "$(dirname "$0")/../.."
 tests/tools/setup.sh
 tests/tools/build-pkg.sh web
 cargo build --quiet --release -p hub-sim
-cd tests/e2e && node bench.mjs "$@"
+cd tests/e2e
+# The cockatiel peer, bundled for the browser (bench/vendor/ is build output, not in git).
+npx esbuild node_modules/cockatiel/dist/index.js --bundle --format=esm --minify --log-level=warning --outfile=bench/vendor/cockatiel.js
+node bench.mjs "$@"

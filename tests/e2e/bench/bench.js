@@ -1,5 +1,6 @@
 // The benchmark page: loads the package and exposes measurements to tests/e2e/bench.mjs.
 import init, { HealthProxy } from "/pkg/health_proxy.js";
+import { breakerRead } from "./peer.js";
 
 const wasmReady = { done: false };
 
@@ -112,6 +113,67 @@ window.bench = {
     window.proxy = new HealthProxy(config);
     const snap = await window.proxy.start();
     return snap.state;
+  },
+
+  /** As `prepare`, then `checks` more good probes: the RTT estimate has its samples (spec §8). */
+  async warmPrepare(config, checks) {
+    await ensureWasm();
+    window.proxy = new HealthProxy(config);
+    const latencies = [(await window.proxy.start()).leaderLatencyMs];
+    for (let i = 0; i < checks; i++) latencies.push((await window.proxy.checkNow()).leaderLatencyMs);
+    return { state: window.proxy.state, latencies };
+  },
+
+  /** The cockatiel peer (peer.js) with `goodReads` answered reads behind it (breaker closed). */
+  async peerPrepare(config, goodReads) {
+    window.peer = breakerRead(config, "/api/pages");
+    let last;
+    for (let i = 0; i < goodReads; i++) last = await window.peer();
+    return last?.servedBy;
+  },
+
+  async peerRead() {
+    const t0 = performance.now();
+    try {
+      const body = await window.peer();
+      return { ms: performance.now() - t0, ok: true, servedBy: body.servedBy };
+    } catch (e) {
+      return { ms: performance.now() - t0, ok: false, code: e.name };
+    }
+  },
+
+  /**
+   * Critical reads every `everyMs` for `seconds` from a running proxy: each read's time and
+   * origin, and the state changes seen meanwhile.
+   */
+  async readLoop(everyMs, seconds) {
+    const proxy = window.proxy;
+    const changes = [];
+    const off = proxy.onChange((s) => changes.push({ state: s.state, at: performance.now() }));
+    const reads = [];
+    const pending = [];
+    // Every good probe's round trip, in order (the samples of the §8 bound).
+    const probes = [];
+    let lastChecked = proxy.snapshot().checkedAt;
+    const sampleProbe = () => {
+      const snap = proxy.snapshot();
+      if (snap.checkedAt !== lastChecked && snap.leaderLatencyMs != null) probes.push({ at: performance.now(), ms: snap.leaderLatencyMs });
+      lastChecked = snap.checkedAt;
+    };
+    const probeWatch = setInterval(sampleProbe, 10);
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      pending.push(proxy.fetch("/api/pages").then(async (res) => {
+        const body = await res.json();
+        reads.push({ at: t0, ms: performance.now() - t0, by: body.servedBy });
+      }, (e) => reads.push({ at: t0, ms: performance.now() - t0, by: null, code: e.code ?? e.name })));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    await Promise.all(pending);
+    clearInterval(probeWatch);
+    off();
+    return { reads, changes, probes, state: proxy.state };
   },
 
   async midSessionRead() {

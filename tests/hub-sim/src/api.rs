@@ -501,10 +501,14 @@ async fn faults(
             if eff == Effective::Blackout {
                 inner.counters(a.role).hangs_open += 1;
             }
-            Some((eff, inner.delay_ms, inner.slow_ms, count, inner.epoch))
+            let held = match a.role {
+                Role::Leader => inner.hiccup_end(arrived),
+                Role::Follower => None,
+            };
+            Some((eff, inner.delay_ms, inner.slow_ms, count, inner.epoch, held))
         }
     };
-    let Some((eff, delay, slow, count, epoch)) = arrival else {
+    let Some((eff, delay, slow, count, epoch, held)) = arrival else {
         a.sim.log.info(&format!(
             "{name}: {method} {target} -> (refused: closed without response)"
         ));
@@ -512,6 +516,10 @@ async fn faults(
     };
     if eff == Effective::Blackout {
         return hang(&a, &conn, req, arrived, epoch, format!("{method} {target}")).await;
+    }
+    // A hiccup of mode `jitter`: everything that arrives waits for its end (preflights too).
+    if let Some(end) = held {
+        tokio::time::sleep_until(end.into()).await;
     }
     let is_options = method == Method::OPTIONS;
     // NGINX's own error page for a dead upstream carries no CORS headers unless its

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const AFTER_HELP: &str = "\
-Leader modes:   up, app-down, refused, blackout, slow, wrong-body, flapping
+Leader modes:   up, app-down, refused, blackout, slow, wrong-body, flapping, jitter
+                (jitter: healthy, but hiccups of 0.3-1.2 s every 1.5-4 s hold every request; seeded)
 Follower modes: up, refused, down
 
 Control API (on --control-port; GET or POST):
@@ -112,6 +113,9 @@ struct ServeArgs {
     /// How long each up / down phase lasts in mode `flapping`.
     #[arg(long, default_value_t = 2000)]
     flap_ms: u64,
+    /// Seed of the hiccup schedule of mode `jitter` (the same seed, the same hiccups).
+    #[arg(long, default_value_t = 1)]
+    jitter_seed: u64,
     #[arg(long, value_enum, default_value_t = LeaderMode::Up)]
     leader_mode: LeaderMode,
     #[arg(long, value_enum, default_value_t = FollowerMode::Up)]
@@ -228,6 +232,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             delay_ms: a.delay_ms,
             slow_ms: a.slow_ms,
             flap_ms: a.flap_ms,
+            jitter_seed: a.jitter_seed,
             leader_mode: a.leader_mode,
             follower_mode: a.follower_mode,
         },

@@ -1,5 +1,6 @@
 //! The static page server: `/pkg/...` from `--pkg`, everything else from `--www`, all
-//! under the landing page's Content-Security-Policy; and the demo console at `/demo/`.
+//! under the landing page's Content-Security-Policy, gzipped for browsers that accept it;
+//! and the demo console at `/demo/`.
 
 use crate::state::Sim;
 use axum::extract::{Request, State};
@@ -12,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* http://localhost:*; img-src 'self' data:; style-src 'self'";
@@ -96,5 +98,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .nest_service("/pkg", pkg)
         .fallback_service(www)
         .layer(middleware::from_fn(page_headers))
+        // gzip when the browser asks for it, as S3 behind CloudFront or Amplify serve it.
+        .layer(CompressionLayer::new())
         .with_state(sim)
 }

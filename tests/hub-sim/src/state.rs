@@ -38,6 +38,8 @@ pub enum LeaderMode {
     Slow,
     WrongBody,
     Flapping,
+    /// Healthy, but with random hiccups (seeded) that hold every arriving request.
+    Jitter,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -75,6 +77,7 @@ impl ModeName for LeaderMode {
             LeaderMode::Slow => "slow",
             LeaderMode::WrongBody => "wrong-body",
             LeaderMode::Flapping => "flapping",
+            LeaderMode::Jitter => "jitter",
         }
     }
 }
@@ -155,6 +158,16 @@ struct RoleStats<'a> {
 struct Stats<'a> {
     leader: RoleStats<'a>,
     follower: RoleStats<'a>,
+    jitter: JitterStats<'a>,
+}
+
+/// The hiccups of mode `jitter` since it was switched on: the finished ones' durations.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JitterStats<'a> {
+    hiccups: usize,
+    hiccups_ms: &'a [u64],
+    in_hiccup: bool,
 }
 
 #[derive(Serialize)]
@@ -187,6 +200,7 @@ pub struct Settings {
     pub delay_ms: u64,
     pub slow_ms: u64,
     pub flap_ms: u64,
+    pub jitter_seed: u64,
     pub leader_mode: LeaderMode,
     pub follower_mode: FollowerMode,
 }
@@ -202,6 +216,7 @@ pub struct Inner {
     pub follower: Counters,
     pub notes: Vec<Note>,
     pub next_note_id: u64,
+    pub jitter: Jitter,
     /// Bumped by `reset`, so hangs that started before a reset are not recorded after it.
     pub epoch: u64,
 }
@@ -219,6 +234,7 @@ impl Inner {
             follower: Counters::default(),
             notes: Vec::new(),
             next_note_id: 1,
+            jitter: Jitter::new(s.jitter_seed, Instant::now()),
             epoch: 0,
         }
     }
@@ -246,7 +262,8 @@ impl Inner {
                 FollowerMode::Up | FollowerMode::Refused => Effective::Up,
             },
             Role::Leader => match self.leader_mode {
-                LeaderMode::Up | LeaderMode::Refused => Effective::Up,
+                // Jitter is up; its hiccups hold requests first (`hiccup_end`).
+                LeaderMode::Up | LeaderMode::Refused | LeaderMode::Jitter => Effective::Up,
                 LeaderMode::AppDown => Effective::Down,
                 LeaderMode::Blackout => Effective::Blackout,
                 LeaderMode::Slow => Effective::Slow,
@@ -274,7 +291,27 @@ impl Inner {
         })
     }
 
-    pub fn stats_json(&self) -> String {
+    /// When the current hiccup of mode `jitter` ends, if a request arriving now falls in one.
+    pub fn hiccup_end(&mut self, now: Instant) -> Option<Instant> {
+        if self.leader_mode != LeaderMode::Jitter {
+            return None;
+        }
+        self.sync_jitter(now);
+        self.jitter.hiccup_end(now)
+    }
+
+    /// A switch to `jitter` restarts its schedule from the seed, so runs are repeatable.
+    fn sync_jitter(&mut self, now: Instant) {
+        if self.jitter.origin != self.leader_since {
+            self.jitter = Jitter::new(self.jitter.seed, self.leader_since);
+        }
+        self.jitter.advance(now);
+    }
+
+    pub fn stats_json(&mut self) -> String {
+        let now = Instant::now();
+        // Outside mode `jitter` the figures of its last run stay as they were.
+        let in_hiccup = self.hiccup_end(now).is_some();
         json_text(&Stats {
             leader: RoleStats {
                 mode: self.leader_mode.name(),
@@ -286,6 +323,11 @@ impl Inner {
                 counters: &self.follower,
                 notes: 0,
             },
+            jitter: JitterStats {
+                hiccups: self.jitter.done_ms.len(),
+                hiccups_ms: &self.jitter.done_ms,
+                in_hiccup,
+            },
         })
     }
 
@@ -295,6 +337,69 @@ impl Inner {
         self.leader_mode = LeaderMode::Up;
         self.follower_mode = FollowerMode::Up;
         self.epoch = epoch;
+    }
+}
+
+/// The hiccup schedule of mode `jitter`: gaps of `GAP_MS` then hiccups of `HICCUP_MS`,
+/// drawn from a seeded generator, laid out lazily from the moment the mode was set.
+pub struct Jitter {
+    seed: u64,
+    rng: u64,
+    origin: Instant,
+    /// The next (or current) hiccup.
+    start: Instant,
+    end: Instant,
+    /// Durations of the hiccups that have ended.
+    pub done_ms: Vec<u64>,
+}
+
+pub const GAP_MS: (u64, u64) = (1500, 4000);
+pub const HICCUP_MS: (u64, u64) = (300, 1200);
+
+impl Jitter {
+    pub fn new(seed: u64, origin: Instant) -> Self {
+        let mut j = Jitter {
+            seed,
+            rng: seed,
+            origin,
+            start: origin,
+            end: origin,
+            done_ms: Vec::new(),
+        };
+        j.schedule_after(origin);
+        j
+    }
+
+    /// splitmix64: tiny, seedable, good enough to spread hiccups.
+    fn next(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn between(&mut self, (lo, hi): (u64, u64)) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    fn schedule_after(&mut self, t: Instant) {
+        self.start = t + Duration::from_millis(self.between(GAP_MS));
+        self.end = self.start + Duration::from_millis(self.between(HICCUP_MS));
+    }
+
+    /// Records every hiccup that has ended by `now` and schedules the next.
+    fn advance(&mut self, now: Instant) {
+        while self.end <= now {
+            let ms = u64::try_from((self.end - self.start).as_millis()).unwrap_or(u64::MAX);
+            self.done_ms.push(ms);
+            let end = self.end;
+            self.schedule_after(end);
+        }
+    }
+
+    fn hiccup_end(&self, now: Instant) -> Option<Instant> {
+        (now >= self.start && now < self.end).then_some(self.end)
     }
 }
 
@@ -380,6 +485,7 @@ mod tests {
             delay_ms: 0,
             slow_ms: 3000,
             flap_ms: 2000,
+            jitter_seed: 7,
             leader_mode: LeaderMode::Up,
             follower_mode: FollowerMode::Up,
         }
@@ -407,6 +513,40 @@ mod tests {
     }
 
     #[test]
+    fn jitter_schedule_is_seeded_and_within_its_ranges() {
+        let t0 = Instant::now();
+        let run = |seed| {
+            let mut j = Jitter::new(seed, t0);
+            let mut starts = Vec::new();
+            for s in 0..600 {
+                let now = t0 + Duration::from_millis(s * 100);
+                if let Some(end) = j.hiccup_end(now) {
+                    assert!(end > now && end - now <= Duration::from_millis(HICCUP_MS.1));
+                    starts.push(j.start);
+                }
+                j.advance(now);
+            }
+            (j.done_ms, starts)
+        };
+        let (a, mut starts) = run(5);
+        assert_eq!(a, run(5).0, "same seed, same hiccups");
+        assert_ne!(a, run(6).0);
+        // 60 s with gaps of at most 4 s and hiccups of at most 1.2 s: at least 11 hiccups.
+        assert!(a.len() >= 11 && a.len() <= 34, "{a:?}");
+        assert!(
+            a.iter().all(|ms| (HICCUP_MS.0..=HICCUP_MS.1).contains(ms)),
+            "{a:?}"
+        );
+        starts.dedup();
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(GAP_MS.0 + HICCUP_MS.0));
+        }
+        // Only in mode jitter do requests wait.
+        let mut i = Inner::new(&settings());
+        assert_eq!(i.hiccup_end(Instant::now() + Duration::from_secs(30)), None);
+    }
+
+    #[test]
     fn flapping_phase_and_modes() {
         let mut i = Inner::new(&settings());
         i.leader_mode = LeaderMode::Flapping;
@@ -424,7 +564,7 @@ mod tests {
         assert_eq!(FollowerMode::parse("down"), Some(FollowerMode::Down));
         assert_eq!(
             LeaderMode::valid_list(),
-            "up, app-down, refused, blackout, slow, wrong-body, flapping"
+            "up, app-down, refused, blackout, slow, wrong-body, flapping, jitter"
         );
         assert_eq!(
             i.state_json(),

@@ -954,6 +954,19 @@ fn page_server_files_csp_and_demo_console() {
         .header("content-type")
         .unwrap()
         .starts_with("text/javascript"));
+    // gzip for a browser that asks, as a static host does; identity for one that does not.
+    std::fs::write(pkg.join("big_bg.wasm"), vec![b'a'; 4096]).unwrap();
+    let r = req(
+        sim.page,
+        "GET",
+        "/pkg/big_bg.wasm",
+        &["Accept-Encoding: gzip, br"],
+        "",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert!(csp(&r).is_some());
+    let r = req(sim.page, "GET", "/pkg/big_bg.wasm", &[], "");
+    assert_eq!((r.header("content-encoding"), r.body.len()), (None, 4096));
     let r = req(sim.page, "GET", "/pkg/x_bg.wasm", &[], "");
     assert_eq!(r.header("content-type"), Some("application/wasm"));
     assert_eq!(r.body.len(), 8);
@@ -1070,4 +1083,51 @@ fn listed_files_download_from_either_side() {
         req(sim.leader, "GET", "/files/nope.txt", &[], "").status,
         404
     );
+
+fn jitter_holds_requests_during_seeded_hiccups_and_reports_them() {
+    let sim = start(&["--jitter-seed", "3"]);
+    control(&sim, "/leader/jitter");
+    // The first hiccup starts within 4 s and lasts at most 1.2 s: 6 s of requests meet one.
+    let t = Instant::now();
+    let mut held = Vec::new();
+    let mut fast = 0;
+    while t.elapsed() < Duration::from_millis(6000) {
+        let sent = Instant::now();
+        let r = req(sim.leader, "GET", "/health", &[], "");
+        assert_eq!(r.status, 200, "a hiccup delays, it never fails");
+        let ms = sent.elapsed().as_millis();
+        if ms >= 100 {
+            held.push(ms);
+        } else {
+            fast += 1;
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(!held.is_empty() && fast > 20, "held {held:?}, fast {fast}");
+    assert!(held.iter().all(|&ms| ms <= 1300), "{held:?}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&req(sim.control, "GET", "/stats", &[], "").body).unwrap();
+    let done = stats["jitter"]["hiccupsMs"].as_array().unwrap().clone();
+    assert!(!done.is_empty(), "{stats}");
+    assert_eq!(stats["jitter"]["hiccups"], done.len());
+    for ms in &done {
+        let ms = ms.as_u64().unwrap();
+        assert!((300..=1200).contains(&ms), "{ms}");
+    }
+    // The longest wait is no longer than the longest hiccup (plus scheduling slack).
+    let longest = done
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .max()
+        .unwrap();
+    assert!(
+        held.iter().max().copied().unwrap() <= u128::from(longest) + 100,
+        "{held:?} vs {done:?}"
+    );
+    // The follower never hiccups.
+    let sent = Instant::now();
+    assert_eq!(req(sim.follower, "GET", "/health", &[], "").status, 200);
+    assert!(sent.elapsed() < Duration::from_millis(100));
+    let r = req(sim.control, "POST", "/leader/sideways", &[], "");
+    assert!(r.body.contains("jitter"), "{}", r.body);
 }
