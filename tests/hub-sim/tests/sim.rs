@@ -1083,7 +1083,9 @@ fn listed_files_download_from_either_side() {
         req(sim.leader, "GET", "/files/nope.txt", &[], "").status,
         404
     );
+}
 
+#[test]
 fn jitter_holds_requests_during_seeded_hiccups_and_reports_them() {
     let sim = start(&["--jitter-seed", "3"]);
     control(&sim, "/leader/jitter");
