@@ -1196,3 +1196,32 @@ async fn a_route_with_its_own_bases_sends_its_files_there_and_probes_stay_home()
     );
     p.stop();
 }
+
+#[wasm_bindgen_test]
+async fn reads_sent_into_one_stall_escape_once_per_confirmation_probe() {
+    reset().await;
+    let p = proxy(r#"{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{"timeoutMs":2000}}"#);
+    start(&p).await;
+    for _ in 0..3 {
+        check(&p).await;
+    }
+    // A healthy leader that stalls for 900 ms: every request and probe waits it out.
+    leader_mode("slow?ms=900").await;
+    let reads: Vec<JsFuture> = (0..4)
+        .map(|i| JsFuture::from(p.fetch(format!("/api/pages/{}", i % 3 + 1).into(), GET)))
+        .collect();
+    let mut by = Vec::new();
+    for r in reads {
+        let r: web_sys::Response = r.await.unwrap().into();
+        by.push(text(&json(r).await, "servedBy"));
+    }
+    let s = stats().await;
+    assert_eq!(
+        s.n("follower.requests"),
+        1.0,
+        "one escape for the stall, not one per read: {by:?}"
+    );
+    assert_eq!(by.iter().filter(|b| *b == "follower").count(), 1, "{by:?}");
+    assert_eq!(state(&p), "leader", "the slow probe still answered: no state change");
+    p.stop();
+}

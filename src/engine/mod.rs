@@ -52,6 +52,8 @@ struct Inner {
 struct Round {
     promise: js_sys::Promise,
     controller: web_sys::AbortController,
+    /// A read has escaped to the follower while this round was open (spec §8).
+    escaped: Cell<bool>,
 }
 
 impl Engine {
@@ -191,6 +193,16 @@ impl Engine {
         self.joined(Source::Request, true).await
     }
 
+    /// True for the first read that escapes while the current round is open (spec §8):
+    /// later ones wait for the round's verdict.
+    pub(crate) fn claim_escape(&self) -> bool {
+        self.inner
+            .round
+            .borrow()
+            .as_ref()
+            .is_none_or(|round| !round.escaped.replace(true))
+    }
+
     /// Starts a full round in the background (or lets the one in flight stand).
     pub(crate) fn spawn_probe(&self, source: Source) {
         let _ = self.round(source, false);
@@ -223,6 +235,7 @@ impl Engine {
         *self.inner.round.borrow_mut() = Some(Round {
             promise: promise.clone(),
             controller,
+            escaped: Cell::new(false),
         });
         Some(promise)
     }

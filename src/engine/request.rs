@@ -160,18 +160,27 @@ impl<'a> Request<'a> {
         let probe = Box::pin(self.engine.probe_leader_only());
         let escape = Sleep::new(self.engine.escape_after_ms());
         let watch = select(probe, escape);
-        let next = match select(leader, watch).await {
+        let (next, leader) = match select(leader, watch).await {
             Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
             Either::Right((Either::Left((snapshot, _)), leader)) => {
                 (policy::when_confirmed(snapshot.state), leader)
             }
-            Either::Right((Either::Right(((), _probe)), leader)) => {
-                (policy::when_escaping(), leader)
+            Either::Right((Either::Right(((), probe)), leader)) => {
+                match policy::when_escaping(self.engine.claim_escape()) {
+                    Watch::JoinFollower => (Watch::JoinFollower, leader),
+                    // Another read escaped in this stall: wait for the leader or the verdict.
+                    _ => match select(leader, probe).await {
+                        Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
+                        Either::Right((snapshot, leader)) => {
+                            (policy::when_confirmed(snapshot.state), leader)
+                        }
+                    },
+                }
             }
         };
         match next {
-            (Watch::JoinFollower, leader) => self.race(leader).await,
-            (_, leader) => self.after_leader(leader.await?).await,
+            Watch::JoinFollower => self.race(leader).await,
+            _ => self.after_leader(leader.await?).await,
         }
     }
 

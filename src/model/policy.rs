@@ -10,7 +10,7 @@
 //! | silent for `raceAfterMs` | `unknown`, `emergency` | follower joins | — |
 //! | silent for `raceAfterMs` | `leader` | probe the leader now | — |
 //! | confirmation probe done | `emergency` | follower joins | — |
-//! | probe open past the bound | any | follower joins (no state change) | — |
+//! | probe open past the bound | any | the first such read per probe also goes to the follower (no state change); others wait for the probe | — |
 //! | leader failed, probe done | `leader` | leader's own answer, else `LEADER_UNAVAILABLE` | same (writes too) |
 //! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | `LEADER_UNAVAILABLE`, never retried |
 
@@ -74,9 +74,15 @@ pub(crate) fn when_confirmed(state: State) -> Watch {
 }
 
 /// The confirmation probe has been open for the bound (spec §8 "early escape"): the read
-/// alone also goes to the follower; the verdict waits for the probe.
-pub(crate) fn when_escaping() -> Watch {
-    Watch::JoinFollower
+/// alone also goes to the follower; the verdict waits for the probe. One read per probe:
+/// the others sent into the same stall wait for the probe's verdict, which keeps a
+/// jittery but healthy leader to one follower request per stall.
+pub(crate) fn when_escaping(first_for_this_probe: bool) -> Watch {
+    if first_for_this_probe {
+        Watch::JoinFollower
+    } else {
+        Watch::KeepWaiting
+    }
 }
 
 /// What the caller gets once a leader failure has been judged by a probe.
@@ -182,7 +188,8 @@ mod tests {
                 state == Emergency
             );
         }
-        assert_eq!(when_escaping(), Watch::JoinFollower);
+        assert_eq!(when_escaping(true), Watch::JoinFollower);
+        assert_eq!(when_escaping(false), Watch::KeepWaiting);
     }
 
     #[test]
