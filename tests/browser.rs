@@ -1222,6 +1222,10 @@ async fn reads_sent_into_one_stall_escape_once_per_confirmation_probe() {
         "one escape for the stall, not one per read: {by:?}"
     );
     assert_eq!(by.iter().filter(|b| *b == "follower").count(), 1, "{by:?}");
-    assert_eq!(state(&p), "leader", "the slow probe still answered: no state change");
+    assert_eq!(
+        state(&p),
+        "leader",
+        "the slow probe still answered: no state change"
+    );
     p.stop();
 }
