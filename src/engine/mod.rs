@@ -121,8 +121,7 @@ impl Engine {
             self.adopt(cached);
             return self.snapshot();
         }
-        self.fresh_verdict().await;
-        self.snapshot()
+        self.verdict().await
     }
 
     /// A verdict through the tab election: the prober (or an instance alone) probes;
