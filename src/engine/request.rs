@@ -65,15 +65,14 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
     let plan = Plan::new(engine.config(), &call.path, &call.method)
         .map_err(|e| Failure::Proxy(e.into()))?;
     let r = Request { engine, plan, call };
-    if engine.state() == State::Unknown {
-        // The verdict comes from probes only: a request before any asks for one (from
-        // the tabs' prober when there is one, as start() does).
-        engine.refresh();
-    }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     if start == Start::AwaitVerdict {
         let state = engine.verdict().await.state;
         start = policy::start(state, r.plan.read, r.plan.critical);
+    } else if engine.state() == State::Unknown {
+        // The verdict comes from probes only: a read sent before any asks for one in
+        // the background (from the tabs' prober when there is one, as start() does).
+        engine.refresh();
     }
     match start {
         Start::Refuse(code) => Err(r.refusal(code).into()),
