@@ -423,23 +423,9 @@ impl Engine {
     /// A message from another tab: a newer verdict is taken; a question is answered by
     /// the prober, with its verdict or with a round.
     fn on_peer_message(&self, message: TabMessage) {
-        if message.ask && self.is_prober() && self.inner.running.get() {
-            let ours = self.snapshot();
-            let fresh = ours.source != Source::Cache
-                && ours.checked_at.is_some_and(|t| {
-                    env::now_ms() - t < f64::from(self.inner.config.health.interval_ms)
-                });
-            match Verdict::new(&self.inner.config.leader, &ours) {
-                Some(verdict) if fresh => {
-                    if let Some(peers) = self.inner.peers.borrow().as_ref() {
-                        peers.tell(verdict);
-                    }
-                }
-                _ => self.spawn_probe(Source::Probe),
-            }
-        }
-        let Some(verdict) = message.verdict else {
-            return;
+        let verdict = match message {
+            TabMessage::Told(verdict) => verdict,
+            TabMessage::Ask => return self.answer(),
         };
         let config = &self.inner.config;
         let Some(mut snapshot) = verdict.decode(&config.leader, env::now_ms(), u32::MAX) else {
@@ -452,5 +438,25 @@ impl Engine {
         snapshot.source = Source::Peer;
         self.remember(&snapshot);
         self.adopt(snapshot);
+    }
+
+    /// Another tab asks: the prober tells its verdict while it is fresh, else probes.
+    fn answer(&self) {
+        if !self.is_prober() || !self.inner.running.get() {
+            return;
+        }
+        let ours = self.snapshot();
+        let fresh = ours.source != Source::Cache
+            && ours.checked_at.is_some_and(|t| {
+                env::now_ms() - t < f64::from(self.inner.config.health.interval_ms)
+            });
+        match Verdict::new(&self.inner.config.leader, &ours) {
+            Some(verdict) if fresh => {
+                if let Some(peers) = self.inner.peers.borrow().as_ref() {
+                    peers.tell(verdict);
+                }
+            }
+            _ => self.spawn_probe(Source::Probe),
+        }
     }
 }

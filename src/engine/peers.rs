@@ -49,17 +49,11 @@ impl Peers {
     }
 
     pub(crate) fn tell(&self, verdict: Verdict) {
-        self.post(&TabMessage {
-            verdict: Some(verdict),
-            ask: false,
-        });
+        self.post(&TabMessage::Told(verdict));
     }
 
     pub(crate) fn ask(&self) {
-        self.post(&TabMessage {
-            verdict: None,
-            ask: true,
-        });
+        self.post(&TabMessage::Ask);
     }
 
     fn post(&self, message: &TabMessage) {

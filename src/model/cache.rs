@@ -20,14 +20,30 @@ pub(crate) struct Verdict {
     leader_latency_ms: Option<f64>,
 }
 
-/// What tabs of one site post to each other.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct TabMessage {
-    /// A verdict this tab reached itself.
-    pub(crate) verdict: Option<Verdict>,
-    /// A tab that started without a fresh verdict asks the prober for one.
-    pub(crate) ask: bool,
+/// What tabs of one site post to each other: a verdict one of them reached itself, or a
+/// question to the prober from a tab that started without one. On the wire a question is
+/// `null` and a verdict its own object, so the one serde reader of a message is the
+/// verdict's (a wrapper struct would bring its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Option<Verdict>", into = "Option<Verdict>")]
+pub(crate) enum TabMessage {
+    Told(Verdict),
+    Ask,
+}
+
+impl From<Option<Verdict>> for TabMessage {
+    fn from(verdict: Option<Verdict>) -> Self {
+        verdict.map_or(TabMessage::Ask, TabMessage::Told)
+    }
+}
+
+impl From<TabMessage> for Option<Verdict> {
+    fn from(message: TabMessage) -> Self {
+        match message {
+            TabMessage::Told(verdict) => Some(verdict),
+            TabMessage::Ask => None,
+        }
+    }
 }
 
 impl Verdict {
@@ -179,14 +195,14 @@ mod tests {
 
     #[test]
     fn tab_messages_carry_a_verdict_or_a_question() {
-        let ask: TabMessage = serde_json::from_str(r#"{"ask":true}"#).unwrap();
-        assert!(ask.ask && ask.verdict.is_none());
-        let told = TabMessage {
-            verdict: Verdict::new(&leader(), &snap(State::Emergency)),
-            ask: false,
-        };
-        let back: TabMessage =
-            serde_json::from_str(&serde_json::to_string(&told).unwrap()).unwrap();
-        assert_eq!(back, told);
+        let ask: TabMessage = serde_json::from_str("null").unwrap();
+        assert_eq!(ask, TabMessage::Ask);
+        assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
+        let verdict = Verdict::new(&leader(), &snap(State::Emergency)).unwrap();
+        let told = TabMessage::Told(verdict.clone());
+        let text = serde_json::to_string(&told).unwrap();
+        assert_eq!(text, serde_json::to_string(&verdict).unwrap());
+        assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
+        assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
     }
 }

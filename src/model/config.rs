@@ -8,7 +8,6 @@ use super::health::{Expect, Scalar};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
-use serde::de::Unexpected;
 use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
@@ -39,7 +38,9 @@ pub(crate) struct ConfigInput {
     timeout_ms: Option<u32>,
     interval_ms: Option<u32>,
     max_backoff_ms: Option<u32>,
-    expect: Option<ExpectInput>,
+    /// Not read by serde: see [`ConfigInput::put_expect`].
+    #[serde(skip)]
+    expect: Option<Expect>,
     // A route
     prefix: Option<String>,
     critical: Option<bool>,
@@ -52,98 +53,27 @@ pub(crate) struct ConfigInput {
     ttl_ms: Option<u32>,
 }
 
-/// `health.expect` as serde reads it, and each of its fields.
-#[derive(Debug)]
-enum ExpectInput {
-    Text(String),
-    Fields(Vec<(String, Scalar)>),
-    /// One field's value (never `expect` itself: [`ExpectVisitor`] refuses that).
-    Field(Scalar),
+/// `health.expect` in the caller's config, already checked by the schema walk to be a
+/// string or an object of JSON scalars, as the platform reads it.
+pub(crate) trait ExpectValue {
+    /// The text, when `expect` is a string.
+    fn text(&self) -> Option<String>;
+    /// The fields, when `expect` is an object.
+    fn fields(&self) -> Vec<(String, Scalar)>;
 }
 
-impl<'de> Deserialize<'de> for ExpectInput {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ExpectVisitor { field: false })
-    }
-}
-
-/// Reads `expect` (a string or an object; `field: false`) and its fields (JSON scalars;
-/// `field: true`). One visitor type for both, by hand rather than `#[serde(untagged)]`,
-/// so the wasm holds one `deserialize_any` for them. What a mode refuses is refused as
-/// serde's default `visit_*` methods would.
-struct ExpectVisitor {
-    field: bool,
-}
-
-impl ExpectVisitor {
-    fn scalar<E: serde::de::Error>(self, v: Scalar, got: Unexpected<'_>) -> Result<ExpectInput, E> {
-        if self.field {
-            Ok(ExpectInput::Field(v))
-        } else {
-            Err(E::invalid_type(got, &self))
+impl ConfigInput {
+    /// Puts in `health.expect`, the one value that is free-form JSON. serde-wasm-bindgen
+    /// reads such a value only through its general-purpose `deserialize_any` (1.7 KB
+    /// gzipped of wasm) or its `preserve` pass-through (1.2 KB); the platform reads it
+    /// from the same plain copy in a few lines instead.
+    pub(crate) fn put_expect(&mut self, value: Option<&impl ExpectValue>) {
+        if let (Some(h), Some(v)) = (self.health.as_deref_mut(), value) {
+            h.expect = Some(match v.text() {
+                Some(text) => Expect::Text(text),
+                None => Expect::Fields(v.fields()),
+            });
         }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ExpectVisitor {
-    type Value = ExpectInput;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ExpectInput, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ExpectVisitor {
-    type Value = ExpectInput;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.field {
-            "a string, number, boolean or null"
-        } else {
-            "a string or an object"
-        })
-    }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Flag(v), Unexpected::Bool(v))
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Number(v), Unexpected::Float(v))
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Number(v as f64), Unexpected::Signed(v))
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Number(v as f64), Unexpected::Unsigned(v))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Null, Unexpected::Unit)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<ExpectInput, E> {
-        self.scalar(Scalar::Null, Unexpected::Option)
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectInput, E> {
-        self.visit_string(v.to_string())
-    }
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ExpectInput, E> {
-        Ok(if self.field {
-            ExpectInput::Field(Scalar::Text(v))
-        } else {
-            ExpectInput::Text(v)
-        })
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ExpectInput, A::Error> {
-        if self.field {
-            return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
-        }
-        let mut fields = Vec::new();
-        while let Some((k, v)) = map.next_entry_seed(
-            std::marker::PhantomData::<String>,
-            ExpectVisitor { field: true },
-        )? {
-            if let ExpectInput::Field(v) = v {
-                fields.push((k, v));
-            }
-        }
-        Ok(ExpectInput::Fields(fields))
     }
 }
 
@@ -273,23 +203,19 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
     let follower_path = h.follower_path.take().unwrap_or_else(|| "/health".into());
     check_config_path("health.followerPath", &follower_path)?;
     let expect = match h.expect.take() {
-        None => None,
-        Some(ExpectInput::Text(text)) if text.is_empty() => {
+        Some(Expect::Text(text)) if text.is_empty() => {
             return Err(ConfigError::Empty {
                 field: "health.expect",
                 hint: ": leave it out to accept any 2xx body",
             })
         }
-        Some(ExpectInput::Fields(fields)) if fields.is_empty() => {
+        Some(Expect::Fields(fields)) if fields.is_empty() => {
             return Err(ConfigError::Empty {
                 field: "health.expect",
                 hint: ": name at least one field, or leave it out to accept any 2xx body",
             })
         }
-        Some(ExpectInput::Text(text)) => Some(Expect::Text(text)),
-        Some(ExpectInput::Fields(fields)) => Some(Expect::Fields(fields)),
-        // Not produced for `expect` itself (see `ExpectVisitor`).
-        Some(ExpectInput::Field(_)) => None,
+        expect => expect,
     };
     Ok(HealthConfig {
         path,
@@ -373,15 +299,33 @@ fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
     })
 }
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+impl ExpectValue for serde_json::Value {
+    fn text(&self) -> Option<String> {
+        self.as_str().map(str::to_string)
+    }
+    fn fields(&self) -> Vec<(String, Scalar)> {
+        use super::health::JsonFields;
+        let keys = self
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>());
+        keys.unwrap_or_default()
+            .into_iter()
+            .filter_map(|k| self.field(&k).map(|v| (k, v)))
+            .collect()
+    }
+}
+
 /// The whole path from a JSON config, as the package takes it from a JS object.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) fn parse_json(v: &serde_json::Value, https: bool) -> Result<Config, ConfigError> {
     super::schema::check(v)?;
-    let input: ConfigInput =
+    let mut input: ConfigInput =
         serde_json::from_value(v.clone()).map_err(|e| ConfigError::Unreadable {
             field: "config".into(),
             detail: e.to_string(),
         })?;
+    input.put_expect(v.pointer("/health/expect").filter(|e| !e.is_null()));
     Config::from_input(input, https)
 }
 

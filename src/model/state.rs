@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Spec §2 states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum State {
     Unknown,
@@ -20,6 +20,22 @@ impl State {
             State::Emergency => "emergency",
             State::Offline => "offline",
         }
+    }
+}
+
+// By hand: serde's derived enum visitor is the larger half of a cached verdict's reader.
+impl<'de> Deserialize<'de> for State {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<State, D::Error> {
+        let name = String::deserialize(d)?;
+        [
+            State::Unknown,
+            State::Leader,
+            State::Emergency,
+            State::Offline,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+        .ok_or_else(|| serde::de::Error::custom("not a state"))
     }
 }
 

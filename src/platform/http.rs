@@ -259,6 +259,12 @@ async fn read_prefix(response: &Response, limit: usize) -> Option<Vec<u8>> {
 /// A health body parsed by the browser's `JSON.parse`, when it is an object.
 pub(crate) struct JsonBody(JsValue);
 
+impl JsonBody {
+    pub(crate) fn new(value: JsValue) -> JsonBody {
+        JsonBody(value)
+    }
+}
+
 pub(crate) fn parse_json_object(text: &str) -> Option<JsonBody> {
     let value = js_sys::JSON::parse(text).ok()?;
     (value.is_object() && !js_sys::Array::is_array(&value)).then_some(JsonBody(value))
