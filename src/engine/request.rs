@@ -156,30 +156,22 @@ impl<'a> Request<'a> {
     /// Probes the leader now, and lets the read escape to the follower once the probe has
     /// been open for the confirmation bound. Only the probe moves the verdict.
     async fn confirm(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
-        let probe = Box::pin(self.engine.probe_leader_only());
-        let escape = Sleep::new(self.engine.escape_after_ms());
-        let watch = select(probe, escape);
-        let (next, leader) = match select(leader, watch).await {
-            Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
-            Either::Right((Either::Left((snapshot, _)), leader)) => {
-                (policy::when_confirmed(snapshot.state), leader)
-            }
-            Either::Right((Either::Right(((), probe)), leader)) => {
-                match policy::when_escaping(self.engine.claim_escape()) {
-                    Watch::JoinFollower => (Watch::JoinFollower, leader),
-                    // Another read escaped in this stall: wait for the leader or the verdict.
-                    _ => match select(leader, probe).await {
-                        Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
-                        Either::Right((snapshot, leader)) => {
-                            (policy::when_confirmed(snapshot.state), leader)
-                        }
-                    },
-                }
+        let engine = self.engine;
+        let watch = async move {
+            let probe = Box::pin(engine.probe_leader_only());
+            match select(probe, Sleep::new(engine.escape_after_ms())).await {
+                Either::Left((snapshot, _)) => policy::when_confirmed(snapshot.state),
+                Either::Right(((), probe)) => match policy::when_escaping(engine.claim_escape()) {
+                    Watch::JoinFollower => Watch::JoinFollower,
+                    // Another read escaped in this stall: wait for the verdict (or the leader).
+                    _ => policy::when_confirmed(probe.await.state),
+                },
             }
         };
-        match next {
-            Watch::JoinFollower => self.race(leader).await,
-            _ => self.after_leader(leader.await?).await,
+        match select(leader, Box::pin(watch)).await {
+            Either::Left((outcome, _)) => self.after_leader(outcome?).await,
+            Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
+            Either::Right((_, leader)) => self.after_leader(leader.await?).await,
         }
     }
 
@@ -187,23 +179,23 @@ impl<'a> Request<'a> {
     /// is aborted.
     async fn race(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
         let follower = self.attempt(Target::Follower);
-        let (first, other, first_is_leader) = match select(leader, follower).await {
-            Either::Left((outcome, follower)) => (outcome?, follower, true),
-            Either::Right((outcome, leader)) => (outcome?, leader, false),
+        let (first, other) = match select(leader, follower).await {
+            Either::Left((outcome, other)) | Either::Right((outcome, other)) => (outcome?, other),
         };
-        let first_why = match first {
+        let first = match first {
             Outcome::Good(sent) => return Ok(self.deliver(sent)),
             Outcome::Failed { answer, why } => (answer, why),
         };
-        let (second_answer, second_why) = match other.await? {
+        let second = match other.await? {
             Outcome::Good(sent) => return Ok(self.deliver(sent)),
             Outcome::Failed { answer, why } => (answer, why),
         };
-        let ((leader_answer, leader_why), (follower_answer, follower_why)) = if first_is_leader {
-            (first_why, (second_answer, second_why))
-        } else {
-            ((second_answer, second_why), first_why)
-        };
+        let ((leader_answer, leader_why), (follower_answer, follower_why)) =
+            if first.1.target() == Target::Leader {
+                (first, second)
+            } else {
+                (second, first)
+            };
         let state = self.engine.probe(Source::Request).await.state;
         match (
             policy::after_both_failed(state),
@@ -212,16 +204,14 @@ impl<'a> Request<'a> {
         ) {
             (BothFailed::Answer(Target::Leader), Some(sent), _)
             | (BothFailed::Answer(Target::Follower), _, Some(sent)) => Ok(self.deliver(sent)),
-            (BothFailed::Refuse(ErrorCode::Offline), _, _) => Err(HealthProxyError::new(
-                ErrorCode::Offline,
-                format!("{}: {leader_why}, and {follower_why}", self.what()),
-            )
-            .into()),
-            _ => Err(HealthProxyError::new(
-                ErrorCode::LeaderUnavailable,
-                format!("{}: {leader_why}, and {follower_why}", self.what()),
-            )
-            .into()),
+            (after, _, _) => {
+                let code = match after {
+                    BothFailed::Refuse(ErrorCode::Offline) => ErrorCode::Offline,
+                    _ => ErrorCode::LeaderUnavailable,
+                };
+                let message = format!("{}: {leader_why}, and {follower_why}", self.what());
+                Err(HealthProxyError::new(code, message).into())
+            }
         }
     }
 
@@ -233,7 +223,6 @@ impl<'a> Request<'a> {
             Outcome::Failed { answer, why } => (answer, why),
         };
         let state: State = self.engine.probe(Source::Request).await.state;
-        let what = self.what();
         let after = policy::after_leader_failure(
             state,
             self.plan.read,
@@ -243,18 +232,19 @@ impl<'a> Request<'a> {
         // An answer not handed over is dropped here, which aborts what is left of it.
         match (after, answer) {
             (AfterFailure::Answer, Some(sent)) => Ok(self.deliver(sent)),
-            (AfterFailure::Answer | AfterFailure::Unavailable, _) if !self.plan.read => Err(HealthProxyError::new(
-                ErrorCode::LeaderUnavailable,
-                format!("{what}: {why}; a write is never retried, so check whether it took effect before sending it again"),
-            )
-            .into()),
-            (AfterFailure::Answer | AfterFailure::Unavailable, _) => {
-                Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, format!("{what}: {why}")).into())
-            }
             (AfterFailure::Follower, _) => self.via_follower().await,
             (AfterFailure::Refuse(code), _) => {
                 let refusal = self.refusal(code);
                 Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
+            }
+            (AfterFailure::Answer | AfterFailure::Unavailable, _) => {
+                let never_retried = if self.plan.read {
+                    ""
+                } else {
+                    "; a write is never retried, so check whether it took effect before sending it again"
+                };
+                let message = format!("{}: {why}{never_retried}", self.what());
+                Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, message).into())
             }
         }
     }

@@ -341,6 +341,15 @@ pub(crate) enum Why {
     Network(Target),
 }
 
+impl Why {
+    /// The origin that failed.
+    pub(crate) fn target(self) -> Target {
+        match self {
+            Why::Status(target, _) | Why::Timeout(target, _) | Why::Network(target) => target,
+        }
+    }
+}
+
 impl fmt::Display for Why {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -156,12 +156,14 @@ impl Lease {
     fn tick(lease: &Rc<Lease>) {
         let now = env::now_ms();
         let holder = lease.storage.get_item(&lease.key).ok().flatten();
+        // The browser's number parser: NaN for anything that is not a time, which counts
+        // as expired like a missing lease.
         let (owner, until) = holder
             .as_deref()
             .and_then(|h| h.split_once('@'))
-            .map(|(o, u)| (o.to_string(), u.parse::<u64>().unwrap_or(0) as f64))
+            .map(|(o, u)| (o.to_string(), js_sys::Number::parse_float(u)))
             .unwrap_or_default();
-        if owner == lease.me || until < now {
+        if owner == lease.me || until.is_nan() || until < now {
             let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
