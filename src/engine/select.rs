@@ -1,5 +1,7 @@
 //! Waiting on two futures at once, keeping the one that has not finished (to await it
-//! later, or to drop it: dropping an unfinished request aborts it).
+//! later, or to drop it: dropping an unfinished request aborts it). futures-util's
+//! `select` has this shape too, but panics when polled after it finished; this one
+//! stays pending instead, so no path of the library reaches a panic.
 
 use ::core::future::Future;
 use ::core::pin::Pin;

@@ -1,5 +1,6 @@
 //! JS values to and from the model's types: the config (checked by the schema walk, read
-//! by serde), Snapshots, `HealthProxyError`s, string arguments.
+//! by serde but for its one free-form JSON value, `health.expect`), Snapshots,
+//! `HealthProxyError`s, string arguments.
 
 use crate::model::config::{ConfigInput, ExpectValue};
 use crate::model::error::{ConfigError, RequestError};
