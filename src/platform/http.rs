@@ -163,7 +163,12 @@ pub(crate) fn watch_body(
         guard.disarm();
         return response;
     };
-    let done = body.pipe_to(&pipe.writable());
+    // The pipe itself is bound to the guard: when the deadline aborts, the caller's side
+    // errors whether or not the engine also errors the aborted fetch's body (WebKitGTK
+    // does not always, and a read of it then never settles).
+    let options = web_sys::StreamPipeOptions::new();
+    options.set_signal(&guard.signal());
+    let done = body.pipe_to_with_options(&pipe.writable(), &options);
     let watched = Clone::clone(&out);
     super::spawn(async move {
         let finished = JsFuture::from(done).await.is_ok();

@@ -82,6 +82,30 @@ pub async fn sleep(ms: i32) {
     JsFuture::from(p).await.unwrap();
 }
 
+/// How `promise` settled within `ms`: `None` if it had not by then. A test that waits on
+/// something the library must end (a deadline) fails on time instead of hanging the suite.
+pub async fn within(ms: i32, promise: Promise) -> Option<Result<JsValue, JsValue>> {
+    let race: js_sys::Function = js(
+        "(p, ms) => Promise.race([p.then((v) => ({ v }), (e) => ({ e })), new Promise((r) => setTimeout(() => r(null), ms))])",
+    )
+    .unchecked_into();
+    let outcome = JsFuture::from(Promise::from(
+        race.call2(&JsValue::NULL, &promise, &JsValue::from(ms))
+            .unwrap(),
+    ))
+    .await
+    .unwrap();
+    if outcome.is_null() {
+        return None;
+    }
+    let error = js_sys::Reflect::get(&outcome, &"e".into()).unwrap();
+    Some(if js_sys::Reflect::has(&outcome, &"e".into()).unwrap() {
+        Err(error)
+    } else {
+        Ok(js_sys::Reflect::get(&outcome, &"v".into()).unwrap())
+    })
+}
+
 pub fn now() -> f64 {
     js_sys::Date::now()
 }
