@@ -446,10 +446,8 @@ impl Engine {
             return;
         }
         let ours = self.snapshot();
-        let fresh = ours.source != Source::Cache
-            && ours.checked_at.is_some_and(|t| {
-                env::now_ms() - t < f64::from(self.inner.config.health.interval_ms)
-            });
+        let fresh =
+            ours.source != Source::Cache && !self.inner.machine.borrow().is_stale(env::now_ms());
         match Verdict::new(&self.inner.config.leader, &ours) {
             Some(verdict) if fresh => {
                 if let Some(peers) = self.inner.peers.borrow().as_ref() {
