@@ -2,9 +2,8 @@
 //! by serde but for its one free-form JSON value, `health.expect`), Snapshots,
 //! `HealthProxyError`s, string arguments.
 
-use crate::model::config::{ConfigInput, ExpectValue};
+use crate::model::config::ConfigInput;
 use crate::model::error::{ConfigError, RequestError};
-use crate::model::health::{JsonFields, Scalar};
 use crate::model::schema::{self, Seen, Shape};
 use crate::model::{Config, HealthProxyError, Snapshot};
 use crate::platform::http::JsonBody;
@@ -66,23 +65,6 @@ impl Shape for ConfigValue {
     }
 }
 
-/// `health.expect` in the plain copy.
-struct JsExpect(JsValue);
-
-impl ExpectValue for JsExpect {
-    fn text(&self) -> Option<String> {
-        self.0.as_string()
-    }
-    fn fields(&self) -> Vec<(String, Scalar)> {
-        let object = JsonBody::new(self.0.clone());
-        let keys = object_keys(&self.0).unwrap_or_default();
-        keys.iter()
-            .filter_map(|k| k.as_string())
-            .filter_map(|k| object.field(&k).map(|v| (k, v)))
-            .collect()
-    }
-}
-
 /// Validates the caller's config: the schema walk names any unknown key or wrong value;
 /// then a plain JSON copy (no getters or traps left to run) is read by serde.
 pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError> {
@@ -97,7 +79,7 @@ pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError>
         .and_then(|h| js_sys::Reflect::get(&h, &JsValue::from_str("expect")))
         .ok()
         .filter(|e| !e.is_undefined() && !e.is_null())
-        .map(JsExpect);
+        .map(JsonBody::new);
     let mut input: ConfigInput =
         serde_wasm_bindgen::from_value(plain).map_err(|e| unreadable(e.to_string()))?;
     input.put_expect(expect.as_ref());

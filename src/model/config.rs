@@ -4,7 +4,7 @@
 
 use super::backoff::Backoff;
 use super::error::ConfigError;
-use super::health::{Expect, Scalar};
+use super::health::{Expect, JsonFields};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
@@ -55,11 +55,11 @@ pub(crate) struct ConfigInput {
 
 /// `health.expect` in the caller's config, already checked by the schema walk to be a
 /// string or an object of JSON scalars, as the platform reads it.
-pub(crate) trait ExpectValue {
+pub(crate) trait ExpectValue: JsonFields {
     /// The text, when `expect` is a string.
     fn text(&self) -> Option<String>;
-    /// The fields, when `expect` is an object.
-    fn fields(&self) -> Vec<(String, Scalar)>;
+    /// The keys, when `expect` is an object.
+    fn keys(&self) -> Vec<String>;
 }
 
 impl ConfigInput {
@@ -71,7 +71,12 @@ impl ConfigInput {
         if let (Some(h), Some(v)) = (self.health.as_deref_mut(), value) {
             h.expect = Some(match v.text() {
                 Some(text) => Expect::Text(text),
-                None => Expect::Fields(v.fields()),
+                None => Expect::Fields(
+                    v.keys()
+                        .into_iter()
+                        .filter_map(|k| v.field(&k).map(|scalar| (k, scalar)))
+                        .collect(),
+                ),
             });
         }
     }
@@ -304,15 +309,10 @@ impl ExpectValue for serde_json::Value {
     fn text(&self) -> Option<String> {
         self.as_str().map(str::to_string)
     }
-    fn fields(&self) -> Vec<(String, Scalar)> {
-        use super::health::JsonFields;
-        let keys = self
-            .as_object()
-            .map(|o| o.keys().cloned().collect::<Vec<_>>());
-        keys.unwrap_or_default()
-            .into_iter()
-            .filter_map(|k| self.field(&k).map(|v| (k, v)))
-            .collect()
+    fn keys(&self) -> Vec<String> {
+        self.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -332,6 +332,7 @@ pub(crate) fn parse_json(v: &serde_json::Value, https: bool) -> Result<Config, C
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::model::health::Scalar;
     use serde_json::json;
 
     fn parse(v: serde_json::Value) -> Result<Config, ConfigError> {

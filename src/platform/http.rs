@@ -5,6 +5,7 @@
 //! deadline covers the whole exchange.
 
 use super::Timeout;
+use crate::model::config::ExpectValue;
 use crate::model::health::{self, Answer, JsonFields, Scalar};
 use gloo_events::EventListener;
 use std::cell::Cell;
@@ -261,7 +262,8 @@ async fn read_prefix(response: &Response, limit: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A health body parsed by the browser's `JSON.parse`, when it is an object.
+/// A JSON value from the browser's `JSON.parse`: a health body that is an object, or
+/// `health.expect` in the plain copy of the config.
 pub(crate) struct JsonBody(JsValue);
 
 impl JsonBody {
@@ -273,6 +275,19 @@ impl JsonBody {
 pub(crate) fn parse_json_object(text: &str) -> Option<JsonBody> {
     let value = js_sys::JSON::parse(text).ok()?;
     (value.is_object() && !js_sys::Array::is_array(&value)).then_some(JsonBody(value))
+}
+
+impl ExpectValue for JsonBody {
+    fn text(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn keys(&self) -> Vec<String> {
+        // A value from JSON.parse: no getter or Proxy trap is left to throw.
+        js_sys::Object::keys(self.0.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect()
+    }
 }
 
 impl JsonFields for JsonBody {
