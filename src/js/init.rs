@@ -77,7 +77,5 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
 }
 
 fn has_signal_any() -> bool {
-    crate::platform::env::global("AbortSignal")
-        .and_then(|ctor| js_sys::Reflect::get(&ctor, &JsValue::from_str("any")).ok())
-        .is_some_and(|any| any.is_function())
+    crate::platform::env::global_property("AbortSignal", "any").is_some_and(|any| any.is_function())
 }

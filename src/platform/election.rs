@@ -111,10 +111,7 @@ impl Drop for Election {
 }
 
 fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option<Kind> {
-    let navigator = env::global("navigator")?;
-    let locks = js_sys::Reflect::get(&navigator, &JsValue::from_str("locks"))
-        .ok()
-        .filter(|l| l.is_object())?;
+    let locks = env::global_property("navigator", "locks").filter(|l| l.is_object())?;
     let request: js_sys::Function = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
         .ok()?
         .dyn_into()

@@ -29,6 +29,11 @@ pub(crate) fn global(name: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// `globalThis[name][key]`, when `name` is there and reading `key` does not throw.
+pub(crate) fn global_property(name: &str, key: &str) -> Option<JsValue> {
+    global(name).and_then(|v| js_sys::Reflect::get(&v, &JsValue::from_str(key)).ok())
+}
+
 /// `localStorage` or `sessionStorage`, when the global scope has it and lets it be read.
 pub(crate) fn web_storage(name: &str) -> Option<web_sys::Storage> {
     global(name).and_then(|v| v.dyn_into::<web_sys::Storage>().ok())
@@ -36,8 +41,7 @@ pub(crate) fn web_storage(name: &str) -> Option<web_sys::Storage> {
 
 /// True when the page (or worker) itself was loaded over https:.
 pub(crate) fn page_is_https() -> bool {
-    global("location")
-        .and_then(|loc| js_sys::Reflect::get(&loc, &JsValue::from_str("protocol")).ok())
+    global_property("location", "protocol")
         .and_then(|p| p.as_string())
         .is_some_and(|p| p == "https:")
 }

@@ -51,8 +51,7 @@ pub(crate) fn listen(on: impl Fn(Wake) + Clone + 'static) -> Wakes {
     add(target(env::global("document")), "visibilitychange", |_| {
         visible().then_some(Wake::Shown)
     });
-    let connection = env::global("navigator")
-        .and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("connection")).ok());
+    let connection = env::global_property("navigator", "connection");
     add(target(connection), "change", |_| Some(Wake::NetworkChanged));
     Wakes {
         _listeners: listeners,
@@ -61,14 +60,11 @@ pub(crate) fn listen(on: impl Fn(Wake) + Clone + 'static) -> Wakes {
 
 /// `navigator.onLine === false`: the browser knows it has no network.
 pub(crate) fn is_offline() -> bool {
-    env::global("navigator")
-        .and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("onLine")).ok())
-        .is_some_and(|on| on.as_bool() == Some(false))
+    env::global_property("navigator", "onLine").is_some_and(|on| on.as_bool() == Some(false))
 }
 
 fn visible() -> bool {
-    env::global("document")
-        .and_then(|d| js_sys::Reflect::get(&d, &JsValue::from_str("visibilityState")).ok())
+    env::global_property("document", "visibilityState")
         .and_then(|v| v.as_string())
         .is_none_or(|v| v == "visible")
 }
