@@ -1014,6 +1014,87 @@ async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
     p.stop();
 }
 
+/// The deadline bounds the server sending a body, not the caller reading it: 8 MiB,
+/// more than any engine buffers ahead of a reader, read well after the deadline, is
+/// whole, and is no leader failure.
+#[wasm_bindgen_test]
+async fn a_large_body_read_after_the_deadline_is_whole() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":800}"#);
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    let r = fetch_ok(&p, "/api/big?kb=8192", GET).await;
+    sleep(1500).await;
+    let body = within(5000, r.array_buffer().unwrap()).await;
+    let bytes = match body {
+        Some(Ok(b)) => js_sys::ArrayBuffer::from(b).byte_length(),
+        other => panic!("reading the body: {other:?}"),
+    };
+    assert_eq!(bytes, 8 * 1024 * 1024);
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes,
+        "no probe was made"
+    );
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+/// WebKitGTK sometimes leaves the body of an aborted fetch pending for good, and its
+/// `pipeTo` waits on that read before it aborts anything. A fetch that behaves so on
+/// purpose (its body sends one part, then ignores the abort) must still have the
+/// caller's read rejected at the deadline, in every engine.
+#[wasm_bindgen_test]
+async fn a_body_whose_fetch_ignores_the_abort_still_rejects_at_the_deadline() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":800}"#);
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    let real = js("globalThis.fetch");
+    js(r#"(() => {
+        const real = globalThis.fetch;
+        globalThis.fetch = function (input, init) {
+            const url = input instanceof Request ? input.url : String(input);
+            if (!url.endsWith("/api/deaf")) return real.apply(this, arguments);
+            const body = new ReadableStream({
+                start(c) { c.enqueue(new TextEncoder().encode('{"part":"')); },
+            });
+            return Promise.resolve(new Response(body, { status: 200 }));
+        };
+    })()"#);
+    let t0 = now();
+    let sent = JsFuture::from(p.fetch("/api/deaf".into(), GET)).await;
+    let body = match &sent {
+        Ok(r) => {
+            within(
+                5000,
+                r.clone()
+                    .unchecked_into::<web_sys::Response>()
+                    .text()
+                    .unwrap(),
+            )
+            .await
+        }
+        Err(_) => None,
+    };
+    let took = now() - t0;
+    js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real).unwrap();
+    assert!(sent.is_ok(), "the head came back: {sent:?}");
+    assert!(body.is_some(), "reading the body never settled");
+    assert!(
+        body.is_some_and(|b| b.is_err()),
+        "reading the body must reject"
+    );
+    assert!((700.0..2000.0).contains(&took), "rejected after {took} ms");
+    sleep(300).await;
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes + 1.0,
+        "the stall triggered a probe"
+    );
+    p.stop();
+}
+
 #[wasm_bindgen_test]
 async fn on_change_subscriptions_outlive_stop() {
     reset().await;

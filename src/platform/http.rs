@@ -13,7 +13,9 @@ use std::fmt;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, RequestInit, Response};
+use web_sys::{
+    AbortController, AbortSignal, RequestInit, Response, TransformStreamDefaultController,
+};
 
 /// Why a request produced no response.
 #[derive(Debug)]
@@ -148,9 +150,10 @@ pub(crate) async fn send(
 }
 
 /// Hands `response` over with `guard` still bounding its body (as reqwest's wasm
-/// backend keeps its abort guard in the body): the body is piped through a stream the
-/// proxy watches, so the deadline aborts a body that stalls and `on_stall` runs when
-/// the caller was reading it. Finishing the body, or having none, disarms the guard.
+/// backend keeps its abort guard in the body): the body is piped, as fast as it
+/// arrives, into the stream the caller reads, so the deadline bounds the server sending
+/// it, not the caller reading it. A body the deadline cuts makes the caller's read
+/// reject and runs `on_stall`. Finishing the body, or having none, disarms the guard.
 pub(crate) fn watch_body(
     response: Response,
     mut guard: AbortGuard,
@@ -160,37 +163,83 @@ pub(crate) fn watch_body(
         guard.disarm();
         return response;
     };
-    let Some((pipe, out)) = rewrap(&response) else {
+    let Some((pipe, control, out)) = rewrap(&response) else {
         guard.disarm();
         return response;
     };
-    // The pipe itself is bound to the guard: when the deadline aborts, the caller's side
-    // errors whether or not the engine also errors the aborted fetch's body (WebKitGTK
-    // does not always, and a read of it then never settles).
-    let options = web_sys::StreamPipeOptions::new();
-    options.set_signal(&guard.signal());
-    let done = body.pipe_to_with_options(&pipe.writable(), &options);
-    let watched = Clone::clone(&out);
+    let signal = guard.signal();
+    // The pipe's end, or the guard's abort, whichever comes first: WebKit's pipe waits
+    // for its pending read of an aborted fetch body before it ends, and WebKitGTK
+    // sometimes never settles that read.
+    let mut reject = None;
+    let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
+    if let Some(reject) = reject {
+        let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
+        if signal.aborted() {
+            // The deadline passed while the response was held (a leader's answer kept
+            // while the follower was tried).
+            let _ = reject.call0(&JsValue::NULL);
+        }
+    }
+    let first = js_sys::Promise::race(&js_sys::Array::of2(
+        &body.pipe_to(&pipe.writable()),
+        &aborted,
+    ));
     super::spawn(async move {
-        let finished = JsFuture::from(done).await.is_ok();
-        if !finished && guard.timed_out() && watched.body_used() {
-            on_stall();
+        if JsFuture::from(first).await.is_err() {
+            // The caller's side is errored here, not left to the pipe (see above).
+            control.error_with_reason(&signal.reason());
+            if guard.timed_out() {
+                on_stall();
+            }
         }
         guard.disarm();
     });
     out
 }
 
-/// A response like `original` whose body comes out of a new stream; `url`, `redirected`
-/// and `type` are kept, as a constructed Response would lose them.
-fn rewrap(original: &Response) -> Option<(web_sys::TransformStream, Response)> {
-    let pipe = web_sys::TransformStream::new().ok()?;
-    let init = web_sys::ResponseInit::new();
-    init.set_status(original.status());
-    init.set_status_text(&original.status_text());
-    init.set_headers(&original.headers());
-    let out =
-        Response::new_with_opt_readable_stream_and_init(Some(&pipe.readable()), &init).ok()?;
+/// A response like `original` whose body comes out of a new stream, with the stream's
+/// controller (to error it); `url`, `redirected` and `type` are kept, as a constructed
+/// Response would lose them.
+fn rewrap(
+    original: &Response,
+) -> Option<(
+    web_sys::TransformStream,
+    TransformStreamDefaultController,
+    Response,
+)> {
+    // `start(controller)` is the only moment a transformer sees its controller: a bound
+    // `Array.prototype.push` keeps it, with no closure to allocate and free.
+    let kept = js_sys::Array::new();
+    let push: js_sys::Function = js_sys::Reflect::get(&kept, &JsValue::from_str("push"))
+        .ok()?
+        .unchecked_into();
+    let transformer = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &transformer,
+        &JsValue::from_str("start"),
+        &push.bind0(&kept),
+    )
+    .ok()?;
+    // The readable side takes every chunk at once, so the pipe drains the fetch body as
+    // it arrives: the exchange (and its deadline) ends when the server has sent it all,
+    // however slowly the caller then reads. A body that stalls is the server's doing.
+    let eager = web_sys::QueuingStrategy::new();
+    eager.set_high_water_mark(f64::INFINITY);
+    let pipe =
+        web_sys::TransformStream::new_with_transformer_and_writable_strategy_and_readable_strategy(
+            &transformer,
+            &web_sys::QueuingStrategy::new(),
+            &eager,
+        )
+        .ok()?;
+    let control = kept.get(0).unchecked_into();
+    // A Response is itself a valid init: its `status`, `statusText` and `headers` are read.
+    let out = Response::new_with_opt_readable_stream_and_init(
+        Some(&pipe.readable()),
+        original.unchecked_ref(),
+    )
+    .ok()?;
     let kind = js_sys::Reflect::get(original, &JsValue::from_str("type")).ok()?;
     for (key, value) in [
         ("url", JsValue::from(original.url())),
@@ -201,7 +250,7 @@ fn rewrap(original: &Response) -> Option<(web_sys::TransformStream, Response)> {
         js_sys::Reflect::set(&descriptor, &JsValue::from_str("value"), &value).ok()?;
         js_sys::Object::define_property(&out, &JsValue::from_str(key), &descriptor);
     }
-    Some((pipe, out))
+    Some((pipe, control, out))
 }
 
 /// One health probe (spec §3): a credential-less simple GET that bypasses the HTTP

@@ -268,6 +268,25 @@ async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     a.served(StatusCode::OK, Slept { slept_ms: ms })
 }
 
+/// A large body, sent as fast as the connection takes it: `/api/big?kb=8192` (at most
+/// 64 MiB) of `x`. For a client that reads a body later than its deadline.
+async fn big(Query(q): Query<Kb>) -> Response {
+    let kb =
+        q.kb.as_deref()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0usize);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(axum::body::Body::from(vec![b'x'; kb.min(65_536) * 1024]))
+        .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "big"))
+}
+
+#[derive(Deserialize)]
+struct Kb {
+    kb: Option<String>,
+}
+
 /// A body that stalls: the head and a first part of the body, then nothing, ever (the
 /// client's deadline must end it). `/api/stall`.
 async fn stall(State(a): State<Api>) -> Response {
@@ -440,6 +459,7 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/slow", get(slow))
         .route("/api/status/{*code}", any(status))
         .route("/api/stall", get(stall))
+        .route("/api/big", get(big))
         .route("/api/echo", any(echo));
     r = match role {
         Role::Leader => r

@@ -1049,6 +1049,16 @@ fn a_stalled_body_sends_its_head_and_a_part_then_nothing() {
 }
 
 #[test]
+fn a_big_body_has_the_size_asked_for_within_its_cap() {
+    let sim = start(&[]);
+    let r = req(sim.leader, "GET", "/api/big?kb=3", &[], "");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 3 * 1024);
+    assert!(r.body.bytes().all(|b| b == b'x'));
+    assert_eq!(req(sim.follower, "GET", "/api/big", &[], "").body.len(), 0);
+}
+
+#[test]
 fn an_application_status_answers_writes_too() {
     let sim = start(&[]);
     let r = req(
