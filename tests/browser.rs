@@ -1014,6 +1014,31 @@ async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
     p.stop();
 }
 
+/// The response handed over carries its body through the proxy's stream, and keeps
+/// everything else of the one fetch returned: url, type, redirected, status, headers.
+#[wasm_bindgen_test]
+async fn a_delivered_response_keeps_what_fetch_said_of_it() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    let r = fetch_ok(&p, "/api/status/404", GET).await;
+    assert_eq!(r.url(), format!("{LEADER}/api/status/404"));
+    assert_eq!(field(&r, "type").as_string().as_deref(), Some("cors"));
+    assert_eq!(field(&r, "redirected").as_bool(), Some(false));
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.status_text(), "Not Found");
+    assert_eq!(
+        r.headers().get("content-type").unwrap().as_deref(),
+        Some("application/json")
+    );
+    assert!(
+        r.body().is_some_and(|b| !b.locked()),
+        "a body the caller can read"
+    );
+    assert!(json(r).await.is_object());
+    p.stop();
+}
+
 /// The deadline bounds the server sending a body, not the caller reading it: 8 MiB,
 /// more than any engine buffers ahead of a reader, read well after the deadline, is
 /// whole, and is no leader failure.

@@ -240,15 +240,12 @@ fn rewrap(
         original.unchecked_ref(),
     )
     .ok()?;
-    let kind = js_sys::Reflect::get(original, &JsValue::from_str("type")).ok()?;
-    for (key, value) in [
-        ("url", JsValue::from(original.url())),
-        ("redirected", JsValue::from(original.redirected())),
-        ("type", kind),
-    ] {
+    for key in ["url", "redirected", "type"] {
+        let key = JsValue::from_str(key);
         let descriptor = js_sys::Object::new();
+        let value = js_sys::Reflect::get(original, &key).ok()?;
         js_sys::Reflect::set(&descriptor, &JsValue::from_str("value"), &value).ok()?;
-        js_sys::Object::define_property(&out, &JsValue::from_str(key), &descriptor);
+        js_sys::Object::define_property(&out, &key, &descriptor);
     }
     Some((pipe, control, out))
 }
@@ -263,12 +260,10 @@ pub(crate) async fn probe(
     read_body: bool,
     stop: &AbortSignal,
 ) -> Option<Answer> {
+    // GET, mode "cors" and redirect "follow" are fetch's defaults.
     let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_mode(web_sys::RequestMode::Cors);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_cache(web_sys::RequestCache::NoStore);
-    init.set_redirect(web_sys::RequestRedirect::Follow);
     let (response, mut guard) = send(url, &init, timeout_ms, Some(stop)).await.ok()?;
     let landed = response.url();
     let status = response.status();
