@@ -982,6 +982,43 @@ async fn the_callers_abort_reason_comes_back_unchanged_whatever_it_is() {
     p.stop();
 }
 
+/// The caller's own abort while it reads a body rejects the read with exactly the
+/// reason it gave (as fetch does), and is no leader failure.
+#[wasm_bindgen_test]
+async fn the_callers_abort_while_it_reads_rejects_the_read_with_its_reason() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":5000}"#);
+    start(&p).await;
+    let probes = stats().await.n("leader.probes");
+    for reason in ["42", "new Error('left the page')"] {
+        let controller = web_sys::AbortController::new().unwrap();
+        let i = init("{}");
+        js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+        let r = fetch_ok(&p, "/api/stall", Some(i)).await;
+        // A reader sees the stream's own error; Chromium's text() reports any stream
+        // error as "Failed to fetch".
+        let reader: web_sys::ReadableStreamDefaultReader =
+            r.body().unwrap().get_reader().unchecked_into();
+        JsFuture::from(reader.read()).await.unwrap();
+        let read = reader.read();
+        sleep(100).await;
+        let reason = js(reason);
+        controller.abort_with_reason(&reason);
+        match within(3000, read).await {
+            Some(Err(e)) => assert!(js_sys::Object::is(&e, &reason), "{reason:?}: got {e:?}"),
+            other => panic!("{reason:?}: the read ended {other:?}"),
+        }
+    }
+    sleep(300).await;
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes,
+        "no probe was made"
+    );
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
 #[wasm_bindgen_test]
 async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
     reset().await;

@@ -90,11 +90,6 @@ impl AbortGuard {
         self.controller.signal()
     }
 
-    /// True once the deadline has passed and the request was aborted for it.
-    pub(crate) fn timed_out(&self) -> bool {
-        self.timed_out.get()
-    }
-
     /// Why the request (or its body) failed.
     pub(crate) fn classify(&self) -> SendError {
         if let Some((signal, _)) = &self.caller {
@@ -181,17 +176,25 @@ pub(crate) fn watch_body(
             let _ = reject.call0(&JsValue::NULL);
         }
     }
+    // The caller's side is errored by the task below, never by the pipe (see above),
+    // and with the reason fetch would give: the caller's own when its signal aborted.
+    let options = web_sys::StreamPipeOptions::new();
+    options.set_prevent_abort(true);
     let first = js_sys::Promise::race(&js_sys::Array::of2(
-        &body.pipe_to(&pipe.writable()),
+        &body.pipe_to_with_options(&pipe.writable(), &options),
         &aborted,
     ));
     super::spawn(async move {
-        if JsFuture::from(first).await.is_err() {
-            // The caller's side is errored here, not left to the pipe (see above).
-            control.error_with_reason(&signal.reason());
-            if guard.timed_out() {
-                on_stall();
-            }
+        if let Err(failed) = JsFuture::from(first).await {
+            let reason = match guard.classify() {
+                SendError::CallerAbort(reason) => reason,
+                SendError::Timeout => {
+                    on_stall();
+                    signal.reason()
+                }
+                _ => failed,
+            };
+            control.error_with_reason(&reason);
         }
         guard.disarm();
     });
@@ -233,7 +236,7 @@ fn rewrap(
             &eager,
         )
         .ok()?;
-    let control = kept.get(0).unchecked_into();
+    let control = kept.get(0).dyn_into().ok()?;
     // A Response is itself a valid init: its `status`, `statusText` and `headers` are read.
     let out = Response::new_with_opt_readable_stream_and_init(
         Some(&pipe.readable()),
