@@ -1,7 +1,7 @@
 //! Every request the library makes goes through gloo-net, with an abort guard (as
 //! reqwest's wasm backend): a timeout really aborts the request and is reported as a
 //! timeout, a caller's own `signal` still aborts, and dropping an unfinished request
-//! aborts it. The guard can stay with a response until its body is read, so the
+//! aborts it. The guard can stay with a response until its body has arrived, so the
 //! deadline covers the whole exchange.
 
 use super::Timeout;
@@ -163,6 +163,9 @@ pub(crate) fn watch_body(
         return response;
     };
     let signal = guard.signal();
+    // The deadline may have passed while the response was held (a leader's answer kept
+    // while a probe or the follower was tried): not a stall of the server's.
+    let late = signal.aborted();
     // The pipe's end, or the guard's abort, whichever comes first: WebKit's pipe waits
     // for its pending read of an aborted fetch body before it ends, and WebKitGTK
     // sometimes never settles that read.
@@ -170,9 +173,7 @@ pub(crate) fn watch_body(
     let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
     if let Some(reject) = reject {
         let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
-        if signal.aborted() {
-            // The deadline passed while the response was held (a leader's answer kept
-            // while the follower was tried).
+        if late {
             let _ = reject.call0(&JsValue::NULL);
         }
     }
@@ -189,7 +190,9 @@ pub(crate) fn watch_body(
             let reason = match guard.classify() {
                 SendError::CallerAbort(reason) => reason,
                 SendError::Timeout => {
-                    on_stall();
+                    if !late {
+                        on_stall();
+                    }
                     signal.reason()
                 }
                 _ => failed,

@@ -268,6 +268,15 @@ async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     a.served(StatusCode::OK, Slept { slept_ms: ms })
 }
 
+/// A redirect to `/api/pages` on the same server: `/api/moved` (302).
+async fn moved() -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, "/api/pages")
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "moved"))
+}
+
 /// A large body, sent as fast as the connection takes it: `/api/big?kb=8192` (at most
 /// 64 MiB) of `x`. For a client that reads a body later than its deadline.
 async fn big(Query(q): Query<Kb>) -> Response {
@@ -460,6 +469,7 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/status/{*code}", any(status))
         .route("/api/stall", get(stall))
         .route("/api/big", get(big))
+        .route("/api/moved", get(moved))
         .route("/api/echo", any(echo));
     r = match role {
         Role::Leader => r

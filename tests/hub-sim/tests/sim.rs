@@ -1059,6 +1059,19 @@ fn a_big_body_has_the_size_asked_for_within_its_cap() {
 }
 
 #[test]
+fn moved_redirects_to_the_pages_with_cors() {
+    let sim = start(&[]);
+    let r = req(sim.leader, "GET", "/api/moved", &["Origin: http://o"], "");
+    assert_eq!(r.status, 302);
+    let head = format!("{:?}", r.headers).to_ascii_lowercase();
+    assert!(
+        head.contains("location") && head.contains("/api/pages"),
+        "{head}"
+    );
+    assert!(head.contains("access-control-allow-origin"), "{head}");
+}
+
+#[test]
 fn an_application_status_answers_writes_too() {
     let sim = start(&[]);
     let r = req(
