@@ -35,6 +35,40 @@ fn record_states(
     (seen, p.on_change(f.into_js_value().into()).into())
 }
 
+/// After a reset of the simulator, a started proxy with `overrides`, and the leader's
+/// probe count by then (to count the probes the test itself causes).
+async fn started_counting_probes(overrides: &str) -> (health_proxy::HealthProxy, f64) {
+    reset().await;
+    let p = proxy(overrides);
+    start(&p).await;
+    (p, stats().await.n("leader.probes"))
+}
+
+/// The leader has had no probe since the count was `probes`, and the verdict stands.
+async fn assert_no_probe_since(p: &health_proxy::HealthProxy, probes: f64) {
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes,
+        "no probe was made"
+    );
+    assert_eq!(state(p), "leader");
+}
+
+/// After a reset, a started proxy (`raceAfterMs` 100, `requestTimeoutMs` 5000, the
+/// given `health.timeoutMs`) that has had three good probes: the confirmation bound is
+/// now the RTO of a fast loopback, clamped to `raceAfterMs`.
+async fn started_with_a_measured_rtt(probe_timeout_ms: u32) -> health_proxy::HealthProxy {
+    reset().await;
+    let p = proxy(&format!(
+        r#"{{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{{"timeoutMs":{probe_timeout_ms}}}}}"#
+    ));
+    start(&p).await;
+    for _ in 0..3 {
+        check(&p).await;
+    }
+    p
+}
+
 async fn served_by(p: &health_proxy::HealthProxy, path: &str) -> String {
     let r = fetch_ok(p, path, GET).await;
     let url = r.url();
@@ -679,10 +713,7 @@ fn bad_configs_throw_invalid_config_naming_the_field() {
 
 #[wasm_bindgen_test]
 async fn a_5xx_from_a_healthy_leader_is_returned_as_the_leaders_answer() {
-    reset().await;
-    let p = proxy("{}");
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes("{}").await;
     // 503 is a failover status: a probe is made at once, finds the leader healthy, and
     // the caller gets the leader's own 503. Nothing goes to the follower.
     let r = fetch_ok(&p, "/api/status/503", GET).await;
@@ -757,10 +788,7 @@ async fn a_leader_dark_mid_session_costs_race_after_plus_probe_timeout_not_the_r
 
 #[wasm_bindgen_test]
 async fn a_slow_but_healthy_leader_is_waited_for_and_the_follower_sees_nothing() {
-    reset().await;
-    let p = proxy(r#"{"raceAfterMs":200}"#);
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes(r#"{"raceAfterMs":200}"#).await;
     let t0 = now();
     assert_eq!(served_by(&p, "/api/slow?ms=700").await, "leader");
     let took = now() - t0;
@@ -862,10 +890,7 @@ async fn a_fast_503_before_any_verdict_waits_for_the_probe_instead_of_the_follow
 
 #[wasm_bindgen_test]
 async fn a_healthy_leaders_5xx_to_a_write_is_the_callers_answer() {
-    reset().await;
-    let p = proxy("{}");
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes("{}").await;
     let r = fetch_ok(&p, "/api/status/503", post("{}")).await;
     assert_eq!(r.status(), 503);
     assert!(r.url().starts_with(LEADER));
@@ -986,10 +1011,7 @@ async fn the_callers_abort_reason_comes_back_unchanged_whatever_it_is() {
 /// reason it gave (as fetch does), and is no leader failure.
 #[wasm_bindgen_test]
 async fn the_callers_abort_while_it_reads_rejects_the_read_with_its_reason() {
-    reset().await;
-    let p = proxy(r#"{"requestTimeoutMs":5000}"#);
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":5000}"#).await;
     for reason in ["42", "new Error('left the page')"] {
         let controller = web_sys::AbortController::new().unwrap();
         let i = init("{}");
@@ -1010,21 +1032,13 @@ async fn the_callers_abort_while_it_reads_rejects_the_read_with_its_reason() {
         }
     }
     sleep(300).await;
-    assert_eq!(
-        stats().await.n("leader.probes"),
-        probes,
-        "no probe was made"
-    );
-    assert_eq!(state(&p), "leader");
+    assert_no_probe_since(&p, probes).await;
     p.stop();
 }
 
 #[wasm_bindgen_test]
 async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
-    reset().await;
-    let p = proxy(r#"{"requestTimeoutMs":800}"#);
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":800}"#).await;
     let t0 = now();
     let r = fetch_ok(&p, "/api/stall", GET).await;
     assert_eq!(r.status(), 200);
@@ -1089,10 +1103,7 @@ async fn a_delivered_response_keeps_what_fetch_said_of_it() {
 /// stream held the pipe back until the caller read, the deadline cut such a body.)
 #[wasm_bindgen_test]
 async fn a_large_body_read_after_the_deadline_is_whole() {
-    reset().await;
-    let p = proxy(r#"{"requestTimeoutMs":2000}"#);
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":2000}"#).await;
     let r = fetch_ok(&p, "/api/big?kb=8192", GET).await;
     sleep(2500).await;
     let body = within(5000, r.array_buffer().unwrap()).await;
@@ -1101,12 +1112,7 @@ async fn a_large_body_read_after_the_deadline_is_whole() {
         other => panic!("reading the body: {other:?}"),
     };
     assert_eq!(bytes, 8 * 1024 * 1024);
-    assert_eq!(
-        stats().await.n("leader.probes"),
-        probes,
-        "no probe was made"
-    );
-    assert_eq!(state(&p), "leader");
+    assert_no_probe_since(&p, probes).await;
     p.stop();
 }
 
@@ -1117,10 +1123,7 @@ async fn a_large_body_read_after_the_deadline_is_whole() {
 /// pipes do not wait for that read: this catches the WebKit case in WebKit only.)
 #[wasm_bindgen_test]
 async fn a_body_whose_fetch_ignores_the_abort_still_rejects_at_the_deadline() {
-    reset().await;
-    let p = proxy(r#"{"requestTimeoutMs":800}"#);
-    start(&p).await;
-    let probes = stats().await.n("leader.probes");
+    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":800}"#).await;
     let real = js("globalThis.fetch");
     js(r#"(() => {
         const real = globalThis.fetch;
@@ -1251,13 +1254,7 @@ async fn two_thousand_requests_leave_memory_flat() {
 
 #[wasm_bindgen_test]
 async fn a_leader_dark_mid_session_escapes_after_the_confirmation_bound() {
-    reset().await;
-    let p = proxy(r#"{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{"timeoutMs":1500}}"#);
-    start(&p).await;
-    // Three good probes: the bound is now the RTO of a fast loopback, clamped to raceAfterMs.
-    for _ in 0..3 {
-        check(&p).await;
-    }
+    let p = started_with_a_measured_rtt(1500).await;
     leader_mode("blackout").await;
     let t0 = now();
     assert_eq!(served_by(&p, "/api/pages/3").await, "follower");
@@ -1355,12 +1352,7 @@ async fn a_route_with_its_own_bases_sends_its_files_there_and_probes_stay_home()
 
 #[wasm_bindgen_test]
 async fn reads_sent_into_one_stall_escape_once_per_confirmation_probe() {
-    reset().await;
-    let p = proxy(r#"{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{"timeoutMs":2000}}"#);
-    start(&p).await;
-    for _ in 0..3 {
-        check(&p).await;
-    }
+    let p = started_with_a_measured_rtt(2000).await;
     // A healthy leader that stalls for 900 ms: every request and probe waits it out.
     leader_mode("slow?ms=900").await;
     let reads: Vec<JsFuture> = (0..4)
