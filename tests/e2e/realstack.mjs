@@ -30,12 +30,16 @@ const PAGES = [
 ];
 
 /** The README's CSP with this run's leader and follower; `follower` may be given as-is to test the trap. */
-export function csp(follower = ORIGIN.follower) {
-  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${ORIGIN.leader} ${follower}; img-src 'self' data:; style-src 'self'`;
+export function csp(follower = ORIGIN.follower, leader = ORIGIN.leader) {
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${leader} ${follower}; img-src 'self' data:; style-src 'self'`;
 }
 
-/** Makes the temp dir: files for both stores, the replica, the rendered NGINX configs. */
-export async function prepare() {
+/**
+ * Makes the temp dir: files for both stores, the replica, the rendered NGINX configs.
+ * The leader runs on loopback unless `host` (its address, NGINX listens there) and `exec`
+ * (the command prefix that runs a process on that host, e.g. `ip netns exec NAME`) say otherwise.
+ */
+export async function prepare({ host = HOST, exec = [] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "hp-realstack-"));
   await chmod(dir, 0o755); // NGINX's workers run as an unprivileged user and read the files
   for (const d of ["files", "bucket/files", "tmp"]) await mkdir(join(dir, d), { recursive: true });
@@ -47,7 +51,7 @@ export async function prepare() {
   await writeFile(join(dir, "replica.json"), JSON.stringify({ pages: PAGES, files }));
   const vars = {
     PREFIX: dir, PAGE_ORIGIN: ORIGIN.page, APP_ADDR: `${HOST}:${PORTS.app}`,
-    LEADER_ADDR: `${HOST}:${PORTS.leader}`, STORE_ADDR: `${HOST}:${PORTS.store}`, FILES_DIR: join(dir, "files"),
+    LEADER_ADDR: `${host}:${PORTS.leader}`, STORE_ADDR: `${host}:${PORTS.store}`, FILES_DIR: join(dir, "files"),
   };
   for (const name of ["nginx", "captive"]) {
     const text = (await readFile(`${RS}/${name}.conf.template`, "utf8")).replace(/\{\{(\w+)\}\}/g, (_, k) => {
@@ -56,15 +60,23 @@ export async function prepare() {
     });
     await writeFile(join(dir, `${name}.conf`), text);
   }
-  return { dir, notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, host, exec, notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Waits until something accepts TCP connections on `port` (or stops accepting, with `open = false`). */
-export async function waitPort(port, open = true, ms = 15000) {
+/**
+ * Waits until something accepts TCP connections on `port` (or stops accepting, with `open = false`),
+ * at `where.host`, tried from the host `where.exec` runs on (bash's /dev/tcp) when given.
+ */
+export async function waitPort(port, open = true, ms = 15000, where = {}) {
+  const { host = HOST, exec = [] } = where;
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const ok = await new Promise((resolve) => {
-      const s = connect(port, HOST);
+    const ok = exec.length ? await new Promise((resolve) => {
+      const probe = spawn(exec[0], [...exec.slice(1), "timeout", "1", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`], { stdio: "ignore" });
+      probe.once("exit", (code) => resolve(code === 0));
+      probe.once("error", () => resolve(false));
+    }) : await new Promise((resolve) => {
+      const s = connect(port, host);
       s.once("connect", () => { s.destroy(); resolve(true); });
       s.once("error", () => resolve(false));
       s.setTimeout(300, () => { s.destroy(); resolve(true); }); // a frozen listener still accepts
@@ -77,10 +89,11 @@ export async function waitPort(port, open = true, ms = 15000) {
 
 /**
  * A process in its own process group, so that signals reach its workers too (gunicorn's
- * and NGINX's). `stop()` waits for the whole group to be gone.
+ * and NGINX's). `stop()` waits for the whole group to be gone. `where` is waitPort's.
  */
-function group(cmd, args, opts, port) {
-  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+function group(cmd, args, opts, port, where = {}) {
+  const exec = where.exec ?? [];
+  const child = spawn(exec[0] ?? cmd, [...exec.slice(1), ...(exec.length ? [cmd] : []), ...args], { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => { out = (out + d).slice(-4000); });
   child.stderr.on("data", (d) => { out = (out + d).slice(-4000); });
@@ -90,7 +103,7 @@ function group(cmd, args, opts, port) {
     pid: child.pid,
     output: () => out,
     async ready() {
-      await Promise.race([waitPort(port), exited.then((c) => { throw new Error(`${cmd} exited ${c}: ${out}`); })]);
+      await Promise.race([waitPort(port, true, 15000, where), exited.then((c) => { throw new Error(`${cmd} exited ${c}: ${out}`); })]);
     },
     freeze: () => signal("SIGSTOP"),
     thaw: () => signal("SIGCONT"),
@@ -98,7 +111,7 @@ function group(cmd, args, opts, port) {
       signal("SIGCONT");
       signal(sig);
       await exited;
-      await waitPort(port, false);
+      await waitPort(port, false, 15000, where);
     },
   };
 }
@@ -108,14 +121,14 @@ export async function startApp(stack, env = {}) {
   const g = group(`${VENV}/bin/gunicorn`, ["-c", `${RS}/gunicorn.conf.py`, "--chdir", RS, "app:app"], {
     env: { ...process.env, GUNICORN_BIND: `${HOST}:${PORTS.app}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
       NOTES_LOG: stack.notesLog, FILES_DIR: join(stack.dir, "files"), ...env },
-  }, PORTS.app);
+  }, PORTS.app, { exec: stack.exec });
   await g.ready();
   return g;
 }
 
 /** NGINX in the foreground with the rendered config (`nginx` or `captive`). */
 export async function startNginx(stack, name = "nginx") {
-  const g = group(process.env.NGINX ?? "/usr/sbin/nginx", ["-p", stack.dir, "-c", join(stack.dir, `${name}.conf`), "-e", join(stack.dir, `${name}-start.log`), "-g", "daemon off;"], {}, PORTS.leader);
+  const g = group(process.env.NGINX ?? "/usr/sbin/nginx", ["-p", stack.dir, "-c", join(stack.dir, `${name}.conf`), "-e", join(stack.dir, `${name}-start.log`), "-g", "daemon off;"], {}, PORTS.leader, { host: stack.host, exec: stack.exec });
   await g.ready();
   return g;
 }
