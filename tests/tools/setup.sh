@@ -70,6 +70,17 @@ if [ ! -f "$venv/.installed" ] || [ tests/realstack/requirements.txt -nt "$venv/
   touch "$venv/.installed"
 fi
 say "real-stack leader ready: $(PATH="$PATH:/usr/sbin" nginx -v 2>&1), $("$venv/bin/gunicorn" --version)"
+# The real-network suite's line: nftables drops packets, iptables sends them to the queue
+# consumer (tests/delayq; this kernel's nftables has no `queue`), tc shapes the rate.
+rn_missing=()
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || rn_missing+=(nftables)
+command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || rn_missing+=(iptables)
+command -v tc >/dev/null || [ -x /usr/sbin/tc ] || rn_missing+=(iproute2)
+if [ ${#rn_missing[@]} -gt 0 ]; then
+  say "installing ${rn_missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${rn_missing[@]}" >/dev/null
+fi
 
 if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -x tests/e2e/node_modules/.bin/esbuild ] \
   || [ ! -d tests/e2e/node_modules/playwright-core ] \

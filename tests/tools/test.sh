@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: lints, the native core tests, the simulator's tests, the library in
-# headless Chromium, Firefox and WebKit and in Node against the simulator, and the package size.
+# headless Chromium, Firefox and WebKit and in Node against the simulator, the package size,
+# and the landing page end to end (simulator, real stack, real network: needs root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tests/tools/setup.sh
@@ -42,5 +43,9 @@ cargo build --quiet --release -p hub-sim
 
 step "end-to-end: the landing page's own rules, and the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3)"
 (cd tests/e2e && node --test --test-concurrency=1 page.test.mjs realstack.test.mjs)
+
+step "end-to-end on a real network: the leader in a network namespace of its own, the line cut by the kernel (blackout, flapping, far, loss, link down)"
+cargo build --quiet --release -p delayq
+(cd tests/e2e && node --test realnet.test.mjs)
 
 step "all tests passed"

@@ -17,6 +17,7 @@ mod linux {
         STOP.store(true, Ordering::SeqCst);
     }
 
+    #[derive(Debug)]
     pub struct Args {
         pub queue: u16,
         pub delay: Duration,
@@ -28,15 +29,28 @@ mod linux {
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
-                "--queue" => queue = value.parse().map_err(|_| format!("--queue: not a queue number: {value}"))?,
+                "--queue" => {
+                    queue = value
+                        .parse()
+                        .map_err(|_| format!("--queue: not a queue number: {value}"))?
+                }
                 "--delay-ms" => {
-                    let ms: u64 = value.parse().map_err(|_| format!("--delay-ms: not a whole number: {value}"))?;
+                    let ms: u64 = value
+                        .parse()
+                        .map_err(|_| format!("--delay-ms: not a whole number: {value}"))?;
                     delay = Some(Duration::from_millis(ms));
                 }
-                _ => return Err(format!("unknown argument {flag} (usage: delayq --queue N --delay-ms MS)")),
+                _ => {
+                    return Err(format!(
+                        "unknown argument {flag} (usage: delayq --queue N --delay-ms MS)"
+                    ))
+                }
             }
         }
-        Ok(Args { queue, delay: delay.ok_or("--delay-ms is required")? })
+        Ok(Args {
+            queue,
+            delay: delay.ok_or("--delay-ms is required")?,
+        })
     }
 
     pub fn run(args: Args) -> std::io::Result<()> {
@@ -109,4 +123,43 @@ fn main() -> std::process::ExitCode {
 fn main() -> std::process::ExitCode {
     eprintln!("delayq: netfilter queues exist on Linux only");
     std::process::ExitCode::FAILURE
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::linux::parse;
+    use std::time::Duration;
+
+    fn args(s: &str) -> impl Iterator<Item = String> {
+        s.split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn reads_queue_and_delay() {
+        let a = parse(args("--queue 3 --delay-ms 400")).unwrap();
+        assert_eq!((a.queue, a.delay), (3, Duration::from_millis(400)));
+        assert_eq!(parse(args("--delay-ms 5")).unwrap().queue, 0);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_use() {
+        assert!(parse(args("--queue 1"))
+            .unwrap_err()
+            .contains("--delay-ms is required"));
+        assert!(parse(args("--delay-ms x"))
+            .unwrap_err()
+            .contains("not a whole number"));
+        assert!(parse(args("--queue 70000 --delay-ms 1"))
+            .unwrap_err()
+            .contains("not a queue number"));
+        assert!(parse(args("--delay 1"))
+            .unwrap_err()
+            .contains("unknown argument --delay"));
+        assert!(parse(args("--queue"))
+            .unwrap_err()
+            .contains("needs a value"));
+    }
 }

@@ -1,0 +1,328 @@
+// The landing page against a leader on a host of its own (realnet.mjs: a network namespace
+// behind a veth pair), with the line's faults made by the kernel: blackout, flapping, a far
+// but healthy leader, 30 % loss, the link down. A reader and a note poster run throughout;
+// per fault the suite prints what the page and the servers saw and asserts what must hold.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { launch, sleep } from "./harness.mjs";
+import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
+import { NET, IN_LEADER, lock, createNet, faults, leftovers } from "./realnet.mjs";
+
+const LEADER = `http://${NET.leader}:${PORTS.leader}`;
+const STORE = `http://${NET.leader}:${PORTS.store}`;
+
+/**
+ * The page's config.json. Timeouts are the shipped www/config.json's (a probe may take
+ * 1 s, a request 2.5 s: enough for two round trips of the far line), only the pace is
+ * quicker (re-probe every 1 s, backoff capped at 2 s; 3 s / 4 s shipped) to keep the
+ * suite short; every value is one a deployment could use.
+ */
+const CONFIG = {
+  leader: LEADER,
+  follower: FOLLOWER_BASE,
+  health: { timeoutMs: 1000, intervalMs: 1000, maxBackoffMs: 2000, expect: { status: "ok" } },
+  requestTimeoutMs: 2500,
+  routes: [
+    { prefix: "/api/pages", critical: true },
+    { prefix: "/api/files", critical: true },
+    { prefix: "/api/hub", critical: false },
+    { prefix: "/api/notes", critical: false },
+    { prefix: "/files", critical: true, leader: STORE, follower: ORIGIN.bucket },
+  ],
+  hysteresis: { successesToUp: 2 },
+  cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+};
+
+/**
+ * The configured pace. Detection: a probe is due within intervalMs and its deadline is at
+ * most 3 × timeoutMs (spec §3), plus 1 s for the follower probe and the browser. Recovery:
+ * a probe still open when the line came back (≤ 3 × timeoutMs), then successesToUp probes
+ * each within maxBackoffMs + timeoutMs, plus 1 s.
+ */
+const { timeoutMs, intervalMs, maxBackoffMs } = CONFIG.health;
+const PACE = {
+  detectMs: intervalMs + 3 * timeoutMs + 1000,
+  recoverMs: 3 * timeoutMs + CONFIG.hysteresis.successesToUp * (maxBackoffMs + timeoutMs) + 1000,
+  // Flap damping (spec §2) holds a flapping line on the follower for up to two half-lives:
+  // once it is in, this is 2 × the config's halfLifeMs (the suite should then set a short one).
+  flapHoldMs: 0,
+};
+
+/**
+ * The known defects, printed as figures today. Each is asserted once its `limit` (the most
+ * allowed) is a number: set it to `fixed` when the fix is in. REALNET_EXPECT_FIXED=1
+ * asserts every `fixed` now (a fix's branch can try itself against all of them).
+ */
+const KNOWN = {
+  notSavedButInFlask: { limit: null, fixed: 0, what: "notes the page called not saved that Flask has (all phases)" },
+  failedReadsUnderLoss: { limit: null, fixed: 0, what: "critical reads failed under loss while the follower was up" },
+  badgeChangesWhileFlapping: { limit: null, fixed: 2, what: "badge changes while flapping (away once, back once)" },
+  farLeaderBadgeChanges: { limit: null, fixed: 0, what: "badge changes for a far but healthy leader" },
+};
+function known(name, value) {
+  const { limit, fixed, what } = KNOWN[name];
+  const max = process.env.REALNET_EXPECT_FIXED ? fixed : limit;
+  if (max != null) assert.ok(value <= max, `${what}: ${value} (at most ${max})`);
+}
+
+const PHASES = [
+  { name: "blackout 10 s", fault: faults.blackout(), holdMs: 10000, down: true },
+  { name: "flapping 2.5 s × 6", fault: faults.blackout(), flap: { periodMs: 2500, cycles: 6 } },
+  { name: "far: 400 ms one way, 1 Mbit/s", fault: faults.far(400, 1), holdMs: 62000, downloadAtMs: 30000 },
+  { name: "30 % loss 20 s", fault: faults.loss(30), holdMs: 20000, downloadAtMs: 10000 },
+  { name: "link down 10 s", fault: faults.linkDown(), holdMs: 10000, down: true },
+];
+
+const s = {}; // lock, stack, app, nginx, follower, page, browser, fault (the one in effect)
+
+before(async () => {
+  s.lock = await lock();
+  await createNet(); // throws, saying why, where namespaces can't be made: never a skip
+  s.stack = await prepare({ host: NET.leader, exec: IN_LEADER });
+  s.app = await startApp(s.stack);
+  s.nginx = await startNginx(s.stack);
+  s.follower = await startFollower(s.stack);
+  s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER));
+  s.browser = await launch();
+});
+
+after(async () => {
+  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop()];
+  for (const step of steps) {
+    try { await step(); } catch (e) { console.log(`teardown: ${e.message}`); }
+  }
+  // The guardian stops NGINX, gunicorn and the queue consumer, removes the namespace, the
+  // veth pair, the route and the nftables table, and only then releases the lock.
+  await s.lock?.release();
+  await s.stack?.remove();
+  const left = leftovers();
+  console.log(`After teardown: namespaces ${JSON.stringify(left.netns)}, veth ${JSON.stringify(left.veth)}, nftables ${JSON.stringify(left.tables)}, routes ${JSON.stringify(left.routes)}`);
+  assert.deepEqual(left, { netns: [], veth: [], tables: [], routes: [] }, "teardown left part of the network behind");
+});
+
+// Runs in the page: every badge change, every CSP violation, a reader and a note poster.
+function startTraffic() {
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  const c = (window.rn = { reads: [], writes: [], changes: [], stop: false });
+  new MutationObserver(() => {
+    const state = document.body.dataset.state;
+    if (c.changes.at(-1)?.state !== state) c.changes.push({ t: Date.now(), state });
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+  c.changes.push({ t: Date.now(), state: document.body.dataset.state });
+  (async () => {
+    while (!c.stop) {
+      for (const [kind, read] of [["pages", window.hub.readPages], ["files", window.hub.readFiles]]) {
+        const t = Date.now();
+        const r = await read();
+        c.reads.push({ kind, t, end: Date.now(), ok: r.ok, origin: r.origin, code: r.code });
+      }
+      await pause(200);
+    }
+  })();
+  (async () => {
+    for (let n = 0; !c.stop; n++) {
+      const t = Date.now();
+      const r = await window.hub.postNote(`realnet note ${n}`, `rn-${n}`);
+      c.writes.push({ t, end: Date.now(), ok: r.ok, code: r.code, message: r.message, clientId: r.clientId });
+      await pause(300);
+    }
+  })();
+}
+
+const stateOf = (page) => page.evaluate(() => document.body.dataset.state);
+async function waitState(page, want, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await stateOf(page)) === want) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
+/** Clicks the first file link (state and link read together) and waits for the download. */
+async function download(page, timeout = 15000) {
+  const started = page.waitForEvent("download", { timeout });
+  const at = await page.evaluate(() => {
+    const a = document.querySelector("#files a.file-link");
+    a?.click();
+    return { state: document.body.dataset.state, href: a?.href ?? null };
+  });
+  if (!at.href) {
+    started.catch(() => {});
+    return { ...at, url: null, error: "no file link" };
+  }
+  try {
+    const dl = await started;
+    const bytes = await readFile(await dl.path());
+    return { ...at, url: dl.url(), name: dl.suggestedFilename(), bytes };
+  } catch (e) {
+    return { ...at, url: null, error: e.message.split("\n")[0] };
+  }
+}
+
+const followerCounts = () => {
+  const f = s.follower.stats;
+  return { reads: f.reads, health: f.health, writes: f.writes, preflightWrites: f.preflightWrites, preflightReads: f.preflightReads };
+};
+
+async function runPhase(page, phase) {
+  const r = { phase, downloads: [], before: followerCounts() };
+  r.applied = Date.now();
+  s.fault = phase.fault;
+  if (phase.flap) {
+    for (let i = 0; i < phase.flap.cycles; i++) {
+      await phase.fault.apply();
+      await sleep(phase.flap.periodMs);
+      await phase.fault.clear();
+      if (i + 1 < phase.flap.cycles) await sleep(phase.flap.periodMs);
+    }
+  } else {
+    await phase.fault.apply();
+    if (phase.down) {
+      // In the fault: the page shows the follower, and its file links are the AWS bucket's.
+      if (await waitState(page, "emergency", PACE.detectMs + 5000)) {
+        await sleep(1200);
+        r.downloads.push({ when: "fault", ...(await download(page)) });
+      }
+    } else if (phase.downloadAtMs) {
+      await sleep(phase.downloadAtMs - (Date.now() - r.applied));
+      r.downloads.push({ when: "fault", ...(await download(page)) });
+    }
+    await sleep(phase.holdMs - (Date.now() - r.applied));
+    r.clearedSaid = await phase.fault.clear();
+  }
+  s.fault = null;
+  r.cleared = Date.now();
+  r.backOnLeader = await waitState(page, "leader", PACE.recoverMs + PACE.flapHoldMs + 10000);
+  await sleep(1200); // the refresh the change started, and a round of the reader
+  r.downloads.push({ when: "after", ...(await download(page)) });
+  r.end = Date.now();
+  r.after = followerCounts();
+  return r;
+}
+
+const ms = (v) => (v == null ? "—" : `${Math.round(v)} ms`);
+const storeOf = (url) => (url == null ? null : url.startsWith(`${STORE}/files/`) ? "leader store" : url.startsWith(`${ORIGIN.bucket}/files/`) ? "AWS bucket" : url);
+const rightStore = { leader: "leader store", emergency: "AWS bucket" };
+
+test("real network: the leader behind a veth pair, the line cut by the kernel", async () => {
+  const context = await s.browser.newContext({ acceptDownloads: true });
+  await context.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push({ t: Date.now(), blocked: e.blockedURI, directive: e.violatedDirective }));
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
+  const response = await page.goto(`${ORIGIN.page}/`);
+  assert.equal(response.headers()["content-security-policy"], csp(ORIGIN.follower, LEADER));
+  assert.match(response.headers()["content-security-policy"], new RegExp(`connect-src 'self' ${LEADER} `), "the CSP names the leader's real origin");
+  assert.ok(await waitState(page, "leader", 15000), `the page never reached the leader at ${LEADER}`);
+  await page.evaluate(startTraffic);
+  await sleep(3000); // the RTT estimator's first samples, and traffic on the leader
+
+  const rows = [];
+  for (const phase of PHASES) rows.push(await runPhase(page, phase));
+
+  const c = await page.evaluate(() => { window.rn.stop = true; return { reads: window.rn.reads, writes: window.rn.writes, changes: window.rn.changes, csp: window.cspViolations }; });
+  await sleep(3000); // the last requests finish; a note's retransmitted bytes land
+  c.writes = await page.evaluate(() => window.rn.writes); // with the answers that came in meanwhile
+  const log = await notesLog(s.stack);
+  const inFlask = new Map();
+  for (const n of log) inFlask.set(n.clientId, (inFlask.get(n.clientId) ?? 0) + 1);
+  await context.close();
+
+  // ---- per fault: what the page did, what the servers saw ----
+  const table = [];
+  for (const r of rows) {
+    const within = (x) => x.t >= r.applied && x.t < r.end;
+    const reads = c.reads.filter(within);
+    const writes = c.writes.filter(within);
+    const changes = c.changes.filter((x) => x.t >= r.applied && x.t < r.end);
+    const left = changes.find((x) => x.state !== "leader");
+    const stateAtClear = c.changes.filter((x) => x.t < r.cleared).at(-1)?.state;
+    const back = c.changes.find((x) => x.t >= r.cleared && x.state === "leader");
+    r.detectMs = left ? left.t - r.applied : null;
+    r.recoverMs = stateAtClear === "leader" ? 0 : back ? back.t - r.cleared : null;
+    r.badgeChanges = changes.length;
+    r.reads = { made: reads.length, ok: reads.filter((x) => x.ok).length, leader: reads.filter((x) => x.ok && x.origin === "leader").length, follower: reads.filter((x) => x.ok && x.origin === "follower").length };
+    r.failedReads = reads.filter((x) => !x.ok);
+    r.worstReadMs = Math.max(0, ...reads.map((x) => x.end - x.t));
+    r.notes = {
+      acked: writes.filter((w) => w.ok).length,
+      refused: writes.filter((w) => !w.ok && w.code === "LEADER_UNAVAILABLE").length,
+      // Today a write that got no answer is LEADER_UNAVAILABLE too ("did not answer"): it was sent.
+      refusedAfterSending: writes.filter((w) => !w.ok && w.code === "LEADER_UNAVAILABLE" && !/was not sent/.test(w.message ?? "")).length,
+      unknown: writes.filter((w) => !w.ok && w.code === "OUTCOME_UNKNOWN").length,
+      other: writes.filter((w) => !w.ok && w.code !== "LEADER_UNAVAILABLE" && w.code !== "OUTCOME_UNKNOWN").length,
+      notSavedButInFlask: writes.filter((w) => !w.ok && inFlask.has(w.clientId)).length,
+    };
+    r.follower = Object.fromEntries(Object.keys(r.after).map((k) => [k, r.after[k] - r.before[k]]));
+    r.csp = c.csp.filter(within).length;
+    table.push({
+      fault: r.phase.name,
+      "fault → badge": r.detectMs == null ? "no change" : ms(r.detectMs),
+      "recovery → leader": r.recoverMs === 0 ? "stayed" : ms(r.recoverMs),
+      "critical reads ok/made": `${r.reads.ok}/${r.reads.made}`,
+      "leader/follower": `${r.reads.leader}/${r.reads.follower}`,
+      "worst read": ms(r.worstReadMs),
+      "badge changes": r.badgeChanges,
+      "follower reads/probes": `${r.follower.reads}/${r.follower.health}`,
+      "notes ack/refused (sent)/unknown/other": `${r.notes.acked}/${r.notes.refused} (${r.notes.refusedAfterSending})/${r.notes.unknown}/${r.notes.other}`,
+      "'not saved' in Flask": r.notes.notSavedButInFlask,
+      "follower writes/preflights": `${r.follower.writes}/${r.follower.preflightWrites}`,
+      downloads: r.downloads.map((d) => `${d.state}→${storeOf(d.url) ?? `failed (${d.error})`}`).join(", "),
+      CSP: r.csp,
+    });
+  }
+  console.log(`\nReal network: leader ${LEADER} in namespace ${NET.ns} (veth ${NET.hostIf}/${NET.leaderIf}), follower ${ORIGIN.follower}, page ${ORIGIN.page}`);
+  console.log(`Config: health timeoutMs ${timeoutMs}, intervalMs ${intervalMs}, maxBackoffMs ${maxBackoffMs}, requestTimeoutMs ${CONFIG.requestTimeoutMs}, successesToUp ${CONFIG.hysteresis.successesToUp}; pace: detect ≤ ${PACE.detectMs} ms, recover ≤ ${PACE.recoverMs} ms`);
+  console.table(table);
+  const acked = c.writes.filter((w) => w.ok);
+  console.log(`Notes: ${c.writes.length} posted, ${acked.length} acknowledged; Flask's log holds ${log.length} (${[...inFlask.values()].filter((n) => n > 1).length} doubled); ${c.writes.filter((w) => !w.ok && inFlask.has(w.clientId)).length} the page called not saved are in it.`);
+  for (const r of rows.filter((r) => r.failedReads.length)) {
+    console.log(`Failed reads in "${r.phase.name}": ${r.failedReads.map((x) => `${x.kind} ${x.code} after ${x.end - x.t} ms`).join("; ")}`);
+  }
+  const far = rows.find((r) => r.phase.fault === PHASES[2].fault);
+  if (far?.clearedSaid) console.log(`Queue consumer: ${far.clearedSaid}`);
+
+  // ---- what must hold today ----
+  assert.deepEqual(errors, [], "the page threw or broke its Content-Security-Policy");
+  assert.deepEqual(c.csp, [], "CSP violations");
+  const f = s.follower.stats;
+  assert.equal(f.writes, 0, "a write reached the follower");
+  assert.equal(f.preflightWrites, 0, "a write's preflight reached the follower");
+  assert.ok(acked.length >= 20, `only ${acked.length} notes acknowledged`);
+  for (const w of acked) assert.equal(inFlask.get(w.clientId), 1, `acknowledged note ${w.clientId} is in Flask's log ${inFlask.get(w.clientId) ?? 0} times`);
+  for (const [id, n] of inFlask) assert.equal(n, 1, `note ${id} is in Flask's log ${n} times`);
+  const sent = new Set(c.writes.map((w) => w.clientId));
+  for (const id of inFlask.keys()) assert.ok(sent.has(id), `Flask logged ${id}, which the page never sent`);
+  for (const w of c.writes.filter((w) => !w.ok && /was not sent/.test(w.message ?? ""))) {
+    assert.ok(!inFlask.has(w.clientId), `note ${w.clientId} was refused as not sent but reached Flask`);
+  }
+  for (const r of rows) {
+    const name = r.phase.name;
+    assert.equal(r.follower.writes + r.follower.preflightWrites, 0, `${name}: writes or write preflights at the follower`);
+    assert.ok(r.backOnLeader, `${name}: the page was not back on the leader ${PACE.recoverMs + PACE.flapHoldMs + 10000} ms after the line was`);
+    assert.ok(r.recoverMs != null && r.recoverMs <= PACE.recoverMs + (r.phase.flap ? PACE.flapHoldMs : 0), `${name}: back on the leader after ${ms(r.recoverMs)} (pace ${PACE.recoverMs} ms)`);
+    if (r.phase.down) {
+      assert.ok(r.detectMs != null && r.detectMs <= PACE.detectMs, `${name}: the badge changed after ${ms(r.detectMs)} (pace ${PACE.detectMs} ms)`);
+      assert.equal(r.downloads[0]?.state, "emergency", `${name}: no download while on the follower`);
+    }
+    assert.ok(r.reads.made > 0, `${name}: the reader made no read`);
+    for (const d of r.downloads) {
+      if (d.url == null && d.when === "fault" && !r.phase.down) continue; // under loss: printed above
+      assert.ok(d.url, `${name}: the ${d.when} download failed: ${d.error}`);
+      assert.equal(storeOf(d.url), rightStore[d.state], `${name}: in state ${d.state} the file came from ${d.url}`);
+      assert.ok(FILES[d.name]?.equals(d.bytes), `${name}: the downloaded bytes of ${d.name} differ`);
+    }
+    assert.equal(r.downloads.at(-1).state, "leader", `${name}: the last download was not on the leader`);
+  }
+  // ---- the known defects: figures today, assertions once KNOWN says so ----
+  known("notSavedButInFlask", rows.reduce((n, r) => n + r.notes.notSavedButInFlask, 0));
+  known("failedReadsUnderLoss", rows[3].failedReads.length);
+  known("badgeChangesWhileFlapping", rows[1].badgeChanges);
+  known("farLeaderBadgeChanges", rows[2].badgeChanges);
+});
