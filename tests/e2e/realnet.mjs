@@ -69,7 +69,7 @@ export function leftovers() {
  * and only then lets the lock go. Node also cleans up itself on SIGINT/SIGTERM, so the
  * machine is clean when the process is gone.
  */
-export async function lock(waitS = 120) {
+export async function lock(waitS = 300) {
   const guardian = spawn("flock", ["-w", String(waitS), NET.lock, "bash", "-c", `${CLEANUP}\necho locked\ncat >/dev/null\n${CLEANUP}\necho cleaned`], {
     detached: true, // its own process group: Ctrl-C in the terminal does not reach it
     stdio: ["pipe", "pipe", "inherit"],
