@@ -377,8 +377,8 @@ async fn a_flapping_leader_does_not_flap_the_page() {
         check(&steady).await;
     }
     let steady_changes = changes.replace(0);
-    // Without hysteresis the same leader flips the page back and forth.
-    let jumpy = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
+    // Without hysteresis (nor flap damping) the same leader flips the page back and forth.
+    let jumpy = proxy(r#"{"hysteresis":{"successesToUp":1,"halfLifeMs":0}}"#);
     count(&jumpy);
     start(&jumpy).await;
     for _ in 0..20 {
@@ -499,16 +499,20 @@ async fn poisoned_or_foreign_cache_entries_are_ignored() {
         "{not json".to_string(),
         String::from("\u{0}\u{1}"),
         format!(
-            r#"{{"v":1,"leader":"http://127.0.0.1:9","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#
+            r#"{{"v":2,"leader":"http://127.0.0.1:9","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1,"srtt":1,"rttvar":1,"rttSamples":3,"penalty":0,"penaltyAt":0}}"#
         ),
         format!(
             r#"{{"v":99,"leader":"{LEADER}","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#
         ),
+        // The version before the RTT travelled with the verdict.
         format!(
-            r#"{{"v":1,"leader":"{LEADER}","state":"emergency","checkedAt":1000,"leaderLatencyMs":1}}"#
+            r#"{{"v":1,"leader":"{LEADER}","state":"emergency","checkedAt":{fresh},"leaderLatencyMs":1}}"#
         ),
         format!(
-            r#"{{"v":1,"leader":"{LEADER}","state":"hacked","checkedAt":{fresh},"leaderLatencyMs":1}}"#
+            r#"{{"v":2,"leader":"{LEADER}","state":"emergency","checkedAt":1000,"leaderLatencyMs":1,"srtt":1,"rttvar":1,"rttSamples":3,"penalty":0,"penaltyAt":0}}"#
+        ),
+        format!(
+            r#"{{"v":2,"leader":"{LEADER}","state":"hacked","checkedAt":{fresh},"leaderLatencyMs":1,"srtt":1,"rttvar":1,"rttSamples":3,"penalty":0,"penaltyAt":0}}"#
         ),
     ] {
         storage.set_item(&key, &poison).unwrap();
@@ -1376,4 +1380,146 @@ async fn reads_sent_into_one_stall_escape_once_per_confirmation_probe() {
         "the slow probe still answered: no state change"
     );
     p.stop();
+}
+
+/// A lost request: the simulator holds the next `n` leader API requests unanswered
+/// (a lossy line) while its health check stays up.
+async fn lose(n: u32) {
+    control(&format!("/lose/{n}")).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_read_whose_leader_attempt_was_lost_is_retried_on_the_leader_then_the_follower() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    // The probe finds the leader healthy: the lost read is tried once more on the leader.
+    lose(1).await;
+    assert_eq!(served_by(&p, "/api/pages").await, "leader");
+    let s = stats().await;
+    assert_eq!(
+        s.n("leader.byPath./api/pages"),
+        2.0,
+        "the read and its retry"
+    );
+    assert_eq!(s.n("follower.reads"), 0.0);
+    p.stop();
+    // Its retry lost too: a critical read goes to the follower (a fresh budget).
+    let p = proxy("{}");
+    start(&p).await;
+    lose(2).await;
+    assert_eq!(served_by(&p, "/api/pages").await, "follower");
+    assert_eq!(stats().await.n("leader.byPath./api/pages"), 4.0);
+    assert_eq!(state(&p), "leader", "a retry changes no state");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn the_retry_budget_refuses_once_spent() {
+    reset().await;
+    let p = proxy("{}");
+    start(&p).await;
+    // Non-critical reads: the first lost one is retried (the budget's floor of one)…
+    lose(1).await;
+    assert_eq!(served_by(&p, "/api/hub/links").await, "leader");
+    // …the second, 2 reads into the 10 s window (20 % of 2 < 1 retry), is not.
+    lose(1).await;
+    let e = fetch_err(&p, "/api/hub/links", GET).await;
+    assert_eq!(code(&e), "LEADER_UNAVAILABLE");
+    assert!(message(&e).contains("budget"), "{}", message(&e));
+    assert_eq!(stats().await.n("leader.byPath./api/hub/links"), 3.0);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn flap_damping_holds_the_state_off_the_leader() {
+    reset().await;
+    control("/leader/flapping?ms=600").await;
+    // No hysteresis: one good probe would bring the page back; only damping holds it.
+    let p = proxy(r#"{"hysteresis":{"successesToUp":1,"halfLifeMs":20000}}"#);
+    start(&p).await;
+    let (seen, _) = record_states(&p);
+    for _ in 0..24 {
+        sleep(150).await;
+        check(&p).await;
+    }
+    // The leader settles; the penalty (two departures ≈ 1950) holds the page for ≈ 27 s.
+    leader_mode("up").await;
+    for _ in 0..5 {
+        sleep(150).await;
+        assert_eq!(text(&check(&p).await, "state"), "emergency");
+    }
+    let seen = seen.borrow().clone();
+    web_sys::console::log_1(&format!("flapping 3.6 s with damping: {seen:?}").into());
+    assert_eq!(seen, ["emergency", "leader", "emergency"], "{seen:?}");
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn reads_waiting_on_the_leader_settle_when_the_state_leaves_it() {
+    reset().await;
+    let p = proxy(r#"{"requestTimeoutMs":5000}"#);
+    start(&p).await;
+    lose(2).await;
+    let critical = p.fetch("/api/pages".into(), None);
+    let other = p.fetch("/api/hub/links".into(), None);
+    // The critical read's confirmation probe finds the leader up: both keep waiting.
+    sleep(700).await;
+    assert_eq!(state(&p), "leader");
+    leader_mode("blackout").await;
+    let t0 = now();
+    assert_eq!(text(&check(&p).await, "state"), "emergency");
+    let settled = |r: Option<Result<JsValue, JsValue>>, what: &str| {
+        r.unwrap_or_else(|| panic!("{what} still waits on the leader the verdict left"))
+    };
+    let r: web_sys::Response = settled(within(1000, critical).await, "the critical read")
+        .expect("the critical read is served")
+        .into();
+    assert!(r.url().starts_with(FOLLOWER), "{}", r.url());
+    let e = settled(within(200, other).await, "the non-critical read").unwrap_err();
+    assert_eq!(code(&e), "FEATURE_UNAVAILABLE");
+    web_sys::console::log_1(
+        &format!(
+            "in-flight reads settled {} ms after the probe began",
+            now() - t0
+        )
+        .into(),
+    );
+    p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_reload_into_a_blackout_escapes_at_the_confirmation_bound() {
+    reset().await;
+    let key = format!("hp-reload-{}", now());
+    let cfg = format!(
+        r#"{{"raceAfterMs":100,"requestTimeoutMs":5000,"health":{{"timeoutMs":2000}},"cache":{{"storage":"local","key":"{key}"}}}}"#
+    );
+    let before = proxy(&cfg);
+    start(&before).await;
+    for _ in 0..3 {
+        check(&before).await;
+    }
+    before.stop();
+    leader_mode("blackout").await;
+    // The reload: a new instance, a cached `leader` verdict that lends its RTT.
+    let after = proxy(&cfg);
+    assert_eq!(text(&start(&after).await, "source"), "cache");
+    let t0 = now();
+    assert_eq!(served_by(&after, "/api/pages").await, "follower");
+    let took = now() - t0;
+    web_sys::console::log_1(
+        &format!("first critical read after a reload into a blackout: {took} ms").into(),
+    );
+    // raceAfterMs + the bound of a loopback RTT (raceAfterMs) + the follower; without the
+    // RTT it would be raceAfterMs + health.timeoutMs (2.1 s).
+    assert!(took < 1000.0, "{took} ms");
+    after.stop();
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item(&key)
+        .unwrap();
 }

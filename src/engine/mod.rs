@@ -7,6 +7,7 @@ mod probe;
 pub(crate) mod request;
 mod select;
 
+use crate::model::budget::RetryBudget;
 use crate::model::cache::{TabMessage, Verdict};
 use crate::model::machine::{Machine, Outcome, Step};
 use crate::model::{Config, Snapshot, Source, State};
@@ -36,6 +37,9 @@ struct Inner {
     next_listener: Cell<u32>,
     /// Whoever waits for the next verdict, own or a peer's.
     waiters: RefCell<Vec<oneshot::Sender<()>>>,
+    /// Reads waiting on the leader, told when the state leaves `leader` (spec §2).
+    departures: RefCell<Vec<oneshot::Sender<()>>>,
+    budget: RefCell<RetryBudget>,
     /// While running, the next scheduled probe.
     timer: RefCell<Option<Timeout>>,
     running: Cell<bool>,
@@ -68,6 +72,8 @@ impl Engine {
                 listeners: RefCell::new(Vec::new()),
                 next_listener: Cell::new(0),
                 waiters: RefCell::new(Vec::new()),
+                departures: RefCell::new(Vec::new()),
+                budget: RefCell::new(RetryBudget::default()),
                 timer: RefCell::new(None),
                 running: Cell::new(false),
                 generation: Cell::new(0),
@@ -98,6 +104,33 @@ impl Engine {
             .borrow()
             .rtt()
             .bound_ms(c.race_after_ms, c.health.timeout_ms)
+    }
+
+    /// Spec §3: the leader probe's deadline, from this client's good probes.
+    fn probe_deadline_ms(&self) -> u32 {
+        let timeout = self.inner.config.health.timeout_ms;
+        self.inner.machine.borrow().rtt().probe_deadline_ms(timeout)
+    }
+
+    /// A read was made: the retry budget counts it.
+    pub(crate) fn read_made(&self) {
+        self.inner.budget.borrow_mut().read(env::now_ms());
+    }
+
+    /// One retry from the budget (spec §2); false when it is spent.
+    pub(crate) fn withdraw_retry(&self) -> bool {
+        self.inner.budget.borrow_mut().withdraw(env::now_ms())
+    }
+
+    /// Resolves when the state next leaves `leader`. A read waiting on it waits on its own
+    /// deadline too, so a departure that never comes costs nothing.
+    pub(crate) fn departure(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut departures = self.inner.departures.borrow_mut();
+        // Reads that finished dropped their receivers: forget them.
+        departures.retain(|d| !d.is_canceled());
+        departures.push(tx);
+        rx
     }
 
     /// Resolves once a verdict exists: at once from a fresh cached verdict (revalidated by
@@ -223,7 +256,8 @@ impl Engine {
         let generation = self.inner.generation.get();
         let engine = self.clone();
         let promise = crate::platform::promise(async move {
-            let outcome = probe::round(&engine.inner.config, &signal, leader_only).await;
+            let deadline = engine.probe_deadline_ms();
+            let outcome = probe::round(&engine.inner.config, &signal, leader_only, deadline).await;
             // stop() ended this round: its outcome is an abort, not a verdict.
             if engine.inner.generation.get() == generation {
                 engine.inner.round.borrow_mut().take();
@@ -269,6 +303,11 @@ impl Engine {
         for waiter in self.inner.waiters.borrow_mut().drain(..) {
             let _ = waiter.send(());
         }
+        if changed && snapshot.state != State::Leader {
+            for departure in self.inner.departures.borrow_mut().drain(..) {
+                let _ = departure.send(());
+            }
+        }
         if changed {
             // A listener added or removed meanwhile takes effect next time.
             let listeners: Vec<Listener> = self
@@ -293,17 +332,20 @@ impl Engine {
 
     /// Persists the verdict for the next page load; returns it, for the other tabs.
     fn remember(&self, snapshot: &Snapshot) -> Option<Verdict> {
-        let verdict = Verdict::new(&self.inner.config.leader, snapshot)?;
+        let learnt = self.inner.machine.borrow().learnt();
+        let verdict = Verdict::new(&self.inner.config.leader, snapshot, learnt)?;
         self.inner.store.save(&verdict);
         Some(verdict)
     }
 
+    /// A fresh cached verdict; what any cached verdict learnt is lent, whatever its age.
     fn load_cached(&self) -> Option<Snapshot> {
         let config = &self.inner.config;
-        self.inner
-            .store
-            .load()?
-            .decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
+        let verdict = self.inner.store.load()?;
+        if let Some(learnt) = verdict.learnt(&config.leader) {
+            self.inner.machine.borrow_mut().lend(learnt);
+        }
+        verdict.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
 
     fn schedule(&self, delay_ms: u32) {
@@ -436,6 +478,9 @@ impl Engine {
             return;
         }
         snapshot.source = Source::Peer;
+        if let Some(learnt) = verdict.learnt(&config.leader) {
+            self.inner.machine.borrow_mut().lend(learnt);
+        }
         self.remember(&snapshot);
         self.adopt(snapshot);
     }
@@ -448,7 +493,8 @@ impl Engine {
         let ours = self.snapshot();
         let fresh =
             ours.source != Source::Cache && !self.inner.machine.borrow().is_stale(env::now_ms());
-        match Verdict::new(&self.inner.config.leader, &ours) {
+        let learnt = self.inner.machine.borrow().learnt();
+        match Verdict::new(&self.inner.config.leader, &ours, learnt) {
             Some(verdict) if fresh => {
                 if let Some(peers) = self.inner.peers.borrow().as_ref() {
                     peers.tell(verdict);

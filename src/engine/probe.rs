@@ -1,6 +1,6 @@
 //! One probe round (spec §2, §3): the leader, then the follower only if the leader failed
 //! (unless the round is leader-only, spec §8). It reports the outcome; the engine decides
-//! what follows.
+//! what follows. The leader's deadline knows the line (§3); the follower's is the timeout.
 
 use crate::model::health;
 use crate::model::machine::Outcome;
@@ -12,6 +12,7 @@ pub(crate) async fn round(
     config: &Config,
     stop: &web_sys::AbortSignal,
     leader_only: bool,
+    deadline_ms: u32,
 ) -> Outcome {
     let h = &config.health;
     let started = env::now_ms();
@@ -19,7 +20,7 @@ pub(crate) async fn round(
     let answer = http::probe(
         &config.leader.join(&h.path),
         config.leader.as_str(),
-        h.timeout_ms,
+        deadline_ms,
         expect.is_some(),
         stop,
     )

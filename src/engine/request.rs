@@ -1,11 +1,12 @@
 //! `fetch` through the proxy: carries out the request policy (`model::policy`, spec §2,
-//! §3, §8) — sends, races, waits for probes, retries a critical read once on the
-//! follower — and hands the response over with its deadline still running on the body.
+//! §3, §8) — sends, races, waits for probes, retries a read on the leader (budgeted) or
+//! a critical one on the follower, lets reads go when the verdict leaves the leader — and
+//! hands the response over with its deadline still running on the body.
 
 use super::select::{select, Either};
 use super::Engine;
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
-use crate::model::policy::{self, AfterFailure, BothFailed, Start, Watch};
+use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watch};
 use crate::model::routing::{Plan, Target};
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
@@ -55,6 +56,12 @@ enum Outcome {
 
 type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
 
+/// A leader attempt that finished, or that the verdict left while it was open.
+enum Waited<'a> {
+    Done(Result<Outcome, Failure>),
+    Left(Attempt<'a>),
+}
+
 struct Request<'a> {
     engine: &'a Engine,
     plan: Plan<'a>,
@@ -65,6 +72,9 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
     let plan = Plan::new(engine.config(), &call.path, &call.method)
         .map_err(|e| Failure::Proxy(e.into()))?;
     let r = Request { engine, plan, call };
+    if r.plan.read {
+        engine.read_made();
+    }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     if start == Start::AwaitVerdict {
         let state = engine.verdict().await.state;
@@ -78,10 +88,10 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         Start::Refuse(code) => Err(r.refusal(code).into()),
         Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
         Start::Follower => r.via_follower().await,
-        Start::Leader { watched: false } => {
-            let outcome = r.attempt(Target::Leader).await?;
-            r.after_leader(outcome).await
-        }
+        Start::Leader { watched: false } => match r.until_left(r.attempt(Target::Leader)).await {
+            Waited::Done(outcome) => r.after_leader(outcome?).await,
+            Waited::Left(leader) => r.deserted(leader).await,
+        },
         Start::Leader { watched: true } => r.watched().await,
     }
 }
@@ -171,7 +181,32 @@ impl<'a> Request<'a> {
         match select(leader, Box::pin(watch)).await {
             Either::Left((outcome, _)) => self.after_leader(outcome?).await,
             Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
-            Either::Right((_, leader)) => self.after_leader(leader.await?).await,
+            Either::Right((_, leader)) => match self.until_left(leader).await {
+                Waited::Done(outcome) => self.after_leader(outcome?).await,
+                Waited::Left(leader) => self.deserted(leader).await,
+            },
+        }
+    }
+
+    /// Waits on a read's leader attempt while the state is `leader`, and no longer than
+    /// it stays so (spec §2: in-flight reads follow the verdict). Writes just wait.
+    async fn until_left(&self, leader: Attempt<'a>) -> Waited<'a> {
+        if !self.plan.read || self.engine.state() != State::Leader {
+            return Waited::Done(leader.await);
+        }
+        match select(leader, self.engine.departure()).await {
+            Either::Left((outcome, _)) => Waited::Done(outcome),
+            Either::Right((_, leader)) => Waited::Left(leader),
+        }
+    }
+
+    /// The verdict left the leader while this read waited on it: a critical read races
+    /// the follower, another is refused at once (dropping the attempt aborts it).
+    async fn deserted(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+        match policy::when_left_leader(self.engine.state(), self.plan.critical) {
+            Deserted::Race => self.race(leader).await,
+            Deserted::Refuse(code) => Err(self.refusal(code).into()),
+            Deserted::KeepWaiting => self.after_leader(leader.await?).await,
         }
     }
 
@@ -216,19 +251,40 @@ impl<'a> Request<'a> {
     }
 
     /// The leader's answer. A failure lets a probe decide (spec §2): the leader's own
-    /// answer if it is healthy, else one retry of a critical read on the follower.
-    async fn after_leader(&self, outcome: Outcome) -> Result<Response, Failure> {
-        let (answer, why) = match outcome {
-            Outcome::Good(sent) => return Ok(self.deliver(sent)),
-            Outcome::Failed { answer, why } => (answer, why),
+    /// answer if it is healthy; with none, one leader retry of a read (budgeted), and a
+    /// critical read whose retry fails too goes to the follower; with the leader down, a
+    /// critical read goes to the follower.
+    async fn after_leader(&self, mut outcome: Outcome) -> Result<Response, Failure> {
+        let mut retried = false;
+        let (after, answer, why) = loop {
+            let (answer, why) = match outcome {
+                Outcome::Good(sent) => return Ok(self.deliver(sent)),
+                Outcome::Failed { answer, why } => (answer, why),
+            };
+            let state: State = self.engine.probe(Source::Request).await.state;
+            let after = policy::after_leader_failure(
+                state,
+                self.plan.read,
+                self.plan.critical,
+                answer.is_some(),
+                retried,
+            );
+            if after != AfterFailure::RetryLeader || !self.engine.withdraw_retry() {
+                break (after, answer, why);
+            }
+            retried = true;
+            outcome = match self.until_left(self.attempt(Target::Leader)).await {
+                Waited::Done(outcome) => outcome?,
+                // As `deserted`, inline: that one comes back here.
+                Waited::Left(leader) => {
+                    match policy::when_left_leader(self.engine.state(), self.plan.critical) {
+                        Deserted::Race => return self.race(leader).await,
+                        Deserted::Refuse(code) => return Err(self.refusal(code).into()),
+                        Deserted::KeepWaiting => leader.await?,
+                    }
+                }
+            };
         };
-        let state: State = self.engine.probe(Source::Request).await.state;
-        let after = policy::after_leader_failure(
-            state,
-            self.plan.read,
-            self.plan.critical,
-            answer.is_some(),
-        );
         // An answer not handed over is dropped here, which aborts what is left of it.
         match (after, answer) {
             (AfterFailure::Answer, Some(sent)) => Ok(self.deliver(sent)),
@@ -237,8 +293,10 @@ impl<'a> Request<'a> {
                 let refusal = self.refusal(code);
                 Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
             }
-            (AfterFailure::Answer | AfterFailure::Unavailable, _) => {
-                let never_retried = if self.plan.read {
+            (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
+                let never_retried = if after == AfterFailure::RetryLeader {
+                    "; not retried: the retry budget is spent"
+                } else if self.plan.read {
                     ""
                 } else {
                     "; a write is never retried, so check whether it took effect before sending it again"

@@ -80,6 +80,8 @@ export interface HealthProxyConfig {
     successesToUp?: number;
     /** 1 – 10, default 1. */
     failuresToDown?: number;
+    /** 0 (off) or 1000 – 600000, default 30000: the flap penalty's half-life (spec §2). */
+    halfLifeMs?: number;
   };
   cache?: {
     /** Default "local". */

@@ -47,6 +47,7 @@ pub(crate) struct ConfigInput {
     // `hysteresis`
     successes_to_up: Option<u32>,
     failures_to_down: Option<u32>,
+    half_life_ms: Option<u32>,
     // `cache`
     storage: Option<String>,
     key: Option<String>,
@@ -118,6 +119,8 @@ pub(crate) struct Config {
     pub(crate) routes: RouteTable,
     pub(crate) successes_to_up: u32,
     pub(crate) failures_to_down: u32,
+    /// Flap damping's half-life (spec §2); 0 turns damping off.
+    pub(crate) half_life_ms: u32,
     pub(crate) cache: CacheConfig,
 }
 
@@ -157,6 +160,7 @@ impl Config {
             routes: RouteTable::new(routes, input.default_critical.unwrap_or(false)),
             successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(2),
             failures_to_down: y.and_then(|y| y.failures_to_down).unwrap_or(1),
+            half_life_ms: y.and_then(|y| y.half_life_ms).unwrap_or(30_000),
             cache: cache(input.cache.as_deref_mut())?,
         })
     }
@@ -181,6 +185,7 @@ impl Config {
                 base_ms: BACKOFF_BASE_MS.min(self.health.max_backoff_ms),
                 max_ms: self.health.max_backoff_ms,
             },
+            half_life_ms: self.half_life_ms,
         }
     }
 }
@@ -380,6 +385,8 @@ mod tests {
         assert_eq!(c.failover_statuses, [502, 503, 504]);
         assert!(!c.routes.find("/x").critical);
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
+        assert_eq!(c.half_life_ms, 30_000);
+        assert_eq!(c.policy().half_life_ms, 30_000);
         assert_eq!(
             c.cache,
             CacheConfig {
@@ -513,6 +520,27 @@ mod tests {
                 "hysteresis.failuresToDown ",
             ),
             (
+                "hysteresis.halfLifeMs",
+                json!(999),
+                "hysteresis.halfLifeMs must be a whole number from 1000 to 600000 (got 999)",
+            ),
+            (
+                "hysteresis.halfLifeMs",
+                json!(600_001),
+                "hysteresis.halfLifeMs ",
+            ),
+            ("hysteresis.halfLifeMs", json!(-1), "hysteresis.halfLifeMs "),
+            (
+                "hysteresis.halfLifeMs",
+                json!(0.5),
+                "hysteresis.halfLifeMs ",
+            ),
+            (
+                "hysteresis.halfLifeMs",
+                json!("0"),
+                "hysteresis.halfLifeMs ",
+            ),
+            (
                 "cache.ttlMs",
                 json!(-1),
                 "cache.ttlMs must be a whole number from 0 to 86400000 (got -1)",
@@ -616,6 +644,9 @@ mod tests {
             ("health.timeoutMs", 60_000),
             ("cache.ttlMs", 0),
             ("hysteresis.successesToUp", 10),
+            ("hysteresis.halfLifeMs", 0),
+            ("hysteresis.halfLifeMs", 1000),
+            ("hysteresis.halfLifeMs", 600_000),
         ] {
             assert!(parse(with(key, json!(value))).is_ok(), "{key}={value}");
         }

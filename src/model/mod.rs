@@ -2,6 +2,7 @@
 //! passed in. Nothing here touches a web API, so all of it is tested natively.
 
 pub(crate) mod backoff;
+pub(crate) mod budget;
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod error;

@@ -11,8 +11,9 @@
 //! | silent for `raceAfterMs` | `leader` | probe the leader now | — |
 //! | confirmation probe done | `emergency` | follower joins | — |
 //! | probe open past the bound | any | the first such read per probe also goes to the follower (no state change); others wait for the probe | — |
-//! | leader failed, probe done | `leader` | leader's own answer, else `LEADER_UNAVAILABLE` | same (writes too) |
+//! | leader failed, probe done | `leader` | leader's own answer, else one leader retry (budget), then the follower | reads: same, no follower; writes: the answer or `LEADER_UNAVAILABLE` |
 //! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | `LEADER_UNAVAILABLE`, never retried |
+//! | state left `leader` while waiting | other | follower joins | §2 refusal; writes keep waiting |
 
 use super::error::ErrorCode;
 use super::routing::{decide, Decision, Target};
@@ -92,23 +93,30 @@ pub(crate) enum AfterFailure {
     Answer,
     /// `LEADER_UNAVAILABLE`: no answer, or a write whose outcome is unknown.
     Unavailable,
+    /// The one retry of a read on the leader, drawn on the retry budget.
+    RetryLeader,
     /// The one retry of a critical read on the follower.
     Follower,
     Refuse(ErrorCode),
 }
 
+/// `retried`: this failure was the read's leader retry already.
 pub(crate) fn after_leader_failure(
     state: State,
     read: bool,
     critical: bool,
     answered: bool,
+    retried: bool,
 ) -> AfterFailure {
     if state == State::Leader {
         // The probe found the leader healthy: its answer is the application's, writes too.
-        return if answered {
-            AfterFailure::Answer
-        } else {
-            AfterFailure::Unavailable
+        // No answer: a lossy line lost this one; a read tries the leader once more, and a
+        // critical read whose retry is lost too goes to the follower.
+        return match (answered, read, retried, critical) {
+            (true, ..) => AfterFailure::Answer,
+            (false, true, false, _) => AfterFailure::RetryLeader,
+            (false, true, true, true) => AfterFailure::Follower,
+            _ => AfterFailure::Unavailable,
         };
     }
     if !read {
@@ -118,6 +126,23 @@ pub(crate) fn after_leader_failure(
         Decision::Send(Target::Follower) => AfterFailure::Follower,
         Decision::Refuse(code) => AfterFailure::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable,
+    }
+}
+
+/// A read still waiting on the leader when the state left `leader` (spec §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deserted {
+    /// The follower joins; the first good answer wins.
+    Race,
+    Refuse(ErrorCode),
+    KeepWaiting,
+}
+
+pub(crate) fn when_left_leader(state: State, critical: bool) -> Deserted {
+    match decide(state, true, critical) {
+        Decision::Send(Target::Follower) => Deserted::Race,
+        Decision::Refuse(code) => Deserted::Refuse(code),
+        Decision::Send(Target::Leader) | Decision::Wait => Deserted::KeepWaiting,
     }
 }
 
@@ -196,8 +221,9 @@ mod tests {
     fn a_write_is_never_retried_and_never_reaches_the_follower() {
         for state in STATES {
             for critical in [true, false] {
-                for answered in [true, false] {
-                    let after = after_leader_failure(state, false, critical, answered);
+                for (answered, retried) in [(true, false), (false, false), (false, true)] {
+                    let after = after_leader_failure(state, false, critical, answered, retried);
+                    assert_ne!(after, AfterFailure::RetryLeader);
                     assert_ne!(after, AfterFailure::Follower);
                     let want = if state == Leader && answered {
                         AfterFailure::Answer
@@ -214,21 +240,46 @@ mod tests {
     #[test]
     fn a_failed_read_after_the_probe() {
         use AfterFailure::*;
-        assert_eq!(after_leader_failure(Leader, true, true, true), Answer);
-        assert_eq!(after_leader_failure(Leader, true, true, false), Unavailable);
-        assert_eq!(after_leader_failure(Emergency, true, true, true), Follower);
         assert_eq!(
-            after_leader_failure(Emergency, true, false, true),
-            Refuse(ErrorCode::FeatureUnavailable)
+            after_leader_failure(Leader, true, true, true, false),
+            Answer
+        );
+        assert_eq!(after_leader_failure(Leader, true, true, true, true), Answer);
+        // Healthy leader, no answer: one leader retry, then the follower for a critical read.
+        assert_eq!(
+            after_leader_failure(Leader, true, true, false, false),
+            RetryLeader
         );
         assert_eq!(
-            after_leader_failure(OFFLINE, true, true, false),
-            Refuse(ErrorCode::Offline)
+            after_leader_failure(Leader, true, false, false, false),
+            RetryLeader
         );
         assert_eq!(
-            after_leader_failure(Unknown, true, true, false),
+            after_leader_failure(Leader, true, true, false, true),
+            Follower
+        );
+        assert_eq!(
+            after_leader_failure(Leader, true, false, false, true),
             Unavailable
         );
+        for retried in [false, true] {
+            assert_eq!(
+                after_leader_failure(Emergency, true, true, true, retried),
+                Follower
+            );
+            assert_eq!(
+                after_leader_failure(Emergency, true, false, true, retried),
+                Refuse(ErrorCode::FeatureUnavailable)
+            );
+            assert_eq!(
+                after_leader_failure(OFFLINE, true, true, false, retried),
+                Refuse(ErrorCode::Offline)
+            );
+            assert_eq!(
+                after_leader_failure(Unknown, true, true, false, retried),
+                Unavailable
+            );
+        }
         assert_eq!(
             after_both_failed(Leader),
             BothFailed::Answer(Target::Leader)
@@ -241,5 +292,21 @@ mod tests {
             after_both_failed(OFFLINE),
             BothFailed::Refuse(ErrorCode::Offline)
         );
+    }
+
+    #[test]
+    fn reads_waiting_on_a_leader_the_verdict_left() {
+        assert_eq!(when_left_leader(Emergency, true), Deserted::Race);
+        assert_eq!(
+            when_left_leader(Emergency, false),
+            Deserted::Refuse(ErrorCode::FeatureUnavailable)
+        );
+        for critical in [true, false] {
+            assert_eq!(
+                when_left_leader(OFFLINE, critical),
+                Deserted::Refuse(ErrorCode::Offline)
+            );
+            assert_eq!(when_left_leader(Leader, critical), Deserted::KeepWaiting);
+        }
     }
 }

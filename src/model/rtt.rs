@@ -1,6 +1,6 @@
 //! The round-trip estimator of RFC 6298 over good leader probes, and the confirmation
 //! bound of spec §8 it yields: how long an open confirmation probe may go unanswered
-//! before a critical read escapes to the follower.
+//! before a critical read escapes to the follower; and the probe deadline of spec §3.
 
 /// α and β of RFC 6298 §2.3.
 const ALPHA: f64 = 1.0 / 8.0;
@@ -47,10 +47,79 @@ impl Rtt {
     }
 }
 
+impl Rtt {
+    /// Spec §3: a probe's deadline. `timeout_ms`, or with three samples the larger of it
+    /// and 4 × SRTT, capped at 3 × `timeout_ms`: a far leader is not dead for being far.
+    pub(crate) fn probe_deadline_ms(&self, timeout_ms: u32) -> u32 {
+        if self.samples < MIN_SAMPLES {
+            return timeout_ms;
+        }
+        let far = (4.0 * self.srtt).ceil().min(f64::from(timeout_ms) * 3.0) as u32;
+        far.max(timeout_ms)
+    }
+
+    pub(crate) fn samples(&self) -> u32 {
+        self.samples
+    }
+
+    /// (SRTT, RTTVAR, samples), as the verdict cache keeps them (spec §6).
+    pub(crate) fn parts(&self) -> (f64, f64, u32) {
+        (self.srtt, self.rttvar, self.samples)
+    }
+
+    /// The estimator a cached verdict describes, when its numbers can be one's.
+    pub(crate) fn from_parts(srtt: f64, rttvar: f64, samples: u32) -> Option<Rtt> {
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        (ok(srtt) && ok(rttvar)).then_some(Rtt {
+            srtt,
+            rttvar,
+            samples,
+        })
+    }
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_probe_deadline_knows_the_line() {
+        let mut r = Rtt::default();
+        for _ in 0..2 {
+            r.sample(800.0);
+        }
+        assert_eq!(r.probe_deadline_ms(1000), 1000, "two samples: the timeout");
+        r.sample(800.0);
+        assert_eq!(
+            r.probe_deadline_ms(1000),
+            3000,
+            "4 × 800, capped at 3 × 1000"
+        );
+        assert_eq!(r.probe_deadline_ms(2500), 3200, "4 × 800");
+        assert_eq!(r.probe_deadline_ms(5000), 5000, "the timeout is larger");
+        let mut near = Rtt::default();
+        for _ in 0..10 {
+            near.sample(20.0);
+        }
+        assert_eq!(
+            near.probe_deadline_ms(1500),
+            1500,
+            "a near leader: the timeout"
+        );
+    }
+
+    #[test]
+    fn parts_round_trip_and_bad_numbers_are_refused() {
+        let mut r = Rtt::default();
+        r.sample(30.0);
+        r.sample(50.0);
+        let (s, v, n) = r.parts();
+        assert_eq!(Rtt::from_parts(s, v, n), Some(r));
+        assert_eq!(Rtt::from_parts(f64::NAN, 1.0, 3), None);
+        assert_eq!(Rtt::from_parts(1.0, -1.0, 3), None);
+        assert_eq!(Rtt::from_parts(f64::INFINITY, 1.0, 3), None);
+    }
 
     #[test]
     fn too_few_samples_wait_the_whole_timeout() {
@@ -117,6 +186,7 @@ mod tests {
             }
             prop_assert!((r.srtt - rtt).abs() < rtt * 1e-6);
             prop_assert!(r.rttvar < rtt * 1e-6 + 1e-9);
+            prop_assert!(r.probe_deadline_ms(1000) >= 1000 && r.probe_deadline_ms(1000) <= 3000);
             prop_assert_eq!(r.bound_ms(1, 60_000), (rtt + 4.0 * r.rttvar).clamp(1.0, 60_000.0).ceil() as u32);
         }
     }

@@ -18,6 +18,8 @@ pub(crate) enum Kind {
     List(&'static Kind),
     /// `health.expect`: a string, or an object of JSON scalars.
     Expect,
+    /// 0 (off), or a value of the inner kind.
+    OffOr(&'static Kind),
 }
 
 const fn whole(min: u32, max: u32) -> Kind {
@@ -57,6 +59,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
         Kind::Object(&[
             ("successesToUp", whole(1, 10)),
             ("failuresToDown", whole(1, 10)),
+            ("halfLifeMs", Kind::OffOr(&whole(1000, 600_000))),
         ]),
     ),
     (
@@ -129,6 +132,8 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
     let unreadable = |field: String| move |detail| ConfigError::Unreadable { field, detail };
     match (kind, seen) {
         (_, Seen::Absent) | (Kind::Text, Seen::Text) | (Kind::Flag, Seen::Flag) => Ok(()),
+        (Kind::OffOr(_), Seen::Number(0.0)) => Ok(()),
+        (Kind::OffOr(kind), _) => walk(value, kind, field),
         (Kind::Whole { min, max }, Seen::Number(n))
             if n >= f64::from(*min) && n <= f64::from(*max) && n.fract() == 0.0 =>
         {

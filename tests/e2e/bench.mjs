@@ -1,11 +1,12 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,9] [--parallel 10]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,10] [--parallel 10] [--reloads 10]
 // Sections: 1 size, 2 resolve(), 3 init() → first read, 4 leader dies mid-session, 5 cost
 // with 1 and 5 tabs, 6 a warm session's first read into a blackout beside a cockatiel
 // peer, 7 a healthy leader on a jittery link, 8 five tabs starting at once, 9 what users
-// feel on a slow link (the landing page as shipped beside a cockatiel page).
+// feel on a slow link (the landing page as shipped beside a cockatiel page), 10 a reload
+// into a blackout with a cached `leader` verdict (with and without the RTT it carries).
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,11 +23,12 @@ const DELAY = arg("delay-ms", 20);
 const READS = arg("reads", 200);
 const TABS_SECONDS = arg("tabs-seconds", 30);
 const JITTER_SECONDS = arg("jitter-seconds", 30);
+const RELOADS = arg("reloads", 10);
 const pkgArg = process.argv.indexOf("--pkg");
 const PKG = pkgArg > 0 ? process.argv[pkgArg + 1] : `${ROOT}pkg`;
 
 const onlyArg = process.argv.indexOf("--only");
-const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 const P = ports(18300);
 // 1.6 Mbps down, 750 kbps up, 150 ms latency (Chromium DevTools' emulateNetworkConditions).
@@ -270,6 +272,47 @@ try {
   //    landing page as shipped (www/ + pkg/, its config.json pointed at a second simulator)
   //    and a plain page reading through the cockatiel breaker, throttled by Chromium itself.
   if (ONLY.includes(9)) await slowLink();
+
+  // 10. a reload into a blackout: the last page load (start + 3 checkNow) left a `leader`
+  //     verdict with its RTT in localStorage; the leader then went dark; the new page's
+  //     first critical read. "Before" is the same entry with its RTT taken out (what a
+  //     cache without the RTT gave: the bound is health.timeoutMs without three samples).
+  if (ONLY.includes(10)) {
+    const S = "10. reload into a blackout, cached leader verdict";
+    const reloadConfig = config({ cache: { storage: "local", key: "reload" } });
+    for (const [label, withRtt] of [["first critical read, cache with RTT (this version)", true], ["the same, RTT taken out of the entry (before)", false]]) {
+      const times = [];
+      const origins = {};
+      for (let i = 0; i < RELOADS; i++) {
+        await sim.reset();
+        const context = await browser.newContext();
+        const before = await benchPage(context);
+        await before.evaluate(async (c) => {
+          await window.bench.warmPrepare(c, 3);
+          window.proxy.stop();
+        }, reloadConfig);
+        await before.close();
+        if (!withRtt) {
+          const setup = await benchPage(context);
+          await setup.evaluate(() => {
+            const v = JSON.parse(localStorage.getItem("reload"));
+            Object.assign(v, { srtt: 0, rttvar: 0, rttSamples: 0 });
+            localStorage.setItem("reload", JSON.stringify(v));
+          });
+          await setup.close();
+        }
+        await sim.leader("blackout");
+        const page = await benchPage(context);
+        const r = await page.evaluate((c) => window.bench.firstRead(c), reloadConfig);
+        times.push(r.served);
+        origins[`${r.origin} (verdict from ${r.source})`] = (origins[`${r.origin} (verdict from ${r.source})`] ?? 0) + 1;
+        await context.close();
+      }
+      const by = Object.entries(origins).map(([k, v]) => `${v} by the ${k}`).join(", ");
+      row(S, label, `p50 ${ms(q(times, 0.5))}`, `max ${ms(Math.max(...times))}; ${withRtt ? "goal ≤ 600 ms; " : ""}${RELOADS} reloads: ${by}`);
+    }
+    await sim.leader("up");
+  }
 } finally {
   await browser.close();
   sim.stop();

@@ -63,7 +63,10 @@ export function chaosConfig(p, overrides = {}) {
       { prefix: "/api/hub", critical: false },
       { prefix: "/api/notes", critical: false },
     ],
-    hysteresis: { successesToUp: 2 },
+    // Flap damping at the shortest half-life: timers here run ~3× faster than the page's,
+    // and the chaos timeline's faults 5–6 s apart are separate outages, not one flap (the
+    // damping has its own tests; at 30 s, two of them would hold the page off the leader).
+    hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
     cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
     ...overrides,
   };

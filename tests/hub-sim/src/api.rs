@@ -527,7 +527,15 @@ async fn faults(
             let count = inner
                 .counters(a.role)
                 .count(method.as_str(), req.uri().path(), acrm);
-            let eff = inner.effective(a.role);
+            let mut eff = inner.effective(a.role);
+            let lost = a.role == Role::Leader
+                && inner.lose > 0
+                && method != Method::OPTIONS
+                && req.uri().path().starts_with("/api/");
+            if lost {
+                inner.lose -= 1;
+                eff = Effective::Blackout;
+            }
             if eff == Effective::Blackout {
                 inner.counters(a.role).hangs_open += 1;
             }

@@ -129,6 +129,26 @@ async fn set_delay(State(sim): Sh, method: Method, Path(ms): Path<String>) -> Re
     }
 }
 
+/// The next `n` leader API requests (not the health check, not preflights) are lost:
+/// they hang unanswered until the client gives up, as on a lossy line.
+async fn set_lose(State(sim): Sh, method: Method, Path(n): Path<String>) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    match n.parse::<u32>() {
+        Ok(n) => {
+            lock(&sim.inner).lose = n;
+            sim.log
+                .info(&format!("control: lose the next {n} leader API requests"));
+            state(&sim)
+        }
+        Err(_) => err_json(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid count '{n}' (a number of requests expected)"),
+        ),
+    }
+}
+
 async fn reset(State(sim): Sh, method: Method) -> Response {
     if let Some(r) = head_refused(&method) {
         return r;
@@ -189,6 +209,7 @@ pub fn router(sim: Arc<Sim>) -> NormalizePath<Router> {
         .route("/leader/{mode}", any(set_leader))
         .route("/follower/{mode}", any(set_follower))
         .route("/delay/{ms}", any(set_delay))
+        .route("/lose/{n}", any(set_lose))
         .fallback(|| async { err_json(StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn(envelope))
         .with_state(sim);

@@ -24,7 +24,7 @@ Leader modes:   up, app-down, refused, blackout, slow, wrong-body, flapping, jit
 Follower modes: up, refused, down
 
 Control API (on --control-port; GET or POST):
-  /  (HTML panel)   /state   /stats   /reset   /leader/MODE[?ms=N]   /follower/MODE   /delay/MS
+  /  (HTML panel)   /state   /stats   /reset   /leader/MODE[?ms=N]   /follower/MODE   /delay/MS   /lose/N
 The demo console (landing page beside the switches and live counters): PAGE/demo/
 
 `serve` prints one line per server, then `ready`. Request logs go to stderr (--quiet: errors only).";

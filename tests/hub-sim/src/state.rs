@@ -212,6 +212,9 @@ pub struct Inner {
     pub slow_ms: u64,
     pub flap_ms: u64,
     pub delay_ms: u64,
+    /// How many of the next leader API requests are lost (held unanswered, as a lossy
+    /// line loses them) while its health check stays up: `/lose/{n}`.
+    pub lose: u32,
     pub leader: Counters,
     pub follower: Counters,
     pub notes: Vec<Note>,
@@ -230,6 +233,7 @@ impl Inner {
             slow_ms: s.slow_ms,
             flap_ms: s.flap_ms,
             delay_ms: s.delay_ms,
+            lose: 0,
             leader: Counters::default(),
             follower: Counters::default(),
             notes: Vec::new(),
