@@ -92,7 +92,10 @@ function readUi() {
 
 /** Clicks the first file link and returns where the browser downloaded it from, and the bytes. */
 async function download(page) {
-  const [dl] = await Promise.all([page.waitForEvent("download", { timeout: 5000 }), page.click("#files a.file-link >> nth=0")]);
+  // The link opens in a tab of its own (a store's error page must not replace the landing
+  // page); the download is that tab's.
+  const [popup] = await Promise.all([page.waitForEvent("popup", { timeout: 5000 }), page.click("#files a.file-link >> nth=0")]);
+  const dl = await popup.waitForEvent("download", { timeout: 5000 });
   const bytes = await readFile(await dl.path());
   return { url: dl.url(), name: dl.suggestedFilename(), bytes };
 }
