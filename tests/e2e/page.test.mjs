@@ -142,3 +142,22 @@ test("a store error on a file link opens in a tab of its own: the landing page s
   assert.equal(await page.evaluate(() => document.body.dataset.state), "leader");
   await context.close();
 });
+
+test("a reload into an outage with a cached leader verdict reads each list once, at the follower", async () => {
+  await env.sim.reset();
+  const { context, page, errors } = await open();
+  await waitState(page, "leader");
+  await page.waitForSelector("#files strong");
+  await env.sim.leader("blackout");
+  const before = await env.sim.stats();
+  const count = (s, path) => (s.follower.byPath[path] ?? 0) - (before.follower.byPath[path] ?? 0);
+  await page.reload(); // the verdict "leader" is in localStorage: the reads go to the dark leader first
+  await waitState(page, "emergency");
+  await page.waitForFunction(() => /follower/.test(document.getElementById("pages-origin").textContent) && /follower/.test(document.getElementById("files-origin").textContent));
+  await new Promise((r) => setTimeout(r, 2500));
+  const s = await env.sim.stats();
+  assert.deepEqual([count(s, "/api/pages"), count(s, "/api/files")], [1, 1], JSON.stringify(s.follower.byPath));
+  assert.deepEqual(errors, []);
+  await env.sim.leader("up");
+  await context.close();
+});
