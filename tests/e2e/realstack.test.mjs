@@ -93,9 +93,17 @@ function readUi() {
 /** Clicks the first file link and returns where the browser downloaded it from, and the bytes. */
 async function download(page) {
   // The link opens in a tab of its own (a store's error page must not replace the landing
-  // page); the download is that tab's.
-  const [popup] = await Promise.all([page.waitForEvent("popup", { timeout: 5000 }), page.click("#files a.file-link >> nth=0")]);
-  const dl = await popup.waitForEvent("download", { timeout: 5000 });
+  // page): the download may be reported on either.
+  const context = page.context();
+  let onPage;
+  const dl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no download within 5 s")), 5000);
+    const got = (d) => { clearTimeout(timer); resolve(d); };
+    onPage = (p) => p.once("download", got);
+    context.on("page", onPage);
+    page.once("download", got);
+    page.click("#files a.file-link >> nth=0").catch(reject);
+  }).finally(() => context.off("page", onPage));
   const bytes = await readFile(await dl.path());
   return { url: dl.url(), name: dl.suggestedFilename(), bytes };
 }
