@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ (release, --target web unless $1 names another),
 # shrinks the wasm with wasm-opt -Oz and minifies the JS glue (binaryen and esbuild from
-# tests/e2e's npm packages), and prints its size.
+# tests/e2e's npm packages), prints its size (gzip -9 and brotli 11) and writes a .gz and
+# a .br copy of each .wasm and .js (tests/tools/compress.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
