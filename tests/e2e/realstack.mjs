@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { ROOT, sleep } from "./harness.mjs";
 import { extract, render } from "../tools/recipes.mjs";
+import { buildSite } from "../tools/build-site.mjs";
 
 const HOST = "127.0.0.1";
 export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511 };
@@ -110,7 +111,10 @@ export async function prepare(addr = {}) {
   }
   await writeFile(join(dir, "nginx.conf"), render(MAIN_CONF, { PREFIX: dir }));
   await writeFile(join(dir, "captive.conf"), render(CAPTIVE_CONF, { PREFIX: dir, LEADER_ADDR: a.leaderAddr }));
-  return { dir, recipes, notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
+  // The landing page as deployed: target/site's layout (hashed package files), built here.
+  const built = buildSite({ out: join(dir, "site") });
+  return { dir, recipes, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
+    notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Waits until something accepts TCP connections on `port` (or stops accepting, with `open = false`). */
@@ -239,18 +243,27 @@ export async function startFollower(stack, stats = { reads: 0, health: 0, writes
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
 
-/** The landing page as S3 + CloudFront would serve it: www/ + pkg/, config.json, the CSP header. */
-export async function startPage(config, policy = csp()) {
+/**
+ * The landing page as S3 + CloudFront would serve it: config.json, the CSP header, and
+ * www/ + pkg/, or with `site` (prepare()'s) the built site as upload.sh stores it: the
+ * hashed package files brotli-encoded and immutable.
+ */
+export async function startPage(config, policy = csp(), site = null) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, ORIGIN.page).pathname;
     try {
       let body;
+      const headers = { "Content-Security-Policy": policy, "Cache-Control": "no-store" };
       if (path === "/config.json") body = Buffer.from(JSON.stringify(config));
       else if (path.includes("..")) throw new Error("no");
+      else if (site?.hashed.has(path)) {
+        body = await readFile(`${site.dir}${path}.br`);
+        Object.assign(headers, { "Content-Encoding": "br", "Cache-Control": "public, max-age=31536000, immutable" });
+      } else if (site) body = await readFile(`${site.dir}${path === "/" ? "/index.html" : path}`);
       else if (path.startsWith("/pkg/")) body = await readFile(`${ROOT}${path.slice(1)}`);
       else body = await readFile(`${ROOT}www${path === "/" ? "/index.html" : path}`);
       const type = TYPES[extname(path === "/" ? "/index.html" : path)] ?? "application/octet-stream";
-      res.writeHead(200, { "Content-Type": type, "Content-Security-Policy": policy, "Cache-Control": "no-store" });
+      res.writeHead(200, { "Content-Type": type, ...headers });
       res.end(body);
     } catch {
       res.writeHead(404, { "Content-Type": "text/plain" });

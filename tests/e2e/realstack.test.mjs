@@ -53,14 +53,19 @@ after(async () => {
 
 async function openPage(cfg, policy) {
   await s.page?.stop();
-  s.page = await startPage(cfg, policy);
+  s.page = await startPage(cfg, policy, s.stack.site);
   const context = await s.browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
+  const hashed = [];
+  page.on("response", (r) => r.url().includes("/pkg/") && hashed.push(r.headers()["content-encoding"]));
   const response = await page.goto(`${ORIGIN.page}/`);
   assert.equal(response.headers()["content-security-policy"], policy ?? csp());
+  await page.waitForFunction(() => window.hub);
+  // The deployed layout: the package under hashed names, stored and served brotli-encoded.
+  assert.deepEqual(hashed, ["br", "br"], "the page loaded the hashed, brotli-encoded package");
   return { context, page, errors };
 }
 
