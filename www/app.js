@@ -32,7 +32,13 @@ let followerBase = "";
 let lastCheckedAt = null;
 let lastState = "unknown";
 let files = null; // the last list from /api/files; its links are redrawn on every state change
-let firstReads = null; // the reads made before the first verdict
+// Each list is read once per page view, and again only when the side that should serve it
+// changes: back on the leader after the follower served it (or after a failed read). Every
+// read in an outage is a billed follower request, and twice the reads is twice the leader's load.
+const lists = {
+  pages: { read: () => readPages(), by: null, busy: false },
+  files: { read: () => readFiles(), by: null, busy: false },
+};
 
 boot();
 
@@ -59,12 +65,12 @@ async function boot() {
     if (!input.value.trim()) return;
     postNote(input.value.trim()).then((r) => r.ok && (input.value = ""));
   });
-  firstReads = refresh();
+  // Sent before any verdict: the library races a silent leader against the follower.
+  sync();
   const started = await proxy.start();
   window.hub.started = started;
   onState(started);
   setInterval(tick, 500);
-  setInterval(refresh, 15000);
 }
 
 async function loadConfig() {
@@ -95,7 +101,6 @@ function setBadge(state, text) {
 
 function onState(snapshot) {
   const state = snapshot.state;
-  const previous = lastState;
   const changed = state !== lastState;
   lastState = state;
   document.body.dataset.state = state;
@@ -109,21 +114,25 @@ function onState(snapshot) {
   $("note-why").hidden = canWrite;
   $("note-why").textContent = canWrite ? "" : WHY_NO_WRITE[state] ?? "";
 
-  updateHub();
   renderFiles();
   if (!changed) return;
-  if (previous === "unknown" && firstReads) {
-    // The reads sent before the verdict are answered already: repeat only a failed one.
-    const pending = firstReads;
-    firstReads = null;
-    pending.then((results) => results.some((r) => !r.ok) && refresh());
-  } else {
-    refresh();
-  }
+  updateHub();
+  sync();
 }
 
-function refresh() {
-  return Promise.all([readPages(), readFiles()]);
+/** Reads each list that has no answer yet, or one from the follower now that the leader is back. */
+function sync() {
+  for (const entry of Object.values(lists)) {
+    if (entry.busy || entry.by === "leader" || (entry.by === "follower" && lastState !== "leader")) continue;
+    entry.busy = true;
+    const at = lastState;
+    entry.read().then((r) => {
+      entry.busy = false;
+      if (r.ok) entry.by = r.origin;
+      // The state moved on while this read was out (the first verdict, mostly): look again.
+      if (lastState !== at) sync();
+    });
+  }
 }
 
 const isFollower = (url) => url.startsWith(followerBase);
@@ -173,6 +182,10 @@ function renderFiles() {
     const a = el("a", f.name);
     a.href = proxy.resolve(path);
     a.download = f.name; // honoured on the page's own origin; other stores send "attachment"
+    // A store's error page (404, NGINX's 502) opens in a tab of its own instead of replacing
+    // this page; an attachment just downloads, and the browser closes that tab.
+    a.target = "_blank";
+    a.rel = "noopener";
     a.className = "file-link";
     const name = document.createElement("strong");
     name.append(a);

@@ -11,7 +11,7 @@ const browser = await launch();
 const config = {
   leader: `http://127.0.0.1:${p.leader}`,
   follower: `http://127.0.0.1:${p.follower}`,
-  health: { expect: "\"status\":\"ok\"" },
+  health: { expect: { status: "ok" } },
   routes: [{ prefix: "/api/pages", critical: true }, { prefix: "/api/files", critical: true }],
   cache: { storage: "none" },
 };
@@ -28,6 +28,8 @@ async function load(label) {
   await page.goto(`http://127.0.0.1:${p.page}/`);
   await page.locator("#pages li").first().waitFor({ timeout: 10000 });
   const ms = Date.now() - t0;
+  // The hub links follow the state (toObservable + switchMap): there on the leader only.
+  if ((await page.textContent("#state")) === "leader") await page.locator("#hub a").first().waitFor({ timeout: 5000 });
   await page.click("#send");
   await page.waitForFunction(() => /Saved|Not saved/.test(document.querySelector("#note-result").textContent), null, { timeout: 10000 });
   const out = {
@@ -35,6 +37,7 @@ async function load(label) {
     state: await page.textContent("#state"),
     stale: (await page.locator("text=Served by the follower").count()) > 0,
     note: await page.textContent("#note-result"),
+    hubLinks: await page.locator("#hub a").count(),
   };
   await context.close();
   console.log(`${label}: ${JSON.stringify(out)}`);
@@ -44,11 +47,12 @@ async function load(label) {
 try {
   let r = await load("leader up");
   assert.deepEqual([r.state, r.stale], ["leader", false]);
+  assert.ok(r.hubLinks > 0, "leader up: the hub links");
   assert.match(r.note, /Saved as note #1/);
   for (const mode of ["blackout", "app-down"]) {
     await sim.leader(mode);
     r = await load(mode);
-    assert.deepEqual([r.state, r.stale], ["emergency", true]);
+    assert.deepEqual([r.state, r.stale, r.hubLinks], ["emergency", true, 0]);
     assert.match(r.note, /Not saved: LEADER_UNAVAILABLE/);
   }
   await sim.leader("up");

@@ -186,6 +186,26 @@ test("Angular: a cold load renders at once; with the leader blacked out the list
   assert.ok(after.blackout.ms < 1500, `blacked out: ${after.blackout.ms} ms, not before the probe timeout`);
 });
 
+test("Angular: a page view in an outage reads the handbook once, at the follower; back on the leader, once there", async () => {
+  await env.sim.reset();
+  await env.sim.leader("blackout");
+  const before = await env.sim.stats();
+  const { page, context, errors } = await open(config(P));
+  await page.waitForFunction(() => document.querySelector("#state")?.dataset.state === "emergency", null, { timeout: 8000 });
+  await new Promise((r) => setTimeout(r, 2500)); // probes go on; the list is not read again
+  let s = await env.sim.stats();
+  assert.equal((s.follower.byPath["/api/pages"] ?? 0) - (before.follower.byPath["/api/pages"] ?? 0), 1, JSON.stringify(s.follower.byPath));
+  const atSwitch = s;
+  await env.sim.leader("up");
+  await page.waitForFunction(() => document.querySelector("#pages-origin")?.textContent.includes("our server"), null, { timeout: 8000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  s = await env.sim.stats();
+  assert.equal((s.leader.byPath["/api/pages"] ?? 0) - (atSwitch.leader.byPath["/api/pages"] ?? 0), 1, "one read on the leader after the switch back");
+  assert.equal(s.follower.byPath["/api/pages"], atSwitch.follower.byPath["/api/pages"], "no follower read after the switch back");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("Angular: what the package adds to the production bundle", async () => {
   const statsJson = JSON.parse(await readFile(`${DIST}/../stats.json`, "utf8"));
   let jsBytes = 0;

@@ -1,17 +1,20 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,10] [--parallel 10] [--reloads 10]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,10] [--parallel 10] [--reloads 10] [--www-before DIR]
 // Sections: 1 size, 2 resolve(), 3 init() → first read, 4 leader dies mid-session, 5 cost
 // with 1 and 5 tabs, 6 a warm session's first read into a blackout beside a cockatiel
 // peer, 7 a healthy leader on a jittery link, 8 five tabs starting at once, 9 what users
-// feel on a slow link (the landing page as shipped beside a cockatiel page), 10 a reload
-// into a blackout with a cached `leader` verdict (with and without the RTT it carries).
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+// feel on a slow link (the landing page, before and after, beside a cockatiel page, from an
+// S3 + CloudFront stand-in), 10 a reload into a blackout with a cached `leader` verdict
+// (with and without the RTT it carries).
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
+import { startCdn, TYPES } from "./cdn.mjs";
+import { buildSite } from "../tools/build-site.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +29,9 @@ const JITTER_SECONDS = arg("jitter-seconds", 30);
 const RELOADS = arg("reloads", 10);
 const pkgArg = process.argv.indexOf("--pkg");
 const PKG = pkgArg > 0 ? process.argv[pkgArg + 1] : `${ROOT}pkg`;
+// Section 9's "before" page files (index.html, app.js, style.css): e.g. www/ of an older revision.
+const wwwBeforeArg = process.argv.indexOf("--www-before");
+const WWW_BEFORE = wwwBeforeArg > 0 ? process.argv[wwwBeforeArg + 1] : null;
 
 const onlyArg = process.argv.indexOf("--only");
 const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -61,6 +67,9 @@ const q = (xs, p) => {
 };
 const notes = [];
 const ms = (v) => (v == null ? "—" : `${v.toFixed(v < 10 ? 2 : 0)} ms`);
+// The package build's own copies (gzip -9, brotli 11) where it wrote them, as uploaded.
+const encoded = async (file, ext) => (await readFile(`${PKG}/${file}.${ext}`).catch(() => null))?.length
+  ?? (ext === "gz" ? gzipSync(await readFile(`${PKG}/${file}`), { level: 9 }).length : brotliCompressSync(await readFile(`${PKG}/${file}`)).length);
 
 async function benchPage(context) {
   const page = await context.newPage();
@@ -71,13 +80,16 @@ async function benchPage(context) {
 
 try {
   // 1. package size
-  if (ONLY.includes(1)) for (const [file, label] of [["health_proxy_bg.wasm", ".wasm"], ["health_proxy.js", "JS glue"]]) {
-    const bytes = await readFile(`${PKG}/${file}`);
-    row("1. size", label, `${bytes.length} B`, `${gzipSync(bytes, { level: 9 }).length} B gzipped`);
-  }
   if (ONLY.includes(1)) {
-    const total = ["health_proxy_bg.wasm", "health_proxy.js"].map(async (f) => gzipSync(await readFile(`${PKG}/${f}`), { level: 9 }).length);
-    row("1. size", "wasm + glue", "", `${(await Promise.all(total)).reduce((a, b) => a + b)} B gzipped`);
+    const sum = { gz: 0, br: 0 };
+    for (const [file, label] of [["health_proxy_bg.wasm", ".wasm"], ["health_proxy.js", "JS glue"]]) {
+      const bytes = await readFile(`${PKG}/${file}`);
+      const [gz, br] = [await encoded(file, "gz"), await encoded(file, "br")];
+      sum.gz += gz;
+      sum.br += br;
+      row("1. size", label, `${bytes.length} B`, `${gz} B gzipped, ${br} B brotli`);
+    }
+    row("1. size", "wasm + glue", "", `${sum.gz} B gzipped, ${sum.br} B brotli`);
   }
 
   // 2. resolve() per call
@@ -268,9 +280,9 @@ try {
     row(S, "worst read", ms(worst.ms), `served by the ${worst.by ?? "nobody"}; p50 ${ms(q(r.reads.map((x) => x.ms), 0.5))}, p99 ${ms(q(r.reads.map((x) => x.ms), 0.99))}; follower-served reads took ${byFollower.length ? `${ms(Math.min(...byFollower.map((x) => x.ms)))}–${ms(Math.max(...byFollower.map((x) => x.ms)))}` : "—"}; ${failed.length} failed`);
   }
 
-  // 9. what users feel on a slow link: navigation → first critical read shown, for the
-  //    landing page as shipped (www/ + pkg/, its config.json pointed at a second simulator)
-  //    and a plain page reading through the cockatiel breaker, throttled by Chromium itself.
+  // 9. what users feel on a slow link: navigation → first critical read shown, first and
+  //    repeat visits, the landing page (before and after) beside a cockatiel page, all three
+  //    from an S3 + CloudFront stand-in (cdn.mjs), throttled by Chromium itself.
   if (ONLY.includes(9)) await slowLink();
 
   // 10. a reload into a blackout: the last page load (start + 3 checkNow) left a `leader`
@@ -322,73 +334,168 @@ for (const line of notes) console.log(line);
 console.log(`\nhealth-proxy benchmark — added delay ${DELAY} ms per response on the leader and the follower, ${READS} reads per fault`);
 console.table(rows);
 
+/**
+ * 9. The landing page from a host that behaves like S3 behind CloudFront (cdn.mjs), beside
+ * a bare page reading through the cockatiel breaker, on a link Chromium throttles:
+ * "before", the package uploaded as the README said until now (plain files, the wasm
+ * uncompressed, everything revalidated), and "after", target/site as build-site.mjs makes
+ * it and the README's upload commands store it (hashed package files from their brotli
+ * copies, immutable; the page and config.json revalidated). First visit (new context) and
+ * repeat visit (the same context, navigated again), leader up and blacked out; and the
+ * follower reads one page view in an outage costs.
+ */
 async function slowLink() {
   const P2 = ports(18310);
+  const CDN_PORT = 18315;
   const dir = await mkdtemp(join(tmpdir(), "hp-bench-site-"));
   let sim2;
+  let cdn;
   try {
-    await cp(`${ROOT}www`, dir, { recursive: true });
     const shipped = JSON.parse(await readFile(`${ROOT}www/config.json`, "utf8"));
-    const site = { ...shipped, leader: `http://127.0.0.1:${P2.leader}`, follower: `http://127.0.0.1:${P2.follower}` };
-    await writeFile(`${dir}/config.json`, JSON.stringify(site, null, 2));
-    for (const f of ["peer.html", "peer-app.js", "peer.js", "vendor"]) await cp(`${ROOT}tests/e2e/bench/${f}`, `${dir}/${f}`, { recursive: true });
-    sim2 = await startSim(P2, ["--delay-ms", String(DELAY), "--www", dir, "--pkg", PKG]);
+    const siteConfig = Buffer.from(JSON.stringify({ ...shipped, leader: `http://127.0.0.1:${P2.leader}`, follower: `http://127.0.0.1:${P2.follower}` }, null, 2));
+    const objects = new Map();
+    const typeOf = (name) => TYPES[name.split(".").pop()] ?? "application/octet-stream";
+    const put = (key, body, meta = {}) => objects.set(key, { body, type: typeOf(key), cacheControl: "no-cache", ...meta });
+    // before: www/ and pkg/ as they are, no encoding stored, no lifetime (revalidated).
+    const wwwBefore = WWW_BEFORE ?? `${ROOT}www`;
+    for (const f of ["index.html", "app.js", "style.css"]) put(`before/${f}`, await readFile(`${wwwBefore}/${f}`));
+    for (const f of ["health_proxy.js", "health_proxy_bg.wasm"]) put(`before/pkg/${f}`, await readFile(`${PKG}/${f}`));
+    put("before/config.json", siteConfig);
+    // after: the built site; each hashed package file from its .br copy, immutable.
+    const built = buildSite({ pkg: PKG, out: join(dir, "site") });
+    const hashedNames = new Set(Object.values(built.hashed).map((n) => `pkg/${n}`));
+    for (const f of await walk(built.out)) {
+      const key = f.slice(built.out.length + 1);
+      if (/\.(gz|br)$/.test(key)) continue;
+      if (hashedNames.has(key)) put(`after/${key}`, await readFile(`${f}.br`), { encoding: "br", cacheControl: "public, max-age=31536000, immutable" });
+      else put(`after/${key}`, await readFile(f));
+    }
+    put("after/config.json", siteConfig);
+    // the cockatiel page: its files revalidated, compressed by the edge like any JS.
+    for (const f of ["peer.html", "peer-app.js", "peer.js", "vendor/cockatiel.js"]) put(`peer/${f}`, await readFile(`${ROOT}tests/e2e/bench/${f}`));
+    put("peer/config.json", siteConfig);
+    cdn = await startCdn(CDN_PORT, objects);
+    sim2 = await startSim(P2, ["--delay-ms", String(DELAY), "--www", `${ROOT}tests/e2e/bench`, "--pkg", PKG]);
+
     const S = "9. slow link: nav → read shown";
-    const medians = {};
+    const SITES = { before: "landing page, before (wasm plain, revalidated)", after: "landing page, after (target/site: brotli, hashed, immutable)", peer: "cockatiel page" };
+    const PATHS = { before: "/before/index.html", after: "/after/index.html", peer: "/peer/peer.html" };
+    const med = {};
     for (const mode of ["up", "blackout"]) {
       await sim2.leader(mode);
-      for (const [kind, path] of [["landing", "/index.html"], ["cockatiel", "/peer.html"]]) {
+      for (const site of ["before", "after", "peer"]) {
         const runs = [];
-        for (let i = 0; i < 3; i++) runs.push(await slowLoad(`http://127.0.0.1:${P2.page}${path}`, P2));
-        runs.sort((a, b) => a.shown - b.shown);
-        const m = runs[1];
-        medians[`${kind} ${mode}`] = m;
-        const reads = m.reads.map((r) => `${r.to} at ${ms(r.start)}→${ms(r.end)}`).join(", ");
-        row(S, `${kind === "landing" ? "landing page (www/ as shipped)" : "cockatiel page"}, leader ${mode}`, ms(m.shown), `median of ${runs.map((r) => r.shown.toFixed(0)).join(", ")} ms; /api/pages sent: ${reads || "—"}`);
-        notes.push(`\nwaterfall (${kind}, leader ${mode}, median run; ms after navigation start, start→end, bytes on the wire / decoded):`);
-        notes.push(`  ${"document".padEnd(28)} ${ms(0)}→${ms(m.doc)}`);
-        for (const e of m.resources) notes.push(`  ${e.name.padEnd(28)} ${ms(e.start)}→${ms(e.end)}${e.encoded ? `  ${e.encoded} / ${e.decoded} B` : ""}`);
-        notes.push(`  ${"first critical read shown".padEnd(28)} ${ms(m.shown)}`);
+        for (let i = 0; i < 3; i++) runs.push(await visits(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, P2));
+        const median = (k) => [...runs].sort((a, b) => a[k].shown - b[k].shown)[1][k];
+        const first = median("first");
+        const repeat = median("repeat");
+        med[`${site} ${mode}`] = { first, repeat };
+        const wire = (v) => v.resources.reduce((a, e) => a + e.transfer, 0);
+        row(S, `${SITES[site]}, leader ${mode}`, `first ${ms(first.shown)}, repeat ${ms(repeat.shown)}`,
+          `first ${runs.map((r) => r.first.shown.toFixed(0)).join("/")} ms, ${wire(first)} B on the wire; repeat ${runs.map((r) => r.repeat.shown.toFixed(0)).join("/")} ms, ${wire(repeat)} B`);
+        if (mode === "up" && site !== "peer") {
+          for (const [label, v] of [["first", first], ["repeat", repeat]]) {
+            notes.push(`\nwaterfall (${site}, leader up, ${label} visit, median run; ms after navigation start, start→end, bytes on the wire / decoded):`);
+            notes.push(`  ${"document".padEnd(40)} ${ms(0)}→${ms(v.doc)}`);
+            for (const e of v.resources) notes.push(`  ${e.name.padEnd(40)} ${ms(e.start)}→${ms(e.end)}  ${e.transfer ? `${e.transfer} / ${e.decoded} B` : "cache"}`);
+            notes.push(`  ${"first critical read shown".padEnd(40)} ${ms(v.shown)}`);
+          }
+        }
       }
       await sim2.leader("up");
     }
     for (const mode of ["up", "blackout"]) {
-      const ratio = medians[`landing ${mode}`].shown / medians[`cockatiel ${mode}`].shown;
-      row(S, `landing ÷ cockatiel, leader ${mode}`, `${ratio.toFixed(2)}×`, `goal ≤ 0.8×: ${ratio <= 0.8 ? "met" : "not met"}`);
+      const peer = med[`peer ${mode}`];
+      for (const site of ["before", "after"]) {
+        const m = med[`${site} ${mode}`];
+        const f = m.first.shown / peer.first.shown;
+        const r = m.repeat.shown / peer.repeat.shown;
+        const goal = mode === "up" && site === "after" ? `; goals ≤ 2.0× first (${f <= 2 ? "met" : "not met"}), ≤ 1.1× repeat (${r <= 1.1 ? "met" : "not met"})` : "";
+        row(S, `${site} ÷ cockatiel, leader ${mode}`, `first ${f.toFixed(2)}×, repeat ${r.toFixed(2)}×`, goal.slice(2));
+      }
     }
-    const wasm = medians["landing up"].resources.find((e) => e.name.endsWith(".wasm"));
-    if (wasm) {
-      const at = (b) => ms((b / SLOW.downloadThroughput) * 1000);
-      const br = brotliCompressSync(await readFile(`${PKG}/health_proxy_bg.wasm`), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-      row(S, "the .wasm on that link", `${wasm.encoded} B on the wire`, `gzip by the page server: ${at(wasm.encoded)} of transfer; uncompressed ${wasm.decoded} B would take ${at(wasm.decoded)}, brotli 11 (${br} B) ${at(br)}`);
+    // One page view in an outage: the follower reads it costs, per path. A first visit,
+    // and a reload of a page that had the leader (its verdict cached in localStorage).
+    for (const site of ["before", "after"]) {
+      for (const cached of [false, true]) {
+        const n = await outageView(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, sim2, cached);
+        row(S, `follower reads, one outage page view (${site}, ${cached ? "reload, cached leader verdict" : "first visit"})`, `/api/pages ${n["/api/pages"]}, /api/files ${n["/api/files"]}`, "goal: each path once; the view lasts until emergency mode + 3 s");
+      }
     }
+    const wasm = (await readFile(`${PKG}/health_proxy_bg.wasm`)).length;
+    const br = await encoded("health_proxy_bg.wasm", "br");
+    const at = (b) => ms((b / SLOW.downloadThroughput) * 1000);
+    row(S, "the .wasm on that link", `${br} B (brotli) after`, `${wasm} B before: ${at(wasm)} of transfer, brotli ${at(br)}`);
   } finally {
     sim2?.stop();
+    await cdn?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** One fresh visit on the throttled link: when the first critical read was shown, and the waterfall. */
-async function slowLoad(url, p) {
+async function walk(d) {
+  const out = [];
+  for (const e of await readdir(d, { withFileTypes: true })) out.push(...(e.isDirectory() ? await walk(join(d, e.name)) : [join(d, e.name)]));
+  return out;
+}
+
+/** A fresh context on the throttled link: the first visit, then a repeat visit (navigated again). */
+async function visits(url, p) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send("Network.enable");
     await cdp.send("Network.emulateNetworkConditions", SLOW);
-    await page.goto(url, { waitUntil: "commit" });
-    // Polled every frame: the time of the first frame that has the list.
-    const handle = await page.waitForFunction(() => (document.querySelector("#pages strong") ? performance.now() : false), null, { polling: "raf", timeout: 30000 });
-    const shown = await handle.jsonValue();
-    const t = await page.evaluate(() => ({
-      doc: performance.getEntriesByType("navigation")[0].responseEnd,
-      resources: performance.getEntriesByType("resource").map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, encoded: e.encodedBodySize, decoded: e.decodedBodySize })),
-    }));
-    const who = (u) => (u.includes(`:${p.leader}/`) ? "leader" : u.includes(`:${p.follower}/`) ? "follower" : "page");
-    const resources = t.resources.map((e) => ({ ...e, name: `${who(e.url) === "page" ? "" : `${who(e.url)} `}${new URL(e.url).pathname}` }));
-    const reads = t.resources.filter((e) => e.url.includes("/api/pages")).map((e) => ({ to: who(e.url), start: e.start, end: e.end }));
-    return { shown, doc: t.doc, resources, reads };
+    const first = await visit(page, url, p);
+    const repeat = await visit(page, url, p);
+    return { first, repeat };
   } finally {
+    await context.close();
+  }
+}
+
+/** One navigation: when the first critical read was shown, and the waterfall. */
+async function visit(page, url, p) {
+  await page.goto(url, { waitUntil: "commit" });
+  // Polled every frame: the time of the first frame that has the list.
+  const handle = await page.waitForFunction(() => (document.querySelector("#pages strong") ? performance.now() : false), null, { polling: "raf", timeout: 30000 });
+  const shown = await handle.jsonValue();
+  const t = await page.evaluate(() => ({
+    doc: performance.getEntriesByType("navigation")[0].responseEnd,
+    resources: performance.getEntriesByType("resource").map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, transfer: e.transferSize, decoded: e.decodedBodySize })),
+  }));
+  const who = (u) => (u.includes(`:${p.leader}/`) ? "leader" : u.includes(`:${p.follower}/`) ? "follower" : "page");
+  const resources = t.resources.map((e) => ({ ...e, name: `${who(e.url) === "page" ? "" : `${who(e.url)} `}${new URL(e.url).pathname}` }));
+  return { shown, doc: t.doc, resources };
+}
+
+/**
+ * One page view while the leader is dark, on the throttled link, until emergency mode and
+ * 3 s more; with `cached`, a reload after a visit that found the leader. The follower's
+ * reads by path during that view.
+ */
+async function outageView(url, sim, cached) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", SLOW);
+    await sim.leader("up");
+    if (cached) {
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.state === "leader" && document.querySelector("#files strong"), null, { timeout: 30000 });
+    }
+    await sim.leader("blackout");
+    const before = await sim.stats();
+    await (cached ? page.reload() : page.goto(url));
+    await page.waitForFunction(() => document.body.dataset.state === "emergency" && document.querySelector("#pages strong") && document.querySelector("#files strong"), null, { timeout: 30000 });
+    await sleep(3000);
+    const after = await sim.stats();
+    return Object.fromEntries(["/api/pages", "/api/files"].map((p) => [p, (after.follower.byPath[p] ?? 0) - (before.follower.byPath[p] ?? 0)]));
+  } finally {
+    await sim.leader("up");
     await context.close();
   }
 }

@@ -101,3 +101,63 @@ test("each file is a link to proxy.resolve(), redrawn on every state change", as
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a page view in an outage reads each list once, at the follower; back on the leader, once more there", async () => {
+  await env.sim.reset();
+  await env.sim.leader("blackout");
+  const before = await env.sim.stats();
+  const count = (s, side, path) => (s[side].byPath[path] ?? 0) - (before[side].byPath[path] ?? 0);
+  const { context, page, errors } = await open();
+  await waitState(page, "emergency");
+  await page.waitForSelector("#pages strong");
+  await page.waitForSelector("#files strong");
+  await new Promise((r) => setTimeout(r, 2500)); // probes go on; no list is read again
+  let s = await env.sim.stats();
+  assert.deepEqual([count(s, "follower", "/api/pages"), count(s, "follower", "/api/files")], [1, 1], JSON.stringify(s.follower.byPath));
+  assert.match(await page.textContent("#pages-origin"), /follower/);
+
+  const atSwitch = await env.sim.stats();
+  const since = (s, path) => (s.leader.byPath[path] ?? 0) - (atSwitch.leader.byPath[path] ?? 0);
+  await env.sim.leader("up");
+  await waitState(page, "leader");
+  await page.waitForFunction(() => /our server/.test(document.getElementById("pages-origin").textContent) && /our server/.test(document.getElementById("files-origin").textContent));
+  await new Promise((r) => setTimeout(r, 1500));
+  s = await env.sim.stats();
+  assert.deepEqual([count(s, "follower", "/api/pages"), count(s, "follower", "/api/files")], [1, 1], "no follower read after the switch back");
+  assert.deepEqual([since(s, "/api/pages"), since(s, "/api/files"), since(s, "/api/hub/links")], [1, 1, 1], JSON.stringify(s.leader.byPath));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a store error on a file link opens in a tab of its own: the landing page stays", async () => {
+  await env.sim.reset();
+  const { context, page } = await open();
+  await waitState(page, "leader");
+  await page.waitForSelector("#files a.file-link");
+  await context.route(`${LEADER}/files/**`, (route) => route.fulfill({ status: 404, contentType: "text/html", body: "<h1>404 Not Found</h1>" }));
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#files a.file-link >> nth=0")]);
+  await popup.waitForLoadState();
+  assert.match(await popup.textContent("h1"), /404/);
+  assert.equal(page.url(), `http://127.0.0.1:${P.page}/`);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "leader");
+  await context.close();
+});
+
+test("a reload into an outage with a cached leader verdict reads each list once, at the follower", async () => {
+  await env.sim.reset();
+  const { context, page, errors } = await open();
+  await waitState(page, "leader");
+  await page.waitForSelector("#files strong");
+  await env.sim.leader("blackout");
+  const before = await env.sim.stats();
+  const count = (s, path) => (s.follower.byPath[path] ?? 0) - (before.follower.byPath[path] ?? 0);
+  await page.reload(); // the verdict "leader" is in localStorage: the reads go to the dark leader first
+  await waitState(page, "emergency");
+  await page.waitForFunction(() => /follower/.test(document.getElementById("pages-origin").textContent) && /follower/.test(document.getElementById("files-origin").textContent));
+  await new Promise((r) => setTimeout(r, 2500));
+  const s = await env.sim.stats();
+  assert.deepEqual([count(s, "/api/pages"), count(s, "/api/files")], [1, 1], JSON.stringify(s.follower.byPath));
+  assert.deepEqual(errors, []);
+  await env.sim.leader("up");
+  await context.close();
+});

@@ -83,7 +83,7 @@ before(async () => {
   s.app = await startApp(s.stack);
   s.nginx = await startNginx(s.stack);
   s.follower = await startFollower(s.stack);
-  s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER));
+  s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER), s.stack.site);
   s.browser = await launch();
 });
 

@@ -2,20 +2,23 @@
 // as the leader, each run in the foreground from a temp dir and stopped by PID; an API
 // Gateway + Lambda stand-in as the follower; an "S3 bucket" for the files' AWS copy; and
 // the landing page on a static origin that sends the README's CSP. Ports 18500–18599.
-import { spawn } from "node:child_process";
+// The leader's files and the Lambda are the README's, extracted as printed
+// (tests/tools/recipes.mjs); only the NGINX main file (logs, temp dirs) and the captive
+// portal are the suite's own.
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { connect } from "node:net";
 import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { ROOT, sleep } from "./harness.mjs";
-import { handler as lambda } from "../realstack/lambda.mjs";
+import { extract, render } from "../tools/recipes.mjs";
+import { buildSite } from "../tools/build-site.mjs";
 
 const HOST = "127.0.0.1";
 export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511 };
 export const ORIGIN = Object.fromEntries(Object.entries(PORTS).map(([k, p]) => [k, `http://${HOST}:${p}`]));
 export const FOLLOWER_BASE = `${ORIGIN.follower}/prod`;
-const RS = `${ROOT}tests/realstack`;
 const VENV = process.env.REALSTACK_VENV ?? `${ROOT}target/venv`;
 
 // Shared files: the same bytes in the leader's store and in the AWS bucket.
@@ -34,33 +37,86 @@ export function csp(follower = ORIGIN.follower, leader = ORIGIN.leader) {
   return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${leader} ${follower}; img-src 'self' data:; style-src 'self'`;
 }
 
+// The suite's own NGINX main file: the README's site files are included inside http { }
+// as /etc/nginx/nginx.conf includes conf.d/*.conf; the log format lets the tests count
+// requests and preflights.
+const MAIN_CONF = `worker_processes 1;
+pid {{PREFIX}}/nginx.pid;
+error_log {{PREFIX}}/error.log warn;
+events { worker_connections 512; }
+http {
+  include /etc/nginx/mime.types;
+  log_format hub '$request_method $uri $status acrm=$http_access_control_request_method';
+  access_log {{PREFIX}}/access.log hub;
+  client_body_temp_path {{PREFIX}}/tmp/body;
+  proxy_temp_path {{PREFIX}}/tmp/proxy;
+  fastcgi_temp_path {{PREFIX}}/tmp/fastcgi;
+  uwsgi_temp_path {{PREFIX}}/tmp/uwsgi;
+  scgi_temp_path {{PREFIX}}/tmp/scgi;
+  include {{PREFIX}}/conf.d/*.conf;
+}
+`;
+
+// A "captive portal" on the leader's address: 200 with an HTML body for every path. It
+// even sends CORS (as a default NGINX site of the same operator may), so the page can
+// read the body and only health.expect tells it apart from the leader.
+const CAPTIVE_CONF = `worker_processes 1;
+pid {{PREFIX}}/captive.pid;
+error_log {{PREFIX}}/captive-error.log warn;
+events { worker_connections 128; }
+http {
+  access_log off;
+  client_body_temp_path {{PREFIX}}/tmp/body;
+  proxy_temp_path {{PREFIX}}/tmp/proxy;
+  fastcgi_temp_path {{PREFIX}}/tmp/fastcgi;
+  uwsgi_temp_path {{PREFIX}}/tmp/uwsgi;
+  scgi_temp_path {{PREFIX}}/tmp/scgi;
+  server {
+    listen {{LEADER_ADDR}};
+    add_header Access-Control-Allow-Origin * always;
+    default_type text/html;
+    location / {
+      return 200 "<!doctype html><title>Hotel Wi-Fi</title><h1>Sign in to continue</h1>";
+    }
+  }
+}
+`;
+
 /**
- * Makes the temp dir: files for both stores, the replica, the rendered NGINX configs.
- * The leader runs on loopback unless `host` (its address, NGINX listens there) and `exec`
- * (the command prefix that runs a process on that host, e.g. `ip netns exec NAME`) say otherwise.
+ * Makes the temp dir: the README's recipe files (recipes/), files for both stores, the
+ * replica, a self-signed certificate for the recipe's TLS lines, and the rendered NGINX
+ * configs. The leader runs on loopback unless `host` (its address, NGINX listens there) and
+ * `exec` (the command prefix that runs a process on that host, e.g. `ip netns exec NAME`)
+ * say otherwise; `addr` overrides single addresses (pageOrigin, leaderAddr, storeAddr, appAddr).
  */
-export async function prepare({ host = HOST, exec = [] } = {}) {
+export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
+  const a = { pageOrigin: ORIGIN.page, leaderAddr: `${host}:${PORTS.leader}`, storeAddr: `${host}:${PORTS.store}`, appAddr: `${HOST}:${PORTS.app}`, ...addr };
   const dir = await mkdtemp(join(tmpdir(), "hp-realstack-"));
   await chmod(dir, 0o755); // NGINX's workers run as an unprivileged user and read the files
-  for (const d of ["files", "bucket/files", "tmp"]) await mkdir(join(dir, d), { recursive: true });
+  for (const d of ["files", "bucket/files", "tmp", "conf.d"]) await mkdir(join(dir, d), { recursive: true });
+  const recipes = join(dir, "recipes");
+  extract(recipes);
   for (const [name, bytes] of Object.entries(FILES)) {
     await writeFile(join(dir, "files", name), bytes);
     await writeFile(join(dir, "bucket/files", name), bytes);
   }
   const files = Object.entries(FILES).map(([name, b]) => ({ name, size: b.length }));
   await writeFile(join(dir, "replica.json"), JSON.stringify({ pages: PAGES, files }));
-  const vars = {
-    PREFIX: dir, PAGE_ORIGIN: ORIGIN.page, APP_ADDR: `${HOST}:${PORTS.app}`,
-    LEADER_ADDR: `${host}:${PORTS.leader}`, STORE_ADDR: `${host}:${PORTS.store}`, FILES_DIR: join(dir, "files"),
-  };
-  for (const name of ["nginx", "captive"]) {
-    const text = (await readFile(`${RS}/${name}.conf.template`, "utf8")).replace(/\{\{(\w+)\}\}/g, (_, k) => {
-      if (!(k in vars)) throw new Error(`${name}.conf.template: unknown {{${k}}}`);
-      return vars[k];
-    });
-    await writeFile(join(dir, `${name}.conf`), text);
+  // The recipe's TLS lines stay in: NGINX loads the certificate, the suite listens without ssl.
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-days", "2", "-subj", "/CN=hub.example.com"], { stdio: "ignore" });
+  const site = { PAGE_ORIGIN: a.pageOrigin, API_HOST: "hub.example.com", FILES_HOST: "files.hub.example.com",
+    TLS_CERT: join(dir, "tls.crt"), TLS_KEY: join(dir, "tls.key"), GUNICORN_ADDR: a.appAddr, FILES_DIR: join(dir, "files") };
+  for (const [name, listen] of [["acme-hub.conf", a.leaderAddr], ["acme-files.conf", a.storeAddr]]) {
+    const text = await readFile(join(recipes, "leader/nginx", name), "utf8");
+    await writeFile(join(dir, "conf.d", name), render(text, { ...site, LISTEN: listen }, name));
   }
-  return { dir, host, exec, notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
+  await writeFile(join(dir, "nginx.conf"), render(MAIN_CONF, { PREFIX: dir }));
+  await writeFile(join(dir, "captive.conf"), render(CAPTIVE_CONF, { PREFIX: dir, LEADER_ADDR: a.leaderAddr }));
+  // The landing page as deployed: target/site's layout (hashed package files), built here.
+  const built = buildSite({ out: join(dir, "site") });
+  return { dir, host, exec, recipes, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
+    notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -116,9 +172,10 @@ function group(cmd, args, opts, port, where = {}) {
   };
 }
 
-/** gunicorn with the recipe's config, serving tests/realstack/app.py. `env` adds e.g. FLASK_DEBUG. */
+/** gunicorn with the README's gunicorn.conf.py, serving its app.py. `env` adds e.g. FLASK_DEBUG. */
 export async function startApp(stack, env = {}) {
-  const g = group(`${VENV}/bin/gunicorn`, ["-c", `${RS}/gunicorn.conf.py`, "--chdir", RS, "app:app"], {
+  const leader = join(stack.recipes, "leader");
+  const g = group(`${VENV}/bin/gunicorn`, ["-c", join(leader, "gunicorn.conf.py"), "--chdir", leader, "app:app"], {
     env: { ...process.env, GUNICORN_BIND: `${HOST}:${PORTS.app}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
       NOTES_LOG: stack.notesLog, FILES_DIR: join(stack.dir, "files"), ...env },
   }, PORTS.app, { exec: stack.exec });
@@ -152,6 +209,7 @@ function closer(server) {
 export async function startFollower(stack, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [] }) {
   process.env.ALLOW_ORIGIN = ORIGIN.page;
   process.env.REPLICA_FILE = join(stack.dir, "replica.json");
+  const { handler: lambda } = await import(join(stack.recipes, "follower/lambda.mjs"));
   const cors = { "Access-Control-Allow-Origin": ORIGIN.page, Vary: "Origin" };
   const api = createServer(async (req, res) => {
     const url = new URL(req.url, ORIGIN.follower);
@@ -196,18 +254,27 @@ export async function startFollower(stack, stats = { reads: 0, health: 0, writes
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
 
-/** The landing page as S3 + CloudFront would serve it: www/ + pkg/, config.json, the CSP header. */
-export async function startPage(config, policy = csp()) {
+/**
+ * The landing page as S3 + CloudFront would serve it: config.json, the CSP header, and
+ * www/ + pkg/, or with `site` (prepare()'s) the built site as upload.sh stores it: the
+ * hashed package files brotli-encoded and immutable.
+ */
+export async function startPage(config, policy = csp(), site = null) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, ORIGIN.page).pathname;
     try {
       let body;
+      const headers = { "Content-Security-Policy": policy, "Cache-Control": "no-store" };
       if (path === "/config.json") body = Buffer.from(JSON.stringify(config));
       else if (path.includes("..")) throw new Error("no");
+      else if (site?.hashed.has(path)) {
+        body = await readFile(`${site.dir}${path}.br`);
+        Object.assign(headers, { "Content-Encoding": "br", "Cache-Control": "public, max-age=31536000, immutable" });
+      } else if (site) body = await readFile(`${site.dir}${path === "/" ? "/index.html" : path}`);
       else if (path.startsWith("/pkg/")) body = await readFile(`${ROOT}${path.slice(1)}`);
       else body = await readFile(`${ROOT}www${path === "/" ? "/index.html" : path}`);
       const type = TYPES[extname(path === "/" ? "/index.html" : path)] ?? "application/octet-stream";
-      res.writeHead(200, { "Content-Type": type, "Content-Security-Policy": policy, "Cache-Control": "no-store" });
+      res.writeHead(200, { "Content-Type": type, ...headers });
       res.end(body);
     } catch {
       res.writeHead(404, { "Content-Type": "text/plain" });

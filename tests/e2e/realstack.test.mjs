@@ -53,14 +53,19 @@ after(async () => {
 
 async function openPage(cfg, policy) {
   await s.page?.stop();
-  s.page = await startPage(cfg, policy);
+  s.page = await startPage(cfg, policy, s.stack.site);
   const context = await s.browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
+  const hashed = [];
+  page.on("response", (r) => r.url().includes("/pkg/") && hashed.push(r.headers()["content-encoding"]));
   const response = await page.goto(`${ORIGIN.page}/`);
   assert.equal(response.headers()["content-security-policy"], policy ?? csp());
+  await page.waitForFunction(() => window.hub);
+  // The deployed layout: the package under hashed names, stored and served brotli-encoded.
+  assert.deepEqual(hashed, ["br", "br"], "the page loaded the hashed, brotli-encoded package");
   return { context, page, errors };
 }
 
@@ -92,7 +97,18 @@ function readUi() {
 
 /** Clicks the first file link and returns where the browser downloaded it from, and the bytes. */
 async function download(page) {
-  const [dl] = await Promise.all([page.waitForEvent("download", { timeout: 5000 }), page.click("#files a.file-link >> nth=0")]);
+  // The link opens in a tab of its own (a store's error page must not replace the landing
+  // page): the download may be reported on either.
+  const context = page.context();
+  let onPage;
+  const dl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no download within 5 s")), 5000);
+    const got = (d) => { clearTimeout(timer); resolve(d); };
+    onPage = (p) => p.once("download", got);
+    context.on("page", onPage);
+    page.once("download", got);
+    page.click("#files a.file-link >> nth=0").catch(reject);
+  }).finally(() => context.off("page", onPage));
   const bytes = await readFile(await dl.path());
   return { url: dl.url(), name: dl.suggestedFilename(), bytes };
 }

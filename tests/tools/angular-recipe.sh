@@ -36,12 +36,13 @@ const assets = [
   { glob: "health_proxy_bg.wasm", input: "node_modules/health-proxy", output: "/" },
 ];
 const optimization = { scripts: true, styles: { minify: true, inlineCritical: false }, fonts: true };
-for (const line of [JSON.stringify(assets[1]).replace(/[:,]/g, "$& ").replace(/\{/, "{ ").replace(/\}$/, " }"), '"inlineCritical": false']) {
+for (const line of [JSON.stringify(assets[1]).replace(/[:,]/g, "$& ").replace(/\{/, "{ ").replace(/\}$/, " }"), '"inlineCritical": false', '"outputMode": "static"']) {
   if (!fragment.includes(line)) throw new Error(`README's angular.json step lacks ${line}`);
 }
 const angular = JSON.parse(fs.readFileSync("angular.json", "utf8"));
 const build = angular.projects.hub.architect.build;
 build.options.assets = assets;
+build.options.outputMode = "static";
 build.configurations.production.optimization = optimization;
 fs.writeFileSync("angular.json", JSON.stringify(angular, null, 2));
 fs.writeFileSync("public/config.json", pick("json", "{"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ (release, --target web unless $1 names another),
 # shrinks the wasm with wasm-opt -Oz and minifies the JS glue (binaryen and esbuild from
-# tests/e2e's npm packages), and prints its size.
+# tests/e2e's npm packages), prints its size (gzip -9 and brotli 11) and writes a .gz and
+# a .br copy of each .wasm and .js (tests/tools/compress.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
@@ -57,8 +58,15 @@ for file in $glue; do
 done
 js_raw=$(cat $glue | wc -c)
 js_gz=$(cat $glue | gzip -9c | wc -c)
-printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
-  "$target" "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" $((wasm_gz + js_gz))
+# Pre-compressed copies (FILE.gz, FILE.br) of what a page downloads, for hosts that serve
+# a stored encoding: CloudFront compresses JS but not application/wasm (README, Deploying).
+rm -f "$out"/*.gz "$out"/*.br
+sizes=$(node tests/tools/compress.mjs "$wasm" "$out"/*.js)
+wasm_br=$(awk -v f="$(basename "$wasm")" '$1 == f { print $4 }' <<<"$sizes")
+js_br=0
+for file in $glue; do js_br=$((js_br + $(awk -v f="$(basename "$file")" '$1 == f { print $4 }' <<<"$sizes"))); done
+printf 'package size (%s): wasm %d B (%d B gzipped, %d B brotli), JS glue %d B (%d B gzipped, %d B brotli), total %d B gzipped, %d B brotli\n' \
+  "$target" "$wasm_raw" "$wasm_gz" "$wasm_br" "$js_raw" "$js_gz" "$js_br" $((wasm_gz + js_gz)) $((wasm_br + js_br))
 # The budget (76 KiB gzipped, wasm + glue) is a requirement: the build of the package
 # (the web flavour, as published) fails over it. A bundler re-minifies its own flavour.
 budget=$((76 * 1024))

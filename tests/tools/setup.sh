@@ -52,9 +52,11 @@ if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$geck
     || cargo install geckodriver --version "=$geckodriver_version"
 fi
 # The real-stack suite's leader: NGINX from Debian in front of Flask under gunicorn, both
-# from PyPI into a virtualenv (target/venv) at the versions in tests/realstack/requirements.txt.
+# from PyPI into a virtualenv (target/venv) at the versions in tests/tools/requirements.txt,
+# with the deploy check's aws CLI and moto (a local S3 API); openssl makes its certificate.
 rs_missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || rs_missing+=(nginx)
+command -v openssl >/dev/null || rs_missing+=(openssl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || rs_missing+=(python3 python3-venv)
 if [ ${#rs_missing[@]} -gt 0 ]; then
   say "installing ${rs_missing[*]}"
@@ -62,14 +64,14 @@ if [ ${#rs_missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${rs_missing[@]}" >/dev/null
 fi
 venv=target/venv
-if [ ! -f "$venv/.installed" ] || [ tests/realstack/requirements.txt -nt "$venv/.installed" ] \
-  || ! "$venv/bin/python" -c 'import flask, gunicorn' 2>/dev/null; then
-  say "installing Flask and gunicorn into $venv"
+if [ ! -f "$venv/.installed" ] || [ tests/tools/requirements.txt -nt "$venv/.installed" ] \
+  || ! "$venv/bin/python" -c 'import flask, gunicorn, moto, awscli' 2>/dev/null; then
+  say "installing Flask, gunicorn, awscli and moto into $venv"
   python3 -m venv --clear "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/realstack/requirements.txt
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
   touch "$venv/.installed"
 fi
-say "real-stack leader ready: $(PATH="$PATH:/usr/sbin" nginx -v 2>&1), $("$venv/bin/gunicorn" --version)"
+say "real-stack leader ready: $(PATH="$PATH:/usr/sbin" nginx -v 2>&1), $("$venv/bin/gunicorn" --version), $("$venv/bin/aws" --version 2>&1)"
 # The real-network suite's line: nftables drops packets, iptables sends them to the queue
 # consumer (tests/delayq; this kernel's nftables has no `queue`), tc shapes the rate.
 rn_missing=()

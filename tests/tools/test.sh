@@ -21,6 +21,9 @@ cargo test --workspace
 step "package build"
 tests/tools/build-pkg.sh web
 
+step "deploy check: the README's deploy section as printed (nginx -t, Flask under gunicorn, upload.sh with the aws CLI against a local S3 API)"
+tests/tools/deploy-check.sh
+
 sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 

@@ -561,7 +561,7 @@ async fn faults(
     }
     let is_options = method == Method::OPTIONS;
     // NGINX's own error page for a dead upstream carries no CORS headers unless its
-    // config adds them with `always` (the recipe in tests/realstack does): the browser
+    // config adds them with `always` (the README's acme-hub.conf does): the browser
     // then sees a network error, not a 502 it can read.
     let cors = !(eff == Effective::Down && !is_options && a.role == Role::Leader);
     let mut resp = match eff {

@@ -1,4 +1,4 @@
-import { Component, computed, effect, inject, signal } from '@angular/core';
+import { Component, computed, effect, inject, signal, untracked } from '@angular/core';
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { HealthProxyService, type HealthProxyError } from 'health-proxy/angular';
 
@@ -78,25 +78,45 @@ export class App {
   readonly noteResult = signal('');
   readonly noteFailed = signal(false);
 
+  private pagesBusy = false;
+
   constructor() {
-    // Reload whenever the verdict changes, so the origin label follows it.
     effect(() => {
-      this.hp.state();
-      this.loadPages();
+      const state = this.hp.state();
+      untracked(() => this.syncPages(state));
       if (this.hubVisible()) this.loadLinks();
     });
   }
 
-  loadPages(): void {
+  /**
+   * The handbook once per page view, and again only when the side that should serve it
+   * changes: back on the leader after the follower served it (or after a failure). In an
+   * outage each read is a billed follower request.
+   */
+  private syncPages(state: string): void {
+    const from = this.pagesFrom();
+    if (this.pagesBusy || from === 'leader' || (from === 'follower' && state !== 'leader')) return;
+    this.pagesBusy = true;
+    this.loadPages(() => {
+      this.pagesBusy = false;
+      // The verdict moved on while the read was out (the first one, mostly): look again.
+      const now = this.hp.state();
+      if (now !== state) this.syncPages(now);
+    });
+  }
+
+  loadPages(done?: () => void): void {
     this.http.get<{ pages: Page[] }>('/api/pages', { observe: 'response' }).subscribe({
       next: (res) => {
         this.pages.set(res.body?.pages ?? []);
         this.pagesFrom.set(this.hp.servedByFollower(res.url ?? '') ? 'follower' : 'leader');
         this.pagesError.set('');
+        done?.();
       },
       error: (e: HttpErrorResponse) => {
         // NOT_READY: rendering on the server, where nothing is routed; the browser loads it.
         if (!notReady(e)) this.pagesError.set(`Could not load the handbook: ${describe(e)}`);
+        done?.();
       },
     });
   }

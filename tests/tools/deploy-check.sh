@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs the README's "Deploying" section as printed, the way a new user would: extracts its
+# files (tests/tools/recipes.mjs), fills in the NGINX placeholders with sed and runs
+# `nginx -t` on them (TLS lines and all, with a self-signed certificate), starts the Flask
+# app under gunicorn with the recipe's config and reads it, builds the site
+# (build-site.mjs) and runs upload.sh with the real aws CLI against a local S3 API (moto's
+# server), then checks each stored object's Content-Type, Content-Encoding, Cache-Control
+# and bytes. Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs pkg/ built.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+venv=$root/target/venv
+nginx=${NGINX:-/usr/sbin/nginx}
+dir=$(mktemp -d /tmp/hp-deploy-check.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+say() { printf '[deploy-check] %s\n' "$*"; }
+fail() { printf '[deploy-check] FAILED: %s\n' "$*" >&2; exit 1; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "nothing listens on port $1"
+}
+
+node tests/tools/recipes.mjs "$dir/recipes" >/dev/null
+r=$dir/recipes
+for f in leader/nginx/acme-hub.conf leader/nginx/acme-files.conf leader/app.py leader/gunicorn.conf.py \
+  follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml; do
+  [ -s "$r/$f" ] || fail "the README has no File: \`$f\`"
+done
+say "extracted $(find "$r" -type f | wc -l) files from the README"
+
+# 1. NGINX: the placeholders filled in with sed, as the README says, production values.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
+  -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com >/dev/null 2>&1
+mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
+for f in acme-hub.conf acme-files.conf; do
+  sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
+    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' \
+    -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
+    -e 's#{{GUNICORN_ADDR}}#127.0.0.1:8000#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
+    "$r/leader/nginx/$f" >"$dir/conf.d/$f"
+  if grep -nE '\{\{[A-Z_]+\}\}' "$dir/conf.d/$f"; then fail "$f: a placeholder the README's table does not list"; fi
+done
+# Debian's nginx.conf in miniature: the site files are included inside http { }.
+cat >"$dir/nginx.conf" <<EOF
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events {}
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  include $dir/conf.d/*.conf;
+}
+EOF
+"$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" || fail "nginx -t"
+grep -q 'proxy_connect_timeout' "$dir/conf.d/acme-hub.conf" || fail "acme-hub.conf: no proxy_connect_timeout"
+say "nginx -t: acme-hub.conf and acme-files.conf (listen 443 ssl, certificate lines) are valid"
+
+# 2. Flask under gunicorn with the recipe's config, run as the README says.
+(cd "$r/leader" && GUNICORN_BIND=127.0.0.1:18592 NOTES_LOG="$dir/notes.jsonl" FILES_DIR="$dir/files" \
+  GUNICORN_ACCESS_LOG="$dir/gunicorn.log" exec "$venv/bin/gunicorn" -c gunicorn.conf.py app:app >"$dir/gunicorn.out" 2>&1) &
+pids+=($!)
+wait_port 18592
+echo "handbook" >"$dir/files/handbook.pdf"
+"$venv/bin/python" - "$dir" <<'EOF' || fail "the Flask app"
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base = "http://127.0.0.1:18592"
+def get(path, headers={}):
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers)) as r:
+        return r.status, dict(r.headers), json.loads(r.read())
+status, headers, body = get("/health")
+assert (status, body, headers.get("Cache-Control")) == (200, {"status": "ok"}, "no-store"), (status, body, headers)
+assert "Access-Control-Allow-Origin" not in headers, "Flask must not send CORS (NGINX does)"
+pages = get("/api/pages")[2]["pages"]
+assert pages and all(set(p) >= {"id", "title", "body"} for p in pages), pages
+assert get("/api/files")[2]["files"] == [{"name": "handbook.pdf", "size": 9}]
+# As NGINX forwards it: Host with the port, the scheme in X-Forwarded-Proto (ProxyFix).
+links = get("/api/hub/links", {"Host": "hub.example.com:443", "X-Forwarded-Proto": "https"})[2]["links"]
+assert all(l["href"].startswith("https://hub.example.com/hub/") for l in links), links  # no "//hub": host_url ends with "/"
+def post(i):
+    req = urllib.request.Request(base + "/api/notes", data=json.dumps({"text": f"note {i}", "clientId": f"c{i}"}).encode(),
+                                 headers={"content-type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 201, r.status
+        return json.loads(r.read())["id"]
+with ThreadPoolExecutor(16) as pool:
+    ids = list(pool.map(post, range(40)))
+assert sorted(ids) == list(range(1, 41)), f"note ids from 2 workers: {sorted(ids)}"
+print("[deploy-check] Flask under gunicorn (2 workers): /health, the three reads, 40 notes posted at once got 40 distinct ids")
+EOF
+
+# 3. The site, uploaded with the README's commands: the real aws CLI, a local S3 API.
+node tests/tools/build-site.mjs --out "$dir/site" >/dev/null
+"$venv/bin/moto_server" -H 127.0.0.1 -p 18591 >"$dir/moto.log" 2>&1 &
+pids+=($!)
+wait_port 18591
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:18591
+export PATH="$venv/bin:$PATH"
+aws s3 mb s3://acme-hub-www >/dev/null
+BUCKET=s3://acme-hub-www sh "$r/site/upload.sh" "$dir/site" >"$dir/upload.log" || { cat "$dir/upload.log"; fail "upload.sh"; }
+node - "$dir" <<'EOF' || fail "the uploaded objects"
+// Each object's stored headers, as S3 (and CloudFront from it) will serve them, and its bytes.
+const { execFileSync } = require("node:child_process");
+const { readFileSync, readdirSync } = require("node:fs");
+const { brotliDecompressSync } = require("node:zlib");
+const dir = process.argv[2];
+const site = `${dir}/site`;
+const aws = (...args) => execFileSync("aws", args, { encoding: "utf8" });
+const keys = JSON.parse(aws("s3api", "list-objects-v2", "--bucket", "acme-hub-www")).Contents.map((o) => o.Key).sort();
+const hashed = readdirSync(`${site}/pkg`).filter((n) => /\.[0-9a-f]{12}\.(js|wasm)$/.test(n)).map((n) => `pkg/${n}`);
+const plain = readdirSync(site).filter((n) => n !== "pkg");
+const want = [...hashed, ...plain].sort();
+if (JSON.stringify(keys) !== JSON.stringify(want)) throw new Error(`objects ${keys.join(", ")}; expected ${want.join(", ")}`);
+const TYPES = { wasm: "application/wasm", js: "text/javascript; charset=utf-8", html: "text/html; charset=utf-8", css: "text/css; charset=utf-8", json: "application/json" };
+for (const key of keys) {
+  const head = JSON.parse(aws("s3api", "head-object", "--bucket", "acme-hub-www", "--key", key));
+  const immutable = hashed.includes(key);
+  const expect = {
+    ContentType: TYPES[key.split(".").pop()],
+    ContentEncoding: immutable ? "br" : undefined,
+    CacheControl: immutable ? "public, max-age=31536000, immutable" : "no-cache",
+  };
+  for (const [k, v] of Object.entries(expect)) {
+    if (head[k] !== v) throw new Error(`${key}: ${k} ${JSON.stringify(head[k])}, expected ${JSON.stringify(v)}`);
+  }
+  aws("s3api", "get-object", "--bucket", "acme-hub-www", "--key", key, `${dir}/object`);
+  const stored = readFileSync(`${dir}/object`);
+  const bytes = immutable ? brotliDecompressSync(stored) : stored;
+  if (!bytes.equals(readFileSync(`${site}/${key}`))) throw new Error(`${key}: the stored bytes are not the site's file`);
+  console.log(`[deploy-check] s3://acme-hub-www/${key}: ${head.ContentType}${head.ContentEncoding ? `, ${head.ContentEncoding}` : ""}, ${head.CacheControl}, ${stored.length} B`);
+}
+EOF
+
+# 4. The page host's headers: the CloudFront policy and customHttp.yml send the README's CSP.
+"$venv/bin/python" - "$r" "$root/README.md" <<'EOF' || fail "the page host's headers"
+import json, re, sys, yaml
+r, readme = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
+csp = re.search(r"^Content-Security-Policy: (.+)$", readme.split("\n## Deploying\n", 1)[1], re.M).group(1)
+policy = json.load(open(f"{r}/site/cloudfront-headers.json"))
+assert policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"] == csp, "cloudfront-headers.json: another CSP"
+amplify = yaml.safe_load(open(f"{r}/site/customHttp.yml"))
+sent = {h["key"]: h["value"] for rule in amplify["customHeaders"] if rule["pattern"] == "**/*" for h in rule["headers"]}
+assert sent["Content-Security-Policy"] == csp, "customHttp.yml: another CSP"
+pkg = [h["value"] for rule in amplify["customHeaders"] if rule["pattern"].startswith("pkg/") for h in rule["headers"] if h["key"] == "Cache-Control"]
+assert pkg == ["public, max-age=31536000, immutable"], pkg
+print("[deploy-check] cloudfront-headers.json and customHttp.yml send the README's CSP; customHttp.yml caches pkg/ for a year")
+EOF
+say "the README's deploy section runs as printed"
