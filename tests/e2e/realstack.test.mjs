@@ -28,7 +28,8 @@ function config(overrides = {}) {
       // The files themselves: the leader's store while it is up, the AWS bucket while not.
       { prefix: "/files", critical: true, leader: ORIGIN.store, follower: ORIGIN.bucket },
     ],
-    hysteresis: { successesToUp: 2 },
+    // Its faults come seconds apart and each is an outage of its own: damping at its shortest.
+    hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
     cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
     ...overrides,
   };
