@@ -54,6 +54,10 @@ export declare class DirectProxy {
  * Loads the package and resolves with a `HealthProxy`; when the wasm cannot be fetched,
  * compiled (a CSP without `'wasm-unsafe-eval'`) or instantiated, or there is no
  * WebAssembly, resolves with a `DirectProxy` and logs one `console.error` naming the
- * cause and the fix. Rejects with `INVALID_CONFIG` for a config the proxy refuses.
+ * cause and the fix. `config` may be a promise of it (the wasm loads meanwhile). Rejects
+ * with `INVALID_CONFIG` for a config the proxy refuses, and with the config's own error.
  */
-export function load(config: HealthProxyConfig, options?: LoadOptions): Promise<HealthProxy | DirectProxy>;
+export function load(
+  config: HealthProxyConfig | PromiseLike<HealthProxyConfig>,
+  options?: LoadOptions,
+): Promise<HealthProxy | DirectProxy>;

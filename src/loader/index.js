@@ -6,12 +6,10 @@ import init, { HealthProxy } from "./health_proxy.js";
 
 export async function load(config, options) {
   const wasm = options?.wasm ?? new URL("health_proxy_bg.wasm", import.meta.url);
-  let cause;
-  try {
-    cause = await start(wasm);
-  } catch (e) {
-    cause = explain(e);
-  }
+  // The config may be a promise (config.json on its way): the wasm loads meanwhile.
+  const loading = start(wasm).catch(explain);
+  config = await config;
+  const cause = await loading;
   // A config the real proxy refuses is the application's error: it rejects, as the
   // constructor throws.
   if (!cause) return new HealthProxy(config);
