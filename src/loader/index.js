@@ -150,9 +150,12 @@ export class DirectProxy {
   async fetch(pathOrUrl, init) {
     const url = this.resolve(pathOrUrl);
     const own = init?.signal;
+    // One controller for the deadline and the caller's signal (no AbortSignal.any needed).
     const timer = new AbortController();
     setTimeout(() => timer.abort(new DOMException("timed out", "TimeoutError")), this.#timeoutMs);
-    const signal = own ? AbortSignal.any([own, timer.signal]) : timer.signal;
+    if (own?.aborted) timer.abort(own.reason);
+    own?.addEventListener?.("abort", () => timer.abort(own.reason), { once: true });
+    const signal = timer.signal;
     const method = String(init?.method ?? "GET").toUpperCase();
     try {
       // The timer is left to run: `signal` bounds the body's arrival too.
