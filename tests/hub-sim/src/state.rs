@@ -569,7 +569,7 @@ mod tests {
         assert_eq!(FollowerMode::parse("down"), Some(FollowerMode::Down));
         assert_eq!(
             LeaderMode::valid_list(),
-            "up, app-down, refused, blackout, slow, wrong-body, flapping, jitter"
+            "up, app-down, refused, blackout, slow, wrong-body, flapping, jitter, health-stall"
         );
         assert_eq!(
             i.state_json(),
