@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import http from "node:http";
 import { ROOT, ports, chaosConfig, serveConfig, startSim, launch } from "./harness.mjs";
 
 const PAGE = ports(18560);
@@ -15,16 +16,36 @@ const NOTICE = /Automatic failover is unavailable on this page/;
 const NO_WASM_CSP =
   "default-src 'self'; script-src 'self'; connect-src 'self' http://127.0.0.1:* http://localhost:*; img-src 'self' data:; style-src 'self'";
 
+/**
+ * The simulator's page origin served again on `port` with another CSP: a real server (a
+ * document fulfilled by the browser's request interception would not count as loopback,
+ * and Chromium's local network access checks would then block its requests to the leader).
+ */
+function withPolicy(p, port, policy) {
+  const server = http.createServer(async (req, res) => {
+    const upstream = await fetch(`http://127.0.0.1:${p.page}${req.url}`, { headers: { accept: req.headers.accept ?? "*/*" } });
+    const headers = Object.fromEntries(upstream.headers);
+    for (const h of ["content-encoding", "content-length", "transfer-encoding"]) delete headers[h]; // fetch decoded it
+    res.writeHead(upstream.status, { ...headers, "content-security-policy": policy });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
 const env = {};
 before(async () => {
   env.page = await startSim(PAGE);
   env.app = await startSim(APP, ["--www", `${ROOT}tests/angular/dist/hub/browser`]);
+  env.pageNoWasm = await withPolicy(PAGE, PAGE.page + 6, NO_WASM_CSP);
+  env.appNoWasm = await withPolicy(APP, APP.page + 6, NO_WASM_CSP);
   env.browser = await launch();
 });
 after(async () => {
   await env.browser?.close();
   env.page?.stop();
   env.app?.stop();
+  env.pageNoWasm?.close();
+  env.appNoWasm?.close();
 });
 
 const CASES = [
@@ -38,14 +59,8 @@ const CASES = [
     name: "the CSP lacks 'wasm-unsafe-eval'",
     direct: true,
     cause: /add 'wasm-unsafe-eval' to script-src/,
-    prepare: (page, origin) =>
-      page.route(`${origin}/`, async (route) => {
-        const response = await route.fetch();
-        const headers = { ...response.headers(), "content-security-policy": NO_WASM_CSP };
-        delete headers["content-encoding"]; // the body handed on is decoded already
-        delete headers["content-length"];
-        await route.fulfill({ response, headers });
-      }),
+    port: 6, // the page through withPolicy(NO_WASM_CSP)
+    prepare: async () => {},
   },
   {
     name: "the wasm is served as text/plain",
@@ -58,13 +73,13 @@ const CASES = [
   },
 ];
 
-async function open(sim, p, cfg, prepare) {
+async function open(sim, p, cfg, c) {
   await sim.reset();
   const context = await env.browser.newContext();
   const page = await context.newPage();
   await serveConfig(page, cfg);
-  const origin = `http://127.0.0.1:${p.page}`;
-  await prepare(page, origin);
+  const origin = `http://127.0.0.1:${p.page + (c.port ?? 0)}`;
+  await c.prepare(page);
   const consoleText = [];
   const uncaught = [];
   page.on("console", (m) => consoleText.push(`${m.type()}: ${m.text()}`));
@@ -95,7 +110,7 @@ function assertCause(c, consoleText, label) {
 for (const c of CASES) {
   test(`landing page, leader up, ${c.name}: handbook, files and a note from the leader, nothing to the follower`, async () => {
     const cfg = chaosConfig(PAGE, { routes: [...chaosConfig(PAGE).routes, { prefix: "/files", critical: true }] });
-    const { context, page, consoleText, uncaught, before } = await open(env.page, PAGE, cfg, c.prepare);
+    const { context, page, consoleText, uncaught, before } = await open(env.page, PAGE, cfg, c);
     const want = c.direct ? "direct" : "leader";
     await page.waitForFunction((s) => document.body.dataset.state === s, want, { timeout: 10000 });
     await page.locator("#pages li strong").first().waitFor({ timeout: 10000 });
@@ -125,7 +140,7 @@ for (const c of CASES) {
   test(`Angular app, leader up, ${c.name}: handbook and a note from the leader, nothing to the follower`, async () => {
     const base = chaosConfig(APP, { cache: { storage: "none" } });
     const cfg = { ...base, routes: base.routes.filter((r) => r.prefix !== "/api/notes") };
-    const { context, page, consoleText, uncaught, before } = await open(env.app, APP, cfg, c.prepare);
+    const { context, page, consoleText, uncaught, before } = await open(env.app, APP, cfg, c);
     const want = c.direct ? "direct" : "leader";
     await page.waitForFunction((s) => document.querySelector("#state")?.dataset.state === s, want, { timeout: 10000 });
     await page.locator("#pages li").first().waitFor({ timeout: 10000 });
