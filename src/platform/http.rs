@@ -54,7 +54,7 @@ impl fmt::Debug for AbortGuard {
 extern "C" {
     // Whatever `globalThis.fetch` is now (a RUM agent's or a test's wrapper too): it may
     // throw, return a non-promise, reject with any value or resolve with a non-Response;
-    // `send` checks each. gloo-net's `send()` calls it with none of those checks.
+    // `send` checks each (gloo-net's `send()` trapped on them: README, dependencies).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
 }
