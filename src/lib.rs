@@ -2,7 +2,7 @@
 //! follower replica (see `README.md` and the product spec).
 //!
 //! Layout: `model` is the data model and every decision, pure (no web APIs, tested
-//! natively); `platform` wraps the web APIs it needs (fetch through gloo-net with an
+//! natively); `platform` wraps the web APIs it needs (one checked fetch with an
 //! abort guard, timers, storage, tab election); `engine` runs probes and requests by
 //! combining the two; `js` is the thin `#[wasm_bindgen]` surface.
 

@@ -448,14 +448,109 @@ async fn on_change_reports_changes_until_unsubscribed() {
 }
 
 #[wasm_bindgen_test]
-async fn a_throwing_listener_does_not_break_routing() {
+async fn a_throwing_listener_does_not_break_routing_and_is_reported() {
     reset().await;
     let p = proxy("{}");
     let f = js_sys::Function::new_no_args("throw new Error('listener bug')");
     p.on_change(f);
-    assert_eq!(text(&start(&p).await, "state"), "leader");
+    // Where the platform reports it: reportError (every engine here has it).
+    let real = js("globalThis.reportError");
+    let reported = js("[]");
+    let push: js_sys::Function = js_sys::Reflect::get(&reported, &"push".into())
+        .unwrap()
+        .unchecked_into();
+    let report = push.bind0(&reported);
+    js_sys::Reflect::set(&js_sys::global(), &"reportError".into(), &report).unwrap();
+    let started = start(&p).await;
+    js_sys::Reflect::set(&js_sys::global(), &"reportError".into(), &real).unwrap();
+    assert_eq!(text(&started, "state"), "leader");
+    let reported: js_sys::Array = reported.unchecked_into();
+    assert_eq!(reported.length(), 1, "{:?}", reported.to_vec());
+    assert_eq!(message(&reported.get(0)), "listener bug");
     assert_eq!(served_by(&p, "/api/pages").await, "leader");
     p.stop();
+}
+
+#[wasm_bindgen_test]
+async fn odd_fetches_are_network_errors_never_traps() {
+    support::odd_fetches_are_network_errors_never_traps().await;
+}
+
+/// Spec §3: the deadline covers the health body's read, in every engine (WebKitGTK may
+/// never settle a read of an aborted fetch's body).
+#[wasm_bindgen_test]
+async fn a_health_body_that_stalls_fails_the_probe_at_its_deadline() {
+    reset().await;
+    // The simulator's health check sends its head and part of the body, then stalls; and
+    // a fetch that ignores the abort (a read of its body never settles, as WebKitGTK's
+    // sometimes does not), which fails without the bound in every engine.
+    let deaf = r#"() => Promise.resolve(new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('{"status":')); } }), { status: 200 }))"#;
+    for case in ["health-stall", "deaf"] {
+        let p = proxy(r#"{"health":{"timeoutMs":400},"hysteresis":{"successesToUp":1}}"#);
+        assert_eq!(text(&start(&p).await, "state"), "leader");
+        let odd = if case == "deaf" {
+            Some(OddFetch::install(deaf, &format!("{LEADER}/health")))
+        } else {
+            leader_mode(case).await;
+            None
+        };
+        let t0 = now();
+        let stalled = within(3000, p.check_now()).await;
+        let took = now() - t0;
+        drop(odd);
+        leader_mode("up").await;
+        match stalled {
+            Some(Ok(s)) => assert_eq!(text(&s, "state"), "emergency", "{case}"),
+            other => panic!("{case}: the probe did not settle: {other:?}"),
+        }
+        // The leader's probe ends at 400 ms, then the follower's (fast) runs.
+        assert!(
+            (350.0..1500.0).contains(&took),
+            "{case}: settled after {took} ms"
+        );
+        match within(3000, p.check_now()).await {
+            Some(Ok(s)) => assert_eq!(text(&s, "state"), "leader", "{case}"),
+            other => panic!("{case}: the next probe did not settle: {other:?}"),
+        }
+        p.stop();
+    }
+}
+
+/// A read the follower leaves unanswered in `emergency`: a probe decides (spec §2), not
+/// the request: the follower up is `LEADER_UNAVAILABLE`, not `OFFLINE`; the leader back
+/// serves it.
+#[wasm_bindgen_test]
+async fn an_unanswered_follower_read_lets_a_probe_decide() {
+    reset().await;
+    let p = proxy(r#"{"hysteresis":{"successesToUp":1}}"#);
+    leader_mode("refused").await;
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    let api = format!("{FOLLOWER}/api/");
+    let dropped = "() => Promise.reject(new TypeError('dropped'))";
+    let lossy = OddFetch::install(dropped, &api);
+    let e = fetch_err(&p, "/api/pages", GET).await;
+    assert_eq!(code(&e), "LEADER_UNAVAILABLE", "{}", message(&e));
+    assert_eq!(state(&p), "emergency");
+    // The leader is back, unprobed: the follower's failure makes the probe that finds it.
+    leader_mode("up").await;
+    let r = fetch_ok(&p, "/api/pages", GET).await;
+    drop(lossy);
+    assert_eq!(text(&json(r).await, "servedBy"), "leader");
+    assert_eq!(state(&p), "leader");
+    p.stop();
+}
+
+/// The config's ranges are checked on the copy that is used, not only on a first read
+/// of a live object whose getters may answer differently the second time.
+#[wasm_bindgen_test]
+fn the_config_copy_that_is_used_is_the_one_checked() {
+    let e = health_proxy::HealthProxy::new(js(
+        "(() => { let reads = 0; return { leader: 'http://127.0.0.1:18081', follower: 'http://127.0.0.1:18082', health: { get timeoutMs() { return reads++ ? 0 : 1500; } } }; })()",
+    ))
+    .err()
+    .expect("a timeout of 0 in the copy must be refused");
+    assert_eq!(code(&e), "INVALID_CONFIG");
+    assert!(message(&e).contains("health.timeoutMs"), "{}", message(&e));
 }
 
 #[wasm_bindgen_test]

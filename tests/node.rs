@@ -120,3 +120,8 @@ async fn hostile_objects_and_odd_abort_reasons_settle_every_promise() {
     assert_eq!(text(&json(r).await, "servedBy"), "leader");
     p.stop();
 }
+
+#[wasm_bindgen_test]
+async fn odd_fetches_are_network_errors_never_traps() {
+    support::odd_fetches_are_network_errors_never_traps().await;
+}

@@ -1,6 +1,7 @@
 // Acme Hub landing page. Every API call goes through health-proxy, which picks our own
 // server (the leader) or, for critical reads while it is down, the AWS copy (the follower).
-import init, { HealthProxy } from "./pkg/health_proxy.js";
+// load() falls back to a leader-only stand-in (state "direct") when the wasm cannot run.
+import { load } from "./pkg/load.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,6 +10,7 @@ const BADGE = {
   leader: "On our server",
   emergency: "Emergency mode: served by AWS, read-only",
   offline: "Offline",
+  direct: "On our server (no failover)",
 };
 const DETAIL = {
   unknown: "Looking for our server…",
@@ -17,6 +19,7 @@ const DETAIL = {
     "Our server is unreachable, so you are reading the copy kept on AWS: read-only, and possibly a little out of date. Notes and the hub come back as soon as our server does.",
   offline:
     "Neither our server nor the AWS copy can be reached: your own connection seems to be down. The page reconnects by itself.",
+  direct: "Everything is served by our server. If it goes down, this page cannot switch to the AWS copy.",
 };
 const WHY_NO_WRITE = {
   unknown: "Posting opens once we have found our server.",
@@ -45,16 +48,21 @@ boot();
 async function boot() {
   // The config and the package load in parallel (index.html preloads both and the wasm),
   // and the first reads go out as soon as the proxy exists: with no verdict yet, the
-  // library itself races a silent leader against the follower (spec §8).
-  const [config, ready] = await Promise.allSettled([loadConfig(), init()]);
-  if (config.status === "rejected") return fatal(`Could not load config.json (${config.reason.message}).`);
+  // library itself races a silent leader against the follower (spec §8). A wasm that
+  // cannot run (blocked by a CSP, missing) leaves a stand-in that sends all to the leader.
+  const config = loadConfig();
   try {
-    if (ready.status === "rejected") throw ready.reason;
-    proxy = new HealthProxy(config.value);
+    proxy = await load(config);
   } catch (e) {
+    if (e.name !== "HealthProxyError") return fatal(`Could not load config.json (${e.message}).`);
     return fatal(`The page is misconfigured — ${e.code ?? e.name}: ${e.message}`);
   }
-  followerBase = String(config.value.follower).replace(/\/+$/, "") + "/";
+  if (proxy.state === "direct") {
+    $("notice").textContent =
+      "Automatic failover is unavailable on this page: everything is served by our server, and the page cannot switch to the AWS copy if it goes down.";
+    $("notice").hidden = false;
+  }
+  followerBase = String((await config).follower).replace(/\/+$/, "") + "/";
   // For people poking at the demo, and for the end-to-end tests.
   window.hub = { proxy, readPages, readFiles, postNote };
 
@@ -299,7 +307,7 @@ function tick() {
 }
 
 const SVG = "http://www.w3.org/2000/svg";
-const COLORS = { leader: "#12805c", emergency: "#b54708", offline: "#b42318", unknown: "#98a2b3" };
+const COLORS = { leader: "#12805c", emergency: "#b54708", offline: "#b42318", unknown: "#98a2b3", direct: "#3451d1" };
 
 function draw() {
   const svg = $("timeline");

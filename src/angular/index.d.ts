@@ -2,8 +2,10 @@ import type { EnvironmentProviders, Signal } from "@angular/core";
 import type { HttpBackend, HttpEvent, HttpRequest } from "@angular/common/http";
 import type { Observable } from "rxjs";
 import type { HealthProxy, HealthProxyConfig, Snapshot, State } from "../health_proxy.js";
+import type { DirectProxy, DirectSnapshot } from "../load.js";
 
 export type { HealthProxyConfig, HealthProxyError, HealthProxyErrorCode, Snapshot, State } from "../health_proxy.js";
+export type { DirectProxy, DirectSnapshot } from "../load.js";
 
 export interface HealthProxyOptions {
   /**
@@ -22,7 +24,11 @@ export interface HealthProxyOptions {
  * List it after `provideHttpClient(…)` (and before `provideHttpClientTesting()` in unit
  * tests): it replaces `HttpBackend`, so every interceptor runs first, in any order. In the
  * browser it loads the wasm and starts the proxy without delaying the first render; on the
- * server it does nothing and API requests fail with `NOT_READY`.
+ * server it does nothing and API requests fail with `NOT_READY`. When the wasm cannot run
+ * (a CSP without 'wasm-unsafe-eval', a missing file, no WebAssembly) every API request
+ * goes to the leader through the stand-in and the state is `"direct"`: show that
+ * automatic failover is unavailable. A start that failed (config unreachable) is tried
+ * again by the next request.
  */
 export declare function provideHealthProxy(
   config: HealthProxyConfig | (() => HealthProxyConfig | Promise<HealthProxyConfig>),
@@ -40,15 +46,16 @@ export declare class HealthProxyBackend implements HttpBackend {
 
 export declare class HealthProxyService {
   /** Every verdict change, starting with the current one. */
-  readonly snapshot$: Observable<Snapshot>;
-  readonly state$: Observable<State>;
-  readonly state: Signal<State>;
+  readonly snapshot$: Observable<Snapshot | DirectSnapshot>;
+  /** `"direct"` when the package could not start: no failover, everything to the leader. */
+  readonly state$: Observable<State | "direct">;
+  readonly state: Signal<State | "direct">;
   /** True while rendering on the server (SSR, prerender): no proxy, state "unknown"; the browser decides after hydration. */
   readonly onServer: boolean;
   /** The proxy; throws until it is constructed (see `whenReady`) and on the server. */
-  readonly proxy: HealthProxy;
-  /** Resolves with the proxy once the wasm is loaded and it is started (not waiting for a verdict). */
-  whenReady(): Promise<HealthProxy>;
+  readonly proxy: HealthProxy | DirectProxy;
+  /** Resolves with the proxy (or the stand-in) once the wasm is loaded and it is started (not waiting for a verdict). */
+  whenReady(): Promise<HealthProxy | DirectProxy>;
   /** True exactly when a request would be sent now; false before the proxy exists and on the server. */
   canServe(pathOrUrl: string, method?: string): boolean;
   /** True when a response (by its `url`: use `observe: 'response'`) came from the follower: label such data as possibly stale. */

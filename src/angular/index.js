@@ -23,7 +23,7 @@ import {
   HttpXhrBackend,
 } from "@angular/common/http";
 import { BehaviorSubject, Observable, distinctUntilChanged, map } from "rxjs";
-import init, { HealthProxy } from "../health_proxy.js";
+import { load } from "../load.js";
 
 const UNKNOWN = Object.freeze({ state: "unknown", leaderLatencyMs: null, checkedAt: null, source: "probe" });
 const trim = (url) => String(url).replace(/\/+$/, "");
@@ -43,7 +43,7 @@ export class HealthProxyService {
 
   /** Every verdict change, starting with the current one. */
   snapshot$ = this.#snapshot.asObservable();
-  /** The state: "unknown", "leader", "emergency" or "offline". */
+  /** The state: "unknown", "leader", "emergency" or "offline"; "direct" when the wasm could not run (no failover). */
   state$ = this.snapshot$.pipe(
     map((s) => s.state),
     distinctUntilChanged(),
@@ -125,23 +125,29 @@ export class HealthProxyService {
     );
   }
 
-  /** @internal Loads the config and the wasm, constructs the proxy and starts it; once. */
+  /**
+   * @internal Loads the config and the wasm, constructs the proxy and starts it; once,
+   * unless it failed (config.json unreachable, say): then the next request tries again.
+   * A wasm that cannot run gives the leader-only stand-in (state "direct"), not a failure.
+   */
   _start() {
-    this.#ready ??= (async () => {
+    if (this.#ready) return this.#ready;
+    const ready = (async () => {
       const config = this.#config;
-      const [resolved] = await Promise.all([
-        typeof config === "function" ? config() : config,
-        init({ module_or_path: this.#options.wasmUrl ?? "health_proxy_bg.wasm" }),
-      ]);
-      const proxy = new HealthProxy(resolved);
-      this.#setBases(resolved);
+      const resolved = typeof config === "function" ? config() : config;
+      const proxy = await load(resolved, { wasm: this.#options.wasmUrl ?? "health_proxy_bg.wasm" });
+      this.#setBases(await resolved);
       this.#proxy = proxy;
       proxy.onChange((s) => this.#publish(s));
       // Not awaited: requests made while the state is "unknown" are the library's to route (§8).
       proxy.start().then((s) => this.#publish(s));
       return proxy;
     })();
-    return this.#ready;
+    this.#ready = ready;
+    ready.catch(() => {
+      if (this.#ready === ready) this.#ready = null;
+    });
+    return ready;
   }
 
   /** The page's origin and base URL, or null where there is none. */

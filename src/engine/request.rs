@@ -307,28 +307,35 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// In `emergency`: the follower's answer, whatever its status. A failure lets a probe
-    /// tell emergency from offline for the next request.
+    /// In `emergency`: the follower's answer, whatever its status. No answer lets a probe
+    /// decide (spec §2): the leader once if it is back, else the verdict's refusal.
     async fn via_follower(&self) -> Result<Response, Failure> {
-        match self.attempt(Target::Follower).await? {
-            Outcome::Good(sent) => Ok(self.deliver(sent)),
+        let why = match self.attempt(Target::Follower).await? {
+            Outcome::Good(sent) => return Ok(self.deliver(sent)),
             Outcome::Failed {
                 answer: Some(sent), ..
             } => {
                 self.engine.spawn_probe(Source::Request);
-                Ok(self.deliver(sent))
+                return Ok(self.deliver(sent));
             }
-            Outcome::Failed { answer: None, why } => {
-                self.engine.spawn_probe(Source::Request);
-                Err(HealthProxyError::new(
-                    ErrorCode::Offline,
-                    format!(
-                        "{}: the leader is unavailable and {why}; this client appears to be offline",
-                        self.what()
-                    ),
-                )
-                .into())
-            }
-        }
+            Outcome::Failed { answer: None, why } => why,
+        };
+        let state = self.engine.probe(Source::Request).await.state;
+        let code = match policy::after_follower_failure(state) {
+            Ok(target) => match self.attempt(target).await? {
+                Outcome::Good(sent)
+                | Outcome::Failed {
+                    answer: Some(sent), ..
+                } => return Ok(self.deliver(sent)),
+                Outcome::Failed { answer: None, .. } => ErrorCode::LeaderUnavailable,
+            },
+            Err(code) => code,
+        };
+        let offline = if code == ErrorCode::Offline {
+            "; this client appears to be offline"
+        } else {
+            ""
+        };
+        Err(HealthProxyError::new(code, format!("{}: {why}{offline}", self.what())).into())
     }
 }

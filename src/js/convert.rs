@@ -66,7 +66,8 @@ impl Shape for ConfigValue {
 }
 
 /// Validates the caller's config: the schema walk names any unknown key or wrong value;
-/// then a plain JSON copy (no getters or traps left to run) is read by serde.
+/// then a plain JSON copy (no getters or traps left to run) is walked again and read by
+/// serde: `JSON.stringify` ran the getters a second time, and the copy is what is used.
 pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError> {
     schema::check(&ConfigValue(value.clone()))?;
     let unreadable = |detail: String| ConfigError::Unreadable {
@@ -75,6 +76,7 @@ pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError>
     };
     let text = js_sys::JSON::stringify(&value).map_err(|e| unreadable(describe(&e)))?;
     let plain = js_sys::JSON::parse(&String::from(text)).map_err(|e| unreadable(describe(&e)))?;
+    schema::check(&ConfigValue(plain.clone()))?;
     let expect = js_sys::Reflect::get(&plain, &JsValue::from_str("health"))
         .and_then(|h| js_sys::Reflect::get(&h, &JsValue::from_str("expect")))
         .ok()

@@ -119,8 +119,11 @@ impl HealthProxy {
         listener: js_sys::Function,
     ) -> JsValue {
         let id = self.engine.on_change(move |snapshot| {
-            // A throwing listener must not break routing or the other listeners.
-            let _ = listener.call1(&JsValue::NULL, &snapshot_to_js(snapshot));
+            // A throwing listener must not break routing or the other listeners, nor
+            // go unseen.
+            if let Err(e) = listener.call1(&JsValue::NULL, &snapshot_to_js(snapshot)) {
+                crate::platform::env::report(&e);
+            }
         });
         let engine = self.engine.clone();
         Closure::<dyn FnMut()>::new(move || engine.off(id)).into_js_value()

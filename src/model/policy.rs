@@ -14,6 +14,8 @@
 //! | leader failed, probe done | `leader` | leader's own answer, else one leader retry (budget), then the follower | reads: same, no follower; writes: the answer or `LEADER_UNAVAILABLE` |
 //! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | `LEADER_UNAVAILABLE`, never retried |
 //! | state left `leader` while waiting | other | follower joins | §2 refusal; writes keep waiting |
+//! | follower gave no answer, probe done | `leader` | once on the leader | — |
+//! | follower gave no answer, probe done | other | `OFFLINE` when offline, else `LEADER_UNAVAILABLE` | — |
 
 use super::error::ErrorCode;
 use super::routing::{decide, Decision, Target};
@@ -163,6 +165,17 @@ pub(crate) fn after_both_failed(state: State) -> BothFailed {
     }
 }
 
+/// A read the follower left unanswered (a network error or a timeout), once a probe has
+/// decided: the leader when it is back, else the refusal the verdict gives. Only a probe
+/// tells `offline` from a follower that dropped one request.
+pub(crate) fn after_follower_failure(state: State) -> Result<Target, ErrorCode> {
+    match state {
+        State::Leader => Ok(Target::Leader),
+        State::Offline => Err(ErrorCode::Offline),
+        State::Emergency | State::Unknown => Err(ErrorCode::LeaderUnavailable),
+    }
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -308,5 +321,20 @@ mod tests {
             );
             assert_eq!(when_left_leader(Leader, critical), Deserted::KeepWaiting);
         }
+    }
+
+    #[test]
+    fn an_unanswered_follower_read_after_the_probe() {
+        assert_eq!(after_follower_failure(Leader), Ok(Target::Leader));
+        assert_eq!(after_follower_failure(OFFLINE), Err(ErrorCode::Offline));
+        assert_eq!(
+            after_follower_failure(Emergency),
+            Err(ErrorCode::LeaderUnavailable),
+            "the probe found the follower up: not offline"
+        );
+        assert_eq!(
+            after_follower_failure(Unknown),
+            Err(ErrorCode::LeaderUnavailable)
+        );
     }
 }

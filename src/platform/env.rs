@@ -8,6 +8,19 @@ extern "C" {
     // Page, worker and Node alike; one binding, where js_sys::global() tries four.
     #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
     static GLOBAL_THIS: js_sys::Object;
+    // Both caught: a scope may lack `reportError` (older engines, some Node versions).
+    #[wasm_bindgen(js_name = reportError, catch)]
+    fn report_error(error: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = console, js_name = error, catch)]
+    fn console_error(error: &JsValue) -> Result<(), JsValue>;
+}
+
+/// Reports an error thrown by the caller's code (an `onChange` listener) the way the
+/// platform reports an uncaught one, without letting it stop the proxy.
+pub(crate) fn report(error: &JsValue) {
+    if report_error(error).is_err() {
+        let _ = console_error(error);
+    }
 }
 
 /// Epoch milliseconds.

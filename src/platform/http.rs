@@ -1,8 +1,8 @@
-//! Every request the library makes goes through gloo-net, with an abort guard (as
-//! reqwest's wasm backend): a timeout really aborts the request and is reported as a
-//! timeout, a caller's own `signal` still aborts, and dropping an unfinished request
+//! Every request the library makes goes through one checked `fetch` call, with an abort
+//! guard (as reqwest's wasm backend): a timeout really aborts the request and is reported
+//! as a timeout, a caller's own `signal` still aborts, and dropping an unfinished request
 //! aborts it. The guard can stay with a response until its body has arrived, so the
-//! deadline covers the whole exchange.
+//! deadline covers the whole exchange, and bounds every wait on the engine (spec §3, §4).
 
 use super::Timeout;
 use crate::model::config::ExpectValue;
@@ -50,10 +50,17 @@ impl fmt::Debug for AbortGuard {
     }
 }
 
-/// The reason our own controller aborts with: always an `Error`, because gloo-net
-/// turns a fetch rejection that is not an `Error` into a trap (`unreachable!`), and
-/// fetch rejects with the signal's reason. The caller's own reason is handed back by
-/// [`AbortGuard::classify`], never given to fetch.
+#[wasm_bindgen]
+extern "C" {
+    // Whatever `globalThis.fetch` is now (a RUM agent's or a test's wrapper too): it may
+    // throw, return a non-promise, reject with any value or resolve with a non-Response;
+    // `send` checks each (gloo-net's `send()` trapped on them: README, dependencies).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
+}
+
+/// The reason our own controller aborts with: an `Error`, as fetch's own are.
+/// The caller's own reason is handed back by [`AbortGuard::classify`], never given to fetch.
 fn abort(controller: &AbortController, why: &str) {
     controller.abort_with_reason(&js_sys::Error::new(why));
 }
@@ -104,6 +111,32 @@ impl AbortGuard {
         }
     }
 
+    /// A promise that rejects when the guard aborts (deadline, caller, drop), at once if it
+    /// already has. Raced against each wait, it bounds the wait whatever the engine does
+    /// with the aborted fetch: WebKitGTK may never settle a pending read of its body.
+    fn aborted(&self) -> js_sys::Promise {
+        let signal = self.signal();
+        let mut reject = None;
+        let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
+        if let Some(reject) = reject {
+            let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
+            if signal.aborted() {
+                let _ = reject.call0(&JsValue::NULL);
+            }
+        }
+        aborted
+    }
+
+    /// `value` (any value, a thenable too) settled, or the guard's abort, whichever comes
+    /// first. `Promise.race` adopts the value in a fresh native promise: a throwing
+    /// `then` or a non-promise becomes a rejection or a value, never a throw.
+    fn race(&self, value: &JsValue) -> JsFuture {
+        JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(
+            value,
+            &self.aborted(),
+        )))
+    }
+
     /// The exchange is complete: stop the deadline and let the request be.
     pub(crate) fn disarm(&mut self) {
         self.armed = false;
@@ -138,8 +171,12 @@ pub(crate) async fn send(
     let own: RequestInit = js_sys::Object::assign(&js_sys::Object::new(), init).unchecked_into();
     own.set_signal(Some(&guard.signal()));
     let request = web_sys::Request::new_with_str_and_init(url, &own).map_err(SendError::Invalid)?;
-    match gloo_net::http::Request::from(request).send().await {
-        Ok(response) => Ok((response.into(), guard)),
+    // A fetch that throws, rejects with anything, or gives something other than a
+    // Response is a network error (spec §4); the guard bounds a fetch that never settles.
+    let fetched = global_fetch(&request).map_err(|_| guard.classify())?;
+    match guard.race(&fetched).await.map(|v| v.dyn_into::<Response>()) {
+        Ok(Ok(response)) => Ok((response, guard)),
+        Ok(Err(_)) => Err(SendError::Network),
         Err(_) => Err(guard.classify()),
     }
 }
@@ -166,27 +203,15 @@ pub(crate) fn watch_body(
     // The deadline may have passed while the response was held (a leader's answer kept
     // while a probe or the follower was tried): not a stall of the server's.
     let late = signal.aborted();
-    // The pipe's end, or the guard's abort, whichever comes first: WebKit's pipe waits
-    // for its pending read of an aborted fetch body before it ends, and WebKitGTK
-    // sometimes never settles that read.
-    let mut reject = None;
-    let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
-    if let Some(reject) = reject {
-        let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
-        if late {
-            let _ = reject.call0(&JsValue::NULL);
-        }
-    }
-    // The caller's side is errored by the task below, never by the pipe (see above),
-    // and with the reason fetch would give: the caller's own when its signal aborted.
+    // The caller's side is errored by the task below, never by the pipe, and with the
+    // reason fetch would give: the caller's own when its signal aborted. The pipe is
+    // raced against the guard's abort: WebKit's pipe waits for its pending read of an
+    // aborted fetch body before it ends, and WebKitGTK sometimes never settles that read.
     let options = web_sys::StreamPipeOptions::new();
     options.set_prevent_abort(true);
-    let first = js_sys::Promise::race(&js_sys::Array::of2(
-        &body.pipe_to_with_options(&pipe.writable(), &options),
-        &aborted,
-    ));
+    let first = guard.race(&body.pipe_to_with_options(&pipe.writable(), &options));
     super::spawn(async move {
-        if let Err(failed) = JsFuture::from(first).await {
+        if let Err(failed) = first.await {
             let reason = match guard.classify() {
                 SendError::CallerAbort(reason) => reason,
                 SendError::Timeout => {
@@ -274,7 +299,7 @@ pub(crate) async fn probe(
     let landed = response.url();
     let status = response.status();
     let body = if read_body && (200..300).contains(&status) {
-        read_prefix(&response, health::BODY_LIMIT).await?
+        read_prefix(&response, &guard, health::BODY_LIMIT).await?
     } else {
         // Unread, the body would hold the connection until garbage collection.
         if let Some(stream) = response.body() {
@@ -290,15 +315,16 @@ pub(crate) async fn probe(
     })
 }
 
-/// Reads at most `limit` bytes of the body, then cancels the rest.
-async fn read_prefix(response: &Response, limit: usize) -> Option<Vec<u8>> {
+/// Reads at most `limit` bytes of the body, then cancels the rest; each read is bounded
+/// by the probe's deadline (`guard`), so a body that stalls fails the probe in time.
+async fn read_prefix(response: &Response, guard: &AbortGuard, limit: usize) -> Option<Vec<u8>> {
     let Some(stream) = response.body() else {
         return Some(Vec::new());
     };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut out = Vec::new();
     while out.len() < limit {
-        let chunk = JsFuture::from(reader.read()).await.ok()?;
+        let chunk = guard.race(&reader.read()).await.ok()?;
         let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok()?;
         if done.is_truthy() {
             return Some(out);

@@ -1,5 +1,5 @@
 //! The web APIs health-proxy uses, reached through `globalThis` (not `window`) so the
-//! package also runs in Web Workers and in Node: fetch through gloo-net with an abort
+//! package also runs in Web Workers and in Node: one checked fetch with an abort
 //! guard, Web Storage that degrades to memory, the tab election and channel.
 
 pub(crate) mod channel;

@@ -244,3 +244,74 @@ pub fn wasm_memory_bytes() -> f64 {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
     js_sys::ArrayBuffer::from(memory.buffer()).byte_length() as f64
 }
+
+/// `globalThis.fetch` replaced by `odd` (a JS function expression) for the requests to the
+/// leader and the follower whose URL contains `only` (the control API keeps the real
+/// one); the real one is back when this is dropped.
+pub struct OddFetch(JsValue);
+
+impl OddFetch {
+    pub fn install(odd: &str, only: &str) -> OddFetch {
+        let install: js_sys::Function = js(
+            "(odd, only, control) => { const real = globalThis.fetch; globalThis.fetch = function (input, init) { const url = typeof input === 'string' ? input : input.url; return url.startsWith(control) || !url.includes(only) ? real.apply(this, arguments) : odd(input, init); }; return real; }",
+        )
+        .unchecked_into();
+        let real = install
+            .call3(&JsValue::NULL, &js(odd), &only.into(), &CONTROL.into())
+            .unwrap();
+        OddFetch(real)
+    }
+}
+
+impl Drop for OddFetch {
+    fn drop(&mut self) {
+        Reflect::set(&js_sys::global(), &"fetch".into(), &self.0).unwrap();
+    }
+}
+
+/// What reaches the page (or Node) uncaught from now on: errors and unhandled rejections,
+/// as text. A wasm trap in a task shows here as `RuntimeError: unreachable`.
+pub fn uncaught() -> js_sys::Array {
+    js("(() => { const seen = []; const f = (e) => seen.push(String(e?.reason ?? e?.error ?? e)); if (typeof addEventListener === 'function') { addEventListener('error', f); addEventListener('unhandledrejection', f); } if (globalThis.process?.on) process.on('unhandledRejection', f); return seen; })()")
+        .unchecked_into()
+}
+
+/// Spec §4: a replaced `fetch` that throws, rejects with a non-`Error`, or gives something
+/// other than a `Response` is a network error to the proxy (requests and probes), never a
+/// trap; each `proxy.fetch` settles within `requestTimeoutMs` and the proxy goes on.
+pub async fn odd_fetches_are_network_errors_never_traps() {
+    reset().await;
+    let seen = uncaught();
+    for odd in [
+        "() => Promise.reject('a string')",
+        "() => Promise.reject({ message: 'a plain object' })",
+        "() => Promise.reject(undefined)",
+        "() => Promise.resolve({ ok: true })",
+        "() => { throw 'thrown' }",
+        "() => ({ ok: true })",
+        "() => ({ then() { throw 'a throwing then' } })",
+    ] {
+        // One proxy per case: each case takes the verdict down and back up once.
+        let p = proxy(r#"{"requestTimeoutMs":800,"hysteresis":{"successesToUp":1}}"#);
+        assert_eq!(text(&start(&p).await, "state"), "leader");
+        let odd_fetch = OddFetch::install(odd, "/");
+        let request = within(800, p.fetch("/api/pages".into(), None)).await;
+        let probe = within(800, p.check_now()).await;
+        drop(odd_fetch);
+        match request {
+            Some(Err(e)) => assert!(!code(&e).is_empty()),
+            other => panic!("{odd}: proxy.fetch did not reject in time: {other:?}"),
+        }
+        match probe {
+            Some(Ok(s)) => assert_ne!(text(&s, "state"), "leader", "{odd}"),
+            other => panic!("{odd}: checkNow did not settle in time: {other:?}"),
+        }
+        // The next real fetch works: the module is alive.
+        assert_eq!(text(&check(&p).await, "state"), "leader", "{odd}");
+        let r = fetch_ok(&p, "/api/pages", None::<JsValue>).await;
+        assert_eq!(text(&json(r).await, "servedBy"), "leader", "{odd}");
+        p.stop();
+    }
+    sleep(100).await;
+    assert_eq!(seen.length(), 0, "uncaught: {:?}", seen.to_vec());
+}

@@ -42,7 +42,7 @@ step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under pr
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim
-(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs cannot-start.test.mjs)
 
 step "end-to-end: the landing page's own rules, and the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3)"
 (cd tests/e2e && node --test --test-concurrency=1 page.test.mjs realstack.test.mjs)

@@ -299,11 +299,15 @@ struct Kb {
 /// A body that stalls: the head and a first part of the body, then nothing, ever (the
 /// client's deadline must end it). `/api/stall`.
 async fn stall(State(a): State<Api>) -> Response {
-    let first = format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name());
+    stalled(&format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name()))
+}
+
+/// A 200 JSON head and `first`, then nothing, ever.
+fn stalled(first: &str) -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(axum::body::Body::new(Stall(Some(first.into()))))
+        .body(axum::body::Body::new(Stall(Some(first.to_string().into()))))
         .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "stall"))
 }
 
@@ -579,6 +583,9 @@ async fn faults(
                 add_preflight(&mut r, &req_headers);
             }
             r
+        }
+        Effective::HealthStall if req.uri().path().starts_with("/health") && !is_options => {
+            stalled(r#"{"status":"#)
         }
         Effective::Slow if !is_options => {
             sleep_ms(slow).await;

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const AFTER_HELP: &str = "\
-Leader modes:   up, app-down, refused, blackout, slow, wrong-body, flapping, jitter
+Leader modes:   up, app-down, refused, blackout, slow, wrong-body, flapping, jitter, health-stall
                 (jitter: healthy, but hiccups of 0.3-1.2 s every 1.5-4 s hold every request; seeded)
 Follower modes: up, refused, down
 

@@ -40,6 +40,8 @@ pub enum LeaderMode {
     Flapping,
     /// Healthy, but with random hiccups (seeded) that hold every arriving request.
     Jitter,
+    /// Up, but its health check sends its head and a first part of the body, then stalls.
+    HealthStall,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -78,6 +80,7 @@ impl ModeName for LeaderMode {
             LeaderMode::WrongBody => "wrong-body",
             LeaderMode::Flapping => "flapping",
             LeaderMode::Jitter => "jitter",
+            LeaderMode::HealthStall => "health-stall",
         }
     }
 }
@@ -101,6 +104,7 @@ pub enum Effective {
     Blackout,
     Slow,
     WrongBody,
+    HealthStall,
 }
 
 #[derive(Default, Debug, Clone, Serialize)]
@@ -272,6 +276,7 @@ impl Inner {
                 LeaderMode::Blackout => Effective::Blackout,
                 LeaderMode::Slow => Effective::Slow,
                 LeaderMode::WrongBody => Effective::WrongBody,
+                LeaderMode::HealthStall => Effective::HealthStall,
                 LeaderMode::Flapping => {
                     let phase =
                         self.leader_since.elapsed().as_millis() / u128::from(self.flap_ms.max(1));
@@ -568,7 +573,7 @@ mod tests {
         assert_eq!(FollowerMode::parse("down"), Some(FollowerMode::Down));
         assert_eq!(
             LeaderMode::valid_list(),
-            "up, app-down, refused, blackout, slow, wrong-body, flapping, jitter"
+            "up, app-down, refused, blackout, slow, wrong-body, flapping, jitter, health-stall"
         );
         assert_eq!(
             i.state_json(),

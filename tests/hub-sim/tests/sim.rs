@@ -1156,3 +1156,35 @@ fn jitter_holds_requests_during_seeded_hiccups_and_reports_them() {
     let r = req(sim.control, "POST", "/leader/sideways", &[], "");
     assert!(r.body.contains("jitter"), "{}", r.body);
 }
+
+#[test]
+fn health_stall_sends_the_health_head_then_nothing_and_leaves_the_api_up() {
+    use std::io::{Read, Write};
+    let sim = start(&[]);
+    control(&sim, "/leader/health-stall");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", sim.leader)).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://o\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(800)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => panic!("the connection closed: the body must stall, not end"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break, // the read timed out: nothing more came
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("access-control-allow-origin: http://o"),
+        "{text}"
+    );
+    assert!(text.contains("{\"status\":"), "{text}");
+    assert!(!text.contains("\"ok\""), "{text}");
+    let pages = req(sim.leader, "GET", "/api/pages", &[], "");
+    assert_eq!(pages.status, 200, "the API stays up");
+}

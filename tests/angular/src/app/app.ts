@@ -11,7 +11,13 @@ interface Link {
   href: string;
 }
 
-const LABELS = { unknown: 'Checking…', leader: 'On our server', emergency: 'Emergency mode (AWS, read-only)', offline: 'Offline' };
+const LABELS = {
+  unknown: 'Checking…',
+  leader: 'On our server',
+  emergency: 'Emergency mode (AWS, read-only)',
+  offline: 'Offline',
+  direct: 'On our server (no failover)',
+};
 
 @Component({
   selector: 'app-root',
@@ -20,6 +26,11 @@ const LABELS = { unknown: 'Checking…', leader: 'On our server', emergency: 'Em
       <h1>Acme Hub</h1>
       <span id="state" class="badge" [attr.data-state]="hp.state()">{{ label() }}</span>
     </header>
+    @if (hp.state() === 'direct') {
+      <p id="notice" class="notice" role="status">
+        Automatic failover is unavailable on this page: everything is served by our server.
+      </p>
+    }
 
     <section>
       <h2>Handbook <button id="refresh" type="button" (click)="loadPages()">Refresh</button></h2>

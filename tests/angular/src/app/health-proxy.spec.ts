@@ -129,4 +129,30 @@ describe('provideHealthProxy', () => {
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/GET \/assets\/a\.json is under none of apiPrefixes \["\/api"\]/);
   });
+
+  it('tries a failed start (config.json unreachable) again on the next request; a wasm that cannot run leaves the leader-only stand-in', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const loadConfig = vi.fn<() => Promise<HealthProxyConfig>>()
+      .mockRejectedValueOnce(new Error('config.json: HTTP 503'))
+      .mockResolvedValue(CONFIG);
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      // The API on the leader answers; the wasm is missing (a deploy without pkg/).
+      return url.startsWith(CONFIG.leader)
+        ? new Response('{"pages":[]}', { status: 200, headers: { 'Content-Type': 'application/json' } })
+        : new Response('Not Found', { status: 404 });
+    });
+    TestBed.configureTestingModule({
+      providers: [provideHttpClient(), provideHealthProxy(loadConfig, { apiPrefixes: ['/api'] })],
+    });
+    const http = TestBed.inject(HttpClient);
+    const hp = TestBed.inject(HealthProxyService);
+    // The start at bootstrap fails: config.json did not load.
+    await vi.waitFor(() => expect(error).toHaveBeenCalledWith('health-proxy could not start:', expect.any(Error)));
+    expect(await firstValueFrom(http.get('/api/pages'))).toEqual({ pages: [] });
+    expect(loadConfig).toHaveBeenCalledTimes(2);
+    expect(hp.state()).toBe('direct');
+    expect(fetchSpy).toHaveBeenCalledWith(`${CONFIG.leader}/api/pages`, expect.anything());
+    expect(String(error.mock.calls.at(-1)?.[0])).toMatch(/answered HTTP 404/);
+  });
 });
