@@ -61,12 +61,18 @@ async function openPage(cfg, policy) {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
   const hashed = [];
-  page.on("response", (r) => r.url().includes("/pkg/") && hashed.push(r.headers()["content-encoding"]));
+  page.on("response", (r) => r.url().includes("/pkg/") && hashed.push([new URL(r.url()).pathname, r.headers()["content-encoding"]]));
   const response = await page.goto(`${ORIGIN.page}/`);
   assert.equal(response.headers()["content-security-policy"], policy ?? csp());
   await page.waitForFunction(() => window.hub);
   // The deployed layout: the package under hashed names, stored and served brotli-encoded.
-  assert.deepEqual(hashed, ["br", "br"], "the page loaded the hashed, brotli-encoded package");
+  // The loader, the glue and the wasm: each under its hashed name, each brotli-encoded.
+  assert.deepEqual(hashed.map(([path]) => path.replace(/\.[0-9a-f]{12}\./, ".").replace(/^\/pkg\//, "")).sort(),
+    ["health_proxy.js", "health_proxy_bg.wasm", "load.js"], "the page loaded the package's three files");
+  for (const [path, encoding] of hashed) {
+    assert.ok(s.stack.site.hashed.has(path), `${path} is not a hashed name`);
+    assert.equal(encoding, "br", `${path} was not served brotli-encoded`);
+  }
   return { context, page, errors };
 }
 
