@@ -11,8 +11,9 @@
 //! | silent for `raceAfterMs` | `leader` | probe the leader now | — |
 //! | confirmation probe done | `emergency` | follower joins | — |
 //! | probe open past the bound | any | the first such read per probe also goes to the follower (no state change); others wait for the probe | — |
-//! | leader failed, probe done | `leader` | leader's own answer, else `LEADER_UNAVAILABLE` | same (writes too) |
-//! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | `LEADER_UNAVAILABLE`, never retried |
+//! | leader failed, probe done | `leader` | leader's own answer, else `LEADER_UNAVAILABLE` | reads: same; writes: see below |
+//! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | reads: `LEADER_UNAVAILABLE`; writes: see below |
+//! | write failed, probe done | any | — | the leader's answer (a failover status is a known outcome), else `OUTCOME_UNKNOWN`; never retried |
 
 use super::error::ErrorCode;
 use super::routing::{decide, Decision, Target};
@@ -90,8 +91,10 @@ pub(crate) fn when_escaping(first_for_this_probe: bool) -> Watch {
 pub(crate) enum AfterFailure {
     /// The leader's own answer (a status the application gave).
     Answer,
-    /// `LEADER_UNAVAILABLE`: no answer, or a write whose outcome is unknown.
+    /// `LEADER_UNAVAILABLE`: a read that got no answer.
     Unavailable,
+    /// `OUTCOME_UNKNOWN`: a write that was sent, or may have been, and got no answer.
+    OutcomeUnknown,
     /// The one retry of a critical read on the follower.
     Follower,
     Refuse(ErrorCode),
@@ -103,16 +106,23 @@ pub(crate) fn after_leader_failure(
     critical: bool,
     answered: bool,
 ) -> AfterFailure {
+    if !read {
+        // A write is never retried, whatever the probe says. A status (a failover one
+        // too) is a known outcome, the caller's to show; with none, the request may
+        // still have landed (a kernel keeps retransmitting after the page gave up).
+        return if answered {
+            AfterFailure::Answer
+        } else {
+            AfterFailure::OutcomeUnknown
+        };
+    }
     if state == State::Leader {
-        // The probe found the leader healthy: its answer is the application's, writes too.
+        // The probe found the leader healthy: its answer is the application's.
         return if answered {
             AfterFailure::Answer
         } else {
             AfterFailure::Unavailable
         };
-    }
-    if !read {
-        return AfterFailure::Unavailable;
     }
     match decide(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
@@ -199,10 +209,12 @@ mod tests {
                 for answered in [true, false] {
                     let after = after_leader_failure(state, false, critical, answered);
                     assert_ne!(after, AfterFailure::Follower);
-                    let want = if state == Leader && answered {
+                    // Sent and unanswered: unknown whether the probe finds the leader up
+                    // or down. A status, a failover one too, is a known outcome.
+                    let want = if answered {
                         AfterFailure::Answer
                     } else {
-                        AfterFailure::Unavailable
+                        AfterFailure::OutcomeUnknown
                     };
                     assert_eq!(after, want, "{state:?} {critical} {answered}");
                 }
@@ -216,6 +228,16 @@ mod tests {
         use AfterFailure::*;
         assert_eq!(after_leader_failure(Leader, true, true, true), Answer);
         assert_eq!(after_leader_failure(Leader, true, true, false), Unavailable);
+        // Only a write can have an unknown outcome: a read is safe to repeat.
+        for state in STATES {
+            for (critical, answered) in [(true, true), (true, false), (false, true), (false, false)]
+            {
+                assert_ne!(
+                    after_leader_failure(state, true, critical, answered),
+                    OutcomeUnknown
+                );
+            }
+        }
         assert_eq!(after_leader_failure(Emergency, true, true, true), Follower);
         assert_eq!(
             after_leader_failure(Emergency, true, false, true),

@@ -59,6 +59,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             ("failuresToDown", whole(1, 10)),
         ]),
     ),
+    ("writes", Kind::Object(&[("idempotencyKey", Kind::Text)])),
     (
         "cache",
         Kind::Object(&[
