@@ -153,7 +153,7 @@ impl<'a> Request<'a> {
         };
         HealthProxyError {
             code: ErrorCode::OutcomeUnknown,
-            message: format!("{}: {what_happened}; {retry}", self.what()),
+            message: format!("{} {what_happened}; {retry}", self.what()),
             idempotency_key: self.key.clone(),
         }
     }
@@ -168,7 +168,7 @@ impl<'a> Request<'a> {
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
             self.unknown_outcome(format!(
-                "the leader answered {} but the rest of its answer did not arrive within {ms} ms",
+                "was answered {} by the leader, but the rest of the answer did not arrive within {ms} ms",
                 response.status()
             ))
         });
@@ -278,7 +278,7 @@ impl<'a> Request<'a> {
             }
             (AfterFailure::OutcomeUnknown, _) => Err(self
                 .unknown_outcome(format!(
-                    "{why}, yet it may have arrived and taken effect, so it is never retried"
+                    "got no answer: {why}, which does not tell whether it arrived; it may have taken effect, so it is never retried"
                 ))
                 .into()),
             (AfterFailure::Answer | AfterFailure::Unavailable, _) => {
