@@ -64,6 +64,7 @@ export function chaosConfig(p, overrides = {}) {
       { prefix: "/api/notes", critical: false },
     ],
     hysteresis: { successesToUp: 2 },
+    writes: { idempotencyKey: "Idempotency-Key" }, // as www/config.json
     cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
     ...overrides,
   };

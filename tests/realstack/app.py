@@ -4,11 +4,14 @@ CORS is NGINX's job (nginx.conf.template), never Flask's: a header added by both
 "multiple values" and the browser rejects every response.
 """
 import fcntl
+import functools
+import hashlib
 import json
 import os
+import sqlite3
 import time
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, make_response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 app = Flask(__name__)
@@ -19,11 +22,84 @@ app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 NOTES_LOG = os.environ.get("NOTES_LOG", "notes.jsonl")
 FILES_DIR = os.environ.get("FILES_DIR", "files")
 
+# Idempotency keys (the IETF httpapi draft "The Idempotency-Key HTTP Header Field"): the
+# first response per key, in SQLite, shared by all gunicorn workers and threads.
+IDEMPOTENCY_DB = os.environ.get("IDEMPOTENCY_DB", os.path.join(os.path.dirname(NOTES_LOG) or ".", "idempotency.sqlite3"))
+KEEP_SECONDS = 24 * 3600
+# A key still pending after gunicorn's worker timeout (30 s) belongs to a killed worker:
+# a repeat may run it again rather than get 409 for a day.
+ABANDONED_SECONDS = 60
+
 PAGES = [
     {"id": 1, "title": "Welcome", "body": "Start here: who we are and where things live."},
     {"id": 2, "title": "Expenses", "body": "Submit receipts within 30 days through the hub."},
     {"id": 3, "title": "How to report an outage", "body": "Post in #incidents and page the on-call engineer."},
 ]
+
+
+def _keys():
+    db = sqlite3.connect(IDEMPOTENCY_DB, timeout=10, isolation_level=None)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request TEXT NOT NULL,"
+        " created REAL NOT NULL, status INTEGER, body BLOB, content_type TEXT)"
+    )
+    return db
+
+
+def idempotent(view):
+    """Honours the Idempotency-Key header on a write: the first request with a key runs,
+    and its answer (status and body) is kept for 24 h; a repeat gets that answer again
+    (with Idempotent-Replayed: true), a repeat while the first still runs gets 409, and
+    the same key on another request gets 422. 5xx answers are not kept: the repeat runs."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not 0 < len(key) <= 255:
+            return jsonify(error="Idempotency-Key must have 1 to 255 characters"), 400
+        # What the key stands for: the same key on another request is the client's bug.
+        fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.get_data()).hexdigest()
+        now = time.time()
+        db = _keys()
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time, across workers
+            db.execute("DELETE FROM idempotency WHERE created < ?", (now - KEEP_SECONDS,))
+            db.execute("DELETE FROM idempotency WHERE status IS NULL AND created < ?", (now - ABANDONED_SECONDS,))
+            row = db.execute("SELECT request, status, body, content_type FROM idempotency WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO idempotency (key, request, created) VALUES (?, ?, ?)", (key, fingerprint, now))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        if row is not None:
+            first, status, body, content_type = row
+            if first != fingerprint:
+                return jsonify(error="this Idempotency-Key was used for another request"), 422
+            if status is None:
+                return jsonify(error="a request with this Idempotency-Key is still running; try again shortly"), 409
+            replay = Response(body, status=status, content_type=content_type)
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        resp = None
+        try:
+            resp = make_response(view(*args, **kwargs))
+        finally:
+            db = _keys()
+            try:
+                if resp is None or resp.status_code >= 500:
+                    db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+                else:
+                    db.execute(
+                        "UPDATE idempotency SET status = ?, body = ?, content_type = ? WHERE key = ?",
+                        (resp.status_code, resp.get_data(), resp.content_type, key),
+                    )
+            finally:
+                db.close()
+        return resp
+
+    return wrapper
 
 
 @app.get("/health")
@@ -59,6 +135,7 @@ def hub_links():
 
 
 @app.post("/api/notes")
+@idempotent
 def add_note():
     note = request.get_json(silent=True) or {}
     text = str(note.get("text", "")).strip()
