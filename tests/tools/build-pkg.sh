@@ -59,9 +59,9 @@ js_raw=$(cat $glue | wc -c)
 js_gz=$(cat $glue | gzip -9c | wc -c)
 printf 'package size (%s): wasm %d B (%d B gzipped), JS glue %d B (%d B gzipped), total %d B gzipped\n' \
   "$target" "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" $((wasm_gz + js_gz))
-# The budget (72 KiB gzipped, wasm + glue) is a requirement: the build of the package
+# The budget (76 KiB gzipped, wasm + glue) is a requirement: the build of the package
 # (the web flavour, as published) fails over it. A bundler re-minifies its own flavour.
-budget=$((72 * 1024))
+budget=$((76 * 1024))
 if [ "$target" = web ] && [ $((wasm_gz + js_gz)) -gt $budget ]; then
   echo "the package is over its budget of $budget B gzipped" >&2
   exit 1
