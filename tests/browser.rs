@@ -507,6 +507,33 @@ async fn a_callers_own_idempotency_key_is_kept_and_each_write_gets_a_fresh_one()
 }
 
 #[wasm_bindgen_test]
+async fn an_idempotency_key_without_crypto_random_uuid_and_with_hostile_headers() {
+    reset().await;
+    let p = proxy(KEYED);
+    start(&p).await;
+    // An http: page that is not localhost has no crypto.randomUUID (secure contexts only).
+    let saved = js(
+        "(() => { const p = Object.getPrototypeOf(crypto); const d = Object.getOwnPropertyDescriptor(p, 'randomUUID'); delete p.randomUUID; return d; })()",
+    );
+    assert!(js("typeof crypto.randomUUID").as_string().unwrap() == "undefined");
+    let sent = fetch_ok(&p, "/api/echo", post("{}")).await;
+    let restore: js_sys::Function =
+        js("(d) => Object.defineProperty(Object.getPrototypeOf(crypto), 'randomUUID', d)")
+            .unchecked_into();
+    restore.call1(&JsValue::NULL, &saved).unwrap();
+    let key = text(&field(&json(sent).await, "headers"), "idempotency-key");
+    assert_uuid(&key);
+    // Headers whose reads throw: the write rejects (fetch would refuse them too), nothing escapes.
+    let hostile = init(r#"{"method":"POST"}"#);
+    let headers = js("new Proxy({}, { ownKeys() { throw new Error('boom'); } })");
+    js_sys::Reflect::set(&hostile, &"headers".into(), &headers).unwrap();
+    let e = fetch_err(&p, "/api/echo", hostile).await;
+    assert_eq!(code(&e), "INVALID_PATH", "{}", message(&e));
+    assert_eq!(keys_at_the_leader().await, [key.as_str()]);
+    p.stop();
+}
+
+#[wasm_bindgen_test]
 async fn without_the_option_no_idempotency_key_is_added() {
     reset().await;
     let p = proxy("{}");

@@ -149,13 +149,9 @@ pub(crate) async fn send(
 /// key sent, or `None` when the headers cannot be read (fetch then refuses them too).
 pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
     let given = js_sys::Reflect::get(init, &JsValue::from_str("headers")).ok()?;
-    // `new Headers(x)` takes every form fetch does: a Headers, a record, a list of pairs.
-    let headers = if given.is_undefined() || given.is_null() {
-        web_sys::Headers::new()
-    } else {
-        web_sys::Headers::new_with_str_sequence_sequence(&given)
-    }
-    .ok()?;
+    // `new Headers(x)` takes every form fetch does (a Headers, a record, a list of pairs,
+    // or undefined) and refuses what fetch refuses.
+    let headers = web_sys::Headers::new_with_str_sequence_sequence(&given).ok()?;
     if let Some(key) = headers.get(name).ok()? {
         return Some(key);
     }
