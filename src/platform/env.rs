@@ -26,11 +26,10 @@ pub(crate) fn random() -> f64 {
 pub(crate) fn random_uuid() -> String {
     let crypto = global("crypto");
     let uuid = crypto.as_ref().and_then(|c| {
-        let f: js_sys::Function = js_sys::Reflect::get(c, &JsValue::from_str("randomUUID"))
-            .ok()?
-            .dyn_into()
-            .ok()?;
-        f.call0(c).ok()?.as_string()
+        let f = js_sys::Reflect::get(c, &JsValue::from_str("randomUUID")).ok()?;
+        f.is_function()
+            .then(|| f.unchecked_into::<js_sys::Function>().call0(c).ok())??
+            .as_string()
     });
     uuid.unwrap_or_else(|| {
         (0..36)
