@@ -42,6 +42,8 @@ const lists = {
   pages: { read: () => readPages(), by: null, busy: false },
   files: { read: () => readFiles(), by: null, busy: false },
 };
+let keyHeader = null; // writes.idempotencyKey: the header the proxy puts each write's key in
+let unconfirmed = null; // { text, clientId, key }: the note "Send again" resends, same key
 
 boot();
 
@@ -62,7 +64,9 @@ async function boot() {
       "Automatic failover is unavailable on this page: everything is served by our server, and the page cannot switch to the AWS copy if it goes down.";
     $("notice").hidden = false;
   }
-  followerBase = String((await config).follower).replace(/\/+$/, "") + "/";
+  const cfg = await config;
+  followerBase = String(cfg.follower).replace(/\/+$/, "") + "/";
+  keyHeader = cfg.writes?.idempotencyKey ?? null;
   // For people poking at the demo, and for the end-to-end tests.
   window.hub = { proxy, readPages, readFiles, postNote };
 
@@ -72,6 +76,10 @@ async function boot() {
     const input = $("note-text");
     if (!input.value.trim()) return;
     postNote(input.value.trim()).then((r) => r.ok && (input.value = ""));
+  });
+  $("note-again").addEventListener("click", () => {
+    const n = unconfirmed;
+    if (n) postNote(n.text, n.clientId, n.key).then((r) => r.ok && $("note-text").value === n.text && ($("note-text").value = ""));
   });
   // Sent before any verdict: the library races a silent leader against the follower.
   sync();
@@ -119,6 +127,7 @@ function onState(snapshot) {
   const canWrite = proxy.canServe("/api/notes", "POST");
   $("note-send").disabled = !canWrite;
   $("note-text").disabled = !canWrite;
+  $("note-again").disabled = !canWrite;
   $("note-why").hidden = canWrite;
   $("note-why").textContent = canWrite ? "" : WHY_NO_WRITE[state] ?? "";
 
@@ -205,15 +214,25 @@ function formatSize(bytes) {
   return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
 }
 
-/** Posts a note; every outcome is shown, none is silent. */
-async function postNote(text, clientId = newId()) {
+/**
+ * Posts a note; every outcome is shown, none is silent: saved; not sent (refused before
+ * sending, or the server's own "no"); or unconfirmed — sent, or maybe sent, with no
+ * answer, so it may have been saved. `key` resends an unconfirmed note with the
+ * Idempotency-Key it first carried: the leader answers a key it has seen with its first
+ * answer, so "Send again" can never save the note twice.
+ */
+async function postNote(text, clientId = newId(), key = null) {
   const result = $("note-result");
+  $("note-again").hidden = true;
+  unconfirmed = null;
+  const headers = { "content-type": "application/json" };
+  if (key && keyHeader) headers[keyHeader] = key;
   try {
-    const res = await proxy.fetch("/api/notes", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ text, clientId }),
-    });
+    const res = await proxy.fetch("/api/notes", { method: "POST", headers, body: JSON.stringify({ text, clientId }) });
+    // 409: the first post with this key is still running on our server; no answer yet.
+    if (res.status === 409 && key) {
+      throw Object.assign(new Error("our server is still saving the first attempt"), { code: "OUTCOME_UNKNOWN", idempotencyKey: key });
+    }
     // Any 2xx is saved (Flask answers 200 unless told 201): calling it failed invites a
     // second post, a duplicate.
     if (!res.ok) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
@@ -223,14 +242,32 @@ async function postNote(text, clientId = newId()) {
     if (res.status !== 204 && !/json/i.test(type)) {
       throw Object.assign(new Error(`something other than our server answered (${res.status}, ${type || "no type"}); check whether the note is there before posting again`), { code: "UNEXPECTED_ANSWER" });
     }
+    // A 2xx is the outcome; a body cut short only loses the note's number.
     const body = res.status === 204 ? {} : await res.json().catch(() => ({}));
     result.className = "result";
     result.textContent = body.id != null ? `Saved as note #${body.id}.` : "Saved.";
-    return { ok: true, id: body.id, status: res.status, clientId };
+    return { ok: true, id: body.id, status: res.status, clientId, idempotencyKey: key };
   } catch (e) {
+    const code = e.code ?? e.name;
+    const out = { ok: false, code, message: e.message, clientId, idempotencyKey: e.idempotencyKey ?? key };
+    if (code === "OUTCOME_UNKNOWN") {
+      // Sent, or maybe sent, and no answer: it may well have been saved. Never "Not saved".
+      result.className = "result warning";
+      if (out.idempotencyKey) {
+        unconfirmed = { text, clientId, key: out.idempotencyKey };
+        result.textContent = "We could not confirm this note — it may have been saved. Sending it again is safe: it will not be saved twice.";
+        $("note-again").hidden = false;
+      } else {
+        result.textContent = "We could not confirm this note — it may have been saved. Check the notes before posting it again.";
+      }
+      return out;
+    }
     result.className = "result error";
-    result.textContent = `${e.code === "UNEXPECTED_ANSWER" ? "Not confirmed" : "Not saved"} — ${e.message}`;
-    return { ok: false, code: e.code ?? e.name, message: e.message, clientId };
+    // A refusal before sending (LEADER_UNAVAILABLE, OFFLINE, …) was not sent; a status
+    // is the server's own answer; anything else is not confirmed either way.
+    const lead = e.name === "HealthProxyError" ? "Not sent" : /^HTTP_/.test(code) ? "Not saved" : "Not confirmed";
+    result.textContent = `${lead} — ${e.message}`;
+    return out;
   }
 }
 

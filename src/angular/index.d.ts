@@ -38,7 +38,10 @@ export declare function provideHealthProxy(
 /**
  * The `HttpBackend` provideHealthProxy installs: API requests through `proxy.fetch`
  * (refusals become `HttpErrorResponse`s with status 0 whose `error` is the
- * `HealthProxyError`), all others through Angular's `FetchBackend` or `HttpXhrBackend`.
+ * `HealthProxyError`; a write with no answer, or whose body was cut off, has
+ * `error.code === "OUTCOME_UNKNOWN"` and `error.idempotencyKey`: send it again with that
+ * key in the `writes.idempotencyKey` header to retry safely), all others through
+ * Angular's `FetchBackend` or `HttpXhrBackend`.
  */
 export declare class HealthProxyBackend implements HttpBackend {
   handle(req: HttpRequest<unknown>): Observable<HttpEvent<unknown>>;

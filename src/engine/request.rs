@@ -10,7 +10,7 @@ use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watc
 use crate::model::routing::{Plan, Target};
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
-use crate::platform::{describe, Sleep};
+use crate::platform::{describe, error_to_js, Sleep};
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::JsValue;
@@ -66,12 +66,23 @@ struct Request<'a> {
     engine: &'a Engine,
     plan: Plan<'a>,
     call: &'a Call,
+    /// The idempotency key a write carries (spec §2), when `writes.idempotencyKey` is set.
+    key: Option<String>,
 }
 
 pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Failure> {
     let plan = Plan::new(engine.config(), &call.path, &call.method)
         .map_err(|e| Failure::Proxy(e.into()))?;
-    let r = Request { engine, plan, call };
+    let key = match &engine.config().idempotency_key {
+        Some(name) if !plan.read => http::put_key(&call.init, name),
+        _ => None,
+    };
+    let r = Request {
+        engine,
+        plan,
+        call,
+        key,
+    };
     if r.plan.read {
         engine.read_made();
     }
@@ -142,11 +153,39 @@ impl<'a> Request<'a> {
         })
     }
 
+    /// `OUTCOME_UNKNOWN` with the key sent and how to retry safely (spec §2).
+    fn unknown_outcome(&self, what_happened: String) -> HealthProxyError {
+        let retry = match (&self.key, &self.engine.config().idempotency_key) {
+            (Some(key), Some(name)) => {
+                format!("to retry it safely, send it again with the header {name}: {key}")
+            }
+            _ => "check whether it took effect before sending it again".into(),
+        };
+        HealthProxyError {
+            code: ErrorCode::OutcomeUnknown,
+            message: format!("{} {what_happened}; {retry}", self.what()),
+            idempotency_key: self.key.clone(),
+        }
+    }
+
     /// The response for the caller. Its body stays under the request's deadline: a body
-    /// that stalls is aborted then (reading it rejects) and triggers a probe.
+    /// that stalls is aborted then (reading it rejects) and triggers a probe. A write's
+    /// status is its outcome, so its fetch resolves; a read of its stalled body rejects
+    /// with `OUTCOME_UNKNOWN`: the rest of the answer is what is unknown, and a resend
+    /// with the key gets the leader's stored answer whole.
     fn deliver(&self, (response, guard): Sent) -> Response {
         let engine = self.engine.clone();
-        http::watch_body(response, guard, move || engine.spawn_probe(Source::Request))
+        let stalled = (!self.plan.read).then(|| {
+            let ms = self.engine.config().request_timeout_ms;
+            self.unknown_outcome(format!(
+                "was answered {} by the leader, but the rest of the answer did not arrive within {ms} ms",
+                response.status()
+            ))
+        });
+        http::watch_body(response, guard, move || {
+            engine.spawn_probe(Source::Request);
+            stalled.as_ref().map(error_to_js)
+        })
     }
 
     /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
@@ -293,15 +332,18 @@ impl<'a> Request<'a> {
                 let refusal = self.refusal(code);
                 Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
             }
+            (AfterFailure::OutcomeUnknown, _) => Err(self
+                .unknown_outcome(format!(
+                    "got no answer: {why}, which does not tell whether it arrived; it may have taken effect, so it is never retried"
+                ))
+                .into()),
             (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
-                let never_retried = if after == AfterFailure::RetryLeader {
+                let not_retried = if after == AfterFailure::RetryLeader {
                     "; not retried: the retry budget is spent"
-                } else if self.plan.read {
-                    ""
                 } else {
-                    "; a write is never retried, so check whether it took effect before sending it again"
+                    ""
                 };
-                let message = format!("{}: {why}{never_retried}", self.what());
+                let message = format!("{}: {why}{not_retried}", self.what());
                 Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, message).into())
             }
         }

@@ -6,6 +6,7 @@ use crate::model::config::ConfigInput;
 use crate::model::error::{ConfigError, RequestError};
 use crate::model::schema::{self, Seen, Shape};
 use crate::model::{Config, HealthProxyError, Snapshot};
+pub(crate) use crate::platform::error_to_js;
 use crate::platform::http::JsonBody;
 use crate::platform::{describe, env, to_js};
 use wasm_bindgen::prelude::*;
@@ -90,18 +91,6 @@ pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError>
 
 pub(crate) fn snapshot_to_js(s: &Snapshot) -> JsValue {
     to_js(s).unwrap_or(JsValue::NULL)
-}
-
-/// An `Error` with `name === "HealthProxyError"` and a string `code`.
-pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
-    let error = js_sys::Error::new(&e.message);
-    error.set_name("HealthProxyError");
-    let _ = js_sys::Reflect::set(
-        &error,
-        &JsValue::from_str("code"),
-        &JsValue::from_str(e.code.as_str()),
-    );
-    error.into()
 }
 
 pub(crate) fn string_arg(field: &'static str, value: &JsValue) -> Result<String, RequestError> {

@@ -23,12 +23,21 @@ export type HealthProxyErrorCode =
   | "NOT_READY"
   | "FEATURE_UNAVAILABLE"
   | "LEADER_UNAVAILABLE"
+  | "OUTCOME_UNKNOWN"
   | "OFFLINE";
 
-/** Every error the proxy throws or rejects with. */
+/**
+ * Every error the proxy throws or rejects with. `LEADER_UNAVAILABLE` for a write: it was
+ * not sent. `OUTCOME_UNKNOWN`: a write that was sent, or may have been (a timeout, a
+ * network error, which fetch does not say happened before or after sending), and got no
+ * answer; it may have taken effect. The library never retries it: send it again with
+ * `idempotencyKey` in the `writes.idempotencyKey` header to retry safely.
+ */
 export interface HealthProxyError extends Error {
   name: "HealthProxyError";
   code: HealthProxyErrorCode;
+  /** With `OUTCOME_UNKNOWN` only: the key the write carried, or null (option off, none set by the caller). */
+  idempotencyKey?: string | null;
 }
 
 export interface RouteConfig {
@@ -82,6 +91,15 @@ export interface HealthProxyConfig {
     failuresToDown?: number;
     /** 0 (off) or 1000 – 600000, default 30000: the flap penalty's half-life (spec §2). */
     halfLifeMs?: number;
+  };
+  writes?: {
+    /**
+     * A header name (e.g. "Idempotency-Key") or null (default): every write then carries
+     * it with a fresh `crypto.randomUUID()`, unless the caller set it. The leader's CORS
+     * must allow the header, and the leader should answer a repeated key with its stored
+     * answer.
+     */
+    idempotencyKey?: string | null;
   };
   cache?: {
     /** Default "local". */

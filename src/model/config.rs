@@ -8,14 +8,15 @@ use super::health::{Expect, JsonFields};
 use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
+use super::routing::is_token;
 use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
 
 /// Every object of the config as serde reads it: the top level, `health`, `hysteresis`,
-/// `cache` and each route are all this one type, so the wasm holds one struct
-/// deserializer where five types would each bring their own. Which keys belong to which
+/// `writes`, `cache` and each route are all this one type, so the wasm holds one struct
+/// deserializer where six types would each bring their own. Which keys belong to which
 /// object is [`schema::CONFIG`](super::schema::CONFIG)'s business, checked before serde
 /// runs; in each object the fields of the others stay `None`.
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +32,7 @@ pub(crate) struct ConfigInput {
     routes: Option<Vec<ConfigInput>>,
     default_critical: Option<bool>,
     hysteresis: Option<Box<ConfigInput>>,
+    writes: Option<Box<ConfigInput>>,
     cache: Option<Box<ConfigInput>>,
     // `health`
     path: Option<String>,
@@ -48,6 +50,8 @@ pub(crate) struct ConfigInput {
     successes_to_up: Option<u32>,
     failures_to_down: Option<u32>,
     half_life_ms: Option<u32>,
+    // `writes`
+    idempotency_key: Option<String>,
     // `cache`
     storage: Option<String>,
     key: Option<String>,
@@ -121,6 +125,8 @@ pub(crate) struct Config {
     pub(crate) failures_to_down: u32,
     /// Flap damping's half-life (spec §2); 0 turns damping off.
     pub(crate) half_life_ms: u32,
+    /// Spec §2: the header every write carries a fresh key in, when set.
+    pub(crate) idempotency_key: Option<String>,
     pub(crate) cache: CacheConfig,
 }
 
@@ -147,6 +153,15 @@ impl Config {
             page_is_https,
         )?;
         let y = input.hysteresis.as_deref();
+        let idempotency_key = input
+            .writes
+            .as_deref_mut()
+            .and_then(|w| w.idempotency_key.take());
+        if let Some(name) = idempotency_key.as_deref().filter(|n| !is_token(n)) {
+            return Err(ConfigError::BadHeaderName {
+                got: name.to_string(),
+            });
+        }
         Ok(Config {
             leader,
             follower,
@@ -161,6 +176,7 @@ impl Config {
             successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(2),
             failures_to_down: y.and_then(|y| y.failures_to_down).unwrap_or(1),
             half_life_ms: y.and_then(|y| y.half_life_ms).unwrap_or(30_000),
+            idempotency_key,
             cache: cache(input.cache.as_deref_mut())?,
         })
     }
@@ -387,6 +403,7 @@ mod tests {
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
         assert_eq!(c.half_life_ms, 30_000);
         assert_eq!(c.policy().half_life_ms, 30_000);
+        assert_eq!(c.idempotency_key, None, "off by default");
         assert_eq!(
             c.cache,
             CacheConfig {
@@ -650,6 +667,39 @@ mod tests {
         ] {
             assert!(parse(with(key, json!(value))).is_ok(), "{key}={value}");
         }
+    }
+
+    #[test]
+    fn the_idempotency_key_header_is_a_token_or_null() {
+        let c = parse(with("writes.idempotencyKey", json!("Idempotency-Key"))).unwrap();
+        assert_eq!(c.idempotency_key.as_deref(), Some("Idempotency-Key"));
+        assert_eq!(
+            parse(with("writes.idempotencyKey", json!(null)))
+                .unwrap()
+                .idempotency_key,
+            None
+        );
+        assert_eq!(
+            parse(with("writes", json!({}))).unwrap().idempotency_key,
+            None
+        );
+        for bad in ["", "Idempotency Key", "Key:", "Schlüssel", "a\nb", "(key)"] {
+            let m = err(with("writes.idempotencyKey", json!(bad)));
+            assert!(
+                m.starts_with("writes.idempotencyKey must be an HTTP header name such as \"Idempotency-Key\", or null (got "),
+                "{bad:?}: {m}"
+            );
+        }
+        assert_eq!(
+            err(with("writes.idempotencyKey", json!(true))),
+            "writes.idempotencyKey must be a string (got a boolean)"
+        );
+        assert!(err(with("writes.idempotency", json!("K")))
+            .starts_with("writes.idempotency is not a known setting; known here: idempotencyKey"));
+        assert_eq!(
+            err(with("writes", json!("Idempotency-Key"))),
+            "writes must be an object (got a string)"
+        );
     }
 
     #[test]

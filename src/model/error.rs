@@ -12,6 +12,8 @@ pub(crate) enum ErrorCode {
     NotReady,
     FeatureUnavailable,
     LeaderUnavailable,
+    /// A write that was sent, or may have been, and got no answer (spec §2).
+    OutcomeUnknown,
     Offline,
 }
 
@@ -23,21 +25,28 @@ impl ErrorCode {
             ErrorCode::NotReady => "NOT_READY",
             ErrorCode::FeatureUnavailable => "FEATURE_UNAVAILABLE",
             ErrorCode::LeaderUnavailable => "LEADER_UNAVAILABLE",
+            ErrorCode::OutcomeUnknown => "OUTCOME_UNKNOWN",
             ErrorCode::Offline => "OFFLINE",
         }
     }
 }
 
-/// What crosses to JS: a code and its message.
+/// What crosses to JS: a code and its message (and, for `OUTCOME_UNKNOWN`, the
+/// idempotency key the write carried).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HealthProxyError {
     pub(crate) code: ErrorCode,
     pub(crate) message: String,
+    pub(crate) idempotency_key: Option<String>,
 }
 
 impl HealthProxyError {
     pub(crate) fn new(code: ErrorCode, message: String) -> Self {
-        HealthProxyError { code, message }
+        HealthProxyError {
+            code,
+            message,
+            idempotency_key: None,
+        }
     }
 }
 
@@ -93,6 +102,10 @@ pub(crate) enum ConfigError {
         got: String,
     },
     BadStorage {
+        got: String,
+    },
+    /// `writes.idempotencyKey` is not an HTTP header name.
+    BadHeaderName {
         got: String,
     },
     RepeatedPrefix {
@@ -173,6 +186,11 @@ impl fmt::Display for ConfigError {
             ConfigError::BadStorage { got } => write!(
                 f,
                 "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
+                Quoted(got)
+            ),
+            ConfigError::BadHeaderName { got } => write!(
+                f,
+                "writes.idempotencyKey must be an HTTP header name such as \"Idempotency-Key\", or null (got {})",
                 Quoted(got)
             ),
             ConfigError::RepeatedPrefix {

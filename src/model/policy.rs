@@ -11,8 +11,9 @@
 //! | silent for `raceAfterMs` | `leader` | probe the leader now | — |
 //! | confirmation probe done | `emergency` | follower joins | — |
 //! | probe open past the bound | any | the first such read per probe also goes to the follower (no state change); others wait for the probe | — |
-//! | leader failed, probe done | `leader` | leader's own answer, else one leader retry (budget), then the follower | reads: same, no follower; writes: the answer or `LEADER_UNAVAILABLE` |
-//! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | `LEADER_UNAVAILABLE`, never retried |
+//! | leader failed, probe done | `leader` | leader's own answer, else one leader retry (budget), then the follower | reads: same, no follower |
+//! | leader failed, probe done | other | retry once on the follower, or the §2 refusal | reads: `LEADER_UNAVAILABLE` |
+//! | write failed, probe done | any | — | the leader's answer (a failover status is a known outcome), else `OUTCOME_UNKNOWN`; never retried |
 //! | state left `leader` while waiting | other | follower joins | §2 refusal; writes keep waiting |
 //! | follower gave no answer, probe done | `leader` | once on the leader | — |
 //! | follower gave no answer, probe done | other | `OFFLINE` when offline, else `LEADER_UNAVAILABLE` | — |
@@ -93,10 +94,12 @@ pub(crate) fn when_escaping(first_for_this_probe: bool) -> Watch {
 pub(crate) enum AfterFailure {
     /// The leader's own answer (a status the application gave).
     Answer,
-    /// `LEADER_UNAVAILABLE`: no answer, or a write whose outcome is unknown.
+    /// `LEADER_UNAVAILABLE`: a read that got no answer.
     Unavailable,
     /// The one retry of a read on the leader, drawn on the retry budget.
     RetryLeader,
+    /// `OUTCOME_UNKNOWN`: a write that was sent, or may have been, and got no answer.
+    OutcomeUnknown,
     /// The one retry of a critical read on the follower.
     Follower,
     Refuse(ErrorCode),
@@ -110,8 +113,18 @@ pub(crate) fn after_leader_failure(
     answered: bool,
     retried: bool,
 ) -> AfterFailure {
+    if !read {
+        // A write is never retried, whatever the probe says. A status (a failover one
+        // too) is a known outcome, the caller's to show; with none, the request may
+        // still have landed (a kernel keeps retransmitting after the page gave up).
+        return if answered {
+            AfterFailure::Answer
+        } else {
+            AfterFailure::OutcomeUnknown
+        };
+    }
     if state == State::Leader {
-        // The probe found the leader healthy: its answer is the application's, writes too.
+        // The probe found the leader healthy: its answer is the application's.
         // No answer: a lossy line lost this one; a read tries the leader once more, and a
         // critical read whose retry is lost too goes to the follower.
         return match (answered, read, retried, critical) {
@@ -120,9 +133,6 @@ pub(crate) fn after_leader_failure(
             (false, true, true, true) => AfterFailure::Follower,
             _ => AfterFailure::Unavailable,
         };
-    }
-    if !read {
-        return AfterFailure::Unavailable;
     }
     match decide(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
@@ -238,10 +248,12 @@ mod tests {
                     let after = after_leader_failure(state, false, critical, answered, retried);
                     assert_ne!(after, AfterFailure::RetryLeader);
                     assert_ne!(after, AfterFailure::Follower);
-                    let want = if state == Leader && answered {
+                    // Sent and unanswered: unknown whether the probe finds the leader up
+                    // or down. A status, a failover one too, is a known outcome.
+                    let want = if answered {
                         AfterFailure::Answer
                     } else {
-                        AfterFailure::Unavailable
+                        AfterFailure::OutcomeUnknown
                     };
                     assert_eq!(after, want, "{state:?} {critical} {answered}");
                 }
@@ -253,6 +265,20 @@ mod tests {
     #[test]
     fn a_failed_read_after_the_probe() {
         use AfterFailure::*;
+        // Only a write can have an unknown outcome: a read is safe to repeat.
+        for state in STATES {
+            for (critical, answered, retried) in [
+                (true, true, false),
+                (true, false, false),
+                (false, true, false),
+                (false, false, true),
+            ] {
+                assert_ne!(
+                    after_leader_failure(state, true, critical, answered, retried),
+                    OutcomeUnknown
+                );
+            }
+        }
         assert_eq!(
             after_leader_failure(Leader, true, true, true, false),
             Answer

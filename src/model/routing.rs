@@ -99,19 +99,24 @@ impl<'a> Plan<'a> {
             ErrorCode::Offline => format!(
                 "{what} was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
             ),
-            ErrorCode::InvalidConfig | ErrorCode::InvalidPath => format!("{what} was refused"),
+            ErrorCode::InvalidConfig | ErrorCode::InvalidPath | ErrorCode::OutcomeUnknown => {
+                format!("{what} was refused")
+            }
         };
         HealthProxyError::new(code, message)
     }
 }
 
+/// An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// GET and HEAD are reads; every other valid method is treated as a write.
 pub(crate) fn is_read(method: &str) -> Result<bool, RequestError> {
-    let token = !method.is_empty()
-        && method
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !token {
+    if !is_token(method) {
         return Err(RequestError::BadMethod {
             method: method.to_string(),
         });

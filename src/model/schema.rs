@@ -62,6 +62,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             ("halfLifeMs", Kind::OffOr(&whole(1000, 600_000))),
         ]),
     ),
+    ("writes", Kind::Object(&[("idempotencyKey", Kind::Text)])),
     (
         "cache",
         Kind::Object(&[

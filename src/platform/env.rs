@@ -33,6 +33,32 @@ pub(crate) fn random() -> f64 {
     js_sys::Math::random()
 }
 
+/// A random UUID for an idempotency key (spec §2): `crypto.randomUUID()`, which only
+/// secure contexts have; elsewhere (an `http:` page) the same form from `Math.random()`,
+/// enough for a key that only has to differ from this client's other keys.
+pub(crate) fn random_uuid() -> String {
+    let crypto = global("crypto");
+    let uuid = crypto.as_ref().and_then(|c| {
+        let f = js_sys::Reflect::get(c, &JsValue::from_str("randomUUID")).ok()?;
+        f.is_function()
+            .then(|| f.unchecked_into::<js_sys::Function>().call0(c).ok())??
+            .as_string()
+    });
+    uuid.unwrap_or_else(|| {
+        (0..36)
+            .map(|i| {
+                let digit = match i {
+                    8 | 13 | 18 | 23 => return '-',
+                    14 => 4,
+                    19 => 8 + (random() * 4.0) as u32,
+                    _ => (random() * 16.0) as u32,
+                };
+                char::from_digit(digit, 16).unwrap_or('0')
+            })
+            .collect()
+    })
+}
+
 /// A property of `globalThis`, or `None` when it is missing or its getter throws
 /// (as `localStorage` does in sandboxed frames).
 pub(crate) fn global(name: &str) -> Option<JsValue> {

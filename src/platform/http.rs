@@ -181,15 +181,33 @@ pub(crate) async fn send(
     }
 }
 
+/// Spec §2: makes `init` (the proxy's own copy of the caller's) carry the header `name`:
+/// the caller's value when it set one (in any case), else a fresh random key. Returns the
+/// key sent, or `None` when the headers cannot be read (fetch then refuses them too).
+pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
+    let given = js_sys::Reflect::get(init, &JsValue::from_str("headers")).ok()?;
+    // `new Headers(x)` takes every form fetch does (a Headers, a record, a list of pairs,
+    // or undefined) and refuses what fetch refuses.
+    let headers = web_sys::Headers::new_with_str_sequence_sequence(&given).ok()?;
+    if let Some(key) = headers.get(name).ok()? {
+        return Some(key);
+    }
+    let key = super::env::random_uuid();
+    headers.set(name, &key).ok()?;
+    init.set_headers(&headers);
+    Some(key)
+}
+
 /// Hands `response` over with `guard` still bounding its body (as reqwest's wasm
 /// backend keeps its abort guard in the body): the body is piped, as fast as it
 /// arrives, into the stream the caller reads, so the deadline bounds the server sending
-/// it, not the caller reading it. A body the deadline cuts makes the caller's read
-/// reject and runs `on_stall`. Finishing the body, or having none, disarms the guard.
+/// it, not the caller reading it. A body the deadline cuts runs `on_stall` and makes the
+/// caller's read reject, with the reason `on_stall` gives, else the deadline's. Finishing
+/// the body, or having none, disarms the guard.
 pub(crate) fn watch_body(
     response: Response,
     mut guard: AbortGuard,
-    on_stall: impl FnOnce() + 'static,
+    on_stall: impl FnOnce() -> Option<JsValue> + 'static,
 ) -> Response {
     let Some(body) = response.body() else {
         guard.disarm();
@@ -214,12 +232,8 @@ pub(crate) fn watch_body(
         if let Err(failed) = first.await {
             let reason = match guard.classify() {
                 SendError::CallerAbort(reason) => reason,
-                SendError::Timeout => {
-                    if !late {
-                        on_stall();
-                    }
-                    signal.reason()
-                }
+                SendError::Timeout if !late => on_stall().unwrap_or_else(|| signal.reason()),
+                SendError::Timeout => signal.reason(),
                 _ => failed,
             };
             control.error_with_reason(&reason);

@@ -9,6 +9,7 @@ pub(crate) mod http;
 pub(crate) mod storage;
 pub(crate) mod wake;
 
+use crate::model::{ErrorCode, HealthProxyError};
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::JsValue;
@@ -38,6 +39,26 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Option<JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .ok()
+}
+
+/// An `Error` with `name === "HealthProxyError"`, a string `code` and, for
+/// `OUTCOME_UNKNOWN`, the `idempotencyKey` the write carried (or `null`).
+pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
+    let error = js_sys::Error::new(&e.message);
+    error.set_name("HealthProxyError");
+    let set = |key: &str, value: &JsValue| {
+        let _ = js_sys::Reflect::set(&error, &JsValue::from_str(key), value);
+    };
+    set("code", &JsValue::from_str(e.code.as_str()));
+    if e.code == ErrorCode::OutcomeUnknown {
+        set(
+            "idempotencyKey",
+            &e.idempotency_key
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        );
+    }
+    error.into()
 }
 
 /// A thrown JS value as text for a message, read without risking another throw.

@@ -67,6 +67,7 @@ export function chaosConfig(p, overrides = {}) {
     // and the chaos timeline's faults 5–6 s apart are separate outages, not one flap (the
     // damping has its own tests; at 30 s, two of them would hold the page off the leader).
     hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
+    writes: { idempotencyKey: "Idempotency-Key" }, // as www/config.json
     cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
     ...overrides,
   };

@@ -47,6 +47,46 @@ test("a note answered 200 (Flask's default) is saved; a 200 web page in its plac
   await context.close();
 });
 
+test("a note with no answer is 'could not confirm', never 'Not saved', and Send again resends it with the same key", async () => {
+  await env.sim.reset();
+  const { context, page, errors } = await open();
+  await waitState(page, "leader");
+  // The posts reach the network and no answer ever comes (a line gone silent).
+  const held = [];
+  await page.route(`${LEADER}/api/notes`, (route) => (route.request().method() === "POST" ? held.push(route) : route.fallback()));
+  // From a script: classified, with the key it sent.
+  const r = await page.evaluate(() => window.hub.postNote("classified"));
+  assert.deepEqual([r.ok, r.code, typeof r.idempotencyKey], [false, "OUTCOME_UNKNOWN", "string"], JSON.stringify(r));
+  assert.equal(r.idempotencyKey, held[0].request().headers()["idempotency-key"]);
+  // From the form: what a person sees.
+  await page.fill("#note-text", "are you there?");
+  await page.click("#note-send");
+  // The click hid the button of the first note; it comes back with this one's outcome.
+  await page.waitForSelector("#note-again", { state: "visible", timeout: 10000 });
+  const shown = await page.textContent("#note-result");
+  assert.equal(shown, "We could not confirm this note — it may have been saved. Sending it again is safe: it will not be saved twice.");
+  assert.equal(held.length, 2);
+  const key = held[1].request().headers()["idempotency-key"];
+  assert.match(key ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "the post carried no key");
+  assert.notEqual(key, r.idempotencyKey, "each note has its own key");
+  assert.equal(await page.isVisible("#note-again"), true, "no Send again button");
+  assert.equal(await page.inputValue("#note-text"), "are you there?", "the text was cleared as if saved");
+
+  // The line is back: Send again posts the same note with the same key.
+  await page.unroute(`${LEADER}/api/notes`);
+  await page.click("#note-again");
+  await page.waitForFunction(() => /^Saved/.test(document.getElementById("note-result").textContent), null, { timeout: 10000 });
+  assert.equal(await page.isVisible("#note-again"), false);
+  assert.equal(await page.inputValue("#note-text"), "", "the saved note's text stays in the form");
+  const stats = await env.sim.stats();
+  assert.deepEqual(stats.leader.writeKeys, [key], "Send again did not resend with the note's first key");
+  const notes = await env.sim.notes();
+  assert.deepEqual(notes.map((n) => n.text), ["are you there?"]);
+  assert.deepEqual(errors, []);
+  for (const route of held) await route.abort().catch(() => {});
+  await context.close();
+});
+
 test("hub links the leader sends as relative paths point at the leader, not the page's origin", async () => {
   await env.sim.reset();
   const { context, page } = await open();

@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import { launch, sleep } from "./harness.mjs";
 import {
   ORIGIN, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
@@ -30,6 +31,7 @@ function config(overrides = {}) {
     ],
     // Its faults come seconds apart and each is an outage of its own: damping at its shortest.
     hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
+    writes: { idempotencyKey: "Idempotency-Key" },
     cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
     ...overrides,
   };
@@ -284,6 +286,75 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   assert.ok(access.some((a) => a.uri.startsWith("/files/") && a.status === 200), "the leader's store served no download");
   assert.ok(f.downloads.some((k) => k.startsWith("files/")), "the AWS bucket served no download");
   await context.close();
+});
+
+/** POSTs a note to the leader through NGINX, as the page would, with `key` as its Idempotency-Key. */
+async function postNote(key, note) {
+  const res = await fetch(`${ORIGIN.leader}/api/notes`, {
+    method: "POST",
+    headers: { origin: ORIGIN.page, "content-type": "application/json", "idempotency-key": key },
+    body: JSON.stringify(note),
+  });
+  return { status: res.status, body: await res.text(), replayed: res.headers.get("idempotent-replayed") };
+}
+
+/** Holds Flask's lock on the notes log (as a slow note would) until `release()`. */
+async function holdNotesLog() {
+  const py = "import fcntl, sys\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()";
+  const child = spawn("python3", ["-c", py, s.stack.notesLog], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once("data", resolve);
+    child.once("exit", (c) => reject(new Error(`the lock holder exited ${c}`)));
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  return () => { child.stdin.end(); return exited; };
+}
+
+test("the leader honours Idempotency-Key: a repeat gets the stored answer, a concurrent repeat 409, one note each", async () => {
+  // The page's preflight: NGINX must allow the header, or no keyed write is ever sent.
+  const pre = await fetch(`${ORIGIN.leader}/api/notes`, {
+    method: "OPTIONS",
+    headers: { origin: ORIGIN.page, "access-control-request-method": "POST", "access-control-request-headers": "content-type,idempotency-key" },
+  });
+  assert.equal(pre.status, 204);
+  assert.match(pre.headers.get("access-control-allow-headers") ?? "", /(^|[ ,])idempotency-key([ ,]|$)/i, "NGINX does not allow the header");
+
+  const run = Date.now();
+  const count = async (clientId) => (await notesLog(s.stack)).filter((n) => n.clientId === clientId).length;
+
+  // The same key twice: one note, and the same answer.
+  const note = { text: "sent twice", clientId: `key-twice-${run}` };
+  const first = await postNote(`twice-${run}`, note);
+  const again = await postNote(`twice-${run}`, note);
+  assert.equal(first.status, 201, first.body);
+  assert.deepEqual([again.status, again.body, again.replayed], [201, first.body, "true"]);
+  assert.equal(first.replayed, null);
+  assert.equal(await count(note.clientId), 1, "the repeat made a second note");
+  // Another key is another note; the same key on another request is refused.
+  assert.equal((await postNote(`other-${run}`, note)).status, 201);
+  assert.equal(await count(note.clientId), 2);
+  assert.equal((await postNote(`twice-${run}`, { ...note, text: "something else" })).status, 422);
+
+  // A repeat while the first is still running: 409, and once it is done, its answer.
+  const slow = { text: "sent while the first runs", clientId: `key-concurrent-${run}` };
+  const release = await holdNotesLog();
+  let answers;
+  try {
+    const both = [postNote(`concurrent-${run}`, slow), postNote(`concurrent-${run}`, slow)];
+    // One of them is held at the notes log's lock; the other has been answered.
+    const settled = await Promise.race([Promise.any(both), sleep(5000).then(() => null)]);
+    assert.ok(settled, "neither request was answered while the first was running");
+    assert.equal(settled.status, 409, settled.body);
+    await release();
+    answers = await Promise.all(both);
+  } finally {
+    await release();
+  }
+  assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409]);
+  const created = answers.find((a) => a.status === 201);
+  const later = await postNote(`concurrent-${run}`, slow);
+  assert.deepEqual([later.status, later.body], [201, created.body], "the repeat after it finished gets its answer");
+  assert.equal(await count(slow.clientId), 1, "the concurrent repeat made a second note");
 });
 
 test("a pretty-printed health body (Flask in debug mode) reaches `leader` with an object expect; the string expect does not", async () => {

@@ -256,7 +256,8 @@ async fn health_slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     health(State(a)).await
 }
 
-/// A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`.
+/// A slow answer from a healthy server (its health check stays fast): `/api/slow?ms=600`,
+/// GET or POST (a write the page gives up on while the server still takes it).
 async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -297,7 +298,7 @@ struct Kb {
 }
 
 /// A body that stalls: the head and a first part of the body, then nothing, ever (the
-/// client's deadline must end it). `/api/stall`.
+/// client's deadline must end it). `/api/stall`, GET or POST (a write's answer can stall too).
 async fn stall(State(a): State<Api>) -> Response {
     stalled(&format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name()))
 }
@@ -469,9 +470,9 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/pages/{*id}", get(page))
         .route("/api/files", get(files))
         .route("/files/{name}", get(download))
-        .route("/api/slow", get(slow))
+        .route("/api/slow", get(slow).post(slow))
         .route("/api/status/{*code}", any(status))
-        .route("/api/stall", get(stall))
+        .route("/api/stall", get(stall).post(stall))
         .route("/api/big", get(big))
         .route("/api/moved", get(moved))
         .route("/api/echo", any(echo));
@@ -531,6 +532,11 @@ async fn faults(
             let count = inner
                 .counters(a.role)
                 .count(method.as_str(), req.uri().path(), acrm);
+            let write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if let Some(key) = req_headers.get("idempotency-key").filter(|_| write) {
+                let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
+                inner.counters(a.role).write_keys.push(key);
+            }
             let mut eff = inner.effective(a.role);
             let lost = a.role == Role::Leader
                 && inner.lose > 0

@@ -119,6 +119,9 @@ pub struct Counters {
     pub by_path: BTreeMap<String, u64>,
     pub hangs_open: u64,
     pub hangs_closed_ms: Vec<u64>,
+    /// The `Idempotency-Key` of each write that carried one, in arrival order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub write_keys: Vec<String>,
 }
 
 impl Counters {

@@ -119,6 +119,30 @@ describe('HealthProxyBackend', () => {
     expect([e.status, e.statusText, e.error]).toEqual([0, 'LEADER_UNAVAILABLE', refusal]);
   });
 
+  it('hands over OUTCOME_UNKNOWN with its idempotencyKey, and a resend with that key keeps it', async () => {
+    const key = '0b9a4f5e-8c2d-4e1f-9a7b-3c6d5e4f2a1b';
+    const unknown = Object.assign(new Error('POST /api/notes got no answer'), { name: 'HealthProxyError', code: 'OUTCOME_UNKNOWN', idempotencyKey: key });
+    const { http, proxy } = setup(async () => Promise.reject(unknown));
+    const e = await failure(firstValueFrom(http.post('/api/notes', { text: 'hi' })));
+    expect([e.status, e.statusText, e.error.code, e.error.idempotencyKey]).toEqual([0, 'OUTCOME_UNKNOWN', 'OUTCOME_UNKNOWN', key]);
+    proxy.fetch.mockImplementation(async () => json({ id: 4 }, 201));
+    expect(await firstValueFrom(http.post('/api/notes', { text: 'hi' }, { headers: { 'Idempotency-Key': e.error.idempotencyKey } }))).toEqual({ id: 4 });
+    expect(proxy.fetch.mock.calls[1][1].headers).toMatchObject({ 'Idempotency-Key': key });
+  });
+
+  it("a write's body cut off after its status fails with the proxy's OUTCOME_UNKNOWN, key included", async () => {
+    const cut = Object.assign(new Error('POST /api/notes was answered 201 by the leader, but the rest of the answer did not arrive'), {
+      name: 'HealthProxyError',
+      code: 'OUTCOME_UNKNOWN',
+      idempotencyKey: 'k-1',
+    });
+    const body = new ReadableStream({ start: (c) => c.error(cut) });
+    const { http } = setup(async () => new Response(body, { status: 201, headers: { 'Content-Type': 'application/json' } }));
+    const e = await failure(firstValueFrom(http.post('/api/notes', {})));
+    expect([e.status, e.error]).toEqual([0, cut]);
+    expect(e.error.idempotencyKey).toBe('k-1');
+  });
+
   it('aborts the request when the caller unsubscribes, and at the timeout option', async () => {
     const signals: AbortSignal[] = [];
     const hang: Fetch = (_url, init) =>
