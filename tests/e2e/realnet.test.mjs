@@ -33,6 +33,7 @@ const CONFIG = {
   // The pace is compressed (interval, backoff and half-life about a third of a deployment's),
   // so that one session can go through five faults in under four minutes.
   hysteresis: { successesToUp: 2, halfLifeMs: 10000 },
+  writes: { idempotencyKey: "Idempotency-Key" }, // as www/config.json
   cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
 };
 
@@ -57,7 +58,7 @@ const PACE = {
  * asserts every `fixed` now (a fix's branch can try itself against all of them).
  */
 const KNOWN = {
-  notSavedButInFlask: { limit: null, fixed: 0, what: "notes the page called not saved that Flask has (all phases)" },
+  notSavedButInFlask: { limit: 0, fixed: 0, what: "notes the page called not saved that Flask has (all phases)" },
   failedReadsUnderLoss: { limit: 0, fixed: 0, what: "critical reads failed under loss while the follower was up" },
   badgeChangesWhileFlapping: { limit: 3, fixed: 2, what: "badge changes while flapping and until back on the leader (issue 21: at most 3)" },
   farLeaderBadgeChanges: { limit: 0, fixed: 0, what: "badge changes for a far but healthy leader" },
@@ -126,7 +127,7 @@ function startTraffic() {
     for (let n = 0; !c.stop; n++) {
       const t = Date.now();
       const r = await window.hub.postNote(`realnet note ${n}`, `rn-${n}`);
-      c.writes.push({ t, end: Date.now(), ok: r.ok, code: r.code, message: r.message, clientId: r.clientId });
+      c.writes.push({ t, end: Date.now(), ok: r.ok, code: r.code, message: r.message, clientId: r.clientId, key: r.idempotencyKey, text: `realnet note ${n}` });
       await pause(300);
     }
   })();
@@ -231,6 +232,21 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
   const c = await page.evaluate(() => { window.rn.stop = true; return { reads: window.rn.reads, writes: window.rn.writes, changes: window.rn.changes, csp: window.cspViolations }; });
   await sleep(3000); // the last requests finish; a note's retransmitted bytes land
   c.writes = await page.evaluate(() => window.rn.writes); // with the answers that came in meanwhile
+  // Issue 20: every note whose outcome was unknown is sent again with its key, as the page's
+  // "Send again" does (a 409 while the first still runs is unknown again: try once more).
+  const resent = await page.evaluate(async () => {
+    const out = [];
+    for (const w of window.rn.writes.filter((w) => w.code === "OUTCOME_UNKNOWN")) {
+      let r;
+      for (let i = 0; i < 5; i++) {
+        r = await window.hub.postNote(w.text, w.clientId, w.key);
+        if (r.ok) break;
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      out.push({ clientId: w.clientId, key: w.key, ok: r.ok, code: r.code });
+    }
+    return out;
+  });
   const log = await notesLog(s.stack);
   const inFlask = new Map();
   for (const n of log) inFlask.set(n.clientId, (inFlask.get(n.clientId) ?? 0) + 1);
@@ -259,7 +275,8 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
       refusedAfterSending: writes.filter((w) => !w.ok && w.code === "LEADER_UNAVAILABLE" && !/was not sent/.test(w.message ?? "")).length,
       unknown: writes.filter((w) => !w.ok && w.code === "OUTCOME_UNKNOWN").length,
       other: writes.filter((w) => !w.ok && w.code !== "LEADER_UNAVAILABLE" && w.code !== "OUTCOME_UNKNOWN").length,
-      notSavedButInFlask: writes.filter((w) => !w.ok && inFlask.has(w.clientId)).length,
+      // What the page calls not saved (or not sent): anything but saved and "could not confirm".
+      notSavedButInFlask: writes.filter((w) => !w.ok && w.code !== "OUTCOME_UNKNOWN" && inFlask.has(w.clientId)).length,
     };
     r.follower = Object.fromEntries(Object.keys(r.after).map((k) => [k, r.after[k] - r.before[k]]));
     r.csp = c.csp.filter(within).length;
@@ -283,7 +300,7 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
   console.log(`Config: health timeoutMs ${timeoutMs}, intervalMs ${intervalMs}, maxBackoffMs ${maxBackoffMs}, requestTimeoutMs ${CONFIG.requestTimeoutMs}, successesToUp ${CONFIG.hysteresis.successesToUp}; pace: detect ≤ ${PACE.detectMs} ms, recover ≤ ${PACE.recoverMs} ms`);
   console.table(table);
   const acked = c.writes.filter((w) => w.ok);
-  console.log(`Notes: ${c.writes.length} posted, ${acked.length} acknowledged; Flask's log holds ${log.length} (${[...inFlask.values()].filter((n) => n > 1).length} doubled); ${c.writes.filter((w) => !w.ok && inFlask.has(w.clientId)).length} the page called not saved are in it.`);
+  console.log(`Notes: ${c.writes.length} posted, ${acked.length} acknowledged; Flask's log holds ${log.length} (${[...inFlask.values()].filter((n) => n > 1).length} doubled); ${c.writes.filter((w) => !w.ok && w.code !== "OUTCOME_UNKNOWN" && inFlask.has(w.clientId)).length} the page called not saved are in it; ${resent.length} with an unknown outcome sent again with their keys, ${resent.filter((r) => r.ok).length} acknowledged.`);
   for (const r of rows.filter((r) => r.failedReads.length)) {
     console.log(`Failed reads in "${r.phase.name}": ${r.failedReads.map((x) => `${x.kind} ${x.code} after ${x.end - x.t} ms`).join("; ")}`);
   }
@@ -299,6 +316,11 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
   assert.ok(acked.length >= 20, `only ${acked.length} notes acknowledged`);
   for (const w of acked) assert.equal(inFlask.get(w.clientId), 1, `acknowledged note ${w.clientId} is in Flask's log ${inFlask.get(w.clientId) ?? 0} times`);
   for (const [id, n] of inFlask) assert.equal(n, 1, `note ${id} is in Flask's log ${n} times`);
+  for (const r of resent) {
+    assert.ok(r.key, `note ${r.clientId}: an unknown outcome without a key (writes.idempotencyKey is on)`);
+    assert.ok(r.ok, `note ${r.clientId} sent again with its key was not acknowledged (${r.code})`);
+    assert.equal(inFlask.get(r.clientId), 1, `note ${r.clientId}, sent again with its key, is in Flask's log ${inFlask.get(r.clientId) ?? 0} times`);
+  }
   const sent = new Set(c.writes.map((w) => w.clientId));
   for (const id of inFlask.keys()) assert.ok(sent.has(id), `Flask logged ${id}, which the page never sent`);
   for (const w of c.writes.filter((w) => !w.ok && /was not sent/.test(w.message ?? ""))) {
