@@ -527,6 +527,10 @@ async fn faults(
             let count = inner
                 .counters(a.role)
                 .count(method.as_str(), req.uri().path(), acrm);
+            let host = req_headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            inner
+                .counters(a.role)
+                .count_host(method.as_str(), req.uri().path(), host);
             let eff = inner.effective(a.role);
             if eff == Effective::Blackout {
                 inner.counters(a.role).hangs_open += 1;
