@@ -683,7 +683,9 @@ async fn on_change_reports_changes_until_unsubscribed() {
 async fn a_throwing_listener_does_not_break_routing_and_is_reported() {
     reset().await;
     let p = proxy("{}");
-    let f = js_sys::Function::new_no_args("throw new Error('listener bug')");
+    let f = js_sys::Function::new_no_args(
+        "globalThis.throwingListenerRan = (globalThis.throwingListenerRan ?? 0) + 1; throw new Error('listener bug')",
+    );
     p.on_change(f);
     // Where the platform reports it: reportError (every engine here has it).
     let real = js("globalThis.reportError");
@@ -693,12 +695,17 @@ async fn a_throwing_listener_does_not_break_routing_and_is_reported() {
         .unchecked_into();
     let report = push.bind0(&reported);
     js_sys::Reflect::set(&js_sys::global(), &"reportError".into(), &report).unwrap();
+    // A listener added after the throwing one is still called.
+    let (seen, _) = record_states(&p);
     let started = start(&p).await;
     js_sys::Reflect::set(&js_sys::global(), &"reportError".into(), &real).unwrap();
     assert_eq!(text(&started, "state"), "leader");
     let reported: js_sys::Array = reported.unchecked_into();
     assert_eq!(reported.length(), 1, "{:?}", reported.to_vec());
     assert_eq!(message(&reported.get(0)), "listener bug");
+    let ran = js_sys::Reflect::get(&js_sys::global(), &"throwingListenerRan".into()).unwrap();
+    assert_eq!(ran.as_f64(), Some(1.0), "the throwing listener ran");
+    assert_eq!(*seen.borrow(), ["leader"]);
     assert_eq!(served_by(&p, "/api/pages").await, "leader");
     p.stop();
 }
@@ -1587,9 +1594,16 @@ async fn two_thousand_requests_leave_memory_flat() {
 async fn a_leader_dark_mid_session_escapes_after_the_confirmation_bound() {
     let p = started_with_a_measured_rtt(1500).await;
     leader_mode("blackout").await;
+    let probes = stats().await.n("leader.probes");
     let t0 = now();
     assert_eq!(served_by(&p, "/api/pages/3").await, "follower");
     let took = now() - t0;
+    // The read escaped once its confirmation probe had been sent (and left unanswered).
+    assert_eq!(
+        stats().await.n("leader.probes"),
+        probes + 1.0,
+        "one confirmation probe"
+    );
     web_sys::console::log_1(
         &format!("leader dark mid-session, 4 good probes behind: critical read in {took} ms (raceAfterMs 100, health.timeoutMs 1500)").into(),
     );
@@ -1673,10 +1687,28 @@ async fn a_route_with_its_own_bases_sends_its_files_there_and_probes_stay_home()
         p.resolve("/api/pages".into(), GET).unwrap(),
         format!("{FOLLOWER}/api/pages")
     );
+    // `localhost` and `127.0.0.1` are one server here: the Host a probe was sent to tells
+    // the main bases from the route's.
     let s = stats().await;
+    for (side, main) in [("leader", LEADER), ("follower", FOLLOWER)] {
+        let hosts = s.get(&format!("{side}.probeHosts"));
+        let hosts = if hosts.is_undefined() {
+            Vec::new()
+        } else {
+            js_sys::Object::keys(&hosts.into())
+                .iter()
+                .map(|h| h.as_string().unwrap())
+                .collect()
+        };
+        let home = main.trim_start_matches("http://");
+        assert!(
+            hosts.iter().all(|h| h == home),
+            "{side} probes stay on the main bases: {hosts:?}"
+        );
+    }
     assert!(
         s.n("follower.probes") >= 1.0,
-        "probes stay on the main bases"
+        "the follower was probed in emergency"
     );
     p.stop();
 }

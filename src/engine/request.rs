@@ -10,7 +10,7 @@ use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watc
 use crate::model::routing::{Plan, Target};
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
-use crate::platform::{describe, error_to_js, Sleep};
+use crate::platform::{describe, env, error_to_js, Sleep};
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::JsValue;
@@ -191,11 +191,14 @@ impl<'a> Request<'a> {
     /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
     async fn watched(&self) -> Result<Response, Failure> {
         let race_after = self.engine.config().race_after_ms;
+        let sent = env::now_ms();
         let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
             Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
             Either::Right(((), leader)) => leader,
         };
-        match policy::when_slow(self.engine.state()) {
+        let now = self.engine.snapshot();
+        let probed_since_sent = now.checked_at.is_some_and(|at| at >= sent);
+        match policy::when_slow(now.state, probed_since_sent) {
             Watch::JoinFollower => self.race(leader).await,
             Watch::KeepWaiting => self.after_leader(leader.await?).await,
             Watch::Confirm => self.confirm(leader).await,

@@ -60,10 +60,13 @@ pub(crate) enum Watch {
 
 /// The leader has not answered within `raceAfterMs`. The follower joins only while there
 /// is no verdict or the verdict says the leader is down: a read whose probe has meanwhile
-/// found the leader up never reaches the follower (it confirms instead).
-pub(crate) fn when_slow(state: State) -> Watch {
+/// found the leader up never reaches the follower (it confirms instead, unless that probe
+/// answered after the read was sent: then it has confirmed already, and probing again
+/// would make tabs that start together on a busy machine probe once each, spec §8).
+pub(crate) fn when_slow(state: State, probed_since_sent: bool) -> Watch {
     match state {
         State::Unknown | State::Emergency => Watch::JoinFollower,
+        State::Leader if probed_since_sent => Watch::KeepWaiting,
         State::Leader => Watch::Confirm,
         State::Offline => Watch::KeepWaiting,
     }
@@ -222,14 +225,21 @@ mod tests {
 
     #[test]
     fn the_follower_joins_a_slow_read_only_without_a_good_verdict() {
-        assert_eq!(when_slow(Unknown), Watch::JoinFollower);
-        assert_eq!(when_slow(Emergency), Watch::JoinFollower);
+        for probed_since_sent in [false, true] {
+            assert_eq!(when_slow(Unknown, probed_since_sent), Watch::JoinFollower);
+            assert_eq!(when_slow(Emergency, probed_since_sent), Watch::JoinFollower);
+            assert_eq!(when_slow(OFFLINE, probed_since_sent), Watch::KeepWaiting);
+        }
         assert_eq!(
-            when_slow(Leader),
+            when_slow(Leader, false),
             Watch::Confirm,
             "spec §8: the next rule applies"
         );
-        assert_eq!(when_slow(OFFLINE), Watch::KeepWaiting);
+        assert_eq!(
+            when_slow(Leader, true),
+            Watch::KeepWaiting,
+            "a probe answered after the read was sent: confirmed already"
+        );
         for state in STATES {
             assert_eq!(
                 when_confirmed(state) == Watch::JoinFollower,

@@ -19,6 +19,10 @@ for _ in $(seq 1 100); do
   if ! kill -0 "$pid" 2>/dev/null; then break; fi
   sleep 0.1
 done
+# Not ready in time (or exited): leave nothing behind, neither the process nor its log.
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
 echo "hub-sim did not start:" >&2
 cat "$log" >&2
+rm -f "$log"
 exit 1

@@ -4,6 +4,16 @@
 # and the landing page end to end (simulator, real stack, real network: needs root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+# The suites use fixed ports (18080–18599): a second run waits for the first rather than
+# colliding with it. HP_TEST_LOCK names another lock file; the lock is held until exit.
+lock=${HP_TEST_LOCK:-/tmp/health-proxy-test.lock}
+exec 9>"$lock"
+if ! flock -n 9; then
+  echo "another test run holds $lock: waiting for it" >&2
+  flock 9
+fi
+
 tests/tools/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -537,6 +537,10 @@ async fn faults(
                 let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
                 inner.counters(a.role).write_keys.push(key);
             }
+            let host = req_headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            inner
+                .counters(a.role)
+                .count_host(method.as_str(), req.uri().path(), host);
             let mut eff = inner.effective(a.role);
             let lost = a.role == Role::Leader
                 && inner.lose > 0

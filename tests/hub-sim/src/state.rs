@@ -122,6 +122,10 @@ pub struct Counters {
     /// The `Idempotency-Key` of each write that carried one, in arrival order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub write_keys: Vec<String>,
+    /// Probes by the `Host` they were sent to: `localhost` and `127.0.0.1` reach the same
+    /// server, and tests tell a route's base from the main one by it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub probe_hosts: BTreeMap<String, u64>,
 }
 
 impl Counters {
@@ -149,6 +153,14 @@ impl Counters {
             self.writes += 1;
         }
         self.requests
+    }
+
+    /// Counts a probe's `Host` (called with each request `count` has counted).
+    pub fn count_host(&mut self, method: &str, path: &str, host: Option<&str>) {
+        if (method == "GET" || method == "HEAD") && path.starts_with("/health") {
+            let host = host.unwrap_or("(none)").to_string();
+            *self.probe_hosts.entry(host).or_insert(0) += 1;
+        }
     }
 }
 
@@ -522,6 +534,16 @@ mod tests {
         i.leader = c;
         let j = i.stats_json();
         assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"notes":0},"follower":{"mode":"up","#), "{j}");
+        i.leader
+            .count_host("GET", "/health", Some("localhost:18081"));
+        i.leader
+            .count_host("GET", "/api/pages", Some("localhost:18081"));
+        i.leader
+            .count_host("OPTIONS", "/health", Some("127.0.0.1:18081"));
+        assert_eq!(
+            i.leader.probe_hosts.clone().into_iter().collect::<Vec<_>>(),
+            [("localhost:18081".to_string(), 1)]
+        );
     }
 
     #[test]
