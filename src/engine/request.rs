@@ -192,12 +192,14 @@ impl<'a> Request<'a> {
     async fn watched(&self) -> Result<Response, Failure> {
         let race_after = self.engine.config().race_after_ms;
         let sent = env::now_ms();
+        // Sent before any verdict: whatever verdict there is now came after it.
+        let unknown_when_sent = self.engine.state() == State::Unknown;
         let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
             Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
             Either::Right(((), leader)) => leader,
         };
         let now = self.engine.snapshot();
-        let probed_since_sent = now.checked_at.is_some_and(|at| at >= sent);
+        let probed_since_sent = unknown_when_sent || now.checked_at.is_some_and(|at| at >= sent);
         match policy::when_slow(now.state, probed_since_sent) {
             Watch::JoinFollower => self.race(leader).await,
             Watch::KeepWaiting => self.after_leader(leader.await?).await,
