@@ -99,10 +99,7 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         Start::Refuse(code) => Err(r.refusal(code).into()),
         Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
         Start::Follower => r.via_follower().await,
-        Start::Leader { watched: false } => match r.until_left(r.attempt(Target::Leader)).await {
-            Waited::Done(outcome) => r.after_leader(outcome?).await,
-            Waited::Left(leader) => r.deserted(leader).await,
-        },
+        Start::Leader { watched: false } => r.lead(r.attempt(Target::Leader)).await,
         Start::Leader { watched: true } => r.watched().await,
     }
 }
@@ -220,10 +217,15 @@ impl<'a> Request<'a> {
         match select(leader, Box::pin(watch)).await {
             Either::Left((outcome, _)) => self.after_leader(outcome?).await,
             Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
-            Either::Right((_, leader)) => match self.until_left(leader).await {
-                Waited::Done(outcome) => self.after_leader(outcome?).await,
-                Waited::Left(leader) => self.deserted(leader).await,
-            },
+            Either::Right((_, leader)) => self.lead(leader).await,
+        }
+    }
+
+    /// The leader attempt to its end, or until the verdict leaves the leader.
+    async fn lead(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+        match self.until_left(leader).await {
+            Waited::Done(outcome) => self.after_leader(outcome?).await,
+            Waited::Left(leader) => self.deserted(leader).await,
         }
     }
 
