@@ -56,6 +56,11 @@ enum Outcome {
 
 type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
 
+/// An attempt already finished, for [`Request::lead`].
+fn done<'a>(outcome: Result<Outcome, Failure>) -> Attempt<'a> {
+    Box::pin(std::future::ready(outcome))
+}
+
 /// A leader attempt that finished, or that the verdict left while it was open.
 enum Waited<'a> {
     Done(Result<Outcome, Failure>),
@@ -189,12 +194,12 @@ impl<'a> Request<'a> {
     async fn watched(&self) -> Result<Response, Failure> {
         let race_after = self.engine.config().race_after_ms;
         let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
-            Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
+            Either::Left((outcome, _)) => return self.lead(done(outcome)).await,
             Either::Right(((), leader)) => leader,
         };
         match policy::when_slow(self.engine.state()) {
             Watch::JoinFollower => self.race(leader).await,
-            Watch::KeepWaiting => self.after_leader(leader.await?).await,
+            Watch::KeepWaiting => self.lead(done(leader.await)).await,
             Watch::Confirm => self.confirm(leader).await,
         }
     }
@@ -215,17 +220,9 @@ impl<'a> Request<'a> {
             }
         };
         match select(leader, Box::pin(watch)).await {
-            Either::Left((outcome, _)) => self.after_leader(outcome?).await,
+            Either::Left((outcome, _)) => self.lead(done(outcome)).await,
             Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
             Either::Right((_, leader)) => self.lead(leader).await,
-        }
-    }
-
-    /// The leader attempt to its end, or until the verdict leaves the leader.
-    async fn lead(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
-        match self.until_left(leader).await {
-            Waited::Done(outcome) => self.after_leader(outcome?).await,
-            Waited::Left(leader) => self.deserted(leader).await,
         }
     }
 
@@ -238,16 +235,6 @@ impl<'a> Request<'a> {
         match select(leader, self.engine.departure()).await {
             Either::Left((outcome, _)) => Waited::Done(outcome),
             Either::Right((_, leader)) => Waited::Left(leader),
-        }
-    }
-
-    /// The verdict left the leader while this read waited on it: a critical read races
-    /// the follower, another is refused at once (dropping the attempt aborts it).
-    async fn deserted(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
-        match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-            Deserted::Race => self.race(leader).await,
-            Deserted::Refuse(code) => Err(self.refusal(code).into()),
-            Deserted::KeepWaiting => self.after_leader(leader.await?).await,
         }
     }
 
@@ -291,13 +278,25 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The leader's answer. A failure lets a probe decide (spec §2): the leader's own
-    /// answer if it is healthy; with none, one leader retry of a read (budgeted), and a
-    /// critical read whose retry fails too goes to the follower; with the leader down, a
-    /// critical read goes to the follower.
-    async fn after_leader(&self, mut outcome: Outcome) -> Result<Response, Failure> {
+    /// The leader attempt to its end, or until the verdict leaves the leader (then a
+    /// critical read races the follower, another is refused at once: dropping the
+    /// attempt aborts it). Then the leader's answer. A failure lets a probe decide (spec
+    /// §2): the leader's own answer if it is healthy; with none, one leader retry of a
+    /// read (budgeted), and a critical read whose retry fails too goes to the follower;
+    /// with the leader down, a critical read goes to the follower.
+    async fn lead(&self, mut leader: Attempt<'a>) -> Result<Response, Failure> {
         let mut retried = false;
         let (after, answer, why) = loop {
+            let outcome = match self.until_left(leader).await {
+                Waited::Done(outcome) => outcome?,
+                Waited::Left(leader) => {
+                    match policy::when_left_leader(self.engine.state(), self.plan.critical) {
+                        Deserted::Race => return self.race(leader).await,
+                        Deserted::Refuse(code) => return Err(self.refusal(code).into()),
+                        Deserted::KeepWaiting => leader.await?,
+                    }
+                }
+            };
             let (answer, why) = match outcome {
                 Outcome::Good(sent) => return Ok(self.deliver(sent)),
                 Outcome::Failed { answer, why } => (answer, why),
@@ -314,17 +313,7 @@ impl<'a> Request<'a> {
                 break (after, answer, why);
             }
             retried = true;
-            outcome = match self.until_left(self.attempt(Target::Leader)).await {
-                Waited::Done(outcome) => outcome?,
-                // As `deserted`, inline: that one comes back here.
-                Waited::Left(leader) => {
-                    match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-                        Deserted::Race => return self.race(leader).await,
-                        Deserted::Refuse(code) => return Err(self.refusal(code).into()),
-                        Deserted::KeepWaiting => leader.await?,
-                    }
-                }
-            };
+            leader = self.attempt(Target::Leader);
         };
         // An answer not handed over is dropped here, which aborts what is left of it.
         match (after, answer) {
