@@ -325,7 +325,7 @@ impl<'a> Request<'a> {
             }
             (AfterFailure::OutcomeUnknown, _) => Err(self
                 .unknown_outcome(format!(
-                    "got no answer: {why}, which does not tell whether it arrived; it may have taken effect, so it is never retried"
+                    "got no answer ({why}); it may have taken effect, so it is never retried"
                 ))
                 .into()),
             (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
