@@ -193,15 +193,16 @@ impl<'a> Request<'a> {
     /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
     async fn watched(&self) -> Result<Response, Failure> {
         let race_after = self.engine.config().race_after_ms;
+        // One `lead` call site: each await of it costs code.
         let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
-            Either::Left((outcome, _)) => return self.lead(done(outcome)).await,
-            Either::Right(((), leader)) => leader,
+            Either::Left((outcome, _)) => done(outcome),
+            Either::Right(((), leader)) => match policy::when_slow(self.engine.state()) {
+                Watch::JoinFollower => return self.race(leader).await,
+                Watch::KeepWaiting => done(leader.await),
+                Watch::Confirm => return self.confirm(leader).await,
+            },
         };
-        match policy::when_slow(self.engine.state()) {
-            Watch::JoinFollower => self.race(leader).await,
-            Watch::KeepWaiting => self.lead(done(leader.await)).await,
-            Watch::Confirm => self.confirm(leader).await,
-        }
+        self.lead(leader).await
     }
 
     /// Probes the leader now, and lets the read escape to the follower once the probe has
@@ -219,11 +220,12 @@ impl<'a> Request<'a> {
                 },
             }
         };
-        match select(leader, Box::pin(watch)).await {
-            Either::Left((outcome, _)) => self.lead(done(outcome)).await,
-            Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
-            Either::Right((_, leader)) => self.lead(leader).await,
-        }
+        let leader = match select(leader, Box::pin(watch)).await {
+            Either::Left((outcome, _)) => done(outcome),
+            Either::Right((Watch::JoinFollower, leader)) => return self.race(leader).await,
+            Either::Right((_, leader)) => leader,
+        };
+        self.lead(leader).await
     }
 
     /// Waits on a read's leader attempt while the state is `leader`, and no longer than
