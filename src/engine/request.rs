@@ -345,26 +345,32 @@ impl<'a> Request<'a> {
     /// In `emergency`: the follower's answer, whatever its status. No answer lets a probe
     /// decide (spec §2): the leader once if it is back, else the verdict's refusal.
     async fn via_follower(&self) -> Result<Response, Failure> {
-        let why = match self.attempt(Target::Follower).await? {
-            Outcome::Good(sent) => return Ok(self.deliver(sent)),
-            Outcome::Failed {
-                answer: Some(sent), ..
-            } => {
-                self.engine.spawn_probe(Source::Request);
-                return Ok(self.deliver(sent));
-            }
-            Outcome::Failed { answer: None, why } => why,
-        };
-        let state = self.engine.probe(Source::Request).await.state;
-        let code = match policy::after_follower_failure(state) {
-            Ok(target) => match self.attempt(target).await? {
-                Outcome::Good(sent)
-                | Outcome::Failed {
+        // One attempt site for both tries (each await costs code): `first` holds the
+        // follower's failure once it is known.
+        let mut target = Target::Follower;
+        let mut first: Option<Why> = None;
+        let (code, why) = loop {
+            let why = match self.attempt(target).await? {
+                Outcome::Good(sent) => return Ok(self.deliver(sent)),
+                Outcome::Failed {
                     answer: Some(sent), ..
-                } => return Ok(self.deliver(sent)),
-                Outcome::Failed { answer: None, .. } => ErrorCode::LeaderUnavailable,
-            },
-            Err(code) => code,
+                } => {
+                    if first.is_none() {
+                        self.engine.spawn_probe(Source::Request);
+                    }
+                    return Ok(self.deliver(sent));
+                }
+                Outcome::Failed { answer: None, why } => why,
+            };
+            if let Some(first) = first {
+                break (ErrorCode::LeaderUnavailable, first);
+            }
+            first = Some(why);
+            let state = self.engine.probe(Source::Request).await.state;
+            match policy::after_follower_failure(state) {
+                Ok(next) => target = next,
+                Err(code) => break (code, why),
+            }
         };
         let offline = if code == ErrorCode::Offline {
             "; this client appears to be offline"
