@@ -104,8 +104,18 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         Start::Refuse(code) => Err(r.refusal(code).into()),
         Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
         Start::Follower => r.via_follower().await,
-        Start::Leader { watched: false } => r.lead(r.attempt(Target::Leader)).await,
-        Start::Leader { watched: true } => r.watched().await,
+        Start::Leader { watched } => {
+            let leader = r.attempt(Target::Leader);
+            let next = if watched {
+                r.watched(leader).await
+            } else {
+                Either::Left(leader)
+            };
+            match next {
+                Either::Left(leader) => r.lead(leader).await,
+                Either::Right(leader) => r.race(leader).await,
+            }
+        }
     }
 }
 
@@ -190,25 +200,22 @@ impl<'a> Request<'a> {
         })
     }
 
-    /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
-    async fn watched(&self) -> Result<Response, Failure> {
-        let race_after = self.engine.config().race_after_ms;
-        // One `lead` call site: each await of it costs code.
-        let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
-            Either::Left((outcome, _)) => done(outcome),
-            Either::Right(((), leader)) => match policy::when_slow(self.engine.state()) {
-                Watch::JoinFollower => return self.race(leader).await,
-                Watch::KeepWaiting => done(leader.await),
-                Watch::Confirm => return self.confirm(leader).await,
-            },
-        };
-        self.lead(leader).await
-    }
-
-    /// Probes the leader now, and lets the read escape to the follower once the probe has
-    /// been open for the confirmation bound. Only the probe moves the verdict.
-    async fn confirm(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+    /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`. Then it
+    /// probes the leader, and lets the read escape to the follower once the probe has
+    /// been open for the confirmation bound; only the probe moves the verdict. Gives the
+    /// leader attempt back to [`Self::lead`] (left) or to [`Self::race`] (right): one
+    /// call site of each, as each await of them costs code.
+    async fn watched(&self, leader: Attempt<'a>) -> Either<Attempt<'a>, Attempt<'a>> {
         let engine = self.engine;
+        let leader = match select(leader, Sleep::new(engine.config().race_after_ms)).await {
+            Either::Left((outcome, _)) => return Either::Left(done(outcome)),
+            Either::Right(((), leader)) => leader,
+        };
+        match policy::when_slow(engine.state()) {
+            Watch::JoinFollower => return Either::Right(leader),
+            Watch::KeepWaiting => return Either::Left(done(leader.await)),
+            Watch::Confirm => {}
+        }
         let watch = async move {
             let probe = Box::pin(engine.probe_leader_only());
             match select(probe, Sleep::new(engine.escape_after_ms())).await {
@@ -220,12 +227,11 @@ impl<'a> Request<'a> {
                 },
             }
         };
-        let leader = match select(leader, Box::pin(watch)).await {
-            Either::Left((outcome, _)) => done(outcome),
-            Either::Right((Watch::JoinFollower, leader)) => return self.race(leader).await,
-            Either::Right((_, leader)) => leader,
-        };
-        self.lead(leader).await
+        match select(leader, Box::pin(watch)).await {
+            Either::Left((outcome, _)) => Either::Left(done(outcome)),
+            Either::Right((Watch::JoinFollower, leader)) => Either::Right(leader),
+            Either::Right((_, leader)) => Either::Left(leader),
+        }
     }
 
     /// Waits on a read's leader attempt while the state is `leader`, and no longer than
