@@ -56,6 +56,14 @@ enum Outcome {
 
 type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
 
+/// Where [`Request::lead`] leaves a request.
+enum Then<'a> {
+    Done(Response),
+    /// The verdict left the leader: a critical read races the follower.
+    Race(Attempt<'a>),
+    Follower,
+}
+
 /// An attempt already finished, for [`Request::lead`].
 fn done<'a>(outcome: Result<Outcome, Failure>) -> Attempt<'a> {
     Box::pin(std::future::ready(outcome))
@@ -100,10 +108,11 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         // the background (from the tabs' prober when there is one, as start() does).
         engine.refresh();
     }
-    match start {
-        Start::Refuse(code) => Err(r.refusal(code).into()),
-        Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
-        Start::Follower => r.via_follower().await,
+    // Each step is awaited from one site (each await of a step costs code).
+    let then = match start {
+        Start::Refuse(code) => return Err(r.refusal(code).into()),
+        Start::AwaitVerdict => return Err(r.refusal(ErrorCode::NotReady).into()),
+        Start::Follower => Then::Follower,
         Start::Leader { watched } => {
             let leader = r.attempt(Target::Leader);
             let next = if watched {
@@ -112,10 +121,15 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
                 Either::Left(leader)
             };
             match next {
-                Either::Left(leader) => r.lead(leader).await,
-                Either::Right(leader) => r.race(leader).await,
+                Either::Left(leader) => r.lead(leader).await?,
+                Either::Right(leader) => Then::Race(leader),
             }
         }
+    };
+    match then {
+        Then::Done(response) => Ok(response),
+        Then::Race(leader) => r.race(leader).await,
+        Then::Follower => r.via_follower().await,
     }
 }
 
@@ -292,21 +306,21 @@ impl<'a> Request<'a> {
     /// §2): the leader's own answer if it is healthy; with none, one leader retry of a
     /// read (budgeted), and a critical read whose retry fails too goes to the follower;
     /// with the leader down, a critical read goes to the follower.
-    async fn lead(&self, mut leader: Attempt<'a>) -> Result<Response, Failure> {
+    async fn lead(&self, mut leader: Attempt<'a>) -> Result<Then<'a>, Failure> {
         let mut retried = false;
         let (after, answer, why) = loop {
             let outcome = match self.until_left(leader).await {
                 Waited::Done(outcome) => outcome?,
                 Waited::Left(leader) => {
                     match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-                        Deserted::Race => return self.race(leader).await,
+                        Deserted::Race => return Ok(Then::Race(leader)),
                         Deserted::Refuse(code) => return Err(self.refusal(code).into()),
                         Deserted::KeepWaiting => leader.await?,
                     }
                 }
             };
             let (answer, why) = match outcome {
-                Outcome::Good(sent) => return Ok(self.deliver(sent)),
+                Outcome::Good(sent) => return Ok(Then::Done(self.deliver(sent))),
                 Outcome::Failed { answer, why } => (answer, why),
             };
             let state: State = self.engine.probe(Source::Request).await.state;
@@ -325,8 +339,8 @@ impl<'a> Request<'a> {
         };
         // An answer not handed over is dropped here, which aborts what is left of it.
         match (after, answer) {
-            (AfterFailure::Answer, Some(sent)) => Ok(self.deliver(sent)),
-            (AfterFailure::Follower, _) => self.via_follower().await,
+            (AfterFailure::Answer, Some(sent)) => Ok(Then::Done(self.deliver(sent))),
+            (AfterFailure::Follower, _) => Ok(Then::Follower),
             (AfterFailure::Refuse(code), _) => {
                 let refusal = self.refusal(code);
                 Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
