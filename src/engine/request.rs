@@ -11,6 +11,7 @@ use crate::model::routing::{Plan, Target};
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
 use crate::platform::{describe, error_to_js, Sleep};
+use futures_channel::oneshot;
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::JsValue;
@@ -67,12 +68,6 @@ enum Then<'a> {
 /// An attempt already finished, for [`Request::lead`].
 fn done<'a>(outcome: Result<Outcome, Failure>) -> Attempt<'a> {
     Box::pin(std::future::ready(outcome))
-}
-
-/// A leader attempt that finished, or that the verdict left while it was open.
-enum Waited<'a> {
-    Done(Result<Outcome, Failure>),
-    Left(Attempt<'a>),
 }
 
 struct Request<'a> {
@@ -248,18 +243,6 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// Waits on a read's leader attempt while the state is `leader`, and no longer than
-    /// it stays so (spec §2: in-flight reads follow the verdict). Writes just wait.
-    async fn until_left(&self, leader: Attempt<'a>) -> Waited<'a> {
-        if !self.plan.read || self.engine.state() != State::Leader {
-            return Waited::Done(leader.await);
-        }
-        match select(leader, self.engine.departure()).await {
-            Either::Left((outcome, _)) => Waited::Done(outcome),
-            Either::Right((_, leader)) => Waited::Left(leader),
-        }
-    }
-
     /// The leader and the follower both in flight: the first good answer wins, the other
     /// is aborted.
     async fn race(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
@@ -309,9 +292,18 @@ impl<'a> Request<'a> {
     async fn lead(&self, mut leader: Attempt<'a>) -> Result<Then<'a>, Failure> {
         let mut retried = false;
         let (after, answer, why) = loop {
-            let outcome = match self.until_left(leader).await {
-                Waited::Done(outcome) => outcome?,
-                Waited::Left(leader) => {
+            // A read waits on the leader while the state is `leader`, and no longer than
+            // it stays so (spec §2: in-flight reads follow the verdict); anything else
+            // just waits, on a departure that never comes (its sender is held here).
+            let (_held, never) = oneshot::channel();
+            let departure = if self.plan.read && self.engine.state() == State::Leader {
+                self.engine.departure()
+            } else {
+                never
+            };
+            let outcome = match select(leader, departure).await {
+                Either::Left((outcome, _)) => outcome?,
+                Either::Right((_, leader)) => {
                     match policy::when_left_leader(self.engine.state(), self.plan.critical) {
                         Deserted::Race => return Ok(Then::Race(leader)),
                         Deserted::Refuse(code) => return Err(self.refusal(code).into()),
