@@ -178,9 +178,9 @@ impl<'a> Request<'a> {
     fn unknown_outcome(&self, what_happened: String) -> HealthProxyError {
         let retry = match (&self.key, &self.engine.config().idempotency_key) {
             (Some(key), Some(name)) => {
-                format!("to retry it safely, send it again with the header {name}: {key}")
+                format!("to retry safely, resend it with the header {name}: {key}")
             }
-            _ => "check whether it took effect before sending it again".into(),
+            _ => "check whether it took effect before resending it".into(),
         };
         HealthProxyError {
             code: ErrorCode::OutcomeUnknown,
@@ -199,7 +199,7 @@ impl<'a> Request<'a> {
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
             self.unknown_outcome(format!(
-                "was answered {} by the leader, but the rest of the answer did not arrive within {ms} ms",
+                "was answered {} by the leader, but the rest did not arrive within {ms} ms",
                 response.status()
             ))
         });
@@ -344,7 +344,7 @@ impl<'a> Request<'a> {
                 .into()),
             (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
                 let not_retried = if after == AfterFailure::RetryLeader {
-                    "; not retried: the retry budget is spent"
+                    "; the retry budget is spent"
                 } else {
                     ""
                 };
