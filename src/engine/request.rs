@@ -11,6 +11,7 @@ use crate::model::routing::{Plan, Target};
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
 use crate::platform::{describe, env, error_to_js, Sleep};
+use futures_channel::oneshot;
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::JsValue;
@@ -56,10 +57,17 @@ enum Outcome {
 
 type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
 
-/// A leader attempt that finished, or that the verdict left while it was open.
-enum Waited<'a> {
-    Done(Result<Outcome, Failure>),
-    Left(Attempt<'a>),
+/// Where [`Request::lead`] leaves a request.
+enum Then<'a> {
+    Done(Response),
+    /// The verdict left the leader: a critical read races the follower.
+    Race(Attempt<'a>),
+    Follower,
+}
+
+/// An attempt already finished, for [`Request::lead`].
+fn done<'a>(outcome: Result<Outcome, Failure>) -> Attempt<'a> {
+    Box::pin(std::future::ready(outcome))
 }
 
 struct Request<'a> {
@@ -95,15 +103,28 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
         // the background (from the tabs' prober when there is one, as start() does).
         engine.refresh();
     }
-    match start {
-        Start::Refuse(code) => Err(r.refusal(code).into()),
-        Start::AwaitVerdict => Err(r.refusal(ErrorCode::NotReady).into()),
-        Start::Follower => r.via_follower().await,
-        Start::Leader { watched: false } => match r.until_left(r.attempt(Target::Leader)).await {
-            Waited::Done(outcome) => r.after_leader(outcome?).await,
-            Waited::Left(leader) => r.deserted(leader).await,
-        },
-        Start::Leader { watched: true } => r.watched().await,
+    // Each step is awaited from one site (each await of a step costs code).
+    let then = match start {
+        Start::Refuse(code) => return Err(r.refusal(code).into()),
+        Start::AwaitVerdict => return Err(r.refusal(ErrorCode::NotReady).into()),
+        Start::Follower => Then::Follower,
+        Start::Leader { watched } => {
+            let leader = r.attempt(Target::Leader);
+            let next = if watched {
+                r.watched(leader).await
+            } else {
+                Either::Left(leader)
+            };
+            match next {
+                Either::Left(leader) => r.lead(leader).await?,
+                Either::Right(leader) => Then::Race(leader),
+            }
+        }
+    };
+    match then {
+        Then::Done(response) => Ok(response),
+        Then::Race(leader) => r.race(leader).await,
+        Then::Follower => r.via_follower().await,
     }
 }
 
@@ -157,9 +178,9 @@ impl<'a> Request<'a> {
     fn unknown_outcome(&self, what_happened: String) -> HealthProxyError {
         let retry = match (&self.key, &self.engine.config().idempotency_key) {
             (Some(key), Some(name)) => {
-                format!("to retry it safely, send it again with the header {name}: {key}")
+                format!("to retry safely, resend it with the header {name}: {key}")
             }
-            _ => "check whether it took effect before sending it again".into(),
+            _ => "check whether it took effect before resending it".into(),
         };
         HealthProxyError {
             code: ErrorCode::OutcomeUnknown,
@@ -178,7 +199,7 @@ impl<'a> Request<'a> {
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
             self.unknown_outcome(format!(
-                "was answered {} by the leader, but the rest of the answer did not arrive within {ms} ms",
+                "was answered {} by the leader, but the rest did not arrive within {ms} ms",
                 response.status()
             ))
         });
@@ -188,29 +209,27 @@ impl<'a> Request<'a> {
         })
     }
 
-    /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`.
-    async fn watched(&self) -> Result<Response, Failure> {
-        let race_after = self.engine.config().race_after_ms;
+    /// Spec §8: a critical read that the leader leaves silent for `raceAfterMs`. Then it
+    /// probes the leader, and lets the read escape to the follower once the probe has
+    /// been open for the confirmation bound; only the probe moves the verdict. Gives the
+    /// leader attempt back to [`Self::lead`] (left) or to [`Self::race`] (right): one
+    /// call site of each, as each await of them costs code.
+    async fn watched(&self, leader: Attempt<'a>) -> Either<Attempt<'a>, Attempt<'a>> {
+        let engine = self.engine;
         let sent = env::now_ms();
         // Sent before any verdict: whatever verdict there is now came after it.
-        let unknown_when_sent = self.engine.state() == State::Unknown;
-        let leader = match select(self.attempt(Target::Leader), Sleep::new(race_after)).await {
-            Either::Left((outcome, _)) => return self.after_leader(outcome?).await,
+        let unknown_when_sent = engine.state() == State::Unknown;
+        let leader = match select(leader, Sleep::new(engine.config().race_after_ms)).await {
+            Either::Left((outcome, _)) => return Either::Left(done(outcome)),
             Either::Right(((), leader)) => leader,
         };
-        let now = self.engine.snapshot();
+        let now = engine.snapshot();
         let probed_since_sent = unknown_when_sent || now.checked_at.is_some_and(|at| at >= sent);
         match policy::when_slow(now.state, probed_since_sent) {
-            Watch::JoinFollower => self.race(leader).await,
-            Watch::KeepWaiting => self.after_leader(leader.await?).await,
-            Watch::Confirm => self.confirm(leader).await,
+            Watch::JoinFollower => return Either::Right(leader),
+            Watch::KeepWaiting => return Either::Left(done(leader.await)),
+            Watch::Confirm => {}
         }
-    }
-
-    /// Probes the leader now, and lets the read escape to the follower once the probe has
-    /// been open for the confirmation bound. Only the probe moves the verdict.
-    async fn confirm(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
-        let engine = self.engine;
         let watch = async move {
             let probe = Box::pin(engine.probe_leader_only());
             match select(probe, Sleep::new(engine.escape_after_ms())).await {
@@ -223,34 +242,9 @@ impl<'a> Request<'a> {
             }
         };
         match select(leader, Box::pin(watch)).await {
-            Either::Left((outcome, _)) => self.after_leader(outcome?).await,
-            Either::Right((Watch::JoinFollower, leader)) => self.race(leader).await,
-            Either::Right((_, leader)) => match self.until_left(leader).await {
-                Waited::Done(outcome) => self.after_leader(outcome?).await,
-                Waited::Left(leader) => self.deserted(leader).await,
-            },
-        }
-    }
-
-    /// Waits on a read's leader attempt while the state is `leader`, and no longer than
-    /// it stays so (spec §2: in-flight reads follow the verdict). Writes just wait.
-    async fn until_left(&self, leader: Attempt<'a>) -> Waited<'a> {
-        if !self.plan.read || self.engine.state() != State::Leader {
-            return Waited::Done(leader.await);
-        }
-        match select(leader, self.engine.departure()).await {
-            Either::Left((outcome, _)) => Waited::Done(outcome),
-            Either::Right((_, leader)) => Waited::Left(leader),
-        }
-    }
-
-    /// The verdict left the leader while this read waited on it: a critical read races
-    /// the follower, another is refused at once (dropping the attempt aborts it).
-    async fn deserted(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
-        match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-            Deserted::Race => self.race(leader).await,
-            Deserted::Refuse(code) => Err(self.refusal(code).into()),
-            Deserted::KeepWaiting => self.after_leader(leader.await?).await,
+            Either::Left((outcome, _)) => Either::Left(done(outcome)),
+            Either::Right((Watch::JoinFollower, leader)) => Either::Right(leader),
+            Either::Right((_, leader)) => Either::Left(leader),
         }
     }
 
@@ -294,15 +288,36 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The leader's answer. A failure lets a probe decide (spec §2): the leader's own
-    /// answer if it is healthy; with none, one leader retry of a read (budgeted), and a
-    /// critical read whose retry fails too goes to the follower; with the leader down, a
-    /// critical read goes to the follower.
-    async fn after_leader(&self, mut outcome: Outcome) -> Result<Response, Failure> {
+    /// The leader attempt to its end, or until the verdict leaves the leader (then a
+    /// critical read races the follower, another is refused at once: dropping the
+    /// attempt aborts it). Then the leader's answer. A failure lets a probe decide (spec
+    /// §2): the leader's own answer if it is healthy; with none, one leader retry of a
+    /// read (budgeted), and a critical read whose retry fails too goes to the follower;
+    /// with the leader down, a critical read goes to the follower.
+    async fn lead(&self, mut leader: Attempt<'a>) -> Result<Then<'a>, Failure> {
         let mut retried = false;
         let (after, answer, why) = loop {
+            // A read waits on the leader while the state is `leader`, and no longer than
+            // it stays so (spec §2: in-flight reads follow the verdict); anything else
+            // just waits, on a departure that never comes (its sender is held here).
+            let (_held, never) = oneshot::channel();
+            let departure = if self.plan.read && self.engine.state() == State::Leader {
+                self.engine.departure()
+            } else {
+                never
+            };
+            let outcome = match select(leader, departure).await {
+                Either::Left((outcome, _)) => outcome?,
+                Either::Right((_, leader)) => {
+                    match policy::when_left_leader(self.engine.state(), self.plan.critical) {
+                        Deserted::Race => return Ok(Then::Race(leader)),
+                        Deserted::Refuse(code) => return Err(self.refusal(code).into()),
+                        Deserted::KeepWaiting => leader.await?,
+                    }
+                }
+            };
             let (answer, why) = match outcome {
-                Outcome::Good(sent) => return Ok(self.deliver(sent)),
+                Outcome::Good(sent) => return Ok(Then::Done(self.deliver(sent))),
                 Outcome::Failed { answer, why } => (answer, why),
             };
             let state: State = self.engine.probe(Source::Request).await.state;
@@ -317,34 +332,24 @@ impl<'a> Request<'a> {
                 break (after, answer, why);
             }
             retried = true;
-            outcome = match self.until_left(self.attempt(Target::Leader)).await {
-                Waited::Done(outcome) => outcome?,
-                // As `deserted`, inline: that one comes back here.
-                Waited::Left(leader) => {
-                    match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-                        Deserted::Race => return self.race(leader).await,
-                        Deserted::Refuse(code) => return Err(self.refusal(code).into()),
-                        Deserted::KeepWaiting => leader.await?,
-                    }
-                }
-            };
+            leader = self.attempt(Target::Leader);
         };
         // An answer not handed over is dropped here, which aborts what is left of it.
         match (after, answer) {
-            (AfterFailure::Answer, Some(sent)) => Ok(self.deliver(sent)),
-            (AfterFailure::Follower, _) => self.via_follower().await,
+            (AfterFailure::Answer, Some(sent)) => Ok(Then::Done(self.deliver(sent))),
+            (AfterFailure::Follower, _) => Ok(Then::Follower),
             (AfterFailure::Refuse(code), _) => {
                 let refusal = self.refusal(code);
                 Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
             }
             (AfterFailure::OutcomeUnknown, _) => Err(self
                 .unknown_outcome(format!(
-                    "got no answer: {why}, which does not tell whether it arrived; it may have taken effect, so it is never retried"
+                    "got no answer ({why}); it may have taken effect, so it is never retried"
                 ))
                 .into()),
             (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
                 let not_retried = if after == AfterFailure::RetryLeader {
-                    "; not retried: the retry budget is spent"
+                    "; the retry budget is spent"
                 } else {
                     ""
                 };
@@ -357,26 +362,32 @@ impl<'a> Request<'a> {
     /// In `emergency`: the follower's answer, whatever its status. No answer lets a probe
     /// decide (spec §2): the leader once if it is back, else the verdict's refusal.
     async fn via_follower(&self) -> Result<Response, Failure> {
-        let why = match self.attempt(Target::Follower).await? {
-            Outcome::Good(sent) => return Ok(self.deliver(sent)),
-            Outcome::Failed {
-                answer: Some(sent), ..
-            } => {
-                self.engine.spawn_probe(Source::Request);
-                return Ok(self.deliver(sent));
-            }
-            Outcome::Failed { answer: None, why } => why,
-        };
-        let state = self.engine.probe(Source::Request).await.state;
-        let code = match policy::after_follower_failure(state) {
-            Ok(target) => match self.attempt(target).await? {
-                Outcome::Good(sent)
-                | Outcome::Failed {
+        // One attempt site for both tries (each await costs code): `first` holds the
+        // follower's failure once it is known.
+        let mut target = Target::Follower;
+        let mut first: Option<Why> = None;
+        let (code, why) = loop {
+            let why = match self.attempt(target).await? {
+                Outcome::Good(sent) => return Ok(self.deliver(sent)),
+                Outcome::Failed {
                     answer: Some(sent), ..
-                } => return Ok(self.deliver(sent)),
-                Outcome::Failed { answer: None, .. } => ErrorCode::LeaderUnavailable,
-            },
-            Err(code) => code,
+                } => {
+                    if first.is_none() {
+                        self.engine.spawn_probe(Source::Request);
+                    }
+                    return Ok(self.deliver(sent));
+                }
+                Outcome::Failed { answer: None, why } => why,
+            };
+            if let Some(first) = first {
+                break (ErrorCode::LeaderUnavailable, first);
+            }
+            first = Some(why);
+            let state = self.engine.probe(Source::Request).await.state;
+            match policy::after_follower_failure(state) {
+                Ok(next) => target = next,
+                Err(code) => break (code, why),
+            }
         };
         let offline = if code == ErrorCode::Offline {
             "; this client appears to be offline"

@@ -84,25 +84,24 @@ impl<'a> Plan<'a> {
 
     /// The error a refusal is reported with.
     pub(crate) fn refusal(&self, code: ErrorCode, method: &str) -> HealthProxyError {
-        let what = self.what(method);
-        let message = match code {
-            ErrorCode::NotReady => format!("{what}: no verdict yet; await start() before routing requests"),
-            ErrorCode::FeatureUnavailable => format!(
-                "{what} is not available while the leader is down: emergency mode serves critical reads only"
-            ),
-            ErrorCode::LeaderUnavailable if self.read => {
-                format!("{what} needs the leader, which is unavailable")
+        // One message built, not one `format!` per code.
+        let mut message = self.what(method);
+        message.push_str(match code {
+            ErrorCode::NotReady => ": no verdict yet; await start() before routing requests",
+            ErrorCode::FeatureUnavailable => {
+                " is not available while the leader is down: emergency mode serves critical reads only"
             }
-            ErrorCode::LeaderUnavailable => format!(
-                "{what} was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
-            ),
-            ErrorCode::Offline => format!(
-                "{what} was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
-            ),
+            ErrorCode::LeaderUnavailable if self.read => " needs the leader, which is unavailable",
+            ErrorCode::LeaderUnavailable => {
+                " was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
+            }
+            ErrorCode::Offline => {
+                " was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
+            }
             ErrorCode::InvalidConfig | ErrorCode::InvalidPath | ErrorCode::OutcomeUnknown => {
-                format!("{what} was refused")
+                " was refused"
             }
-        };
+        });
         HealthProxyError::new(code, message)
     }
 }
