@@ -1020,12 +1020,13 @@ fn page_server_files_csp_and_demo_console() {
     }
 }
 
-#[test]
-fn a_stalled_body_sends_its_head_and_a_part_then_nothing() {
+/// GETs `path` from `port` on a raw socket and reads until 800 ms pass with nothing more:
+/// what came (a 200 head with CORS, checked here) before the body stalled; panics if the
+/// connection closes instead.
+fn stalled_head(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let sim = start(&[]);
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", sim.leader)).unwrap();
-    s.write_all(b"GET /api/stall HTTP/1.1\r\nHost: x\r\nOrigin: http://o\r\n\r\n")
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://o\r\n\r\n").as_bytes())
         .unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_millis(800)))
         .unwrap();
@@ -1038,13 +1039,20 @@ fn a_stalled_body_sends_its_head_and_a_part_then_nothing() {
             Err(_) => break, // the read timed out: nothing more came
         }
     }
-    let text = String::from_utf8_lossy(&got);
+    let text = String::from_utf8_lossy(&got).into_owned();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(
         text.to_ascii_lowercase()
             .contains("access-control-allow-origin: http://o"),
         "{text}"
     );
+    text
+}
+
+#[test]
+fn a_stalled_body_sends_its_head_and_a_part_then_nothing() {
+    let sim = start(&[]);
+    let text = stalled_head(sim.leader, "/api/stall");
     assert!(text.contains("\"part\":\""), "{text}");
 }
 
@@ -1159,30 +1167,9 @@ fn jitter_holds_requests_during_seeded_hiccups_and_reports_them() {
 
 #[test]
 fn health_stall_sends_the_health_head_then_nothing_and_leaves_the_api_up() {
-    use std::io::{Read, Write};
     let sim = start(&[]);
     control(&sim, "/leader/health-stall");
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", sim.leader)).unwrap();
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://o\r\n\r\n")
-        .unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_millis(800)))
-        .unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => panic!("the connection closed: the body must stall, not end"),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(_) => break, // the read timed out: nothing more came
-        }
-    }
-    let text = String::from_utf8_lossy(&got);
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(
-        text.to_ascii_lowercase()
-            .contains("access-control-allow-origin: http://o"),
-        "{text}"
-    );
+    let text = stalled_head(sim.leader, "/health");
     assert!(text.contains("{\"status\":"), "{text}");
     assert!(!text.contains("\"ok\""), "{text}");
     let pages = req(sim.leader, "GET", "/api/pages", &[], "");
