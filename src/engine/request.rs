@@ -296,23 +296,29 @@ impl<'a> Request<'a> {
     /// with the leader down, a critical read goes to the follower.
     async fn lead(&self, mut leader: Attempt<'a>) -> Result<Then<'a>, Failure> {
         let mut retried = false;
+        // False once the verdict has left and the read keeps waiting regardless.
+        let mut watching = true;
         let (after, answer, why) = loop {
             // A read waits on the leader while the state is `leader`, and no longer than
             // it stays so (spec §2: in-flight reads follow the verdict); anything else
             // just waits, on a departure that never comes (its sender is held here).
             let (_held, never) = oneshot::channel();
-            let departure = if self.plan.read && self.engine.state() == State::Leader {
+            let departure = if watching && self.plan.read && self.engine.state() == State::Leader {
                 self.engine.departure()
             } else {
                 never
             };
             let outcome = match select(leader, departure).await {
                 Either::Left((outcome, _)) => outcome?,
-                Either::Right((_, leader)) => {
+                Either::Right((_, left)) => {
                     match policy::when_left_leader(self.engine.state(), self.plan.critical) {
-                        Deserted::Race => return Ok(Then::Race(leader)),
+                        Deserted::Race => return Ok(Then::Race(left)),
                         Deserted::Refuse(code) => return Err(self.refusal(code).into()),
-                        Deserted::KeepWaiting => leader.await?,
+                        Deserted::KeepWaiting => {
+                            // The same wait, on no departure (one await site, less code).
+                            (watching, leader) = (false, left);
+                            continue;
+                        }
                     }
                 }
             };
@@ -331,7 +337,7 @@ impl<'a> Request<'a> {
             if after != AfterFailure::RetryLeader || !self.engine.withdraw_retry() {
                 break (after, answer, why);
             }
-            retried = true;
+            (retried, watching) = (true, true);
             leader = self.attempt(Target::Leader);
         };
         // An answer not handed over is dropped here, which aborts what is left of it.

@@ -93,7 +93,7 @@ impl<'a> Plan<'a> {
             }
             ErrorCode::LeaderUnavailable if self.read => " needs the leader, which is unavailable",
             ErrorCode::LeaderUnavailable => {
-                " was not sent: writes are accepted only by the leader, which is unavailable; try again when it is back"
+                " was not sent: only the leader takes writes, and it is unavailable"
             }
             ErrorCode::Offline => {
                 " was not sent: neither the leader nor the follower can be reached, so this client appears to be offline"
