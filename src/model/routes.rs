@@ -29,10 +29,9 @@ pub(crate) struct RouteTable {
 }
 
 impl RouteTable {
+    /// Each prefix is already [normalised](normalise_prefix): the config did it, to find
+    /// repeats.
     pub(crate) fn new(mut routes: Vec<Route>, default_critical: bool) -> Self {
-        for r in &mut routes {
-            r.prefix = normalise_prefix(&r.prefix);
-        }
         // A handful of routes: an insertion sort keeps the general sort out of the wasm.
         for i in 1..routes.len() {
             let mut j = i;
@@ -99,7 +98,7 @@ mod tests {
 
     fn route(prefix: &str, critical: bool) -> Route {
         Route {
-            prefix: prefix.into(),
+            prefix: normalise_prefix(prefix),
             critical,
             leader: None,
             follower: None,
