@@ -41,72 +41,64 @@ export interface HealthProxyError extends Error {
 }
 
 export interface RouteConfig {
-  /** A path starting with "/", matched on whole segments; the longest match wins. */
+  /** A path starting with `/`, matched on whole segments; the longest match wins. */
   prefix: string;
   /** True when the follower may serve it while the leader is down. */
   critical: boolean;
-  /** A base of its own for this prefix on the leader's side (e.g. its file store); never probed. */
+  /** A base of its own for this prefix on the leader's side (e.g. its file store), used in place of `leader`; never probed. */
   leader?: string;
-  /** A base of its own for this prefix on the follower's side (e.g. an S3 bucket); never probed. */
+  /** A base of its own for this prefix on the follower's side (e.g. an S3 bucket), used in place of `follower`; never probed. */
   follower?: string;
 }
 
 /** Spec §5. Unknown keys are refused. */
 export interface HealthProxyConfig {
-  /** Absolute http(s) URL of the true leader. */
+  /** Absolute `http(s)` URL of the true leader, no query, fragment or credentials; trailing `/` dropped. `http:` is refused when the page is `https:` (mixed content). */
   leader: string;
-  /** Absolute http(s) URL of the follower (emergency leader). */
+  /** Absolute `http(s)` URL of the follower (the emergency leader): same rules, and must differ from `leader`. */
   follower: string;
   health?: {
-    /** Default "/health". */
+    /** Path on the leader; default "/health". */
     path?: string;
-    /** Default "/health". */
+    /** Path on the follower, probed only while the leader is failing; default "/health". */
     followerPath?: string;
-    /** 50 – 60000, default 1500. */
+    /** 50 – 60000: the probe is aborted (really: `AbortController`) at this time — or, once three good probes have measured the line, at max(this, 4 × SRTT), at most 3 × this (spec §3: a far leader is not dead for being far); default 1500. */
     timeoutMs?: number;
-    /** 1000 – 3600000, default 15000. */
+    /** 1000 – 3600000: re-probe period while healthy; default 15000. */
     intervalMs?: number;
-    /** ≥ 1000, default 60000. */
+    /** 1000 – 86400000: cap of the re-probe backoff while down; default 60000. */
     maxBackoffMs?: number;
-    /**
-     * A substring the first 4 KiB of the health body must contain, or an object whose
-     * every key the body, parsed as JSON, must hold with an equal value
-     * (`{ status: "ok" }`: whitespace and key order don't matter).
-     */
+    /** A non-empty substring the first 4 KiB of the leader's health body must contain, or an object of JSON scalars the body, parsed as a JSON object, must hold with equal values: `{ "status": "ok" }` passes `{"status":"ok"}`, `{"status": "ok"}` and pretty-printed JSON alike. */
     expect?: string | Record<string, string | number | boolean | null>;
   };
-  /** 100 – 300000, default 10000. */
+  /** 100 – 300000: a request's deadline, its body included; default 10000. */
   requestTimeoutMs?: number;
-  /** 10 – 10000, default 250: a critical read waits this long on the leader before the follower joins the race (spec §8). */
+  /** 10 – 10000: how long a critical read waits on the leader before the follower may join (spec §8); default 250. */
   raceAfterMs?: number;
-  /** Statuses 500 – 599, default [502, 503, 504]. */
+  /** Each 500 – 599: statuses that count as a leader failure; default [502, 503, 504]. */
   failoverStatuses?: number[];
+  /** `{ prefix, critical, leader?, follower? }`: `prefix` and `critical` required; longest whole-segment prefix wins; `leader`/`follower` are bases of the route's own (a file store, an S3 bucket) used for that prefix in place of the top-level ones, never probed; the no-escape rule covers them too; default []. */
   routes?: RouteConfig[];
-  /** Default false. */
+  /** For paths no route matches; default false. */
   defaultCritical?: boolean;
   hysteresis?: {
-    /** 1 – 10, default 2. */
+    /** 1 – 10: consecutive good probes to leave `emergency`; default 2. */
     successesToUp?: number;
-    /** 1 – 10, default 1. */
+    /** 1 – 10: consecutive failed probes to leave `leader`; default 1. */
     failuresToDown?: number;
-    /** 0 (off) or 1000 – 600000, default 30000: the flap penalty's half-life (spec §2). */
+    /** 0 (off) or 1000 – 600000: the half-life of the flap penalty (spec §2); default 30000. */
     halfLifeMs?: number;
   };
   writes?: {
-    /**
-     * A header name (e.g. "Idempotency-Key") or null (default): every write then carries
-     * it with a fresh `crypto.randomUUID()`, unless the caller set it. The leader's CORS
-     * must allow the header, and the leader should answer a repeated key with its stored
-     * answer.
-     */
+    /** A header name (an HTTP token, e.g. `"Idempotency-Key"`): every write then carries a fresh `crypto.randomUUID()` in it unless the caller set it; the leader's CORS must allow it, and the leader should answer a repeated key with its stored answer; default null. */
     idempotencyKey?: string | null;
   };
   cache?: {
-    /** Default "local". */
+    /** `"local"`, `"session"` or `"none"`: where the verdict is kept (`"none"`: in memory only); default "local". */
     storage?: "local" | "session" | "none";
-    /** Default "health-proxy". */
+    /** The Web Storage key; non-empty; default "health-proxy". */
     key?: string;
-    /** 0 – 86400000, default 30000. */
+    /** 0 – 86400000: how long a stored verdict is trusted for routing (0: never reuse a stored verdict); default 30000. */
     ttlMs?: number;
   };
 }

@@ -9,6 +9,11 @@ use super::machine::Policy;
 use super::path::{check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
 use super::routing::is_token;
+use super::schema::{
+    CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
+    INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, SUCCESSES_TO_UP,
+    TIMEOUT_MS, TTL_MS,
+};
 use serde::Deserialize;
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
@@ -166,16 +171,18 @@ impl Config {
             leader,
             follower,
             health,
-            request_timeout_ms: input.request_timeout_ms.unwrap_or(10_000),
-            race_after_ms: input.race_after_ms.unwrap_or(250),
+            request_timeout_ms: input.request_timeout_ms.unwrap_or(REQUEST_TIMEOUT_MS),
+            race_after_ms: input.race_after_ms.unwrap_or(RACE_AFTER_MS),
             failover_statuses: input
                 .failover_statuses
                 .take()
-                .unwrap_or_else(|| vec![502, 503, 504]),
-            routes: RouteTable::new(routes, input.default_critical.unwrap_or(false)),
-            successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(2),
-            failures_to_down: y.and_then(|y| y.failures_to_down).unwrap_or(1),
-            half_life_ms: y.and_then(|y| y.half_life_ms).unwrap_or(30_000),
+                .unwrap_or_else(|| FAILOVER_STATUSES.to_vec()),
+            routes: RouteTable::new(routes, input.default_critical.unwrap_or(DEFAULT_CRITICAL)),
+            successes_to_up: y.and_then(|y| y.successes_to_up).unwrap_or(SUCCESSES_TO_UP),
+            failures_to_down: y
+                .and_then(|y| y.failures_to_down)
+                .unwrap_or(FAILURES_TO_DOWN),
+            half_life_ms: y.and_then(|y| y.half_life_ms).unwrap_or(HALF_LIFE_MS),
             idempotency_key,
             cache: cache(input.cache.as_deref_mut())?,
         })
@@ -224,9 +231,9 @@ fn required_base(
 fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
     let mut none = ConfigInput::default();
     let h = h.unwrap_or(&mut none);
-    let path = h.path.take().unwrap_or_else(|| "/health".into());
+    let path = h.path.take().unwrap_or_else(|| HEALTH_PATH.into());
     check_config_path("health.path", &path)?;
-    let follower_path = h.follower_path.take().unwrap_or_else(|| "/health".into());
+    let follower_path = h.follower_path.take().unwrap_or_else(|| HEALTH_PATH.into());
     check_config_path("health.followerPath", &follower_path)?;
     let expect = match h.expect.take() {
         Some(Expect::Text(text)) if text.is_empty() => {
@@ -246,9 +253,9 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
     Ok(HealthConfig {
         path,
         follower_path,
-        timeout_ms: h.timeout_ms.unwrap_or(1500),
-        interval_ms: h.interval_ms.unwrap_or(15_000),
-        max_backoff_ms: h.max_backoff_ms.unwrap_or(60_000),
+        timeout_ms: h.timeout_ms.unwrap_or(TIMEOUT_MS),
+        interval_ms: h.interval_ms.unwrap_or(INTERVAL_MS),
+        max_backoff_ms: h.max_backoff_ms.unwrap_or(MAX_BACKOFF_MS),
         expect,
     })
 }
@@ -301,17 +308,17 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
 fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
     let mut none = ConfigInput::default();
     let c = c.unwrap_or(&mut none);
-    let storage = match c.storage.as_deref() {
-        None | Some("local") => StorageKind::Local,
-        Some("session") => StorageKind::Session,
-        Some("none") => StorageKind::None,
-        Some(other) => {
+    let storage = match c.storage.as_deref().unwrap_or(STORAGE) {
+        "local" => StorageKind::Local,
+        "session" => StorageKind::Session,
+        "none" => StorageKind::None,
+        other => {
             return Err(ConfigError::BadStorage {
                 got: other.to_string(),
             })
         }
     };
-    let key = c.key.take().unwrap_or_else(|| "health-proxy".into());
+    let key = c.key.take().unwrap_or_else(|| CACHE_KEY.into());
     if key.is_empty() {
         return Err(ConfigError::Empty {
             field: "cache.key",
@@ -321,7 +328,7 @@ fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
     Ok(CacheConfig {
         storage,
         key,
-        ttl_ms: c.ttl_ms.unwrap_or(30_000),
+        ttl_ms: c.ttl_ms.unwrap_or(TTL_MS),
     })
 }
 

@@ -1,7 +1,8 @@
-//! The config's shape (spec §5): known keys, kinds of value and number ranges, checked by
-//! a walk over the caller's object before serde reads it. serde-wasm-bindgen reads only
-//! the declared fields and names none, so this walk is what refuses unknown keys and
-//! names the field of every wrong value.
+//! The config's shape (spec §5), the one source of its facts: each key's name, kind of
+//! value, range and default, and (test builds only, which check the README table and the
+//! `.d.ts` against it) its doc line. A walk over the caller's object checks it before
+//! serde reads it: serde-wasm-bindgen reads only the declared fields and names none, so
+//! this walk is what refuses unknown keys and names the field of every wrong value.
 
 use super::error::{ConfigError, Got};
 
@@ -9,12 +10,18 @@ use super::error::{ConfigError, Got};
 #[derive(Debug)]
 pub(crate) enum Kind {
     Text,
+    /// A string, one of a few: [`Config`](super::config::Config) checks which; test
+    /// builds know them, for the docs.
+    Choice {
+        #[cfg(all(test, not(target_arch = "wasm32")))]
+        of: &'static [&'static str],
+    },
     Flag,
     Whole {
         min: u32,
         max: u32,
     },
-    Object(&'static [(&'static str, Kind)]),
+    Object(&'static [Key]),
     List(&'static Kind),
     /// `health.expect`: a string, or an object of JSON scalars.
     Expect,
@@ -22,54 +29,133 @@ pub(crate) enum Kind {
     OffOr(&'static Kind),
 }
 
+/// One key of the config. The default and the doc line exist in test builds only: the
+/// wasm holds names and kinds, and [`Config`](super::config::Config) reads the defaults
+/// from the constants below.
+#[derive(Debug)]
+pub(crate) struct Key {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    pub(crate) default: Unset,
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    pub(crate) doc: &'static str,
+}
+
+/// A key's default, as the docs show it.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[derive(Debug)]
+pub(crate) enum Unset {
+    Required,
+    /// No value and no default (an object, an optional base, `health.expect`).
+    None,
+    Null,
+    Flag(bool),
+    Number(u32),
+    Text(&'static str),
+    Numbers(&'static [u16]),
+}
+
 const fn whole(min: u32, max: u32) -> Kind {
     Kind::Whole { min, max }
 }
 
-/// Spec §5, whole.
+const fn choice(of: &'static [&'static str]) -> Kind {
+    #[cfg(not(all(test, not(target_arch = "wasm32"))))]
+    let _ = of;
+    Kind::Choice {
+        #[cfg(all(test, not(target_arch = "wasm32")))]
+        of,
+    }
+}
+
+/// A [`Key`]: name, kind, default, doc line.
+macro_rules! key {
+    ($name:literal, $kind:expr, $default:expr, $doc:literal) => {
+        Key {
+            name: $name,
+            kind: $kind,
+            #[cfg(all(test, not(target_arch = "wasm32")))]
+            default: $default,
+            #[cfg(all(test, not(target_arch = "wasm32")))]
+            doc: $doc,
+        }
+    };
+}
+
+// The defaults, read by `Config` and shown by the docs.
+pub(crate) const HEALTH_PATH: &str = "/health";
+pub(crate) const TIMEOUT_MS: u32 = 1500;
+pub(crate) const INTERVAL_MS: u32 = 15_000;
+pub(crate) const MAX_BACKOFF_MS: u32 = 60_000;
+pub(crate) const REQUEST_TIMEOUT_MS: u32 = 10_000;
+pub(crate) const RACE_AFTER_MS: u32 = 250;
+pub(crate) const FAILOVER_STATUSES: [u16; 3] = [502, 503, 504];
+pub(crate) const DEFAULT_CRITICAL: bool = false;
+pub(crate) const SUCCESSES_TO_UP: u32 = 2;
+pub(crate) const FAILURES_TO_DOWN: u32 = 1;
+pub(crate) const HALF_LIFE_MS: u32 = 30_000;
+pub(crate) const STORAGE: &str = "local";
+pub(crate) const CACHE_KEY: &str = "health-proxy";
+pub(crate) const TTL_MS: u32 = 30_000;
+
+/// Spec §5 and §8, whole, in the order the docs list it.
 pub(crate) static CONFIG: Kind = Kind::Object(&[
-    ("leader", Kind::Text),
-    ("follower", Kind::Text),
-    (
+    key!("leader", Kind::Text, Unset::Required, "absolute `http(s)` URL of the true leader, no query, fragment or credentials; trailing `/` dropped. `http:` is refused when the page is `https:` (mixed content)"),
+    key!("follower", Kind::Text, Unset::Required, "absolute `http(s)` URL of the follower (the emergency leader): same rules, and must differ from `leader`"),
+    key!(
         "health",
         Kind::Object(&[
-            ("path", Kind::Text),
-            ("followerPath", Kind::Text),
-            ("timeoutMs", whole(50, 60_000)),
-            ("intervalMs", whole(1000, 3_600_000)),
-            ("maxBackoffMs", whole(1000, 86_400_000)),
-            ("expect", Kind::Expect),
+            key!("path", Kind::Text, Unset::Text(HEALTH_PATH), "path on the leader"),
+            key!("followerPath", Kind::Text, Unset::Text(HEALTH_PATH), "path on the follower, probed only while the leader is failing"),
+            key!("timeoutMs", whole(50, 60_000), Unset::Number(TIMEOUT_MS), "the probe is aborted (really: `AbortController`) at this time — or, once three good probes have measured the line, at max(this, 4 × SRTT), at most 3 × this (spec §3: a far leader is not dead for being far)"),
+            key!("intervalMs", whole(1000, 3_600_000), Unset::Number(INTERVAL_MS), "re-probe period while healthy"),
+            key!("maxBackoffMs", whole(1000, 86_400_000), Unset::Number(MAX_BACKOFF_MS), "cap of the re-probe backoff while down"),
+            key!("expect", Kind::Expect, Unset::None, "a non-empty substring the first 4 KiB of the leader's health body must contain, or an object of JSON scalars the body, parsed as a JSON object, must hold with equal values: `{ \"status\": \"ok\" }` passes `{\"status\":\"ok\"}`, `{\"status\": \"ok\"}` and pretty-printed JSON alike"),
         ]),
+        Unset::None,
+        ""
     ),
-    ("requestTimeoutMs", whole(100, 300_000)),
-    ("raceAfterMs", whole(10, 10_000)),
-    ("failoverStatuses", Kind::List(&whole(500, 599))),
-    (
+    key!("requestTimeoutMs", whole(100, 300_000), Unset::Number(REQUEST_TIMEOUT_MS), "a request's deadline, its body included"),
+    key!("raceAfterMs", whole(10, 10_000), Unset::Number(RACE_AFTER_MS), "how long a critical read waits on the leader before the follower may join (spec §8)"),
+    key!("failoverStatuses", Kind::List(&whole(500, 599)), Unset::Numbers(&FAILOVER_STATUSES), "statuses that count as a leader failure"),
+    key!(
         "routes",
         Kind::List(&Kind::Object(&[
-            ("prefix", Kind::Text),
-            ("critical", Kind::Flag),
-            ("leader", Kind::Text),
-            ("follower", Kind::Text),
+            key!("prefix", Kind::Text, Unset::Required, "a path starting with `/`, matched on whole segments; the longest match wins"),
+            key!("critical", Kind::Flag, Unset::Required, "true when the follower may serve it while the leader is down"),
+            key!("leader", Kind::Text, Unset::None, "a base of its own for this prefix on the leader's side (e.g. its file store), used in place of `leader`; never probed"),
+            key!("follower", Kind::Text, Unset::None, "a base of its own for this prefix on the follower's side (e.g. an S3 bucket), used in place of `follower`; never probed"),
         ])),
+        Unset::Numbers(&[]),
+        "`prefix` and `critical` required; longest whole-segment prefix wins; `leader`/`follower` are bases of the route's own (a file store, an S3 bucket) used for that prefix in place of the top-level ones, never probed; the no-escape rule covers them too"
     ),
-    ("defaultCritical", Kind::Flag),
-    (
+    key!("defaultCritical", Kind::Flag, Unset::Flag(DEFAULT_CRITICAL), "for paths no route matches"),
+    key!(
         "hysteresis",
         Kind::Object(&[
-            ("successesToUp", whole(1, 10)),
-            ("failuresToDown", whole(1, 10)),
-            ("halfLifeMs", Kind::OffOr(&whole(1000, 600_000))),
+            key!("successesToUp", whole(1, 10), Unset::Number(SUCCESSES_TO_UP), "consecutive good probes to leave `emergency`"),
+            key!("failuresToDown", whole(1, 10), Unset::Number(FAILURES_TO_DOWN), "consecutive failed probes to leave `leader`"),
+            key!("halfLifeMs", Kind::OffOr(&whole(1000, 600_000)), Unset::Number(HALF_LIFE_MS), "the half-life of the flap penalty (spec §2)"),
         ]),
+        Unset::None,
+        ""
     ),
-    ("writes", Kind::Object(&[("idempotencyKey", Kind::Text)])),
-    (
+    key!(
+        "writes",
+        Kind::Object(&[key!("idempotencyKey", Kind::Text, Unset::Null, "a header name (an HTTP token, e.g. `\"Idempotency-Key\"`): every write then carries a fresh `crypto.randomUUID()` in it unless the caller set it; the leader's CORS must allow it, and the leader should answer a repeated key with its stored answer")]),
+        Unset::None,
+        ""
+    ),
+    key!(
         "cache",
         Kind::Object(&[
-            ("storage", Kind::Text),
-            ("key", Kind::Text),
-            ("ttlMs", whole(0, 86_400_000)),
+            key!("storage", choice(&["local", "session", "none"]), Unset::Text(STORAGE), "where the verdict is kept (`\"none\"`: in memory only)"),
+            key!("key", Kind::Text, Unset::Text(CACHE_KEY), "the Web Storage key; non-empty"),
+            key!("ttlMs", whole(0, 86_400_000), Unset::Number(TTL_MS), "how long a stored verdict is trusted for routing (0: never reuse a stored verdict)"),
         ]),
+        Unset::None,
+        ""
     ),
 ]);
 
@@ -132,7 +218,9 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
     };
     let unreadable = |field: String| move |detail| ConfigError::Unreadable { field, detail };
     match (kind, seen) {
-        (_, Seen::Absent) | (Kind::Text, Seen::Text) | (Kind::Flag, Seen::Flag) => Ok(()),
+        (_, Seen::Absent)
+        | (Kind::Text | Kind::Choice { .. }, Seen::Text)
+        | (Kind::Flag, Seen::Flag) => Ok(()),
         (Kind::OffOr(_), Seen::Number(0.0)) => Ok(()),
         (Kind::OffOr(kind), _) => walk(value, kind, field),
         (Kind::Whole { min, max }, Seen::Number(n))
@@ -149,20 +237,23 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
                 other => Got::Kind(other.name()),
             },
         }),
-        (Kind::Text, _) => Err(wrong("a string")),
+        (Kind::Text | Kind::Choice { .. }, _) => Err(wrong("a string")),
         (Kind::Flag, _) => Err(wrong("true or false")),
         (Kind::Object(fields), Seen::Object) => {
             let keys = value.keys().map_err(unreadable(name(field)))?;
             if let Some(key) = keys
                 .iter()
-                .find(|k| !fields.iter().any(|(known, _)| known == k))
+                .find(|k| !fields.iter().any(|known| known.name == *k))
             {
                 return Err(ConfigError::UnknownKey {
                     field: join(field, key),
-                    known: fields.iter().map(|(k, _)| *k).collect(),
+                    known: fields.iter().map(|k| k.name).collect(),
                 });
             }
-            for (key, kind) in *fields {
+            for Key {
+                name: key, kind, ..
+            } in *fields
+            {
                 let child = join(field, key);
                 let v = value.get(key).map_err(unreadable(child.clone()))?;
                 walk(&v, kind, &child)?;
@@ -216,6 +307,9 @@ fn join(field: &str, key: &str) -> String {
         format!("{field}.{key}")
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod docs;
 
 /// The walk over JSON, for native tests of the whole config path.
 #[cfg(all(test, not(target_arch = "wasm32")))]
