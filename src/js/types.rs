@@ -66,7 +66,7 @@ export interface HealthProxyConfig {
     timeoutMs?: number;
     /** 1000 – 3600000: re-probe period while healthy; default 15000. */
     intervalMs?: number;
-    /** 1000 – 86400000: cap of the re-probe backoff while down; default 60000. */
+    /** 1000 – 2147483647: cap of the re-probe backoff while down; the top is the longest a browser timer waits (2^31 − 1 ms); default 60000. */
     maxBackoffMs?: number;
     /** A non-empty substring the first 4 KiB of the leader's health body must contain, or an object of JSON scalars the body, parsed as a JSON object, must hold with equal values: `{ "status": "ok" }` passes `{"status":"ok"}`, `{"status": "ok"}` and pretty-printed JSON alike. */
     expect?: string | Record<string, string | number | boolean | null>;

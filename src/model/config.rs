@@ -525,6 +525,11 @@ mod tests {
             ("health.intervalMs", json!(999), "health.intervalMs "),
             ("health.intervalMs", json!(3_600_001), "health.intervalMs "),
             ("health.maxBackoffMs", json!(999), "health.maxBackoffMs "),
+            (
+                "health.maxBackoffMs",
+                json!(2_147_483_648u32),
+                "health.maxBackoffMs must be a whole number from 1000 to 2147483647 (got 2147483648)",
+            ),
             ("requestTimeoutMs", json!(99), "requestTimeoutMs "),
             ("requestTimeoutMs", json!(300_001), "requestTimeoutMs "),
             (
@@ -671,9 +676,17 @@ mod tests {
             ("hysteresis.halfLifeMs", 0),
             ("hysteresis.halfLifeMs", 1000),
             ("hysteresis.halfLifeMs", 600_000),
+            ("health.maxBackoffMs", 1000),
+            ("health.maxBackoffMs", i32::MAX),
         ] {
             assert!(parse(with(key, json!(value))).is_ok(), "{key}={value}");
         }
+        // Spec §5 says only "≥ 1000": the top is what a browser timer can wait, and no
+        // backoff step exceeds it.
+        let c = parse(with("health.maxBackoffMs", json!(i32::MAX))).unwrap();
+        let backoff = c.policy().backoff;
+        assert_eq!(backoff.ceiling_ms(40), i32::MAX as u32);
+        assert!(backoff.delay_ms(40, 1.0) <= i32::MAX as u32);
     }
 
     #[test]

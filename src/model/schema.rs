@@ -83,6 +83,10 @@ macro_rules! key {
     };
 }
 
+/// The longest delay a browser timer waits (2^31 − 1 ms, about 24.8 days): a longer one
+/// fires at once.
+const TIMER_MAX_MS: u32 = i32::MAX as u32;
+
 // The defaults, read by `Config` and shown by the docs.
 pub(crate) const HEALTH_PATH: &str = "/health";
 pub(crate) const TIMEOUT_MS: u32 = 1500;
@@ -110,7 +114,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             key!("followerPath", Kind::Text, Unset::Text(HEALTH_PATH), "path on the follower, probed only while the leader is failing"),
             key!("timeoutMs", whole(50, 60_000), Unset::Number(TIMEOUT_MS), "the probe is aborted (really: `AbortController`) at this time — or, once three good probes have measured the line, at max(this, 4 × SRTT), at most 3 × this (spec §3: a far leader is not dead for being far)"),
             key!("intervalMs", whole(1000, 3_600_000), Unset::Number(INTERVAL_MS), "re-probe period while healthy"),
-            key!("maxBackoffMs", whole(1000, 86_400_000), Unset::Number(MAX_BACKOFF_MS), "cap of the re-probe backoff while down"),
+            key!("maxBackoffMs", whole(1000, TIMER_MAX_MS), Unset::Number(MAX_BACKOFF_MS), "cap of the re-probe backoff while down; the top is the longest a browser timer waits (2^31 − 1 ms)"),
             key!("expect", Kind::Expect, Unset::None, "a non-empty substring the first 4 KiB of the leader's health body must contain, or an object of JSON scalars the body, parsed as a JSON object, must hold with equal values: `{ \"status\": \"ok\" }` passes `{\"status\":\"ok\"}`, `{\"status\": \"ok\"}` and pretty-printed JSON alike"),
         ]),
         Unset::None,
