@@ -1,6 +1,6 @@
 //! Configuration (spec §5): serde reads the caller's object (already checked by
 //! [`schema`](super::schema)) into [`ConfigInput`]; [`Config::from_input`] then checks
-//! what the values mean (URLs, paths, choices) and fills in the defaults.
+//! what the values mean (URLs, paths, choices) and fills in the schema's defaults.
 
 use super::backoff::Backoff;
 use super::error::ConfigError;

@@ -1,8 +1,6 @@
-//! The config's shape (spec §5), the one source of its facts: each key's name, kind of
-//! value, range and default, and (test builds only, which check the README table and the
-//! `.d.ts` against it) its doc line. A walk over the caller's object checks it before
-//! serde reads it: serde-wasm-bindgen reads only the declared fields and names none, so
-//! this walk is what refuses unknown keys and names the field of every wrong value.
+//! The config's shape (spec §5), the one source of its facts: each key's name, kind, range,
+//! default and doc line. The walk checks the caller's object against it before serde reads
+//! it, as serde-wasm-bindgen refuses no unknown key and names no field.
 
 use super::error::{ConfigError, Got};
 
@@ -54,6 +52,8 @@ pub(crate) enum Unset {
     Number(u32),
     Text(&'static str),
     Numbers(&'static [u16]),
+    /// `[]`.
+    NoItems,
 }
 
 const fn whole(min: u32, max: u32) -> Kind {
@@ -131,7 +131,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             key!("leader", Kind::Text, Unset::None, "a base of its own for this prefix on the leader's side (e.g. its file store), used in place of `leader`; never probed"),
             key!("follower", Kind::Text, Unset::None, "a base of its own for this prefix on the follower's side (e.g. an S3 bucket), used in place of `follower`; never probed"),
         ])),
-        Unset::Numbers(&[]),
+        Unset::NoItems,
         "`prefix` and `critical` required; longest whole-segment prefix wins; `leader`/`follower` are bases of the route's own (a file store, an S3 bucket) used for that prefix in place of the top-level ones, never probed; the no-escape rule covers them too"
     ),
     key!("defaultCritical", Kind::Flag, Unset::Flag(DEFAULT_CRITICAL), "for paths no route matches"),

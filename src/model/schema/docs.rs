@@ -65,6 +65,7 @@ fn default(unset: &Unset) -> Result<String, &'static str> {
         Unset::Flag(flag) => Ok(flag.to_string()),
         Unset::Number(n) => Ok(n.to_string()),
         Unset::Text(text) => Ok(format!("\"{text}\"")),
+        Unset::NoItems => Ok("[]".into()),
         Unset::Numbers(numbers) => {
             let items: Vec<String> = numbers.iter().map(u16::to_string).collect();
             Ok(format!("[{}]", items.join(", ")))
@@ -243,6 +244,7 @@ fn every_default_passes_its_own_check() {
                     }
                     serde_json::json!(text)
                 }
+                Unset::NoItems => serde_json::json!([]),
                 Unset::Required | Unset::None | Unset::Null => serde_json::Value::Null,
             };
             if let Err(e) = super::walk(&value, &key.kind, &path) {
@@ -277,4 +279,17 @@ fn the_config_takes_each_listed_choice_and_no_other() {
         assert!(config(choice).is_ok(), "{choice}");
     }
     assert!(config("cookie").is_err());
+}
+
+#[test]
+fn the_stand_in_takes_the_schemas_request_timeout() {
+    // The loader's stand-in runs when the wasm cannot: it keeps its own copy of this one
+    // default, checked here.
+    let path = format!("{}/src/loader/index.js", env!("CARGO_MANIFEST_DIR"));
+    let loader = std::fs::read_to_string(path).unwrap();
+    let want = format!("config.requestTimeoutMs ?? {}", super::REQUEST_TIMEOUT_MS);
+    assert!(
+        loader.contains(&want),
+        "src/loader/index.js must say `{want}`"
+    );
 }
