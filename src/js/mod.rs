@@ -8,7 +8,7 @@ mod types;
 
 use crate::engine::request::{self, Failure};
 use crate::engine::Engine;
-use crate::model::routing::{Decision, Plan};
+use crate::model::routing::{Decision, Plan, Target};
 use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
 use convert::{config_from_js, error_to_js, snapshot_to_js, string_arg};
@@ -78,6 +78,18 @@ impl HealthProxy {
     ) -> bool {
         // No JS Error is built for a refusal here: templates call this on every check.
         self.url(&path_or_url, method.as_ref()).is_ok()
+    }
+
+    /// Which side served `url` (a response's `url`, say): `"leader"` or `"follower"` when it
+    /// lies under one of that side's configured bases, a route's own included (scheme and
+    /// host in any case, the longest base first); `null` for anything else.
+    #[wasm_bindgen(unchecked_return_type = "\"leader\" | \"follower\" | null")]
+    pub fn side(&self, #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue) -> JsValue {
+        match url.as_string().and_then(|u| self.engine.config().side(&u)) {
+            Some(Target::Leader) => JsValue::from_str("leader"),
+            Some(Target::Follower) => JsValue::from_str("follower"),
+            None => JsValue::NULL,
+        }
     }
 
     /// `fetch` routed by the verdict; rejects with `HealthProxyError` (or the caller's
