@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 pub struct HealthProxy {
     engine: Engine,
     memo: memo::Memo,
+    bases: memo::Bases,
 }
 
 #[wasm_bindgen]
@@ -28,8 +29,10 @@ impl HealthProxy {
         #[wasm_bindgen(unchecked_param_type = "HealthProxyConfig")] config: JsValue,
     ) -> Result<HealthProxy, JsValue> {
         let config = config_from_js(config).map_err(|e| error_to_js(&e))?;
+        let engine = Engine::new(config);
         Ok(HealthProxy {
-            engine: Engine::new(config),
+            bases: memo::Bases::new(engine.config()),
+            engine,
             memo: memo::Memo::new(),
         })
     }
@@ -164,7 +167,12 @@ impl HealthProxy {
         };
         let plan = Plan::new(self.engine.config(), &path, &method)?;
         let url = match plan.decide(state) {
-            Decision::Send(target) => JsValue::from(plan.url(target)),
+            Decision::Send(target) => self.bases.url(
+                self.engine.config(),
+                &plan,
+                target,
+                path.starts_with('/').then_some(path_or_url),
+            ),
             Decision::Wait => return Err(plan.refusal(ErrorCode::NotReady, &method)),
             Decision::Refuse(code) => return Err(plan.refusal(code, &method)),
         };

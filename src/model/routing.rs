@@ -50,7 +50,13 @@ impl<'a> Plan<'a> {
         method: &str,
     ) -> Result<Plan<'a>, RequestError> {
         let read = is_read(method)?;
-        let rel = path::relative(path_or_url, &config.bases())?;
+        // A path needs no bases: no list is built for it on every resolve().
+        let bases = if path_or_url.starts_with('/') {
+            Vec::new()
+        } else {
+            config.bases()
+        };
+        let rel = path::relative(path_or_url, &bases)?;
         let route = config.routes.find(path::path_part(&rel));
         Ok(Plan {
             rel,
