@@ -114,7 +114,7 @@ try {
   if (ONLY.includes(11)) {
     const context = await browser.newContext();
     const page = await benchPage(context);
-    const r = await page.evaluate((c) => window.bench.fetchCost(c, READS), config());
+    const r = await page.evaluate(([c, n]) => window.bench.fetchCost(c, n), [config(), READS]);
     const S = "11. read on a healthy leader";
     row(S, "plain fetch", ms(r.plain), `mean of ${READS} reads, body included, interleaved with the two below`);
     row(S, "health-proxy: proxy.fetch", `+${ms(r.proxy - r.plain)}`, `${ms(r.proxy)} per read`);
