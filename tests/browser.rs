@@ -169,6 +169,39 @@ async fn emergency_routing(mode: &str) {
     p.stop();
 }
 
+/// `side()` labels a response by the proxy's own base rules: the follower's host written
+/// in capitals in the config (the browser reports it in lower case), a route's own
+/// follower base, and the leader's in any case; anything else is null.
+#[wasm_bindgen_test]
+async fn side_labels_a_response_by_the_base_that_served_it() {
+    reset().await;
+    leader_mode("app-down").await;
+    let p = proxy(&format!(
+        r#"{{"follower":"http://LOCALHOST:18082","routes":[{{"prefix":"/api/pages","critical":true}},
+            {{"prefix":"/api/files","critical":true,"follower":"{FOLLOWER}/"}}]}}"#
+    ));
+    assert_eq!(text(&start(&p).await, "state"), "emergency");
+    for (path, host) in [
+        ("/api/pages", "http://localhost:18082/"),
+        ("/api/files", FOLLOWER),
+    ] {
+        let url = fetch_ok(&p, path, GET).await.url();
+        assert!(url.starts_with(host), "{path} came from {url}");
+        assert_eq!(p.side(url.clone().into()), "follower", "{url}");
+    }
+    let leader = format!("{}/api/pages?x=1", LEADER.to_uppercase());
+    assert_eq!(p.side(leader.into()), "leader");
+    for elsewhere in [
+        JsValue::from_str(CONTROL),
+        JsValue::from_str("http://127.0.0.1:180812/api/pages"),
+        JsValue::from_str("/api/pages"),
+        JsValue::from_f64(1.0),
+    ] {
+        assert!(p.side(elsewhere).is_null());
+    }
+    p.stop();
+}
+
 #[wasm_bindgen_test]
 async fn app_down_502_gives_emergency() {
     emergency_routing("app-down").await;

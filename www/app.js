@@ -31,7 +31,6 @@ const WHY_NO_WRITE = {
 const TIMELINE_MS = 5 * 60 * 1000;
 const samples = []; // { t, state, latency }: one per probe verdict and per state change
 let proxy;
-let followerBase = "";
 let lastCheckedAt = null;
 let lastState = "unknown";
 let files = null; // the last list from /api/files; its links are redrawn on every state change
@@ -65,7 +64,6 @@ async function boot() {
     $("notice").hidden = false;
   }
   const cfg = await config;
-  followerBase = String(cfg.follower).replace(/\/+$/, "") + "/";
   keyHeader = cfg.writes?.idempotencyKey ?? null;
   // For people poking at the demo, and for the end-to-end tests.
   window.hub = { proxy, readPages, readFiles, postNote };
@@ -152,7 +150,8 @@ function sync() {
   }
 }
 
-const isFollower = (url) => url.startsWith(followerBase);
+// The proxy's own rules: any follower base (the files bucket too), scheme and host in any case.
+const isFollower = (url) => proxy.side(url) === "follower";
 
 /** Loads the handbook; resolves with what happened, for the UI and the tests. */
 async function readPages() {

@@ -61,8 +61,16 @@ export declare class HealthProxyService {
   whenReady(): Promise<HealthProxy | DirectProxy>;
   /** True exactly when a request would be sent now; false before the proxy exists and on the server. */
   canServe(pathOrUrl: string, method?: string): boolean;
-  /** True when a response (by its `url`: use `observe: 'response'`) came from the follower: label such data as possibly stale. */
+  /**
+   * True when a response (by its `url`: use `observe: 'response'`) came from a follower
+   * base, top-level or a route's (the proxy's `side(url)`): label such data as possibly
+   * stale. False before the proxy exists.
+   */
   servedByFollower(url: string | null | undefined): boolean;
-  /** True when the backend sends a request to `url` through the proxy. */
+  /**
+   * True when the backend sends a request to `url` through the proxy: a page-relative URL
+   * under `apiPrefixes`, or an absolute one under a configured base (known once the proxy
+   * exists: before, false).
+   */
   routes(url: string): boolean;
 }

@@ -35,8 +35,6 @@ export class HealthProxyService {
   #options;
   #proxy = null;
   #ready = null;
-  #leaders = null;
-  #followers = null;
   #prefixes;
   #warned = new Set();
   #snapshot = new BehaviorSubject(UNKNOWN);
@@ -64,7 +62,6 @@ export class HealthProxyService {
     this.#config = config;
     this.#options = options;
     this.#prefixes = options.apiPrefixes.map((p) => (p === "/" ? p : trim(p)));
-    if (typeof config === "object" && config) this.#setBases(config);
     inject(DestroyRef).onDestroy(() => this.#proxy?.stop());
   }
 
@@ -91,7 +88,7 @@ export class HealthProxyService {
 
   /** True when a response (by its `url`, so `observe: 'response'`) came from a follower: label such data as possibly stale. */
   servedByFollower(url) {
-    return Boolean(url) && (this.#followers ?? []).some((base) => url === base || url.startsWith(`${base}/`));
+    return Boolean(url) && this.#proxy?.side(url) === "follower";
   }
 
   /** True when the backend sends a request to `url` through the proxy. */
@@ -101,15 +98,14 @@ export class HealthProxyService {
 
   /**
    * @internal What to hand to `proxy.fetch` for `url`: a path or URL (the API), false
-   * (not the API: Angular's own backend sends it), or null (an absolute URL and the
-   * config, so the bases, not loaded yet).
+   * (not the API: Angular's own backend sends it), or null (an absolute URL and no
+   * proxy yet to tell whether it lies under a configured base).
    */
   _target(url) {
     const path = pagePath(url, this.#page());
     if (path != null) return this.#prefixes.some((p) => underPrefix(path, p)) ? path : false;
-    if (!this.#leaders) return this.onServer ? false : null;
-    const under = (base) => url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`);
-    return this.#leaders.some(under) || this.#followers.some(under) ? url : false;
+    if (!this.#proxy) return this.onServer ? false : null;
+    return this.#proxy.side(url) ? url : false;
   }
 
   /** @internal A page-relative request outside every API prefix: say so once per first segment, in dev mode. */
@@ -136,7 +132,6 @@ export class HealthProxyService {
       const config = this.#config;
       const resolved = typeof config === "function" ? config() : config;
       const proxy = await load(resolved, { wasm: this.#options.wasmUrl ?? "health_proxy_bg.wasm" });
-      this.#setBases(await resolved);
       this.#proxy = proxy;
       proxy.onChange((s) => this.#publish(s));
       // Not awaited: requests made while the state is "unknown" are the library's to route (§8).
@@ -164,12 +159,6 @@ export class HealthProxyService {
     } catch {
       return null;
     }
-  }
-
-  #setBases(config) {
-    const routes = Array.isArray(config.routes) ? config.routes : [];
-    this.#leaders = [config.leader, ...routes.map((r) => r?.leader)].filter(Boolean).map(trim);
-    this.#followers = [config.follower, ...routes.map((r) => r?.follower)].filter(Boolean).map(trim);
   }
 
   #publish(snapshot) {

@@ -8,7 +8,7 @@ mod types;
 
 use crate::engine::request::{self, Failure};
 use crate::engine::Engine;
-use crate::model::routing::{Decision, Plan};
+use crate::model::routing::{Decision, Plan, Target};
 use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
 use convert::{config_from_js, error_to_js, snapshot_to_js, string_arg};
@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 pub struct HealthProxy {
     engine: Engine,
     memo: memo::Memo,
+    bases: memo::Bases,
 }
 
 #[wasm_bindgen]
@@ -28,8 +29,10 @@ impl HealthProxy {
         #[wasm_bindgen(unchecked_param_type = "HealthProxyConfig")] config: JsValue,
     ) -> Result<HealthProxy, JsValue> {
         let config = config_from_js(config).map_err(|e| error_to_js(&e))?;
+        let engine = Engine::new(config);
         Ok(HealthProxy {
-            engine: Engine::new(config),
+            bases: memo::Bases::new(engine.config()),
+            engine,
             memo: memo::Memo::new(),
         })
     }
@@ -78,6 +81,18 @@ impl HealthProxy {
     ) -> bool {
         // No JS Error is built for a refusal here: templates call this on every check.
         self.url(&path_or_url, method.as_ref()).is_ok()
+    }
+
+    /// Which side served `url` (a response's `url`, say): `"leader"` or `"follower"` when it
+    /// lies under one of that side's configured bases, a route's own included (scheme and
+    /// host in any case, the longest base first); `null` for anything else.
+    #[wasm_bindgen(unchecked_return_type = "\"leader\" | \"follower\" | null")]
+    pub fn side(&self, #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue) -> JsValue {
+        match url.as_string().and_then(|u| self.engine.config().side(&u)) {
+            Some(Target::Leader) => JsValue::from_str("leader"),
+            Some(Target::Follower) => JsValue::from_str("follower"),
+            None => JsValue::NULL,
+        }
     }
 
     /// `fetch` routed by the verdict; rejects with `HealthProxyError` (or the caller's
@@ -152,7 +167,12 @@ impl HealthProxy {
         };
         let plan = Plan::new(self.engine.config(), &path, &method)?;
         let url = match plan.decide(state) {
-            Decision::Send(target) => JsValue::from(plan.url(target)),
+            Decision::Send(target) => self.bases.url(
+                self.engine.config(),
+                &plan,
+                target,
+                path.starts_with('/').then_some(path_or_url),
+            ),
             Decision::Wait => return Err(plan.refusal(ErrorCode::NotReady, &method)),
             Decision::Refuse(code) => return Err(plan.refusal(code, &method)),
         };

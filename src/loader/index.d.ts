@@ -42,6 +42,8 @@ export declare class DirectProxy {
   resolve(pathOrUrl: string, method?: string): string;
   /** True exactly when `resolve` would not throw. */
   canServe(pathOrUrl: string, method?: string): boolean;
+  /** As `HealthProxy.side`: `"leader"` or `"follower"` for a URL under a configured base of that side, else `null`. */
+  side(url: string): "leader" | "follower" | null;
   /**
    * The platform's `fetch` to the leader, bounded by `requestTimeoutMs` (body included).
    * No answer rejects with `HealthProxyError` `LEADER_UNAVAILABLE` (a read) or

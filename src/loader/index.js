@@ -75,18 +75,21 @@ function under(url, b) {
 /** The leader-only stand-in: state `direct`, snapshots with source `fallback`. */
 export class DirectProxy {
   #bases;
+  #followers;
   #routes;
   #timeoutMs;
   constructor(config, cause) {
     try {
       this.leader = base("leader", config.leader);
       this.#bases = [this.leader, base("follower", config.follower)];
+      this.#followers = [this.#bases[1]];
       this.#routes = [];
       for (const [i, r] of (config.routes ?? []).entries()) {
         if (r.leader != null) this.#routes.push([r.prefix, base(`routes[${i}].leader`, r.leader)]);
         if (r.leader != null) this.#bases.push(this.#routes.at(-1)[1]);
-        if (r.follower != null) this.#bases.push(base(`routes[${i}].follower`, r.follower));
+        if (r.follower != null) this.#followers.push(base(`routes[${i}].follower`, r.follower));
       }
+      this.#bases.push(...this.#followers.slice(1));
       this.#timeoutMs = config.requestTimeoutMs ?? 10000;
     } catch (e) {
       throw e?.name === "HealthProxyError" ? e : failure("INVALID_CONFIG", `config: ${e?.message ?? e}`);
@@ -137,6 +140,13 @@ export class DirectProxy {
       if ((path === p || path.startsWith(`${p}/`)) && p.length > best) [leader, best] = [b, p.length];
     }
     return leader + rel;
+  }
+  /** As `HealthProxy.side`: the side of the longest configured base `url` lies under, else null. */
+  side(url) {
+    if (typeof url !== "string") return null;
+    let best = null;
+    for (const b of this.#bases) if (under(url, b) !== null && !(best?.length >= b.length)) best = b;
+    return best === null ? null : this.#followers.includes(best) ? "follower" : "leader";
   }
   canServe(pathOrUrl) {
     try {

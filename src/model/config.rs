@@ -6,9 +6,9 @@ use super::backoff::Backoff;
 use super::error::ConfigError;
 use super::health::{Expect, JsonFields};
 use super::machine::Policy;
-use super::path::{check_config_path, Base};
+use super::path::{self, check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
-use super::routing::is_token;
+use super::routing::{is_token, Target};
 use super::schema::{
     CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
     INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, SUCCESSES_TO_UP,
@@ -197,6 +197,19 @@ impl Config {
         let mut all = vec![&self.leader, &self.follower];
         all.extend(self.routes.bases());
         all
+    }
+
+    /// The side of the longest configured base `url` lies under (scheme and host in any
+    /// case): what labels a response's `url` as the leader's or the follower's.
+    pub(crate) fn side(&self, url: &str) -> Option<Target> {
+        let (base, _) = path::under(url, &self.bases())?;
+        Some(
+            if *base == self.follower || self.routes.has_follower(base) {
+                Target::Follower
+            } else {
+                Target::Leader
+            },
+        )
     }
 
     pub(crate) fn policy(&self) -> Policy {

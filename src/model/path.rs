@@ -202,21 +202,24 @@ fn check_relative(rel: &str) -> Result<(), PathProblem> {
     Ok(())
 }
 
+/// The longest of `bases` that `url` lies under (in case one base lies under another),
+/// and the rest of `url` after it.
+pub(crate) fn under<'a, 'b>(url: &'a str, bases: &[&'b Base]) -> Option<(&'b Base, &'a str)> {
+    bases
+        .iter()
+        .filter_map(|b| Some((*b, b.strip(url)?)))
+        .max_by_key(|(b, _)| b.url.len())
+}
+
 /// Turns what a caller passed (a path, or a URL under one of `bases`) into a path
 /// relative to the bases, starting with `/`. Everything else is `INVALID_PATH`.
 pub(crate) fn relative<'a>(input: &'a str, bases: &[&Base]) -> Result<Cow<'a, str>, RequestError> {
     let rel: Cow<'a, str> = if input.starts_with('/') {
         Cow::Borrowed(input)
     } else {
-        // The longest matching base wins, in case one base lies under another.
-        let stripped = bases
-            .iter()
-            .filter_map(|b| Some((b.url.len(), b.strip(input)?)))
-            .max_by_key(|(len, _)| *len)
-            .map(|(_, rest)| rest);
-        match stripped {
-            Some(rest) if rest.starts_with('/') => Cow::Borrowed(rest),
-            Some(rest) => Cow::Owned(format!("/{rest}")),
+        match under(input, bases) {
+            Some((_, rest)) if rest.starts_with('/') => Cow::Borrowed(rest),
+            Some((_, rest)) => Cow::Owned(format!("/{rest}")),
             None => {
                 return Err(RequestError::Elsewhere {
                     input: input.to_string(),

@@ -64,6 +64,13 @@ impl RouteTable {
         }
     }
 
+    /// True when `base` is a route's own follower base.
+    pub(crate) fn has_follower(&self, base: &Base) -> bool {
+        self.routes
+            .iter()
+            .any(|r| r.follower.as_ref() == Some(base))
+    }
+
     /// The routes' own bases.
     pub(crate) fn bases(&self) -> impl Iterator<Item = &Base> {
         self.routes

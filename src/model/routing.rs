@@ -50,7 +50,13 @@ impl<'a> Plan<'a> {
         method: &str,
     ) -> Result<Plan<'a>, RequestError> {
         let read = is_read(method)?;
-        let rel = path::relative(path_or_url, &config.bases())?;
+        // A path needs no bases: no list is built for it on every resolve().
+        let bases = if path_or_url.starts_with('/') {
+            Vec::new()
+        } else {
+            config.bases()
+        };
+        let rel = path::relative(path_or_url, &bases)?;
         let route = config.routes.find(path::path_part(&rel));
         Ok(Plan {
             rel,
@@ -250,5 +256,48 @@ mod plan_tests {
             p.url(Target::Follower),
             "https://api.example.com/prod/api/pages"
         );
+    }
+
+    #[test]
+    fn a_url_is_labelled_by_the_side_of_its_longest_base() {
+        let c = parse_json(
+            &serde_json::json!({
+                "leader": "https://hub.example.com", "follower": "https://API.example.com/prod",
+                "routes": [{"prefix": "/files", "critical": true,
+                            "leader": "https://hub.example.com/store", "follower": "https://Bucket.s3.example.com"}]
+            }),
+            false,
+        )
+        .unwrap();
+        let side = |url| c.side(url);
+        assert_eq!(
+            side("https://api.example.com/prod/api/pages"),
+            Some(Target::Follower)
+        );
+        assert_eq!(
+            side("HTTPS://API.EXAMPLE.COM/prod?x=1"),
+            Some(Target::Follower)
+        );
+        assert_eq!(
+            side("https://bucket.S3.example.com/files/a.pdf"),
+            Some(Target::Follower)
+        );
+        assert_eq!(
+            side("https://hub.example.com/store/files/a.pdf"),
+            Some(Target::Leader)
+        );
+        assert_eq!(
+            side("https://HUB.example.com/api/pages"),
+            Some(Target::Leader)
+        );
+        for elsewhere in [
+            "/api/pages",
+            "https://api.example.com/production/x",
+            "https://api.example.com/PROD/x",
+            "https://hub.example.com.evil.com/x",
+            "",
+        ] {
+            assert_eq!(side(elsewhere), None, "{elsewhere}");
+        }
     }
 }

@@ -1,13 +1,14 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,10] [--parallel 10] [--reloads 10] [--www-before DIR]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,11] [--parallel 10] [--reloads 10] [--www-before DIR]
 // Sections: 1 size, 2 resolve(), 3 init() → first read, 4 leader dies mid-session, 5 cost
 // with 1 and 5 tabs, 6 a warm session's first read into a blackout beside a cockatiel
 // peer, 7 a healthy leader on a jittery link, 8 five tabs starting at once, 9 what users
 // feel on a slow link (the landing page, before and after, beside a cockatiel page, from an
 // S3 + CloudFront stand-in), 10 a reload into a blackout with a cached `leader` verdict
-// (with and without the RTT it carries).
+// (with and without the RTT it carries), 11 what proxy.fetch adds to a read on a healthy
+// leader, beside the cockatiel peer.
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,7 +35,7 @@ const wwwBeforeArg = process.argv.indexOf("--www-before");
 const WWW_BEFORE = wwwBeforeArg > 0 ? process.argv[wwwBeforeArg + 1] : null;
 
 const onlyArg = process.argv.indexOf("--only");
-const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 const P = ports(18300);
 // 1.6 Mbps down, 750 kbps up, 150 ms latency (Chromium DevTools' emulateNetworkConditions).
@@ -106,6 +107,18 @@ try {
     }
     row("2. resolve()", "plain JavaScript, same rules", `${r.js.toFixed(0)} ns`, "repeated paths");
     row("2. resolve()", "plain JavaScript, every path new", `${r.jsDistinct.toFixed(0)} ns`, "");
+    await context.close();
+  }
+
+  // 11. what proxy.fetch adds to a read on a healthy leader, beside the cockatiel peer
+  if (ONLY.includes(11)) {
+    const context = await browser.newContext();
+    const page = await benchPage(context);
+    const r = await page.evaluate(([c, n]) => window.bench.fetchCost(c, n), [config(), READS]);
+    const S = "11. read on a healthy leader";
+    row(S, "plain fetch", ms(r.plain), `mean of ${READS} reads, body included, interleaved with the two below`);
+    row(S, "health-proxy: proxy.fetch", `+${ms(r.proxy - r.plain)}`, `${ms(r.proxy)} per read`);
+    row(S, "cockatiel peer", `+${ms(r.peer - r.plain)}`, `${ms(r.peer)} per read; health-proxy's overhead ÷ the peer's: ${((r.proxy - r.plain) / (r.peer - r.plain)).toFixed(2)}×`);
     await context.close();
   }
 

@@ -169,6 +169,25 @@ test("a page view in an outage reads each list once, at the follower; back on th
   await context.close();
 });
 
+test("data from any follower base is labelled the follower's: a host written in capitals, a route's own base", async () => {
+  await env.sim.reset();
+  await env.sim.leader("blackout");
+  const cfg = config();
+  // The browser reports the follower's host in lower case; /api/files has a base of its own.
+  cfg.follower = `http://LOCALHOST:${P.follower}`;
+  cfg.routes = cfg.routes.map((r) => (r.prefix === "/api/files" ? { ...r, follower: `${FOLLOWER}/` } : r));
+  const { context, page, errors } = await open(cfg);
+  await waitState(page, "emergency");
+  const [pages, files] = await page.evaluate(() => Promise.all([window.hub.readPages(), window.hub.readFiles()]));
+  assert.deepEqual([pages.origin, files.origin], ["follower", "follower"], JSON.stringify([pages, files]));
+  assert.match(await page.textContent("#pages-origin"), /follower/);
+  assert.match(await page.textContent("#files-origin"), /follower/);
+  const s = await env.sim.stats();
+  assert.ok(s.follower.byPath["/api/pages"] > 0 && s.follower.byPath["/api/files"] > 0, JSON.stringify(s.follower.byPath));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a store error on a file link opens in a tab of its own: the landing page stays", async () => {
   await env.sim.reset();
   const { context, page } = await open();

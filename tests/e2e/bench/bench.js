@@ -86,6 +86,35 @@ window.bench = {
     return { wasm: median(wasmNs), wasmDistinct: median(wasmDistinctNs), wasmDistinctGet: median(wasmDistinctGetNs), js: median(jsNs), jsDistinct: median(jsDistinctNs), sink };
   },
 
+  /**
+   * Mean ms per critical read (body included) on a healthy leader: a plain `fetch`, then
+   * `proxy.fetch` and the cockatiel peer, interleaved so that load hits all three alike.
+   */
+  async fetchCost(config, reads = 200) {
+    await ensureWasm();
+    const proxy = new HealthProxy(config);
+    await proxy.start();
+    const peer = breakerRead(config, "/api/pages");
+    const url = `${config.leader.replace(/\/+$/, "")}/api/pages`;
+    const runs = {
+      plain: async () => (await fetch(url, { cache: "no-store" })).json(),
+      proxy: async () => (await proxy.fetch("/api/pages", { cache: "no-store" })).json(),
+      peer: () => peer(),
+    };
+    const sum = { plain: 0, proxy: 0, peer: 0 };
+    for (const run of Object.values(runs)) await run(); // connections open, code warm
+    for (let i = 0; i < reads; i++) {
+      for (const [name, run] of Object.entries(runs)) {
+        const t = performance.now();
+        await run();
+        sum[name] += performance.now() - t;
+      }
+    }
+    proxy.stop();
+    proxy.free();
+    return Object.fromEntries(Object.entries(sum).map(([name, ms]) => [name, ms / reads]));
+  },
+
   /** init() → the first critical read: when it was sent and when it was served. */
   async firstRead(config) {
     const t0 = performance.now();

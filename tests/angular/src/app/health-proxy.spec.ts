@@ -70,7 +70,7 @@ describe('provideHealthProxy', () => {
     expect(() => TestBed.inject(HttpClient)).toThrow(/must come after provideHttpClient/);
   });
 
-  it('routes by apiPrefixes on whole segments, and by the bases for absolute URLs', () => {
+  it('routes by apiPrefixes on whole segments; absolute URLs not before the proxy exists', () => {
     TestBed.configureTestingModule({
       providers: [provideHttpClient(), provideHealthProxy(CONFIG, { apiPrefixes: ['/api'] }), provideHttpClientTesting()],
     });
@@ -80,10 +80,39 @@ describe('provideHealthProxy', () => {
     expect(hp.routes('api/notes')).toBe(true); // relative to <base href="/">
     expect(hp.routes('/apix/notes')).toBe(false);
     expect(hp.routes('/assets/i18n/en.json')).toBe(false);
-    expect(hp.routes('http://127.0.0.1:18601/api/pages')).toBe(true);
-    expect(hp.routes('https://cdn.example.com/api/x')).toBe(false);
-    expect(hp.servedByFollower('http://127.0.0.1:18602/api/pages')).toBe(true);
+    // An absolute URL is the proxy's to classify: not before it exists.
+    expect(hp.routes('http://127.0.0.1:18601/api/pages')).toBe(false);
+    expect(hp.servedByFollower('http://127.0.0.1:18602/api/pages')).toBe(false);
+  });
+
+  it('labels and routes absolute URLs by the proxy’s own base rules: hosts in any case, a route’s own follower base', async () => {
+    // The real wasm (from the installed package), whose probes find no network here.
+    // @ts-expect-error: Vitest runs in Node; the app's types have no Node modules.
+    const { readFile } = await import('node:fs/promises');
+    const wasm = await readFile('node_modules/health-proxy/health_proxy_bg.wasm');
+    vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('no network in unit tests'));
+    const config: HealthProxyConfig = {
+      ...CONFIG,
+      follower: 'http://LOCALHOST:18602',
+      routes: [...CONFIG.routes!, { prefix: '/files', critical: true, follower: 'https://Bucket.example.com/store/' }],
+    };
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        provideHealthProxy(config, { apiPrefixes: ['/api'], wasmUrl: wasm as unknown as string }),
+        provideHttpClientTesting(),
+      ],
+    });
+    const hp = TestBed.inject(HealthProxyService);
+    await hp.whenReady();
+    expect(hp.state()).not.toBe('direct');
+    expect(hp.servedByFollower('http://localhost:18602/api/pages')).toBe(true);
+    expect(hp.servedByFollower('https://bucket.example.com/store/files/a.pdf')).toBe(true);
     expect(hp.servedByFollower('http://127.0.0.1:18601/api/pages')).toBe(false);
+    expect(hp.servedByFollower('https://bucket.example.com/storeroom/a.pdf')).toBe(false);
+    expect(hp.routes('HTTP://127.0.0.1:18601/api/pages')).toBe(true);
+    expect(hp.routes('https://BUCKET.example.com/store?x=1')).toBe(true);
+    expect(hp.routes('https://cdn.example.com/api/x')).toBe(false);
   });
 
   it('on the server: no config load, no probe, state unknown, API requests refused with NOT_READY before anything is sent', async () => {
