@@ -147,10 +147,11 @@ struct Echo<'a> {
     body: String,
 }
 
-/// `?ms=N`; absent or not a number reads as 0, as the old simulator did.
+/// `?ms=N`, as given: the API reads one that is absent or not a number as 0 (as the old
+/// simulator did); the control API refuses one that is not a number.
 #[derive(Deserialize)]
-struct Ms {
-    ms: Option<String>,
+pub struct Ms {
+    pub ms: Option<String>,
 }
 
 impl Ms {
