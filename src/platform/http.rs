@@ -119,7 +119,7 @@ impl AbortGuard {
         let mut reject = None;
         let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
         if let Some(reject) = reject {
-            let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
+            signal.set_onabort(Some(&reject));
             if signal.aborted() {
                 let _ = reject.call0(&JsValue::NULL);
             }
