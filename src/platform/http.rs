@@ -338,13 +338,12 @@ async fn read_prefix(response: &Response, guard: &AbortGuard, limit: usize) -> O
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut out = Vec::new();
     while out.len() < limit {
-        let chunk = guard.race(&reader.read()).await.ok()?;
-        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok()?;
-        if done.is_truthy() {
+        let chunk: web_sys::ReadableStreamReadResult =
+            guard.race(&reader.read()).await.ok()?.unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
             return Some(out);
         }
-        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).ok()?;
-        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        let bytes = js_sys::Uint8Array::new(&chunk.get_value()).to_vec();
         let room = limit - out.len();
         out.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&bytes));
     }
