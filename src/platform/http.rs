@@ -185,7 +185,7 @@ pub(crate) async fn send(
 /// the caller's value when it set one (in any case), else a fresh random key. Returns the
 /// key sent, or `None` when the headers cannot be read (fetch then refuses them too).
 pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
-    let given = js_sys::Reflect::get(init, &JsValue::from_str("headers")).ok()?;
+    let given = init.get_headers();
     // `new Headers(x)` takes every form fetch does (a Headers, a record, a list of pairs,
     // or undefined) and refuses what fetch refuses.
     let headers = web_sys::Headers::new_with_str_sequence_sequence(&given).ok()?;
