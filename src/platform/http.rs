@@ -259,13 +259,8 @@ fn rewrap(
     let push: js_sys::Function = js_sys::Reflect::get(&kept, &JsValue::from_str("push"))
         .ok()?
         .unchecked_into();
-    let transformer = js_sys::Object::new();
-    js_sys::Reflect::set(
-        &transformer,
-        &JsValue::from_str("start"),
-        &push.bind0(&kept),
-    )
-    .ok()?;
+    let transformer = web_sys::Transformer::new();
+    transformer.set_start(&push.bind0(&kept));
     // The readable side takes every chunk at once, so the pipe drains the fetch body as
     // it arrives: the exchange (and its deadline) ends when the server has sent it all,
     // however slowly the caller then reads. A body that stalls is the server's doing.
