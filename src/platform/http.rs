@@ -282,10 +282,9 @@ fn rewrap(
     .ok()?;
     for key in ["url", "redirected", "type"] {
         let key = JsValue::from_str(key);
-        let descriptor = js_sys::Object::new();
         let value = js_sys::Reflect::get(original, &key).ok()?;
-        js_sys::Reflect::set(&descriptor, &JsValue::from_str("value"), &value).ok()?;
-        js_sys::Object::define_property(&out, &key, &descriptor);
+        let descriptor = js_sys::PropertyDescriptor::new_value(&value);
+        js_sys::Object::define_property(&out, &key, descriptor.unchecked_ref());
     }
     Some((pipe, control, out))
 }
