@@ -60,6 +60,10 @@ extern "C" {
     /// The `Error` a HealthProxyError becomes (its fields are in health_proxy.d.ts).
     #[wasm_bindgen(extends = js_sys::Error)]
     type ErrorObject;
+    /// Any thrown value's `message`: a getter that throws, or a value that is not an
+    /// object, is an error here, not an exception.
+    #[wasm_bindgen(method, getter, catch)]
+    fn message(this: &ErrorObject) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, setter)]
     fn set_code(this: &ErrorObject, code: &str);
     #[wasm_bindgen(method, setter = idempotencyKey)]
@@ -71,7 +75,8 @@ pub(crate) fn describe(e: &JsValue) -> String {
     if let Some(text) = e.as_string() {
         return text;
     }
-    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+    e.unchecked_ref::<ErrorObject>()
+        .message()
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "a value that is not an Error".into())
