@@ -16,6 +16,10 @@ extern "C" {
     // js_sys's Object.keys would let a throwing Proxy trap escape.
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
     fn object_keys(object: &JsValue) -> Result<js_sys::Array, JsValue>;
+    // An array may be a Proxy whose trap throws: js_sys's `length` would let it escape.
+    type ConfigArray;
+    #[wasm_bindgen(method, getter, catch)]
+    fn length(this: &ConfigArray) -> Result<JsValue, JsValue>;
 }
 
 /// The caller's config object, read once, every read guarded.
@@ -34,7 +38,9 @@ impl Shape for ConfigValue {
         } else if v.is_string() {
             Seen::Text
         } else if js_sys::Array::is_array(v) {
-            let len = js_sys::Reflect::get(v, &JsValue::from_str("length"))
+            let len = v
+                .unchecked_ref::<ConfigArray>()
+                .length()
                 .ok()
                 .and_then(|l| l.as_f64())
                 .unwrap_or(0.0);
