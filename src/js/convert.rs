@@ -16,6 +16,17 @@ extern "C" {
     // js_sys's Object.keys would let a throwing Proxy trap escape.
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
     fn object_keys(object: &JsValue) -> Result<js_sys::Array, JsValue>;
+    // An array may be a Proxy whose trap throws: js_sys's `length` would let it escape.
+    /// The plain JSON copy of the config, or its `health` (when it is not an object, the
+    /// read throws: caught).
+    type PlainConfig;
+    #[wasm_bindgen(method, getter, catch)]
+    fn health(this: &PlainConfig) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, getter = expect, catch)]
+    fn expected(this: &PlainConfig) -> Result<JsValue, JsValue>;
+    type ConfigArray;
+    #[wasm_bindgen(method, getter, catch)]
+    fn length(this: &ConfigArray) -> Result<JsValue, JsValue>;
 }
 
 /// The caller's config object, read once, every read guarded.
@@ -34,7 +45,9 @@ impl Shape for ConfigValue {
         } else if v.is_string() {
             Seen::Text
         } else if js_sys::Array::is_array(v) {
-            let len = js_sys::Reflect::get(v, &JsValue::from_str("length"))
+            let len = v
+                .unchecked_ref::<ConfigArray>()
+                .length()
                 .ok()
                 .and_then(|l| l.as_f64())
                 .unwrap_or(0.0);
@@ -78,8 +91,10 @@ pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError>
     let text = js_sys::JSON::stringify(&value).map_err(|e| unreadable(describe(&e)))?;
     let plain = js_sys::JSON::parse(&String::from(text)).map_err(|e| unreadable(describe(&e)))?;
     schema::check(&ConfigValue(plain.clone()))?;
-    let expect = js_sys::Reflect::get(&plain, &JsValue::from_str("health"))
-        .and_then(|h| js_sys::Reflect::get(&h, &JsValue::from_str("expect")))
+    let expect = plain
+        .unchecked_ref::<PlainConfig>()
+        .health()
+        .and_then(|h| h.unchecked_into::<PlainConfig>().expected())
         .ok()
         .filter(|e| !e.is_undefined() && !e.is_null())
         .map(JsonBody::new);

@@ -14,7 +14,15 @@ use web_sys::{AbortSignal, RequestInit};
 extern "C" {
     // Object.assign runs the caller's getters: caught here, unlike js_sys's binding.
     #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]
-    fn assign(target: &js_sys::Object, source: &JsValue) -> Result<js_sys::Object, JsValue>;
+    fn assign(target: &js_sys::Object, source: &JsValue) -> Result<InitCopy, JsValue>;
+    /// The copy of the caller's `init`: its fields as given (checked below), each read
+    /// caught (a setter on `Object.prototype` can leave a getter that throws).
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type InitCopy;
+    #[wasm_bindgen(method, getter, catch)]
+    fn method(this: &InitCopy) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, getter, catch)]
+    fn signal(this: &InitCopy) -> Result<JsValue, JsValue>;
     // A signal the proxy can use safely: AbortSignal.any() checks it is a real one, and
     // its reason is the caller's own.
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
@@ -45,15 +53,13 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
         }
     };
     let copy = assign(&js_sys::Object::new(), &init).map_err(bad("init"))?;
-    let method =
-        js_sys::Reflect::get(&copy, &JsValue::from_str("method")).map_err(bad("init.method"))?;
+    let method = copy.method().map_err(bad("init.method"))?;
     let method = if method.is_undefined() || method.is_null() {
         "GET".to_string()
     } else {
         string_arg("init.method", &method)?
     };
-    let signal =
-        js_sys::Reflect::get(&copy, &JsValue::from_str("signal")).map_err(bad("init.signal"))?;
+    let signal = copy.signal().map_err(bad("init.signal"))?;
     let signal = if signal.is_undefined() || signal.is_null() {
         None
     } else {

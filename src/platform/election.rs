@@ -110,15 +110,30 @@ impl Drop for Election {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `navigator.locks` (web-sys has it only under `web_sys_unstable_apis`).
+    type LockManager;
+    /// Throws (caught) when `request` is not a function, as a partial polyfill may have it.
+    #[wasm_bindgen(method, catch)]
+    fn request(
+        this: &LockManager,
+        name: &str,
+        options: &LockOptions,
+        granted: &js_sys::Function,
+    ) -> Result<JsValue, JsValue>;
+    type LockOptions;
+    #[wasm_bindgen(method, setter)]
+    fn set_signal(this: &LockOptions, signal: &web_sys::AbortSignal);
+}
+
 fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option<Kind> {
-    let locks = env::global_property("navigator", "locks").filter(|l| l.is_object())?;
-    let request: js_sys::Function = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
-        .ok()?
-        .dyn_into()
-        .ok()?;
+    let locks: LockManager = env::global_property("navigator", "locks")
+        .filter(|l| l.is_object())?
+        .unchecked_into();
     let waiting = web_sys::AbortController::new().ok()?;
-    let options = js_sys::Object::new();
-    js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &waiting.signal()).ok()?;
+    let options: LockOptions = js_sys::Object::new().unchecked_into();
+    options.set_signal(&waiting.signal());
     let release = Rc::new(RefCell::new(None));
     let granted = {
         let release = release.clone();
@@ -132,8 +147,8 @@ fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option
             held.into()
         })
     };
-    let pending: js_sys::Promise = request
-        .call3(&locks, &JsValue::from_str(name), &options, granted.as_ref())
+    let pending: js_sys::Promise = locks
+        .request(name, &options, granted.as_ref().unchecked_ref())
         .ok()?
         .dyn_into()
         .ok()?;

@@ -33,17 +33,21 @@ pub(crate) fn random() -> f64 {
     js_sys::Math::random()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    type Crypto;
+    /// Throws (caught) where it is missing: outside secure contexts.
+    #[wasm_bindgen(method, catch, js_name = randomUUID)]
+    fn random_uuid(this: &Crypto) -> Result<JsValue, JsValue>;
+}
+
 /// A random UUID for an idempotency key (spec §2): `crypto.randomUUID()`, which only
 /// secure contexts have; elsewhere (an `http:` page) the same form from `Math.random()`,
 /// enough for a key that only has to differ from this client's other keys.
 pub(crate) fn random_uuid() -> String {
-    let crypto = global("crypto");
-    let uuid = crypto.as_ref().and_then(|c| {
-        let f = js_sys::Reflect::get(c, &JsValue::from_str("randomUUID")).ok()?;
-        f.is_function()
-            .then(|| f.unchecked_into::<js_sys::Function>().call0(c).ok())??
-            .as_string()
-    });
+    let uuid = global("crypto")
+        .and_then(|c| c.unchecked_into::<Crypto>().random_uuid().ok())
+        .and_then(|u| u.as_string());
     uuid.unwrap_or_else(|| {
         (0..36)
             .map(|i| {

@@ -119,7 +119,7 @@ impl AbortGuard {
         let mut reject = None;
         let aborted = js_sys::Promise::new(&mut |_, no| reject = Some(no));
         if let Some(reject) = reject {
-            let _ = js_sys::Reflect::set(&signal, &JsValue::from_str("onabort"), &reject);
+            signal.set_onabort(Some(&reject));
             if signal.aborted() {
                 let _ = reject.call0(&JsValue::NULL);
             }
@@ -185,7 +185,7 @@ pub(crate) async fn send(
 /// the caller's value when it set one (in any case), else a fresh random key. Returns the
 /// key sent, or `None` when the headers cannot be read (fetch then refuses them too).
 pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
-    let given = js_sys::Reflect::get(init, &JsValue::from_str("headers")).ok()?;
+    let given = init.get_headers();
     // `new Headers(x)` takes every form fetch does (a Headers, a record, a list of pairs,
     // or undefined) and refuses what fetch refuses.
     let headers = web_sys::Headers::new_with_str_sequence_sequence(&given).ok()?;
@@ -259,13 +259,8 @@ fn rewrap(
     let push: js_sys::Function = js_sys::Reflect::get(&kept, &JsValue::from_str("push"))
         .ok()?
         .unchecked_into();
-    let transformer = js_sys::Object::new();
-    js_sys::Reflect::set(
-        &transformer,
-        &JsValue::from_str("start"),
-        &push.bind0(&kept),
-    )
-    .ok()?;
+    let transformer = web_sys::Transformer::new();
+    transformer.set_start(&push.bind0(&kept));
     // The readable side takes every chunk at once, so the pipe drains the fetch body as
     // it arrives: the exchange (and its deadline) ends when the server has sent it all,
     // however slowly the caller then reads. A body that stalls is the server's doing.
@@ -287,10 +282,9 @@ fn rewrap(
     .ok()?;
     for key in ["url", "redirected", "type"] {
         let key = JsValue::from_str(key);
-        let descriptor = js_sys::Object::new();
         let value = js_sys::Reflect::get(original, &key).ok()?;
-        js_sys::Reflect::set(&descriptor, &JsValue::from_str("value"), &value).ok()?;
-        js_sys::Object::define_property(&out, &key, &descriptor);
+        let descriptor = js_sys::PropertyDescriptor::new_value(&value);
+        js_sys::Object::define_property(&out, &key, descriptor.unchecked_ref());
     }
     Some((pipe, control, out))
 }
@@ -338,13 +332,12 @@ async fn read_prefix(response: &Response, guard: &AbortGuard, limit: usize) -> O
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut out = Vec::new();
     while out.len() < limit {
-        let chunk = guard.race(&reader.read()).await.ok()?;
-        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok()?;
-        if done.is_truthy() {
+        let chunk: web_sys::ReadableStreamReadResult =
+            guard.race(&reader.read()).await.ok()?.unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
             return Some(out);
         }
-        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).ok()?;
-        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        let bytes = js_sys::Uint8Array::new(&chunk.get_value()).to_vec();
         let room = limit - out.len();
         out.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&bytes));
     }

@@ -12,7 +12,7 @@ pub(crate) mod wake;
 use crate::model::{ErrorCode, HealthProxyError};
 use std::future::Future;
 use std::pin::Pin;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// A future as a JS Promise. Boxed to one type, so the promise machinery is in the
 /// module once rather than once per async function (a few KB of wasm).
@@ -44,21 +44,30 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Option<JsValue> {
 /// An `Error` with `name === "HealthProxyError"`, a string `code` and, for
 /// `OUTCOME_UNKNOWN`, the `idempotencyKey` the write carried (or `null`).
 pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
-    let error = js_sys::Error::new(&e.message);
+    let error: ErrorObject = js_sys::Error::new(&e.message).unchecked_into();
     error.set_name("HealthProxyError");
-    let set = |key: &str, value: &JsValue| {
-        let _ = js_sys::Reflect::set(&error, &JsValue::from_str(key), value);
-    };
-    set("code", &JsValue::from_str(e.code.as_str()));
+    error.set_code(e.code.as_str());
     if e.code == ErrorCode::OutcomeUnknown {
-        set(
-            "idempotencyKey",
-            &e.idempotency_key
-                .as_deref()
-                .map_or(JsValue::NULL, JsValue::from_str),
-        );
+        // `null`, not `undefined`, for a write that carried none.
+        let key = e.idempotency_key.as_deref();
+        error.set_idempotency_key(&key.map_or(JsValue::NULL, JsValue::from_str));
     }
     error.into()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The `Error` a HealthProxyError becomes (its fields are in health_proxy.d.ts).
+    #[wasm_bindgen(extends = js_sys::Error)]
+    type ErrorObject;
+    /// Any thrown value's `message`: a getter that throws, or a value that is not an
+    /// object, is an error here, not an exception.
+    #[wasm_bindgen(method, getter, catch)]
+    fn message(this: &ErrorObject) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, setter)]
+    fn set_code(this: &ErrorObject, code: &str);
+    #[wasm_bindgen(method, setter = idempotencyKey)]
+    fn set_idempotency_key(this: &ErrorObject, key: &JsValue);
 }
 
 /// A thrown JS value as text for a message, read without risking another throw.
@@ -66,7 +75,8 @@ pub(crate) fn describe(e: &JsValue) -> String {
     if let Some(text) = e.as_string() {
         return text;
     }
-    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+    e.unchecked_ref::<ErrorObject>()
+        .message()
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "a value that is not an Error".into())

@@ -43,10 +43,9 @@ pub(crate) fn listen(on: impl Fn(Wake) + Clone + 'static) -> Wakes {
     add(global.clone(), "offline", |_| Some(Wake::Offline));
     add(global.clone(), "online", |_| Some(Wake::Online));
     add(global, "pageshow", |e| {
-        let persisted = js_sys::Reflect::get(e, &JsValue::from_str("persisted")).ok();
-        persisted
-            .is_some_and(|p| p.is_truthy())
-            .then_some(Wake::Shown)
+        // Only a PageTransitionEvent is dispatched as `pageshow`.
+        let e: &web_sys::PageTransitionEvent = e.unchecked_ref();
+        e.persisted().then_some(Wake::Shown)
     });
     add(target(env::global("document")), "visibilitychange", |_| {
         visible().then_some(Wake::Shown)

@@ -110,6 +110,30 @@ test("shown again: an old verdict is re-probed at once, a young one is not", asy
   await context.close();
 });
 
+// Playwright's Chromium runs with the back/forward cache off, so the restore's event is
+// dispatched as the browser dispatches it: a PageTransitionEvent, `persisted` true.
+test("restored from the back/forward cache: an old verdict is re-probed at once; a pageshow that is no restore is ignored", async () => {
+  await env.sim.reset();
+  const context = await env.browser.newContext();
+  await serveConfig(context, config("wake-bfcache"));
+  await context.addInitScript(INIT);
+  const page = await openTab(context);
+  const probes = async () => (await env.sim.stats()).leader.probes;
+  const pageshow = (persisted) =>
+    page.evaluate((p) => window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: p })), persisted);
+
+  // The clock moves past the interval, as over a stay in the cache.
+  await page.evaluate(() => { window.__skewMs += 61000; });
+  const before = await probes();
+  await pageshow(false);
+  await sleep(400);
+  assert.equal(await probes(), before, "a pageshow that is not a restore must not probe");
+  await pageshow(true);
+  for (let i = 0; i < 30 && (await probes()) === before; i++) await sleep(100);
+  assert.equal((await probes()) - before, 1, "a restore with an old verdict must probe once");
+  await context.close();
+});
+
 test("five tabs shown together make one probe", async () => {
   await env.sim.reset();
   const context = await env.browser.newContext();

@@ -7,8 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-web}
 out=${2:-pkg}
-wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >/dev/null 2>&1 \
-  || wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy
+# One build; its chatter is shown only when it fails (the first error is then on screen).
+log=$(mktemp /tmp/build-pkg.XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+if ! wasm-pack build --release --target "$target" --out-dir "$out" --out-name health_proxy >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
 # The Angular integration ships in the web package, as `health-proxy/angular` (it calls
 # the web target's init(); Angular's esbuild builder cannot import wasm as a module).
 if [ "$target" = web ]; then

@@ -1,7 +1,7 @@
 //! The leader and follower API servers: their routes, and the fault modes wrapped around them.
 
 use crate::serve::Conn;
-use crate::state::{lock, Effective, Note, Role, Sim};
+use crate::state::{lock, Counters, Effective, Inner, Note, Role, Sim};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -147,10 +147,11 @@ struct Echo<'a> {
     body: String,
 }
 
-/// `?ms=N`; absent or not a number reads as 0, as the old simulator did.
+/// `?ms=N`, as given: the API reads one that is absent or not a number as 0 (as the old
+/// simulator did); the control API refuses one that is not a number.
 #[derive(Deserialize)]
-struct Ms {
-    ms: Option<String>,
+pub struct Ms {
+    pub ms: Option<String>,
 }
 
 impl Ms {
@@ -504,6 +505,18 @@ async fn route(a: &Api, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// What the mode makes of one request, resolved (and counted) when it arrives.
+struct Arrival {
+    eff: Effective,
+    delay_ms: u64,
+    slow_ms: u64,
+    /// The side's `requests` counter after this one: sent back as `X-Request-Count`.
+    count: u64,
+    epoch: u64,
+    /// The end of the `jitter` hiccup it arrived in.
+    held: Option<Instant>,
+}
+
 /// The fault modes around the routes: counts each request on arrival, then answers as
 /// the current mode says (or never answers, or closes the connection).
 async fn faults(
@@ -512,73 +525,108 @@ async fn faults(
     req: Request,
     next: Next,
 ) -> Response {
-    let name = a.role.name();
-    let method = req.method().clone();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
-    let req_headers = req.headers().clone();
+    let what = format!(
+        "{} {}",
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
     let arrived = Instant::now();
-    // Count on arrival and resolve the mode, atomically.
-    let arrival = {
-        let mut inner = lock(&a.sim.inner);
-        if conn.is_closed() || inner.is_refused(a.role) {
-            None
-        } else {
-            let acrm = req_headers
-                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-                .and_then(|v| v.to_str().ok());
-            let count = inner
-                .counters(a.role)
-                .count(method.as_str(), req.uri().path(), acrm);
-            let write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-            if let Some(key) = req_headers.get("idempotency-key").filter(|_| write) {
-                let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
-                inner.counters(a.role).write_keys.push(key);
-            }
-            let host = req_headers.get(header::HOST).and_then(|v| v.to_str().ok());
-            inner
-                .counters(a.role)
-                .count_host(method.as_str(), req.uri().path(), host);
-            let mut eff = inner.effective(a.role);
-            let lost = a.role == Role::Leader
-                && inner.lose > 0
-                && method != Method::OPTIONS
-                && req.uri().path().starts_with("/api/");
-            if lost {
-                inner.lose -= 1;
-                eff = Effective::Blackout;
-            }
-            if eff == Effective::Blackout {
-                inner.counters(a.role).hangs_open += 1;
-            }
-            let held = match a.role {
-                Role::Leader => inner.hiccup_end(arrived),
-                Role::Follower => None,
-            };
-            Some((eff, inner.delay_ms, inner.slow_ms, count, inner.epoch, held))
-        }
-    };
-    let Some((eff, delay, slow, count, epoch, held)) = arrival else {
-        a.sim.log.info(&format!(
-            "{name}: {method} {target} -> (refused: closed without response)"
-        ));
+    let Some(arrival) = arrive(&a, &conn, &req, arrived) else {
+        log(&a, &what, "(refused: closed without response)");
         return conn.close().await;
     };
-    if eff == Effective::Blackout {
-        return hang(&a, &conn, req, arrived, epoch, format!("{method} {target}")).await;
+    if arrival.eff == Effective::Blackout {
+        return hang(&a, &conn, req, arrived, arrival.epoch, what).await;
     }
     // A hiccup of mode `jitter`: everything that arrives waits for its end (preflights too).
-    if let Some(end) = held {
+    if let Some(end) = arrival.held {
         tokio::time::sleep_until(end.into()).await;
     }
-    let is_options = method == Method::OPTIONS;
-    // NGINX's own error page for a dead upstream carries no CORS headers unless its
-    // config adds them with `always` (the README's acme-hub.conf does): the browser
-    // then sees a network error, not a 502 it can read.
-    let cors = !(eff == Effective::Down && !is_options && a.role == Role::Leader);
-    let mut resp = match eff {
+    let req_headers = req.headers().clone();
+    let cors = has_cors(a.role, arrival.eff, req.method());
+    let mut resp = answer(&a, &arrival, req, next).await;
+    sleep_ms(arrival.delay_ms).await;
+    if cors {
+        add_cors(&mut resp, &req_headers);
+    }
+    stamp(&mut resp, a.role, arrival.count);
+    let status = resp.status().as_u16();
+    let ms = arrived.elapsed().as_millis();
+    log(&a, &what, &format!("{status} ({ms} ms)"));
+    resp
+}
+
+/// Counts the request and resolves the mode, atomically; `None` when the side refuses
+/// connections (or the connection is already gone): nothing arrived.
+fn arrive(a: &Api, conn: &Conn, req: &Request, arrived: Instant) -> Option<Arrival> {
+    let mut inner = lock(&a.sim.inner);
+    if conn.is_closed() || inner.is_refused(a.role) {
+        return None;
+    }
+    let count = count(inner.counters(a.role), req);
+    let mut eff = inner.effective(a.role);
+    if lost(&mut inner, a.role, req) {
+        eff = Effective::Blackout;
+    }
+    if eff == Effective::Blackout {
+        inner.counters(a.role).hangs_open += 1;
+    }
+    let held = match a.role {
+        Role::Leader => inner.hiccup_end(arrived),
+        Role::Follower => None,
+    };
+    Some(Arrival {
+        eff,
+        delay_ms: inner.delay_ms,
+        slow_ms: inner.slow_ms,
+        count,
+        epoch: inner.epoch,
+        held,
+    })
+}
+
+/// Counts one arriving request: by kind and path, a write's idempotency key, a probe's
+/// `Host`. Returns the new `requests` value.
+fn count(counters: &mut Counters, req: &Request) -> u64 {
+    let (method, path, headers) = (req.method(), req.uri().path(), req.headers());
+    let acrm = headers
+        .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+        .and_then(|v| v.to_str().ok());
+    let count = counters.count(method.as_str(), path, acrm);
+    let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(key) = headers.get("idempotency-key").filter(|_| write) {
+        let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
+        counters.write_keys.push(key);
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    counters.count_host(method.as_str(), path, host);
+    count
+}
+
+/// `/lose/{n}`: the next leader API requests (not preflights, not probes) are lost,
+/// held unanswered as a blackout holds them. Takes one from the count.
+fn lost(inner: &mut Inner, role: Role, req: &Request) -> bool {
+    let lost = role == Role::Leader
+        && inner.lose > 0
+        && req.method() != Method::OPTIONS
+        && req.uri().path().starts_with("/api/");
+    if lost {
+        inner.lose -= 1;
+    }
+    lost
+}
+
+/// NGINX's own error page for a dead upstream carries no CORS headers unless its config
+/// adds them with `always` (the README's acme-hub.conf does): the browser then sees a
+/// network error, not a 502 it can read.
+fn has_cors(role: Role, eff: Effective, method: &Method) -> bool {
+    !(eff == Effective::Down && method != Method::OPTIONS && role == Role::Leader)
+}
+
+/// The answer of the mode (the routes' own when it is up).
+async fn answer(a: &Api, arrival: &Arrival, req: Request, next: Next) -> Response {
+    let is_options = req.method() == Method::OPTIONS;
+    match arrival.eff {
         Effective::Down if !is_options => {
             let mut r = match a.role {
                 Role::Leader => html(StatusCode::BAD_GATEWAY, NGINX_502),
@@ -590,7 +638,7 @@ async fn faults(
         Effective::WrongBody => {
             let mut r = html(StatusCode::OK, PORTAL);
             if is_options {
-                add_preflight(&mut r, &req_headers);
+                add_preflight(&mut r, req.headers());
             }
             r
         }
@@ -598,27 +646,29 @@ async fn faults(
             stalled(r#"{"status":"#)
         }
         Effective::Slow if !is_options => {
-            sleep_ms(slow).await;
-            route(&a, req, next).await
+            sleep_ms(arrival.slow_ms).await;
+            route(a, req, next).await
         }
-        _ => route(&a, req, next).await,
-    };
-    sleep_ms(delay).await;
-    if cors {
-        add_cors(&mut resp, &req_headers);
+        _ => route(a, req, next).await,
     }
+}
+
+/// The headers every answer of the API servers carries: who served it (the server's
+/// own `Server` kept, as NGINX's), no caching, and the request count.
+fn stamp(resp: &mut Response, role: Role, count: u64) {
     if !resp.headers().contains_key(header::SERVER) {
-        set(&mut resp, "server", "hub-sim");
+        set(resp, "server", "hub-sim");
     }
-    set(&mut resp, "x-served-by", name);
-    set(&mut resp, "cache-control", "no-store");
-    set(&mut resp, "x-request-count", &count.to_string());
-    a.sim.log.info(&format!(
-        "{name}: {method} {target} -> {} ({} ms)",
-        resp.status().as_u16(),
-        arrived.elapsed().as_millis()
-    ));
-    resp
+    set(resp, "x-served-by", role.name());
+    set(resp, "cache-control", "no-store");
+    set(resp, "x-request-count", &count.to_string());
+}
+
+/// One line of the request log: `leader: GET /api/pages -> 200 (3 ms)`.
+fn log(a: &Api, what: &str, outcome: &str) {
+    a.sim
+        .log
+        .info(&format!("{}: {what} -> {outcome}", a.role.name()));
 }
 
 /// Ends a blackout hang when its request future is dropped: by hyper when the client

@@ -1,6 +1,6 @@
 //! The control API (switch faults, read counters) and its HTML panel.
 
-use crate::api::{add_cors, err_json, preflight_response};
+use crate::api::{add_cors, err_json, preflight_response, Ms};
 use crate::state::{lock, FollowerMode, LeaderMode, ModeName, Role, Sim};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{self, HeaderValue};
@@ -9,7 +9,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::Layer;
@@ -54,11 +53,6 @@ fn head_refused(method: &Method) -> Option<Response> {
             "HEAD does not change state; use GET or POST",
         )
     })
-}
-
-#[derive(Deserialize)]
-struct Ms {
-    ms: Option<String>,
 }
 
 async fn set_leader(

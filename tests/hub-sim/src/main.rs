@@ -316,3 +316,18 @@ async fn client(to: &ControlAddr, method: &str, target: &str) -> Result<(), Stri
         Err(format!("{status}: {}", body.trim_end()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use state::ModeName;
+
+    /// The help lists the modes by hand: they must be the ones clap parses.
+    #[test]
+    fn help_lists_the_modes_clap_parses() {
+        let leader = format!("Leader modes:   {}\n", LeaderMode::valid_list());
+        let follower = format!("Follower modes: {}\n", FollowerMode::valid_list());
+        assert!(AFTER_HELP.starts_with(&leader), "{AFTER_HELP}");
+        assert!(AFTER_HELP.contains(&follower), "{AFTER_HELP}");
+    }
+}

@@ -51,14 +51,17 @@ pub enum FollowerMode {
     Down,
 }
 
-/// The mode names of a clap value enum, for parsing, printing and error messages.
+/// The mode names of a clap value enum, for parsing, printing and error messages: the
+/// names clap derives (kebab-case), so the command line, the control API and `/state`
+/// spell them alike.
 pub trait ModeName: clap::ValueEnum + Copy + 'static {
-    fn name(self) -> &'static str;
+    fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
     fn parse(s: &str) -> Option<Self> {
-        Self::value_variants()
-            .iter()
-            .copied()
-            .find(|m| m.name() == s)
+        Self::from_str(s, false).ok()
     }
     fn valid_list() -> String {
         Self::value_variants()
@@ -69,31 +72,7 @@ pub trait ModeName: clap::ValueEnum + Copy + 'static {
     }
 }
 
-impl ModeName for LeaderMode {
-    fn name(self) -> &'static str {
-        match self {
-            LeaderMode::Up => "up",
-            LeaderMode::AppDown => "app-down",
-            LeaderMode::Refused => "refused",
-            LeaderMode::Blackout => "blackout",
-            LeaderMode::Slow => "slow",
-            LeaderMode::WrongBody => "wrong-body",
-            LeaderMode::Flapping => "flapping",
-            LeaderMode::Jitter => "jitter",
-            LeaderMode::HealthStall => "health-stall",
-        }
-    }
-}
-
-impl ModeName for FollowerMode {
-    fn name(self) -> &'static str {
-        match self {
-            FollowerMode::Up => "up",
-            FollowerMode::Refused => "refused",
-            FollowerMode::Down => "down",
-        }
-    }
-}
+impl<T: clap::ValueEnum + Copy + 'static> ModeName for T {}
 
 /// What an API server does with one request, resolved at arrival time.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -167,7 +146,7 @@ impl Counters {
 /// One side's entry of `/stats`: its mode, its counters, and (leader) how many notes it holds.
 #[derive(Serialize)]
 struct RoleStats<'a> {
-    mode: &'static str,
+    mode: String,
     #[serde(flatten)]
     counters: &'a Counters,
     notes: usize,
@@ -192,8 +171,8 @@ struct JitterStats<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct State {
-    leader: &'static str,
-    follower: &'static str,
+    leader: String,
+    follower: String,
     slow_ms: u64,
     flap_ms: u64,
     delay_ms: u64,

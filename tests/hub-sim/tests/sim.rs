@@ -186,32 +186,11 @@ fn control(sim: &Sim, path: &str) -> String {
     r.body
 }
 
-/// The `"leader":{...}` or `"follower":{...}` object of /stats.
-fn stats_of(sim: &Sim, role: &str) -> String {
+/// Parsed `/stats` of one side.
+fn stats_json(sim: &Sim, role: &str) -> serde_json::Value {
     let body = req(sim.control, "GET", "/stats", &[], "").body;
-    let start = body.find(&format!("\"{role}\":{{")).unwrap();
-    let rest = &body[start..];
-    let end = rest.find('}').unwrap();
-    // byPath is the only nested object; include everything up to "notes".
-    let end = rest
-        .find("\"notes\":")
-        .map(|n| n + rest[n..].find([',', '}']).unwrap())
-        .unwrap_or(end);
-    rest[..end].to_string()
-}
-
-fn field(stats: &str, key: &str) -> u64 {
-    let k = format!("\"{key}\":");
-    let i = stats
-        .find(&k)
-        .unwrap_or_else(|| panic!("{key} missing in {stats}"))
-        + k.len();
-    stats[i..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap()
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    all[role].clone()
 }
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
@@ -304,18 +283,19 @@ fn health_cors_and_preflight() {
             > 0
     );
 
-    let l = stats_of(&sim, "leader");
-    assert_eq!(field(&l, "preflights"), 2, "{l}");
-    assert_eq!(field(&l, "preflightWriteMethods"), 1, "{l}");
-    assert_eq!(field(&l, "probes"), 1, "{l}");
-    assert_eq!(field(&l, "reads"), 1, "{l}");
-    assert_eq!(field(&l, "requests"), 2, "{l}");
-    assert!(
-        l.contains(r#""byPath":{"/api/pages":1,"/health":1}"#),
+    let l = stats_json(&sim, "leader");
+    assert_eq!(l["preflights"], 2, "{l}");
+    assert_eq!(l["preflightWriteMethods"], 1, "{l}");
+    assert_eq!(l["probes"], 1, "{l}");
+    assert_eq!(l["reads"], 1, "{l}");
+    assert_eq!(l["requests"], 2, "{l}");
+    assert_eq!(
+        l["byPath"],
+        serde_json::json!({"/api/pages": 1, "/health": 1}),
         "{l}"
     );
-    let f = stats_of(&sim, "follower");
-    assert_eq!(field(&f, "probes"), 1, "{f}");
+    let f = stats_json(&sim, "follower");
+    assert_eq!(f["probes"], 1, "{f}");
 
     // The control API answers with CORS too, and the panel is there.
     let r = req(sim.control, "GET", "/", &["Origin: http://x"], "");
@@ -355,7 +335,7 @@ fn app_down_gives_nginx_502_without_cors() {
         req(sim.leader, "POST", "/api/notes", &[], r#"{"text":"x"}"#).status,
         502
     );
-    assert_eq!(field(&stats_of(&sim, "leader"), "writes"), 1);
+    assert_eq!(stats_json(&sim, "leader")["writes"], 1);
     control(&sim, "/leader/wrong-body");
     let r = req(sim.leader, "GET", "/api/pages", &[], "");
     assert_eq!(r.status, 200);
@@ -407,7 +387,7 @@ fn refused_closes_socket_and_recovers_on_same_port() {
     let r = req(sim.leader, "GET", "/health", &[], "");
     assert_eq!(r.status, 200);
     // Nothing arrived while refused.
-    assert_eq!(field(&stats_of(&sim, "leader"), "requests"), 2);
+    assert_eq!(stats_json(&sim, "leader")["requests"], 2);
 
     // Follower refused, too.
     control(&sim, "/follower/refused");
@@ -425,11 +405,11 @@ fn blackout_hang_is_tracked_until_client_closes() {
     s.write_all(b"GET /api/pages HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     wait_until("hangsOpen == 1", || {
-        field(&stats_of(&sim, "leader"), "hangsOpen") == 1
+        stats_json(&sim, "leader")["hangsOpen"] == 1
     });
-    let l = stats_of(&sim, "leader");
-    assert_eq!(field(&l, "reads"), 1, "{l}");
-    assert!(l.contains(r#""hangsClosedMs":[]"#), "{l}");
+    let l = stats_json(&sim, "leader");
+    assert_eq!(l["reads"], 1, "{l}");
+    assert_eq!(l["hangsClosedMs"], serde_json::json!([]), "{l}");
     // No answer arrives.
     s.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
@@ -441,16 +421,10 @@ fn blackout_hang_is_tracked_until_client_closes() {
     );
     drop(s); // the client gives up
     wait_until("hang closed", || {
-        field(&stats_of(&sim, "leader"), "hangsOpen") == 0
+        stats_json(&sim, "leader")["hangsOpen"] == 0
     });
-    let l = stats_of(&sim, "leader");
-    let i = l.find(r#""hangsClosedMs":["#).unwrap() + r#""hangsClosedMs":["#.len();
-    let ms: u64 = l[i..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap();
+    let l = stats_json(&sim, "leader");
+    let ms = l["hangsClosedMs"][0].as_u64().unwrap();
     assert!((250..5000).contains(&ms), "{l}");
 }
 
@@ -467,10 +441,10 @@ fn follower_is_read_only_but_counts_writes() {
     assert_eq!(r.status, 405);
     assert_eq!(r.body, r#"{"error":"read-only replica"}"#);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    let f = stats_of(&sim, "follower");
-    assert_eq!(field(&f, "writes"), 1, "{f}");
-    assert_eq!(field(&f, "requests"), 1, "{f}");
-    assert_eq!(field(&stats_of(&sim, "leader"), "writes"), 0);
+    let f = stats_json(&sim, "follower");
+    assert_eq!(f["writes"], 1, "{f}");
+    assert_eq!(f["requests"], 1, "{f}");
+    assert_eq!(stats_json(&sim, "leader")["writes"], 0);
     assert_eq!(
         req(sim.follower, "GET", "/api/hub/links", &[], "").status,
         404
@@ -515,7 +489,7 @@ fn notes_and_echo_on_leader() {
         r.body,
         r#"{"servedBy":"leader","notes":[{"id":1,"text":"first","clientId":"tab \"1\""},{"id":2,"text":"second","clientId":""}]}"#
     );
-    assert_eq!(field(&stats_of(&sim, "leader"), "notes"), 2);
+    assert_eq!(stats_json(&sim, "leader")["notes"], 2);
     let r = req(
         sim.leader,
         "PATCH",
@@ -576,13 +550,6 @@ fn port_in_use_exits_nonzero() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot listen for leader"), "{err}");
-}
-
-/// Parsed `/stats` of one side.
-fn stats_json(sim: &Sim, role: &str) -> serde_json::Value {
-    let body = req(sim.control, "GET", "/stats", &[], "").body;
-    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
-    all[role].clone()
 }
 
 /// Asserts that nothing at all arrives on `s` for `ms` (the socket stays open).
