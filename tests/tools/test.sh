@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 # The suites use fixed ports (18080–18599): a second run waits for the first rather than
-# colliding with it. HP_TEST_LOCK names another lock file; the lock is held until exit.
-lock=${HP_TEST_LOCK:-/tmp/health-proxy-test.lock}
+# colliding with it. One lock for every user of those ports (a single suite run by hand
+# takes it too: `flock /tmp/hp-ports.lock …`); HP_TEST_LOCK names another. It is held
+# until exit, and by any server a step leaves behind, since that still holds its port.
+lock=${HP_TEST_LOCK:-/tmp/hp-ports.lock}
 exec 9>"$lock"
 if ! flock -n 9; then
   echo "another test run holds $lock: waiting for it" >&2
