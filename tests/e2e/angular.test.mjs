@@ -210,7 +210,8 @@ test("Angular: what the package adds to the production bundle", async () => {
   const statsJson = JSON.parse(await readFile(`${DIST}/../stats.json`, "utf8"));
   let jsBytes = 0;
   for (const [name, output] of Object.entries(statsJson.outputs)) {
-    if (!existsSync(`${DIST}/${name}`)) continue; // the browser's files, not the prerendering server's
+    // The browser's JS, not the prerendering server's files nor the wasm (media/).
+    if (!name.endsWith(".js") || !existsSync(`${DIST}/${name}`)) continue;
     for (const [input, info] of Object.entries(output.inputs ?? {})) {
       if (input.includes("node_modules/health-proxy/")) jsBytes += info.bytesInOutput;
     }

@@ -362,7 +362,7 @@ async function slowLink() {
     // before: www/ and pkg/ as they are, no encoding stored, no lifetime (revalidated).
     const wwwBefore = WWW_BEFORE ?? `${ROOT}www`;
     for (const f of ["index.html", "app.js", "style.css"]) put(`before/${f}`, await readFile(`${wwwBefore}/${f}`));
-    for (const f of ["health_proxy.js", "health_proxy_bg.wasm"]) put(`before/pkg/${f}`, await readFile(`${PKG}/${f}`));
+    for (const f of ["load.js", "health_proxy.js", "health_proxy_bg.wasm"]) put(`before/pkg/${f}`, await readFile(`${PKG}/${f}`));
     put("before/config.json", siteConfig);
     // after: the built site; each hashed package file from its .br copy, immutable.
     const built = buildSite({ pkg: PKG, out: join(dir, "site") });
@@ -403,7 +403,11 @@ async function slowLink() {
       await sim2.leader(mode);
       for (const site of pages) {
         const runs = [];
-        for (let i = 0; i < 3; i++) runs.push(await visits(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, P2, SHOWN[site]));
+        for (let i = 0; i < 3; i++) {
+          runs.push(await visits(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, P2, SHOWN[site]).catch((e) => {
+            throw new Error(`9.: ${SITES[site]}, leader ${mode}, run ${i + 1}: ${e.message}`);
+          }));
+        }
         const median = (k) => [...runs].sort((a, b) => a[k].shown - b[k].shown)[1][k];
         const first = median("first");
         const repeat = median("repeat");
