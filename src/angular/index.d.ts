@@ -16,9 +16,22 @@ export interface HealthProxyOptions {
    * none of them logs a warning.
    */
   apiPrefixes: string[];
-  /** Where the browser fetches the .wasm (default "health_proxy_bg.wasm", relative to the document). */
+  /**
+   * Where the browser fetches the .wasm, relative to the document; default: the URL given
+   * to `provideHealthProxyWasm`, else "health_proxy_bg.wasm".
+   */
   wasmUrl?: string | URL;
 }
+
+/**
+ * The wasm's URL, in the browser's `main.ts` only: `import wasmUrl from
+ * 'health-proxy/health_proxy_bg.wasm' with { loader: 'file' };` makes Angular's builder
+ * emit it as `media/health_proxy_bg-<hash>.wasm` (cached for a year) and give its URL;
+ * then `bootstrapApplication(App, mergeApplicationConfig(appConfig, { providers:
+ * [provideHealthProxyWasm(wasmUrl)] }))`. Not in a file the server build bundles too
+ * (app.config.ts): the builder then writes only the server's copy of the file.
+ */
+export declare function provideHealthProxyWasm(url: string | URL): EnvironmentProviders;
 
 /**
  * List it after `provideHttpClient(…)` (and before `provideHttpClientTesting()` in unit

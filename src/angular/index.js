@@ -4,6 +4,7 @@
 // Angular's public, decorator-free APIs, so no Angular compiler is needed to ship it.
 import {
   DestroyRef,
+  InjectionToken,
   PLATFORM_ID,
   inject,
   isDevMode,
@@ -25,6 +26,7 @@ import {
 import { BehaviorSubject, Observable, distinctUntilChanged, map } from "rxjs";
 import { load } from "../load.js";
 
+const WASM_URL = new InjectionToken("health-proxy wasm URL");
 const UNKNOWN = Object.freeze({ state: "unknown", leaderLatencyMs: null, checkedAt: null, source: "probe" });
 const trim = (url) => String(url).replace(/\/+$/, "");
 const hasScheme = (url) => /^[a-z][a-z0-9+.-]*:/i.test(url);
@@ -56,6 +58,7 @@ export class HealthProxyService {
   // On the server, the page's origin and base as @angular/platform-server sees them (it
   // makes relative request URLs absolute before they reach the backend).
   #location = this.onServer ? inject(PlatformLocation, { optional: true }) : null;
+  #wasmUrl = inject(WASM_URL, { optional: true });
 
   /** @internal: made by provideHealthProxy. */
   constructor(config, options) {
@@ -131,7 +134,7 @@ export class HealthProxyService {
     const ready = (async () => {
       const config = this.#config;
       const resolved = typeof config === "function" ? config() : config;
-      const proxy = await load(resolved, { wasm: this.#options.wasmUrl ?? "health_proxy_bg.wasm" });
+      const proxy = await load(resolved, { wasm: this.#options.wasmUrl ?? this.#wasmUrl ?? "health_proxy_bg.wasm" });
       this.#proxy = proxy;
       proxy.onChange((s) => this.#publish(s));
       // Not awaited: requests made while the state is "unknown" are the library's to route (§8).
@@ -249,6 +252,16 @@ export function provideHealthProxy(config, options) {
       service._start().catch((error) => console.error("health-proxy could not start:", error));
     }),
   ]);
+}
+
+/**
+ * The wasm's URL, for the browser's bootstrap (main.ts) only: there the app imports it
+ * with `{ loader: 'file' }` and the builder emits it under a content-hashed name. The
+ * same import in a file the server build also bundles emits the file twice, and the
+ * builder writes the server's copy only (so the browser's is missing from the site).
+ */
+export function provideHealthProxyWasm(url) {
+  return makeEnvironmentProviders([{ provide: WASM_URL, useValue: url }]);
 }
 
 /** The path of a page-relative URL, or of an absolute one on the page's own origin; else null. */

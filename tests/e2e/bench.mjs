@@ -9,6 +9,7 @@
 // S3 + CloudFront stand-in), 10 a reload into a blackout with a cached `leader` verdict
 // (with and without the RTT it carries), 11 what proxy.fetch adds to a read on a healthy
 // leader, beside the cockatiel peer.
+import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -355,7 +356,9 @@ console.table(rows);
  * it and the README's upload commands store it (hashed package files from their brotli
  * copies, immutable; the page and config.json revalidated). First visit (new context) and
  * repeat visit (the same context, navigated again), leader up and blacked out; and the
- * follower reads one page view in an outage costs.
+ * follower reads one page view in an outage costs. With the Angular example app built
+ * (tests/tools/angular-build.sh), that app too, stored as the README's angular/upload.sh
+ * stores it (hashed bundles and media/ immutable, the wasm gzipped), first and repeat.
  */
 async function slowLink() {
   const P2 = ports(18310);
@@ -372,7 +375,7 @@ async function slowLink() {
     // before: www/ and pkg/ as they are, no encoding stored, no lifetime (revalidated).
     const wwwBefore = WWW_BEFORE ?? `${ROOT}www`;
     for (const f of ["index.html", "app.js", "style.css"]) put(`before/${f}`, await readFile(`${wwwBefore}/${f}`));
-    for (const f of ["health_proxy.js", "health_proxy_bg.wasm"]) put(`before/pkg/${f}`, await readFile(`${PKG}/${f}`));
+    for (const f of ["load.js", "health_proxy.js", "health_proxy_bg.wasm"]) put(`before/pkg/${f}`, await readFile(`${PKG}/${f}`));
     put("before/config.json", siteConfig);
     // after: the built site; each hashed package file from its .br copy, immutable.
     const built = buildSite({ pkg: PKG, out: join(dir, "site") });
@@ -387,18 +390,37 @@ async function slowLink() {
     // the cockatiel page: its files revalidated, compressed by the edge like any JS.
     for (const f of ["peer.html", "peer-app.js", "peer.js", "vendor/cockatiel.js"]) put(`peer/${f}`, await readFile(`${ROOT}tests/e2e/bench/${f}`));
     put("peer/config.json", siteConfig);
+    // the Angular example app at the root (its <base href="/">), as angular/upload.sh stores it.
+    const NG = `${ROOT}tests/angular/dist/hub/browser`;
+    const angular = existsSync(`${NG}/index.html`);
+    if (angular) {
+      for (const f of await walk(NG)) {
+        const key = f.slice(NG.length + 1);
+        const year = { cacheControl: "public, max-age=31536000, immutable" };
+        if (key.endsWith(".wasm")) put(key, gzipSync(await readFile(f), { level: 9 }), { ...year, encoding: "gzip" });
+        else put(key, await readFile(f), /\.(js|css)$|^media\//.test(key) ? year : {});
+      }
+      const ng = JSON.parse(await readFile(`${NG}/config.json`, "utf8"));
+      put("config.json", Buffer.from(JSON.stringify({ ...ng, leader: `http://127.0.0.1:${P2.leader}`, follower: `http://127.0.0.1:${P2.follower}` })));
+    } else notes.push("\n9.: the Angular example app is not built (tests/tools/angular-build.sh): its rows are left out.");
     cdn = await startCdn(CDN_PORT, objects);
     sim2 = await startSim(P2, ["--delay-ms", String(DELAY), "--www", `${ROOT}tests/e2e/bench`, "--pkg", PKG]);
 
     const S = "9. slow link: nav → read shown";
-    const SITES = { before: "landing page, before (wasm plain, revalidated)", after: "landing page, after (target/site: brotli, hashed, immutable)", peer: "cockatiel page" };
-    const PATHS = { before: "/before/index.html", after: "/after/index.html", peer: "/peer/peer.html" };
+    const SITES = { before: "landing page, before (wasm plain, revalidated)", after: "landing page, after (target/site: brotli, hashed, immutable)", peer: "cockatiel page", angular: "Angular example app (hashed, immutable, wasm gzipped)" };
+    const PATHS = { before: "/before/index.html", after: "/after/index.html", peer: "/peer/peer.html", angular: "/" };
+    const SHOWN = { angular: "#pages li" };
+    const pages = ["before", "after", "peer", ...(angular ? ["angular"] : [])];
     const med = {};
     for (const mode of ["up", "blackout"]) {
       await sim2.leader(mode);
-      for (const site of ["before", "after", "peer"]) {
+      for (const site of pages) {
         const runs = [];
-        for (let i = 0; i < 3; i++) runs.push(await visits(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, P2));
+        for (let i = 0; i < 3; i++) {
+          runs.push(await visits(`http://127.0.0.1:${CDN_PORT}${PATHS[site]}`, P2, SHOWN[site]).catch((e) => {
+            throw new Error(`9.: ${SITES[site]}, leader ${mode}, run ${i + 1}: ${e.message}`);
+          }));
+        }
         const median = (k) => [...runs].sort((a, b) => a[k].shown - b[k].shown)[1][k];
         const first = median("first");
         const repeat = median("repeat");
@@ -419,7 +441,7 @@ async function slowLink() {
     }
     for (const mode of ["up", "blackout"]) {
       const peer = med[`peer ${mode}`];
-      for (const site of ["before", "after"]) {
+      for (const site of pages.filter((x) => x !== "peer")) {
         const m = med[`${site} ${mode}`];
         const f = m.first.shown / peer.first.shown;
         const r = m.repeat.shown / peer.repeat.shown;
@@ -453,15 +475,15 @@ async function walk(d) {
 }
 
 /** A fresh context on the throttled link: the first visit, then a repeat visit (navigated again). */
-async function visits(url, p) {
+async function visits(url, p, selector) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send("Network.enable");
     await cdp.send("Network.emulateNetworkConditions", SLOW);
-    const first = await visit(page, url, p);
-    const repeat = await visit(page, url, p);
+    const first = await visit(page, url, p, selector);
+    const repeat = await visit(page, url, p, selector);
     return { first, repeat };
   } finally {
     await context.close();
@@ -469,10 +491,10 @@ async function visits(url, p) {
 }
 
 /** One navigation: when the first critical read was shown, and the waterfall. */
-async function visit(page, url, p) {
+async function visit(page, url, p, selector = "#pages strong") {
   await page.goto(url, { waitUntil: "commit" });
   // Polled every frame: the time of the first frame that has the list.
-  const handle = await page.waitForFunction(() => (document.querySelector("#pages strong") ? performance.now() : false), null, { polling: "raf", timeout: 30000 });
+  const handle = await page.waitForFunction((sel) => (document.querySelector(sel) ? performance.now() : false), selector, { polling: "raf", timeout: 30000 });
   const shown = await handle.jsonValue();
   const t = await page.evaluate(() => ({
     doc: performance.getEntriesByType("navigation")[0].responseEnd,

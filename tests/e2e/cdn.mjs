@@ -1,18 +1,34 @@
 // A static host that behaves like S3 behind CloudFront, for the benchmark's slow-link
 // section: objects are uploaded with their metadata (Content-Type, Content-Encoding,
 // Cache-Control, as `aws s3 cp` stores them) and served with it; an object stored without
-// an encoding is compressed on the fly only if its type is on CloudFront's list (the
-// "Serve compressed files" page of the CloudFront guide: no application/wasm); every
-// object has an ETag and answers If-None-Match with 304, as S3 does.
+// an encoding is compressed on the fly only if its type is on CloudFront's list (below:
+// no application/wasm); every object has an ETag and answers If-None-Match with 304, as
+// S3 does.
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
-// The types of CloudFront's list a site of ours serves (the list has more: fonts, XML, …).
+// CloudFront's list, whole, as "File types that CloudFront compresses" gives it:
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html#compressed-content-cloudfront-file-types
+// (the text: awsdocs/amazon-cloudfront-developer-guide, doc_source/ServingCompressedFiles.md
+// at 1674b70b1a29d63b34cdbc885c08ea8a1e9efecc). No application/wasm. Matched on the media
+// type, without parameters ("text/html; charset=utf-8" is text/html); bodies of 1,000 to
+// 10,000,000 bytes only, as the same page says.
 const COMPRESSIBLE = new Set([
-  "application/javascript", "application/json", "application/x-javascript", "application/xml",
-  "image/svg+xml", "text/css", "text/csv", "text/html", "text/javascript", "text/plain", "text/xml",
+  "application/dash+xml", "application/eot", "application/font", "application/font-sfnt",
+  "application/javascript", "application/json", "application/opentype", "application/otf",
+  "application/pkcs7-mime", "application/protobuf", "application/rss+xml", "application/truetype",
+  "application/ttf", "application/vnd.apple.mpegurl", "application/vnd.ms-fontobject",
+  "application/xhtml+xml", "application/xml", "application/x-font-opentype",
+  "application/x-font-truetype", "application/x-font-ttf", "application/x-httpd-cgi",
+  "application/x-javascript", "application/x-mpegurl", "application/x-opentype", "application/x-otf",
+  "application/x-perl", "application/x-ttf", "font/eot", "font/opentype", "font/otf", "font/ttf",
+  "image/svg+xml", "text/css", "text/csv", "text/html", "text/javascript", "text/js", "text/plain",
+  "text/richtext", "text/tab-separated-values", "text/xml", "text/x-component", "text/x-java-source",
+  "text/x-script", "vnd.apple.mpegurl",
 ]);
+const compressible = (type, size) =>
+  COMPRESSIBLE.has(String(type).split(";")[0].trim().toLowerCase()) && size >= 1000 && size <= 10_000_000;
 
 export const TYPES = { html: "text/html", js: "text/javascript", css: "text/css", wasm: "application/wasm", json: "application/json", svg: "image/svg+xml" };
 
@@ -38,7 +54,7 @@ export function startCdn(port, objects = new Map(), extraHeaders = {}) {
     }
     let body = object.body;
     if (object.encoding) headers["Content-Encoding"] = object.encoding; // served as stored, whatever was asked
-    else if (COMPRESSIBLE.has(object.type) && body.length >= 1000) {
+    else if (compressible(object.type, body.length)) {
       const accept = String(req.headers["accept-encoding"] ?? "");
       const enc = /\bbr\b/.test(accept) ? "br" : /\bgzip\b/.test(accept) ? "gzip" : null;
       if (enc) {

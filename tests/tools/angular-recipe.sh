@@ -31,22 +31,18 @@ const pick = (lang, start) => {
 };
 // Step 2 is a fragment of angular.json: apply it, after checking the README says the same.
 const fragment = pick("json", '"options"');
-const assets = [
-  { glob: "**/*", input: "public" },
-  { glob: "health_proxy_bg.wasm", input: "node_modules/health-proxy", output: "/" },
-];
 const optimization = { scripts: true, styles: { minify: true, inlineCritical: false }, fonts: true };
-for (const line of [JSON.stringify(assets[1]).replace(/[:,]/g, "$& ").replace(/\{/, "{ ").replace(/\}$/, " }"), '"inlineCritical": false', '"outputMode": "static"']) {
+for (const line of ['"inlineCritical": false', '"outputMode": "static"']) {
   if (!fragment.includes(line)) throw new Error(`README's angular.json step lacks ${line}`);
 }
 const angular = JSON.parse(fs.readFileSync("angular.json", "utf8"));
 const build = angular.projects.hub.architect.build;
-build.options.assets = assets;
 build.options.outputMode = "static";
 build.configurations.production.optimization = optimization;
 fs.writeFileSync("angular.json", JSON.stringify(angular, null, 2));
 fs.writeFileSync("public/config.json", pick("json", "{"));
 fs.writeFileSync("src/app/app.config.ts", pick("ts", "import { ApplicationConfig"));
+fs.writeFileSync("src/main.ts", pick("ts", "import { mergeApplicationConfig"));
 fs.writeFileSync("src/app/app.ts", pick("ts", "import { Component"));
 fs.writeFileSync("src/app/app.spec.ts", pick("ts", "import { TestBed"));
 fs.rmSync("src/app/app.html");

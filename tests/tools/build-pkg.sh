@@ -18,7 +18,7 @@ fi
 # the web target's init(); Angular's esbuild builder cannot import wasm as a module).
 if [ "$target" = web ]; then
   mkdir -p "$out/angular"
-  cp src/angular/index.js src/angular/index.d.ts "$out/angular/"
+  cp src/angular/index.js src/angular/index.d.ts src/angular/wasm.d.ts "$out/angular/"
   # The loader sits next to the glue: it imports ./health_proxy.js.
   cp src/loader/index.js "$out/load.js"
   cp src/loader/index.d.ts "$out/load.d.ts"
@@ -31,7 +31,7 @@ pkg.exports = {
   ".": { types: "./health_proxy.d.ts", default: "./health_proxy.js" },
   "./load": { types: "./load.d.ts", default: "./load.js" },
   "./angular": { types: "./angular/index.d.ts", default: "./angular/index.js" },
-  "./health_proxy_bg.wasm": "./health_proxy_bg.wasm",
+  "./health_proxy_bg.wasm": { types: "./angular/wasm.d.ts", default: "./health_proxy_bg.wasm" },
   "./package.json": "./package.json",
 };
 pkg.peerDependencies = { "@angular/common": ">=19", "@angular/core": ">=19", rxjs: "^7.4.0" };

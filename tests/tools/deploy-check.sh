@@ -5,12 +5,16 @@
 # app under gunicorn with the recipe's config and reads it, builds the site
 # (build-site.mjs) and runs upload.sh with the real aws CLI against a local S3 API (moto's
 # server), then checks each stored object's Content-Type, Content-Encoding, Cache-Control
-# and bytes. Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs pkg/ built.
+# and bytes; the same for the Angular section's angular/upload.sh on the example app's
+# build (tests/angular/dist/hub/browser, from tests/tools/angular-build.sh, or the
+# directory given as $1). Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs
+# pkg/ built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 venv=$root/target/venv
 nginx=${NGINX:-/usr/sbin/nginx}
+angular_dist=$(realpath "${1:-tests/angular/dist/hub/browser}")
 dir=$(mktemp -d /tmp/hp-deploy-check.XXXXXX)
 pids=()
 cleanup() {
@@ -32,7 +36,7 @@ wait_port() {
 node tests/tools/recipes.mjs "$dir/recipes" >/dev/null
 r=$dir/recipes
 for f in leader/nginx/acme-hub.conf leader/nginx/acme-files.conf leader/app.py leader/gunicorn.conf.py \
-  follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml; do
+  follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml angular/upload.sh; do
   [ -s "$r/$f" ] || fail "the README has no File: \`$f\`"
 done
 say "extracted $(find "$r" -type f | wc -l) files from the README"
@@ -142,6 +146,51 @@ for (const key of keys) {
   const bytes = immutable ? brotliDecompressSync(stored) : stored;
   if (!bytes.equals(readFileSync(`${site}/${key}`))) throw new Error(`${key}: the stored bytes are not the site's file`);
   console.log(`[deploy-check] s3://acme-hub-www/${key}: ${head.ContentType}${head.ContentEncoding ? `, ${head.ContentEncoding}` : ""}, ${head.CacheControl}, ${stored.length} B`);
+}
+EOF
+
+# 3b. The Angular app's build, uploaded with the Angular section's upload.sh: the bundles
+# and the wasm under content-hashed names for a year, the wasm stored gzipped, the rest
+# revalidated; and the app names the very wasm object that was stored.
+ls "$angular_dist"/media/*.wasm >/dev/null 2>&1 || fail "$angular_dist: no media/*.wasm (run tests/tools/angular-build.sh first)"
+cp -a "$angular_dist" "$dir/angular"
+aws s3 mb s3://acme-hub-app >/dev/null
+BUCKET=s3://acme-hub-app sh "$r/angular/upload.sh" "$dir/angular" >"$dir/upload-angular.log" || { cat "$dir/upload-angular.log"; fail "angular/upload.sh"; }
+node - "$dir" <<'EOF' || fail "the uploaded Angular objects"
+const { execFileSync } = require("node:child_process");
+const { readFileSync, readdirSync } = require("node:fs");
+const { gunzipSync } = require("node:zlib");
+const dir = process.argv[2];
+const dist = `${dir}/angular`;
+const aws = (...args) => execFileSync("aws", args, { encoding: "utf8" });
+const keys = JSON.parse(aws("s3api", "list-objects-v2", "--bucket", "acme-hub-app")).Contents.map((o) => o.Key).sort();
+const files = readdirSync(dist, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+  .map((e) => `${e.parentPath ?? e.path}/${e.name}`.slice(dist.length + 1)).sort();
+if (JSON.stringify(keys) !== JSON.stringify(files)) throw new Error(`objects ${keys.join(", ")}; the build has ${files.join(", ")}`);
+// What the browser runs each as, and a type CloudFront compresses (all but the wasm).
+const TYPES = { js: /^(text|application)\/javascript\b/, css: /^text\/css\b/, html: /^text\/html\b/, json: /^application\/json\b/, wasm: /^application\/wasm$/, ico: /^image\/(x-icon|vnd\.microsoft\.icon)$/, txt: /^text\/plain\b/ };
+const wasms = keys.filter((k) => k.endsWith(".wasm"));
+if (wasms.length !== 1 || !/^media\/health_proxy_bg-[A-Z0-9]{8}\.wasm$/.test(wasms[0])) throw new Error(`the wasm objects: ${wasms.join(", ")}`);
+const main = keys.filter((k) => /^main-[A-Z0-9]{8}\.js$/.test(k));
+if (main.length !== 1 || !readFileSync(`${dist}/${main[0]}`, "utf8").includes(`"./${wasms[0]}"`)) throw new Error(`${main.join(", ")} does not name ${wasms[0]}`);
+if (!readFileSync(`${dist}/index.html`, "utf8").includes(`src="${main[0]}"`)) throw new Error(`index.html does not load ${main[0]}`);
+for (const key of keys) {
+  const head = JSON.parse(aws("s3api", "head-object", "--bucket", "acme-hub-app", "--key", key));
+  const hashed = /-[A-Z0-9]{8}\.(js|css|wasm)$/.test(key);
+  const type = TYPES[key.split(".").pop()];
+  if (!type || !type.test(head.ContentType ?? "")) throw new Error(`${key}: Content-Type ${JSON.stringify(head.ContentType)}`);
+  const expect = {
+    ContentEncoding: key.endsWith(".wasm") ? "gzip" : undefined,
+    CacheControl: hashed ? "public, max-age=31536000, immutable" : "no-cache",
+  };
+  for (const [k, v] of Object.entries(expect)) {
+    if (head[k] !== v) throw new Error(`${key}: ${k} ${JSON.stringify(head[k])}, expected ${JSON.stringify(v)}`);
+  }
+  aws("s3api", "get-object", "--bucket", "acme-hub-app", "--key", key, `${dir}/object`);
+  const stored = readFileSync(`${dir}/object`);
+  const bytes = head.ContentEncoding === "gzip" ? gunzipSync(stored) : stored;
+  if (!bytes.equals(readFileSync(`${dist}/${key}`))) throw new Error(`${key}: the stored bytes are not the build's file`);
+  console.log(`[deploy-check] s3://acme-hub-app/${key}: ${head.ContentType}${head.ContentEncoding ? `, ${head.ContentEncoding}` : ""}, ${head.CacheControl}, ${stored.length} B`);
 }
 EOF
 

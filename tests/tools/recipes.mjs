@@ -1,5 +1,6 @@
-// Extracts the deploy recipe files from the README's "Deploying" section, literally: each
-// fenced block introduced by a line "File: `PATH`" is written to DIR/PATH, byte for byte.
+// Extracts the deploy recipe files from the README's "Deploying" and "Using it from
+// Angular" sections, literally: each fenced block introduced by a line "File: `PATH`" is
+// written to DIR/PATH, byte for byte.
 //   node tests/tools/recipes.mjs DIR        (prints the paths it wrote)
 // Used by the real-stack suite (tests/e2e/realstack.mjs) and the deploy check.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -7,13 +8,21 @@ import { dirname, join, normalize } from "node:path";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** { path: text } for every "File: `path`" + fenced block of the section. */
+const SECTIONS = ["Using it from Angular", "Deploying"];
+
+/** { path: text } for every "File: `path`" + fenced block of the sections. */
 export function recipes(readme = readFileSync(join(ROOT, "README.md"), "utf8")) {
-  const start = readme.indexOf("\n## Deploying\n");
-  if (start < 0) throw new Error("README.md: no \"## Deploying\" section");
-  const end = readme.indexOf("\n## ", start + 1);
-  const lines = readme.slice(start, end < 0 ? undefined : end).split("\n");
   const files = {};
+  for (const section of SECTIONS) {
+    const start = readme.indexOf(`\n## ${section}\n`);
+    if (start < 0) throw new Error(`README.md: no "## ${section}" section`);
+    const end = readme.indexOf("\n## ", start + 1);
+    collect(readme.slice(start, end < 0 ? undefined : end).split("\n"), files);
+  }
+  return files;
+}
+
+function collect(lines, files) {
   for (let i = 0; i < lines.length; i++) {
     const m = /^File: `([^`]+)`$/.exec(lines[i]);
     if (!m) continue;
@@ -30,7 +39,6 @@ export function recipes(readme = readFileSync(join(ROOT, "README.md"), "utf8")) 
     files[path] = body.join("\n") + "\n";
     i = j;
   }
-  return files;
 }
 
 /** Writes them under `dir`; returns the paths. */

@@ -33,9 +33,6 @@ cargo test --workspace
 step "package build"
 tests/tools/build-pkg.sh web
 
-step "deploy check: the README's deploy section as printed (nginx -t, Flask under gunicorn, upload.sh with the aws CLI against a local S3 API)"
-tests/tools/deploy-check.sh
-
 sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 
@@ -51,6 +48,9 @@ tests/tools/angular-build.sh
 
 step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under provideHttpClientTesting()"
 (cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
+
+step "deploy check: the README's deploy section as printed (nginx -t, Flask under gunicorn, upload.sh and the Angular app's upload.sh with the aws CLI against a local S3 API)"
+tests/tools/deploy-check.sh tests/angular/dist/hub/browser
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim

@@ -11,7 +11,7 @@ import {
 } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { firstValueFrom } from 'rxjs';
-import { HealthProxyService, provideHealthProxy, type HealthProxyConfig } from 'health-proxy/angular';
+import { HealthProxyService, provideHealthProxy, provideHealthProxyWasm, type HealthProxyConfig } from 'health-proxy/angular';
 import { authInterceptor } from './auth.interceptor';
 
 const CONFIG: HealthProxyConfig = {
@@ -183,5 +183,22 @@ describe('provideHealthProxy', () => {
     expect(hp.state()).toBe('direct');
     expect(fetchSpy).toHaveBeenCalledWith(`${CONFIG.leader}/api/pages`, expect.anything());
     expect(String(error.mock.calls.at(-1)?.[0])).toMatch(/answered HTTP 404/);
+  });
+
+  it('fetches the wasm from the URL main.ts gives provideHealthProxyWasm (the hashed name), not health_proxy_bg.wasm', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response('Not Found', { status: 404 }));
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        provideHealthProxy(CONFIG, { apiPrefixes: ['/api'] }),
+        provideHealthProxyWasm('./media/health_proxy_bg-ABCD1234.wasm'),
+      ],
+    });
+    const hp = TestBed.inject(HealthProxyService);
+    await hp.whenReady();
+    await vi.waitFor(() => expect(hp.state()).toBe('direct'));
+    expect(fetchSpy.mock.calls.map(([input]) => String(input))).toEqual(['./media/health_proxy_bg-ABCD1234.wasm']);
+    expect(String(error.mock.calls.at(-1)?.[0])).toMatch(/health_proxy_bg-ABCD1234\.wasm\) answered HTTP 404/);
   });
 });
