@@ -9,7 +9,7 @@
 //! | asked | its fresh verdict, else probe | — |
 //! | told a verdict | take it if newer | take it if newer |
 //! | elected | probe when its verdict falls due | — |
-//! | a verdict reached or taken | after its own round: probe on the machine's schedule | — |
+//! | a verdict reached or taken | after its own round: probe on the machine's schedule | want one again if nothing is heard for twice the prober's longest gap |
 
 use super::state::{Snapshot, Source, State};
 
@@ -128,10 +128,19 @@ impl Tabs {
                     ms: due.clamp(0.0, interval) as u32,
                 }
             }
-            Event::Settled { next_probe_ms, .. } if tab.prober && tab.running => {
+            Event::Settled { .. } if !tab.running => Do::Nothing,
+            Event::Settled { next_probe_ms, .. } if tab.prober => {
                 next_probe_ms.map_or(Do::Nothing, |ms| Do::Timer { ms })
             }
-            Event::Settled { .. } => Do::Nothing,
+            // A prober that stays silent twice its longest gap (a frozen or throttled tab
+            // keeps its lock) is asked, then replaced by a tab that probes itself; the
+            // spread keeps the other tabs from all asking at once.
+            Event::Settled { rand01, .. } => {
+                let quiet = f64::from(self.gap_ms) * 2.0 + f64::from(self.round_ms);
+                Do::Timer {
+                    ms: (quiet * (1.0 + rand01.clamp(0.0, 1.0) / 2.0)) as u32,
+                }
+            }
         }
     }
 }
@@ -269,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn the_prober_keeps_the_schedule() {
+    fn the_prober_keeps_the_schedule_and_the_others_watch_it() {
         let v = verdict(State::Leader, Source::Probe, Some(0.0));
         let own = Event::Settled {
             next_probe_ms: Some(15_000),
@@ -284,8 +293,15 @@ mod tests {
             Do::Timer { ms: 15_000 }
         );
         assert_eq!(TABS.decide(tab(true, v), taken, 0.0), Do::Nothing);
-        assert_eq!(TABS.decide(tab(false, v), taken, 0.0), Do::Nothing);
-        assert_eq!(TABS.decide(tab(false, v), own, 0.0), Do::Nothing);
+        // Twice the prober's longest gap and a round, spread by up to a half.
+        assert_eq!(
+            TABS.decide(tab(false, v), taken, 0.0),
+            Do::Timer { ms: 123_000 }
+        );
+        assert_eq!(
+            TABS.decide(tab(false, v), own, 0.0),
+            Do::Timer { ms: 153_750 }
+        );
     }
 
     /// A small simulation of tabs on a fake clock, for the property test: the prober
