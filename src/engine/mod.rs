@@ -10,6 +10,7 @@ mod select;
 use crate::model::budget::RetryBudget;
 use crate::model::cache::{TabMessage, Verdict};
 use crate::model::machine::{Machine, Outcome, Step};
+use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::storage::Store;
 use crate::platform::wake::{self, Wake, Wakes};
@@ -32,6 +33,7 @@ pub(crate) struct Engine {
 struct Inner {
     config: Config,
     machine: RefCell<Machine>,
+    tabs: Tabs,
     store: Store,
     listeners: RefCell<Vec<(u32, Listener)>>,
     next_listener: Cell<u32>,
@@ -40,7 +42,8 @@ struct Inner {
     /// Reads waiting on the leader, told when the state leaves `leader` (spec §2).
     departures: RefCell<Vec<oneshot::Sender<()>>>,
     budget: RefCell<RetryBudget>,
-    /// While running, the next scheduled probe.
+    /// While running, when a verdict is next wanted: the prober's next probe, another
+    /// tab's watch on a silent prober.
     timer: RefCell<Option<Timeout>>,
     running: Cell<bool>,
     /// Bumped by `stop()`: a round that started in an older generation is discarded.
@@ -64,10 +67,17 @@ impl Engine {
     pub(crate) fn new(config: Config) -> Engine {
         let store = Store::new(config.cache.storage, &config.cache.key);
         let machine = Machine::new(config.policy());
+        let h = &config.health;
+        let tabs = Tabs {
+            interval_ms: h.interval_ms,
+            round_ms: h.timeout_ms.saturating_mul(2),
+            gap_ms: h.interval_ms.max(h.max_backoff_ms),
+        };
         Engine {
             inner: Rc::new(Inner {
                 config,
                 machine: RefCell::new(machine),
+                tabs,
                 store,
                 listeners: RefCell::new(Vec::new()),
                 next_listener: Cell::new(0),
@@ -146,7 +156,7 @@ impl Engine {
         if self.state() != State::Unknown {
             if !was_running {
                 // Restarted after stop(): the verdict stands, probing resumes now.
-                self.spawn_probe(Source::Probe);
+                self.refresh(Via::Round(Source::Probe));
             }
             return self.snapshot();
         }
@@ -154,33 +164,72 @@ impl Engine {
             self.adopt(cached);
             return self.snapshot();
         }
-        self.verdict().await
+        self.verdict(Via::Tabs).await
     }
 
-    /// A verdict through the tab election: the prober (or an instance alone) probes;
-    /// another tab asks the prober and waits one round's time for its answer, probing
-    /// itself only if none comes (the prober's tab may be frozen). Tabs that start or
-    /// wake together so cost one probe.
-    async fn fresh_verdict(&self) {
-        let shared = self
-            .inner
-            .peers
-            .borrow()
-            .as_ref()
-            .is_some_and(Peers::can_share);
-        if shared {
-            let before = self.snapshot().checked_at;
-            let next = self.next_verdict();
-            if let Some(peers) = self.inner.peers.borrow().as_ref() {
-                peers.ask();
-            }
-            let bound = self.inner.config.health.timeout_ms.saturating_mul(2);
-            let _ = select(next, Sleep::new(bound)).await;
-            if self.snapshot().checked_at != before || !self.inner.running.get() {
-                return;
+    /// The one path to a verdict: through the tabs as [`Tabs`] decides (the prober
+    /// probes, another tab asks it and waits, probing itself only if no answer comes),
+    /// or a round of this instance's own, joined when one is in flight.
+    pub(crate) async fn verdict(&self, via: Via) -> Snapshot {
+        if via != Via::Tabs || !self.asked().await {
+            if let Some(promise) = self.round(via) {
+                let _ = JsFuture::from(promise).await;
             }
         }
-        self.probe(Source::Probe).await;
+        self.snapshot()
+    }
+
+    /// [`Engine::verdict`] in the background: a round starts at once.
+    pub(crate) fn refresh(&self, via: Via) {
+        if via == Via::Tabs {
+            let engine = self.clone();
+            spawn(async move {
+                engine.verdict(via).await;
+            });
+        } else {
+            let _ = self.round(via);
+        }
+    }
+
+    /// Asks the prober until a verdict comes (true) or the policy says to probe (false).
+    async fn asked(&self) -> bool {
+        let before = self.snapshot().checked_at;
+        let asked_at = env::now_ms();
+        let mut event = Event::Want;
+        loop {
+            match self.decide(event) {
+                Do::Probe => return false,
+                Do::Ask { wait_ms } => {
+                    let next = self.next_verdict();
+                    self.post(&TabMessage::Ask);
+                    let _ = select(next, Sleep::new(wait_ms)).await;
+                    if self.snapshot().checked_at != before {
+                        return true;
+                    }
+                    event = Event::Unanswered { asked_at };
+                }
+                _ => return true,
+            }
+        }
+    }
+
+    /// What the tab policy says to do on `event`, from what this instance knows now.
+    fn decide(&self, event: Event) -> Do {
+        let inner = &self.inner;
+        let tab = Tab {
+            prober: self.is_prober(),
+            running: inner.running.get(),
+            probing: inner.round.borrow().is_some(),
+            verdict: self.snapshot(),
+        };
+        inner.tabs.decide(tab, event, env::now_ms())
+    }
+
+    /// Carries out what the policy says on `event` about the timer.
+    fn arm(&self, event: Event) {
+        if let Do::Timer { ms } = self.decide(event) {
+            self.schedule(ms);
+        }
     }
 
     /// Ends the schedule, the round in flight and the tab sharing; idempotent. Routing
@@ -213,18 +262,6 @@ impl Engine {
         self.inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
     }
 
-    /// Joins the round in flight, or starts a full one; resolves with the verdict after it.
-    pub(crate) async fn probe(&self, source: Source) -> Snapshot {
-        self.joined(source, false).await
-    }
-
-    /// As [`Engine::probe`], but a round started here probes the leader only and takes a
-    /// failure as `emergency` (spec §8): the read that asked goes to the follower next,
-    /// and if the follower fails too, that failure triggers a full round.
-    pub(crate) async fn probe_leader_only(&self) -> Snapshot {
-        self.joined(Source::Request, true).await
-    }
-
     /// True for the first read that escapes while the current round is open (spec §8):
     /// later ones wait for the round's verdict.
     pub(crate) fn claim_escape(&self) -> bool {
@@ -235,22 +272,16 @@ impl Engine {
             .is_none_or(|round| !round.escaped.replace(true))
     }
 
-    /// Starts a full round in the background (or lets the one in flight stand).
-    pub(crate) fn spawn_probe(&self, source: Source) {
-        let _ = self.round(source, false);
-    }
-
-    async fn joined(&self, source: Source, leader_only: bool) -> Snapshot {
-        if let Some(promise) = self.round(source, leader_only) {
-            let _ = JsFuture::from(promise).await;
-        }
-        self.snapshot()
-    }
-
-    fn round(&self, source: Source, leader_only: bool) -> Option<js_sys::Promise> {
+    /// Joins the round in flight, or starts one `via` says (the tabs' is a full one).
+    fn round(&self, via: Via) -> Option<js_sys::Promise> {
         if let Some(round) = self.inner.round.borrow().as_ref() {
             return Some(round.promise.clone());
         }
+        let (source, leader_only) = match via {
+            Via::Tabs => (Source::Probe, false),
+            Via::Round(source) => (source, false),
+            Via::LeaderOnly => (Source::Request, true),
+        };
         let controller = web_sys::AbortController::new().ok()?;
         let signal = controller.signal();
         let generation = self.inner.generation.get();
@@ -281,21 +312,23 @@ impl Engine {
                 .borrow_mut()
                 .observe(outcome, env::now_ms(), source, env::random());
         if let Some(verdict) = self.remember(&step.snapshot) {
-            if let Some(peers) = self.inner.peers.borrow().as_ref() {
-                peers.tell(verdict);
-            }
+            self.post(&TabMessage::Told(verdict));
         }
         self.settled(step.changed, &step.snapshot);
-        // Only the elected prober keeps the schedule; the other tabs hear its verdicts.
-        if self.inner.running.get() && self.is_prober() {
-            self.schedule(step.next_probe_ms);
-        }
+        self.arm(Event::Settled {
+            next_probe_ms: Some(step.next_probe_ms),
+            rand01: env::random(),
+        });
     }
 
     /// Takes a verdict this instance did not probe for (the cache, another tab).
     fn adopt(&self, snapshot: Snapshot) {
         let changed = self.inner.machine.borrow_mut().adopt(snapshot);
         self.settled(changed, &snapshot);
+        self.arm(Event::Settled {
+            next_probe_ms: None,
+            rand01: env::random(),
+        });
     }
 
     /// A verdict was reached: wake whoever waits for one, tell listeners of a change.
@@ -353,7 +386,7 @@ impl Engine {
         let timer = Timeout::new(delay_ms, move || {
             if let Some(inner) = weak.upgrade() {
                 // Off the timer's callback: replacing the handle never drops it mid-call.
-                spawn(async move { Engine { inner }.spawn_probe(Source::Probe) });
+                Engine { inner }.refresh(Via::Tabs);
             }
         });
         // Replacing the handle clears any timer still pending.
@@ -381,8 +414,8 @@ impl Engine {
         let stale = self.inner.machine.borrow().is_stale(env::now_ms());
         match w {
             Wake::Offline => self.go_offline(),
-            Wake::Online | Wake::NetworkChanged => self.refresh(),
-            Wake::Shown if stale => self.refresh(),
+            Wake::Online | Wake::NetworkChanged => self.refresh(Via::Tabs),
+            Wake::Shown if stale => self.refresh(Via::Tabs),
             Wake::Shown => {}
         }
     }
@@ -391,18 +424,6 @@ impl Engine {
         let changed = self.inner.machine.borrow_mut().go_offline(env::now_ms());
         let snapshot = self.snapshot();
         self.settled(changed, &snapshot);
-    }
-
-    /// Resolves with the next verdict, reached as [`Engine::start`] reaches one.
-    pub(crate) async fn verdict(&self) -> Snapshot {
-        self.fresh_verdict().await;
-        self.snapshot()
-    }
-
-    /// A fresh verdict now, in the background.
-    pub(crate) fn refresh(&self) {
-        let engine = self.clone();
-        spawn(async move { engine.fresh_verdict().await });
     }
 
     fn is_prober(&self) -> bool {
@@ -436,7 +457,7 @@ impl Engine {
             Rc::new(move || {
                 if let Some(inner) = weak.upgrade() {
                     // Off the caller's stack: election callbacks may run inside `join`.
-                    spawn(async move { Engine { inner }.take_over() });
+                    spawn(async move { Engine { inner }.arm(Event::Elected) });
                 }
             })
         };
@@ -446,35 +467,33 @@ impl Engine {
         *self.inner.peers.borrow_mut() = Some(peers);
     }
 
-    /// Newly elected: probe when the verdict falls due (now, for none or a cached one).
-    fn take_over(&self) {
-        if !self.inner.running.get() || self.inner.round.borrow().is_some() {
-            return;
-        }
-        let snapshot = self.snapshot();
-        let interval = self.inner.config.health.interval_ms;
-        let due = match (snapshot.state, snapshot.source, snapshot.checked_at) {
-            (State::Leader, Source::Probe | Source::Request | Source::Peer, Some(at)) => {
-                at + f64::from(interval) - env::now_ms()
-            }
-            _ => 0.0,
-        };
-        self.schedule(due.clamp(0.0, f64::from(interval)) as u32);
-    }
-
-    /// A message from another tab: a newer verdict is taken; a question is answered by
-    /// the prober, with its verdict or with a round.
+    /// A message from another tab, as the tab policy says: a question is answered by the
+    /// prober (its verdict, or a round), a newer verdict is taken.
     fn on_peer_message(&self, message: TabMessage) {
+        let config = &self.inner.config;
         let verdict = match message {
             TabMessage::Told(verdict) => verdict,
-            TabMessage::Ask => return self.answer(),
+            TabMessage::Ask => {
+                match self.decide(Event::Asked) {
+                    Do::Tell => {
+                        let learnt = self.inner.machine.borrow().learnt();
+                        if let Some(v) = Verdict::new(&config.leader, &self.snapshot(), learnt) {
+                            self.post(&TabMessage::Told(v));
+                        }
+                    }
+                    Do::Probe => self.refresh(Via::Round(Source::Probe)),
+                    _ => {}
+                }
+                return;
+            }
         };
-        let config = &self.inner.config;
         let Some(mut snapshot) = verdict.decode(&config.leader, env::now_ms(), u32::MAX) else {
             return;
         };
-        let ours = self.snapshot().checked_at;
-        if ours.is_some_and(|t| verdict.checked_at() <= t) {
+        let told = Event::Told {
+            checked_at: verdict.checked_at(),
+        };
+        if self.decide(told) != Do::Adopt {
             return;
         }
         snapshot.source = Source::Peer;
@@ -485,22 +504,22 @@ impl Engine {
         self.adopt(snapshot);
     }
 
-    /// Another tab asks: the prober tells its verdict while it is fresh, else probes.
-    fn answer(&self) {
-        if !self.is_prober() || !self.inner.running.get() {
-            return;
-        }
-        let ours = self.snapshot();
-        let fresh =
-            ours.source != Source::Cache && !self.inner.machine.borrow().is_stale(env::now_ms());
-        let learnt = self.inner.machine.borrow().learnt();
-        match Verdict::new(&self.inner.config.leader, &ours, learnt) {
-            Some(verdict) if fresh => {
-                if let Some(peers) = self.inner.peers.borrow().as_ref() {
-                    peers.tell(verdict);
-                }
-            }
-            _ => self.spawn_probe(Source::Probe),
+    fn post(&self, message: &TabMessage) {
+        if let Some(peers) = self.inner.peers.borrow().as_ref() {
+            peers.post(message);
         }
     }
+}
+
+/// How a verdict is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// Through the tabs (spec §6): a start, a read before any verdict, a wake-up, the timer.
+    Tabs,
+    /// A full round of this instance's own, the leader then the follower.
+    Round(Source),
+    /// A round started here probes the leader only and takes a failure as `emergency`
+    /// (spec §8): the read that asked goes to the follower next, and if the follower
+    /// fails too, that failure triggers a full round.
+    LeaderOnly,
 }

@@ -2,7 +2,7 @@
 //! verdict is told over the channel, and a tab starting without one asks for it. Knows
 //! nothing of the engine: it reports through the callbacks it is given.
 
-use crate::model::cache::{TabMessage, Verdict};
+use crate::model::cache::TabMessage;
 use crate::platform::channel::Channel;
 use crate::platform::election::Election;
 use std::rc::Rc;
@@ -34,29 +34,13 @@ impl Peers {
         Peers { channel, election }
     }
 
-    /// True when this instance runs the periodic probes (or there is no one to share with).
+    /// True when this instance runs the periodic probes: elected, or with no tab to
+    /// share with (no channel, no election).
     pub(crate) fn is_prober(&self) -> bool {
         self.election.as_ref().is_none_or(Election::is_prober)
     }
 
-    /// True when another tab's prober can answer this one.
-    pub(crate) fn can_share(&self) -> bool {
-        self.channel.is_some()
-            && self
-                .election
-                .as_ref()
-                .is_some_and(|e| e.is_shared() && !e.is_prober())
-    }
-
-    pub(crate) fn tell(&self, verdict: Verdict) {
-        self.post(&TabMessage::Told(verdict));
-    }
-
-    pub(crate) fn ask(&self) {
-        self.post(&TabMessage::Ask);
-    }
-
-    fn post(&self, message: &TabMessage) {
+    pub(crate) fn post(&self, message: &TabMessage) {
         if let Some(channel) = &self.channel {
             channel.post(message);
         }

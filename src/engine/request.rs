@@ -4,7 +4,7 @@
 //! hands the response over with its deadline still running on the body.
 
 use super::select::{select, Either};
-use super::Engine;
+use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
 use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watch};
 use crate::model::routing::{Plan, Target};
@@ -96,12 +96,12 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Fail
     }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     if start == Start::AwaitVerdict {
-        let state = engine.verdict().await.state;
+        let state = engine.verdict(Via::Tabs).await.state;
         start = policy::start(state, r.plan.read, r.plan.critical);
     } else if engine.state() == State::Unknown {
         // The verdict comes from probes only: a read sent before any asks for one in
         // the background (from the tabs' prober when there is one, as start() does).
-        engine.refresh();
+        engine.refresh(Via::Tabs);
     }
     // Each step is awaited from one site (each await of a step costs code).
     let then = match start {
@@ -204,7 +204,7 @@ impl<'a> Request<'a> {
             ))
         });
         http::watch_body(response, guard, move || {
-            engine.spawn_probe(Source::Request);
+            engine.refresh(Via::Round(Source::Request));
             stalled.as_ref().map(error_to_js)
         })
     }
@@ -231,7 +231,7 @@ impl<'a> Request<'a> {
             Watch::Confirm => {}
         }
         let watch = async move {
-            let probe = Box::pin(engine.probe_leader_only());
+            let probe = Box::pin(engine.verdict(Via::LeaderOnly));
             match select(probe, Sleep::new(engine.escape_after_ms())).await {
                 Either::Left((snapshot, _)) => policy::when_confirmed(snapshot.state),
                 Either::Right(((), probe)) => match policy::when_escaping(engine.claim_escape()) {
@@ -269,7 +269,7 @@ impl<'a> Request<'a> {
             } else {
                 (second, first)
             };
-        let state = self.engine.probe(Source::Request).await.state;
+        let state = self.engine.verdict(Via::Round(Source::Request)).await.state;
         match (
             policy::after_both_failed(state),
             leader_answer,
@@ -326,7 +326,7 @@ impl<'a> Request<'a> {
                 Outcome::Good(sent) => return Ok(Then::Done(self.deliver(sent))),
                 Outcome::Failed { answer, why } => (answer, why),
             };
-            let state: State = self.engine.probe(Source::Request).await.state;
+            let state: State = self.engine.verdict(Via::Round(Source::Request)).await.state;
             let after = policy::after_leader_failure(
                 state,
                 self.plan.read,
@@ -379,7 +379,7 @@ impl<'a> Request<'a> {
                     answer: Some(sent), ..
                 } => {
                     if first.is_none() {
-                        self.engine.spawn_probe(Source::Request);
+                        self.engine.refresh(Via::Round(Source::Request));
                     }
                     return Ok(self.deliver(sent));
                 }
@@ -389,7 +389,7 @@ impl<'a> Request<'a> {
                 break (ErrorCode::LeaderUnavailable, first);
             }
             first = Some(why);
-            let state = self.engine.probe(Source::Request).await.state;
+            let state = self.engine.verdict(Via::Round(Source::Request)).await.state;
             match policy::after_follower_failure(state) {
                 Ok(next) => target = next,
                 Err(code) => break (code, why),

@@ -7,7 +7,7 @@ mod memo;
 mod types;
 
 use crate::engine::request::{self, Failure};
-use crate::engine::Engine;
+use crate::engine::{Engine, Via};
 use crate::model::routing::{Decision, Plan, Target};
 use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
@@ -121,7 +121,9 @@ impl HealthProxy {
         let engine = self.engine.clone();
         promise(async move {
             Ok(snapshot_to_js(
-                &engine.probe(crate::model::Source::Probe).await,
+                &engine
+                    .verdict(Via::Round(crate::model::Source::Probe))
+                    .await,
             ))
         })
     }

@@ -87,11 +87,6 @@ impl Election {
     pub(crate) fn is_prober(&self) -> bool {
         self.prober.get()
     }
-
-    /// True when other instances may share this one's verdicts (there is an election).
-    pub(crate) fn is_shared(&self) -> bool {
-        !matches!(self.kind, Kind::Alone)
-    }
 }
 
 impl Drop for Election {

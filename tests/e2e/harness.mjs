@@ -42,11 +42,13 @@ export async function startSim(p, extra = []) {
   };
 }
 
-export function launch() {
+/** `options` are playwright's launch options (e.g. `ignoreDefaultArgs`). */
+export function launch(options = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
+    ...options,
   });
 }
 

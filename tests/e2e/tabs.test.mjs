@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simAndBrowser } from "./fixture.mjs";
-import { ports, chaosConfig, serveConfig, siteFile, sleep } from "./harness.mjs";
+import { ports, chaosConfig, serveConfig, siteFile, sleep, launch } from "./harness.mjs";
 
 const P = ports(18190);
 const env = simAndBrowser(P);
@@ -79,4 +79,71 @@ test("an https page with an http leader shows the clear INVALID_CONFIG error", a
   assert.match(text, /mixed content/);
   assert.equal(await page.evaluate(() => document.body.dataset.state), "error");
   await context.close();
+});
+
+// Playwright's switches that keep background pages at full speed: dropped for this test.
+const BACKGROUNDING = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+  "--disable-backgrounding-occluded-windows", "--disable-back-forward-cache"];
+
+test("a visible tab keeps a fresh verdict while the prober's tab is frozen", async () => {
+  const browser = await launch({ ignoreDefaultArgs: BACKGROUNDING });
+  try {
+    await env.sim.reset();
+    const context = await browser.newContext();
+    const health = { ...chaosConfig(P).health, timeoutMs: 500, intervalMs: 1000, maxBackoffMs: 1000 };
+    await serveConfig(context, chaosConfig(P, { health, cache: { storage: "local", key: "tabs-frozen", ttlMs: 30000 } }));
+    // A timer of the page's own: it stops when the page is really frozen.
+    await context.addInitScript(() => { window.__ticks = 0; setInterval(() => window.__ticks++, 100); });
+    const open = async () => {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${P.page}/`);
+      await page.waitForFunction(() => document.body.dataset.state === "leader");
+      return page;
+    };
+    const prober = await open();
+    const visible = await open();
+    // The first tab holds the lock: the second lives on its verdicts.
+    await visible.waitForFunction(() => window.hub.proxy.snapshot().source === "peer", null, { timeout: 5000 });
+    const cdp = await context.newCDPSession(prober);
+
+    // Chromium's own freeze first; headless Chromium may ignore it, so count the ticks.
+    let ticks = await prober.evaluate(() => window.__ticks);
+    await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
+    await sleep(500);
+    const lifecycleTicks = await Promise.race([prober.evaluate(() => window.__ticks), sleep(2000).then(() => null)]);
+    const lifecycle = lifecycleTicks === null ? "froze it" : `left it running (${lifecycleTicks - ticks} ticks of 100 ms in 500 ms)`;
+    // Then the debugger's pause: no script of that page runs until it is resumed.
+    ticks = lifecycleTicks ?? ticks;
+    await cdp.send("Debugger.enable");
+    await cdp.send("Debugger.pause");
+    const frozenAt = Date.now();
+    const probesBefore = (await env.sim.stats()).leader.probes;
+    let oldest = 0;
+    const ages = [];
+    while (Date.now() - frozenAt < 10000) {
+      await sleep(500);
+      const at = await visible.evaluate(() => window.hub.proxy.snapshot().checkedAt);
+      const age = Date.now() - at;
+      ages.push(age);
+      if (Date.now() - frozenAt > 2000) oldest = Math.max(oldest, age);
+    }
+    const during = (await env.sim.stats()).leader.probes - probesBefore;
+    const last = await visible.evaluate(() => window.hub.proxy.snapshot());
+    await cdp.send("Debugger.resume");
+    await cdp.send("Page.setWebLifecycleState", { state: "active" });
+    await sleep(300);
+    const frozenTicks = (await prober.evaluate(() => window.__ticks)) - ticks;
+    console.log(`frozen prober: Page.setWebLifecycleState ${lifecycle}; paused 10 s by the debugger (${frozenTicks} ticks of its 100 ms timer meanwhile, counting the ones after the resume); the visible tab's verdict age every 0.5 s: ${ages.join(" ")} ms; ${during} leader probe(s); last verdict ${last.state} from ${last.source}`);
+    assert.ok(frozenTicks <= 10, `the prober's page was not frozen: ${frozenTicks} ticks`);
+    assert.ok(last.checkedAt > frozenAt, "the visible tab got no verdict while the prober was frozen");
+    assert.equal(last.state, "leader");
+    // Twice the prober's longest gap and a round, spread by up to a half, then one ask: ≤ 5.5 s.
+    assert.ok(oldest <= 7000, `the visible tab's verdict aged ${oldest} ms`);
+    // Back from the freeze, the prober carries on and both tabs stay on the leader.
+    await sleep(1500);
+    for (const page of [prober, visible]) assert.equal(await page.evaluate(() => document.body.dataset.state), "leader");
+    await context.close();
+  } finally {
+    await browser.close();
+  }
 });
