@@ -3,6 +3,7 @@
 // 'wasm-unsafe-eval', keep working through the loader's leader-only stand-in (handbook,
 // files, a note saved, nothing to the follower), show the notice and name the cause in the
 // console; a wasm served as text/plain still runs the real proxy (the glue's fallback).
+// The Angular build names its wasm media/health_proxy_bg-<hash>.wasm: the routes match both names.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -53,7 +54,7 @@ const CASES = [
     name: "the wasm 404s",
     direct: true,
     cause: /answered HTTP 404.*deploy the package's files/,
-    prepare: (page) => page.route("**/health_proxy_bg.wasm", (r) => r.fulfill({ status: 404, contentType: "text/plain", body: "Not Found" })),
+    prepare: (page) => page.route("**/health_proxy_bg*.wasm", (r) => r.fulfill({ status: 404, contentType: "text/plain", body: "Not Found" })),
   },
   {
     name: "the CSP lacks 'wasm-unsafe-eval'",
@@ -68,7 +69,7 @@ const CASES = [
     cause: /application\/wasm/,
     prepare: async (page) => {
       const body = await readFile(`${ROOT}pkg/health_proxy_bg.wasm`);
-      await page.route("**/health_proxy_bg.wasm", (r) => r.fulfill({ status: 200, contentType: "text/plain", body }));
+      await page.route("**/health_proxy_bg*.wasm", (r) => r.fulfill({ status: 200, contentType: "text/plain", body }));
     },
   },
 ];
