@@ -9,7 +9,7 @@ mod select;
 
 use crate::model::budget::RetryBudget;
 use crate::model::cache::{TabMessage, Verdict};
-use crate::model::machine::{Machine, Outcome, Step};
+use crate::model::machine::{Machine, Observation, Step};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::storage::Store;
@@ -66,7 +66,7 @@ struct Round {
 impl Engine {
     pub(crate) fn new(config: Config) -> Engine {
         let store = Store::new(config.cache.storage, &config.cache.key);
-        let machine = Machine::new(config.policy());
+        let machine = Machine::new(config.tuning());
         let h = &config.health;
         let tabs = Tabs {
             interval_ms: h.interval_ms,
@@ -305,7 +305,7 @@ impl Engine {
     }
 
     /// A round of this instance's own: remember → share → notify → schedule.
-    fn conclude(&self, outcome: Outcome, source: Source) {
+    fn conclude(&self, outcome: Observation, source: Source) {
         let step: Step =
             self.inner
                 .machine

@@ -3,7 +3,7 @@
 //! what follows. The leader's deadline knows the line (§3); the follower's is the timeout.
 
 use crate::model::health;
-use crate::model::machine::Outcome;
+use crate::model::machine::Observation;
 use crate::model::Config;
 use crate::platform::env;
 use crate::platform::http::{self, parse_json_object};
@@ -13,7 +13,7 @@ pub(crate) async fn round(
     stop: &web_sys::AbortSignal,
     leader_only: bool,
     deadline_ms: u32,
-) -> Outcome {
+) -> Observation {
     let h = &config.health;
     let started = env::now_ms();
     let expect = h.expect.as_ref();
@@ -27,12 +27,12 @@ pub(crate) async fn round(
     .await;
     let leader_up = answer.is_some_and(|a| health::is_healthy(&a, expect, parse_json_object));
     if leader_up {
-        return Outcome::LeaderUp {
+        return Observation::LeaderUp {
             latency_ms: env::now_ms() - started,
         };
     }
     if leader_only {
-        return Outcome::LeaderDown { follower_up: true };
+        return Observation::LeaderDown { follower_up: true };
     }
     let follower = http::probe(
         &config.follower.join(&h.follower_path),
@@ -44,5 +44,5 @@ pub(crate) async fn round(
     .await;
     let follower_up =
         follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<http::JsonBody>));
-    Outcome::LeaderDown { follower_up }
+    Observation::LeaderDown { follower_up }
 }

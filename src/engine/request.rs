@@ -7,7 +7,8 @@ use super::select::{select, Either};
 use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
 use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watch};
-use crate::model::routing::{Plan, Target};
+use crate::model::routing::Plan;
+use crate::model::target::Target;
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
 use crate::platform::{describe, env, error_to_js, Sleep};
@@ -46,7 +47,7 @@ impl From<HealthProxyError> for Failure {
 type Sent = (Response, AbortGuard);
 
 /// One request to one origin, judged.
-enum Outcome {
+enum Judged {
     Good(Sent),
     /// A network error, a timeout or a failover status: it counts against that origin.
     Failed {
@@ -55,7 +56,7 @@ enum Outcome {
     },
 }
 
-type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 'a>>;
+type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Judged, Failure>> + 'a>>;
 
 /// Where [`Request::lead`] leaves a request.
 enum Then<'a> {
@@ -66,7 +67,7 @@ enum Then<'a> {
 }
 
 /// An attempt already finished, for [`Request::lead`].
-fn done<'a>(outcome: Result<Outcome, Failure>) -> Attempt<'a> {
+fn done<'a>(outcome: Result<Judged, Failure>) -> Attempt<'a> {
     Box::pin(std::future::ready(outcome))
 }
 
@@ -148,12 +149,12 @@ impl<'a> Request<'a> {
                 Ok((response, guard)) => {
                     let status = response.status();
                     if engine.config().is_failover_status(status) {
-                        Ok(Outcome::Failed {
+                        Ok(Judged::Failed {
                             answer: Some((response, guard)),
                             why: Why::Status(target, status),
                         })
                     } else {
-                        Ok(Outcome::Good((response, guard)))
+                        Ok(Judged::Good((response, guard)))
                     }
                 }
                 Err(SendError::CallerAbort(reason)) => Err(Failure::Js(reason)),
@@ -162,11 +163,11 @@ impl<'a> Request<'a> {
                     format!("init cannot make a request to {url}: {}", describe(&e)),
                 )
                 .into()),
-                Err(SendError::Timeout) => Ok(Outcome::Failed {
+                Err(SendError::Timeout) => Ok(Judged::Failed {
                     answer: None,
                     why: Why::Timeout(target, timeout),
                 }),
-                Err(SendError::Network) => Ok(Outcome::Failed {
+                Err(SendError::Network) => Ok(Judged::Failed {
                     answer: None,
                     why: Why::Network(target),
                 }),
@@ -256,12 +257,12 @@ impl<'a> Request<'a> {
             Either::Left((outcome, other)) | Either::Right((outcome, other)) => (outcome?, other),
         };
         let first = match first {
-            Outcome::Good(sent) => return Ok(self.deliver(sent)),
-            Outcome::Failed { answer, why } => (answer, why),
+            Judged::Good(sent) => return Ok(self.deliver(sent)),
+            Judged::Failed { answer, why } => (answer, why),
         };
         let second = match other.await? {
-            Outcome::Good(sent) => return Ok(self.deliver(sent)),
-            Outcome::Failed { answer, why } => (answer, why),
+            Judged::Good(sent) => return Ok(self.deliver(sent)),
+            Judged::Failed { answer, why } => (answer, why),
         };
         let ((leader_answer, leader_why), (follower_answer, follower_why)) =
             if first.1.target() == Target::Leader {
@@ -323,8 +324,8 @@ impl<'a> Request<'a> {
                 }
             };
             let (answer, why) = match outcome {
-                Outcome::Good(sent) => return Ok(Then::Done(self.deliver(sent))),
-                Outcome::Failed { answer, why } => (answer, why),
+                Judged::Good(sent) => return Ok(Then::Done(self.deliver(sent))),
+                Judged::Failed { answer, why } => (answer, why),
             };
             let state: State = self.engine.verdict(Via::Round(Source::Request)).await.state;
             let after = policy::after_leader_failure(
@@ -374,8 +375,8 @@ impl<'a> Request<'a> {
         let mut first: Option<Why> = None;
         let (code, why) = loop {
             let why = match self.attempt(target).await? {
-                Outcome::Good(sent) => return Ok(self.deliver(sent)),
-                Outcome::Failed {
+                Judged::Good(sent) => return Ok(self.deliver(sent)),
+                Judged::Failed {
                     answer: Some(sent), ..
                 } => {
                     if first.is_none() {
@@ -383,7 +384,7 @@ impl<'a> Request<'a> {
                     }
                     return Ok(self.deliver(sent));
                 }
-                Outcome::Failed { answer: None, why } => why,
+                Judged::Failed { answer: None, why } => why,
             };
             if let Some(first) = first {
                 break (ErrorCode::LeaderUnavailable, first);

@@ -8,7 +8,9 @@ mod types;
 
 use crate::engine::request::{self, Failure};
 use crate::engine::{Engine, Via};
-use crate::model::routing::{Decision, Plan, Target};
+use crate::model::policy::{self, Decision};
+use crate::model::routing::Plan;
+use crate::model::target::Target;
 use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
 use convert::{config_from_js, error_to_js, snapshot_to_js, string_arg};
@@ -168,7 +170,7 @@ impl HealthProxy {
             None => "GET".to_string(),
         };
         let plan = Plan::new(self.engine.config(), &path, &method)?;
-        let url = match plan.decide(state) {
+        let url = match policy::route(state, plan.read, plan.critical) {
             Decision::Send(target) => self.bases.url(
                 self.engine.config(),
                 &plan,

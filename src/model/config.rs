@@ -5,16 +5,23 @@
 use super::backoff::Backoff;
 use super::error::ConfigError;
 use super::health::{Expect, JsonFields};
-use super::machine::Policy;
+use super::machine::Tuning;
 use super::path::{self, check_config_path, Base};
 use super::routes::{normalise_prefix, Route, RouteTable};
-use super::routing::{is_token, Target};
 use super::schema::{
     CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
     INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, SUCCESSES_TO_UP,
     TIMEOUT_MS, TTL_MS,
 };
+use super::target::Target;
 use serde::Deserialize;
+
+/// An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
@@ -212,8 +219,8 @@ impl Config {
         )
     }
 
-    pub(crate) fn policy(&self) -> Policy {
-        Policy {
+    pub(crate) fn tuning(&self) -> Tuning {
+        Tuning {
             successes_to_up: self.successes_to_up,
             failures_to_down: self.failures_to_down,
             interval_ms: self.health.interval_ms,
@@ -422,7 +429,7 @@ mod tests {
         assert!(!c.routes.find("/x").critical);
         assert_eq!((c.successes_to_up, c.failures_to_down), (2, 1));
         assert_eq!(c.half_life_ms, 30_000);
-        assert_eq!(c.policy().half_life_ms, 30_000);
+        assert_eq!(c.tuning().half_life_ms, 30_000);
         assert_eq!(c.idempotency_key, None, "off by default");
         assert_eq!(
             c.cache,
@@ -474,13 +481,13 @@ mod tests {
         assert_eq!(c.bases().len(), 3);
         assert_eq!(c.cache.storage, StorageKind::Session);
         assert_eq!(
-            c.policy().backoff,
+            c.tuning().backoff,
             Backoff {
                 base_ms: 1000,
                 max_ms: 30_000
             }
         );
-        assert_eq!(c.policy().interval_ms, 5000);
+        assert_eq!(c.tuning().interval_ms, 5000);
     }
 
     #[test]
@@ -697,7 +704,7 @@ mod tests {
         // Spec §5 says only "≥ 1000": the top is what a browser timer can wait, and no
         // backoff step exceeds it.
         let c = parse(with("health.maxBackoffMs", json!(i32::MAX))).unwrap();
-        let backoff = c.policy().backoff;
+        let backoff = c.tuning().backoff;
         assert_eq!(backoff.ceiling_ms(40), i32::MAX as u32);
         assert!(backoff.delay_ms(40, 1.0) <= i32::MAX as u32);
     }

@@ -1,7 +1,7 @@
 //! The errors every public call reports: a stable code plus a message a person can act
 //! on, built from typed reasons (config, path, refusal) whose `Display` is that message.
 
-use super::routing::Target;
+use super::target::Target;
 use std::fmt;
 
 /// The codes of spec §4; the JS layer exposes them as the `code` string.

@@ -28,7 +28,7 @@ pub(crate) trait JsonFields {
 
 /// A probe's answer, as far as the verdict needs it.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Answer {
+pub(crate) struct Reply {
     pub(crate) status: u16,
     /// False when redirects took the probe to another base.
     pub(crate) stayed_home: bool,
@@ -39,7 +39,7 @@ pub(crate) struct Answer {
 /// The verdict on one probe answer. `parse` reads the body as a JSON object (the
 /// platform's `JSON.parse`); it is called only for an object `expect`.
 pub(crate) fn is_healthy<J: JsonFields>(
-    answer: &Answer,
+    answer: &Reply,
     expect: Option<&Expect>,
     parse: impl FnOnce(&str) -> Option<J>,
 ) -> bool {
@@ -91,7 +91,7 @@ mod tests {
     }
 
     fn healthy(status: u16, home: bool, body: &[u8], expect: Option<&Expect>) -> bool {
-        let answer = Answer {
+        let answer = Reply {
             status,
             stayed_home: home,
             body: body.to_vec(),

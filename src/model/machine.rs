@@ -7,7 +7,7 @@ use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Policy {
+pub(crate) struct Tuning {
     pub(crate) successes_to_up: u32,
     pub(crate) failures_to_down: u32,
     /// Re-probe period while the leader is healthy.
@@ -105,7 +105,7 @@ pub(crate) struct Learnt {
 
 /// One probe round: the leader, and the follower only when the leader failed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Outcome {
+pub(crate) enum Observation {
     LeaderUp { latency_ms: f64 },
     LeaderDown { follower_up: bool },
 }
@@ -121,7 +121,7 @@ pub(crate) struct Step {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Machine {
-    policy: Policy,
+    tuning: Tuning,
     snapshot: Snapshot,
     /// Consecutive good leader probes.
     ups: u32,
@@ -133,9 +133,9 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    pub(crate) fn new(policy: Policy) -> Self {
+    pub(crate) fn new(tuning: Tuning) -> Self {
         Machine {
-            policy,
+            tuning,
             snapshot: Snapshot::initial(),
             ups: 0,
             downs: 0,
@@ -173,16 +173,16 @@ impl Machine {
     /// Applies one probe round observed at `now_ms`; `rand01` in `[0, 1)` draws the jitter.
     pub(crate) fn observe(
         &mut self,
-        outcome: Outcome,
+        outcome: Observation,
         now_ms: f64,
         source: Source,
         rand01: f64,
     ) -> Step {
         let prev = self.snapshot.state;
-        let half_life = self.policy.half_life_ms;
+        let half_life = self.tuning.half_life_ms;
         let held = prev != State::Leader && self.damping.suppressed(now_ms, half_life);
         let next = match outcome {
-            Outcome::LeaderUp { latency_ms } => {
+            Observation::LeaderUp { latency_ms } => {
                 self.downs = 0;
                 self.ups = self.ups.saturating_add(1);
                 self.snapshot.leader_latency_ms = Some(latency_ms);
@@ -192,11 +192,11 @@ impl Machine {
                     _ if held => State::Emergency,
                     // Leaving emergency needs several good probes in a row; leaving
                     // offline does not: the client's own network is back.
-                    State::Emergency if self.ups < self.policy.successes_to_up => State::Emergency,
+                    State::Emergency if self.ups < self.tuning.successes_to_up => State::Emergency,
                     _ => State::Leader,
                 }
             }
-            Outcome::LeaderDown { follower_up } => {
+            Observation::LeaderDown { follower_up } => {
                 self.ups = 0;
                 self.downs = self.downs.saturating_add(1);
                 let down = if follower_up {
@@ -205,7 +205,7 @@ impl Machine {
                     State::Offline
                 };
                 match prev {
-                    State::Leader if self.downs < self.policy.failures_to_down => State::Leader,
+                    State::Leader if self.downs < self.tuning.failures_to_down => State::Leader,
                     _ => down,
                 }
             }
@@ -217,11 +217,11 @@ impl Machine {
         self.snapshot.checked_at = Some(now_ms);
         self.snapshot.source = source;
         let next_probe_ms = match outcome {
-            Outcome::LeaderUp { .. } if next == State::Leader => self.policy.interval_ms,
+            Observation::LeaderUp { .. } if next == State::Leader => self.tuning.interval_ms,
             // Held off: on the backoff schedule, and once more the moment it may end.
-            Outcome::LeaderUp { .. } if held => {
+            Observation::LeaderUp { .. } if held => {
                 let backoff = self
-                    .policy
+                    .tuning
                     .backoff
                     .delay_ms(self.ups.saturating_sub(1), rand01);
                 self.damping
@@ -229,9 +229,9 @@ impl Machine {
                     .map_or(backoff, |ms| backoff.min(ms.ceil() as u32 + 5))
             }
             // Confirming a recovery: soon, but jittered.
-            Outcome::LeaderUp { .. } => self.policy.backoff.delay_ms(0, rand01),
-            Outcome::LeaderDown { .. } => self
-                .policy
+            Observation::LeaderUp { .. } => self.tuning.backoff.delay_ms(0, rand01),
+            Observation::LeaderDown { .. } => self
+                .tuning
                 .backoff
                 .delay_ms(self.downs.saturating_sub(1), rand01),
         };
@@ -259,7 +259,7 @@ impl Machine {
     pub(crate) fn is_stale(&self, now_ms: f64) -> bool {
         self.snapshot
             .checked_at
-            .is_none_or(|t| now_ms - t >= f64::from(self.policy.interval_ms))
+            .is_none_or(|t| now_ms - t >= f64::from(self.tuning.interval_ms))
     }
 
     /// Takes a verdict that did not come from this client's own probe (the cache, a peer tab).
@@ -286,8 +286,8 @@ mod tests {
         }
     }
 
-    fn policy(up: u32, down: u32) -> Policy {
-        Policy {
+    fn tuning(up: u32, down: u32) -> Tuning {
+        Tuning {
             successes_to_up: up,
             failures_to_down: down,
             interval_ms: 15_000,
@@ -299,11 +299,11 @@ mod tests {
         }
     }
 
-    const UP: Outcome = Outcome::LeaderUp { latency_ms: 12.0 };
-    const DOWN: Outcome = Outcome::LeaderDown { follower_up: true };
-    const DARK: Outcome = Outcome::LeaderDown { follower_up: false };
+    const UP: Observation = Observation::LeaderUp { latency_ms: 12.0 };
+    const DOWN: Observation = Observation::LeaderDown { follower_up: true };
+    const DARK: Observation = Observation::LeaderDown { follower_up: false };
 
-    fn run(m: &mut Machine, clock: &mut Clock, outcomes: &[Outcome]) -> Vec<State> {
+    fn run(m: &mut Machine, clock: &mut Clock, outcomes: &[Observation]) -> Vec<State> {
         outcomes
             .iter()
             .map(|o| {
@@ -322,7 +322,7 @@ mod tests {
             (DOWN, State::Emergency),
             (DARK, State::Offline),
         ] {
-            let mut m = Machine::new(policy(2, 3));
+            let mut m = Machine::new(tuning(2, 3));
             let step = m.observe(o, c.tick(), Source::Probe, 0.5);
             assert_eq!(step.snapshot.state, want);
             assert!(step.changed);
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn hysteresis_on_the_way_up_and_down() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(2, 2));
+        let mut m = Machine::new(tuning(2, 2));
         use State::*;
         assert_eq!(
             run(
@@ -351,7 +351,7 @@ mod tests {
     #[test]
     fn a_flapping_leader_does_not_flap_the_page() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(3, 1));
+        let mut m = Machine::new(tuning(3, 1));
         let states = run(&mut m, &mut c, &[DOWN, UP, DOWN, UP, UP, DOWN, UP, UP]);
         assert!(states.iter().all(|s| *s == State::Emergency), "{states:?}");
         assert_eq!(run(&mut m, &mut c, &[UP]), [State::Leader]);
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn offline_and_emergency_are_told_apart_by_the_follower() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(2, 1));
+        let mut m = Machine::new(tuning(2, 1));
         use State::*;
         assert_eq!(
             run(&mut m, &mut c, &[UP, DARK, DOWN, DARK, UP]),
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn probe_schedule() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(2, 1));
+        let mut m = Machine::new(tuning(2, 1));
         assert_eq!(
             m.observe(UP, c.tick(), Source::Probe, 0.0).next_probe_ms,
             15_000
@@ -398,10 +398,10 @@ mod tests {
     #[test]
     fn latency_is_the_last_good_probe() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(1, 1));
+        let mut m = Machine::new(tuning(1, 1));
         assert_eq!(m.snapshot().leader_latency_ms, None);
         m.observe(
-            Outcome::LeaderUp { latency_ms: 7.0 },
+            Observation::LeaderUp { latency_ms: 7.0 },
             c.tick(),
             Source::Probe,
             0.5,
@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn the_browser_going_offline_needs_no_probe_and_coming_back_one_good_probe() {
         let mut c = Clock(0.0);
-        let mut m = Machine::new(policy(3, 1));
+        let mut m = Machine::new(tuning(3, 1));
         run(&mut m, &mut c, &[UP]);
         assert!(m.go_offline(c.tick()));
         assert_eq!(m.snapshot().state, State::Offline);
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_verdict_is_stale_after_the_interval() {
-        let mut m = Machine::new(policy(2, 1));
+        let mut m = Machine::new(tuning(2, 1));
         assert!(m.is_stale(0.0), "no verdict yet");
         m.observe(UP, 1000.0, Source::Probe, 0.5);
         assert!(!m.is_stale(15_999.0));
@@ -434,7 +434,7 @@ mod tests {
 
     #[test]
     fn adopting_a_cached_verdict() {
-        let mut m = Machine::new(policy(2, 1));
+        let mut m = Machine::new(tuning(2, 1));
         let cached = Snapshot {
             state: State::Emergency,
             leader_latency_ms: None,
@@ -512,14 +512,14 @@ mod tests {
     fn flap(half_life_ms: u32) -> (Vec<(f64, State)>, f64) {
         let settle = 30_000.0;
         let up = |t: f64| t >= settle || ((t / 2500.0).floor() as i64) % 2 == 0;
-        let mut m = Machine::new(Policy {
+        let mut m = Machine::new(Tuning {
             half_life_ms,
             interval_ms: 3000,
             backoff: Backoff {
                 base_ms: 1000,
                 max_ms: 4000,
             },
-            ..policy(2, 1)
+            ..tuning(2, 1)
         });
         let mut changes = vec![];
         let mut t = 0.0;
@@ -568,7 +568,7 @@ mod tests {
 
     #[test]
     fn held_off_probes_come_at_the_latest_when_the_penalty_reaches_reuse() {
-        let mut m = Machine::new(policy(1, 1));
+        let mut m = Machine::new(tuning(1, 1));
         let mut at = vec![];
         for (t, o) in [(0.0, UP), (100.0, DOWN), (200.0, UP), (300.0, DOWN)] {
             at.push(m.observe(o, t, Source::Probe, 0.5).snapshot.state);
@@ -603,17 +603,17 @@ mod tests {
 
     #[test]
     fn what_was_learnt_is_lent_to_a_new_instance() {
-        let mut a = Machine::new(policy(1, 1));
+        let mut a = Machine::new(tuning(1, 1));
         let mut c = Clock(0.0);
         run(&mut a, &mut c, &[UP, DOWN, UP, DOWN, UP, UP]);
-        let mut b = Machine::new(policy(1, 1));
+        let mut b = Machine::new(tuning(1, 1));
         b.lend(a.learnt());
         assert_eq!(b.learnt(), a.learnt());
         assert!(b.damping.suppressed(c.0, 30_000));
         // A lent penalty holds a new instance off the leader too.
         assert_eq!(run(&mut b, &mut c, &[UP]), [State::Emergency]);
         // An older penalty and fewer samples are not taken.
-        let mut fresh = Machine::new(policy(1, 1));
+        let mut fresh = Machine::new(tuning(1, 1));
         run(&mut fresh, &mut c, &[UP, UP, UP, UP, UP, UP, UP, UP]);
         let mine = fresh.learnt();
         fresh.lend(Learnt::default());

@@ -16,6 +16,7 @@ pub(crate) mod rtt;
 pub(crate) mod schema;
 pub(crate) mod state;
 pub(crate) mod tabs;
+pub(crate) mod target;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
 pub(crate) use config::Config;

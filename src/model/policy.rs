@@ -1,5 +1,5 @@
-//! The request policy of spec §2 and §8 in one place: what a request does when it is
-//! made, when its leader is slow, and after a failure once a probe has decided. Like
+//! The request policy of spec §2 and §8 in one place: the §2 table ([`route`]), what a
+//! request does when it is made, when its leader is slow, and after a failure once a probe has decided. Like
 //! tower's `retry::Policy`, it only decides; `engine/request.rs` carries it out.
 //!
 //! | moment | verdict now | critical GET/HEAD | other request |
@@ -19,8 +19,28 @@
 //! | follower gave no answer, probe done | other | `OFFLINE` when offline, else `LEADER_UNAVAILABLE` | — |
 
 use super::error::ErrorCode;
-use super::routing::{decide, Decision, Target};
 use super::state::State;
+use super::target::Target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Send(Target),
+    /// No verdict yet: wait for the first one.
+    Wait,
+    Refuse(ErrorCode),
+}
+
+/// Spec §2, one cell per (state, kind of request).
+pub(crate) fn route(state: State, read: bool, critical: bool) -> Decision {
+    match (state, read, critical) {
+        (State::Unknown, _, _) => Decision::Wait,
+        (State::Leader, _, _) => Decision::Send(Target::Leader),
+        (State::Emergency, true, true) => Decision::Send(Target::Follower),
+        (State::Emergency, true, false) => Decision::Refuse(ErrorCode::FeatureUnavailable),
+        (State::Emergency, false, _) => Decision::Refuse(ErrorCode::LeaderUnavailable),
+        (State::Offline, _, _) => Decision::Refuse(ErrorCode::Offline),
+    }
+}
 
 /// What a request does when it is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +59,7 @@ pub(crate) fn start(state: State, read: bool, critical: bool) -> Start {
     let critical_read = read && critical;
     match (state, critical_read) {
         (State::Unknown, true) | (State::Leader, true) => Start::Leader { watched: true },
-        _ => match decide(state, read, critical) {
+        _ => match route(state, read, critical) {
             Decision::Send(Target::Leader) => Start::Leader { watched: false },
             Decision::Send(Target::Follower) => Start::Follower,
             Decision::Refuse(code) => Start::Refuse(code),
@@ -137,7 +157,7 @@ pub(crate) fn after_leader_failure(
             _ => AfterFailure::Unavailable,
         };
     }
-    match decide(state, read, critical) {
+    match route(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
         Decision::Refuse(code) => AfterFailure::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable,
@@ -154,7 +174,7 @@ pub(crate) enum Deserted {
 }
 
 pub(crate) fn when_left_leader(state: State, critical: bool) -> Deserted {
-    match decide(state, true, critical) {
+    match route(state, true, critical) {
         Decision::Send(Target::Follower) => Deserted::Race,
         Decision::Refuse(code) => Deserted::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => Deserted::KeepWaiting,
@@ -196,6 +216,68 @@ mod tests {
     const OFFLINE: State = State::Offline;
 
     const STATES: [State; 4] = [Unknown, Leader, Emergency, OFFLINE];
+
+    #[test]
+    fn a_write_never_goes_to_the_follower() {
+        for state in [
+            State::Unknown,
+            State::Leader,
+            State::Emergency,
+            State::Offline,
+        ] {
+            for critical in [true, false] {
+                assert_ne!(
+                    route(state, false, critical),
+                    Decision::Send(Target::Follower)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_cell_of_the_table() {
+        use Decision::*;
+        use Target::*;
+        let cases = [
+            // state, read, critical, expected
+            (State::Unknown, true, true, Wait),
+            (State::Unknown, true, false, Wait),
+            (State::Unknown, false, true, Wait),
+            (State::Leader, true, true, Send(Leader)),
+            (State::Leader, true, false, Send(Leader)),
+            (State::Leader, false, true, Send(Leader)),
+            (State::Leader, false, false, Send(Leader)),
+            (State::Emergency, true, true, Send(Follower)),
+            (
+                State::Emergency,
+                true,
+                false,
+                Refuse(ErrorCode::FeatureUnavailable),
+            ),
+            (
+                State::Emergency,
+                false,
+                true,
+                Refuse(ErrorCode::LeaderUnavailable),
+            ),
+            (
+                State::Emergency,
+                false,
+                false,
+                Refuse(ErrorCode::LeaderUnavailable),
+            ),
+            (State::Offline, true, true, Refuse(ErrorCode::Offline)),
+            (State::Offline, true, false, Refuse(ErrorCode::Offline)),
+            (State::Offline, false, true, Refuse(ErrorCode::Offline)),
+        ];
+        for (state, read, critical, want) in cases {
+            assert_eq!(
+                route(state, read, critical),
+                want,
+                "{state:?} read={read} critical={critical}"
+            );
+        }
+    }
 
     #[test]
     fn how_requests_start() {

@@ -1,35 +1,11 @@
-//! The routing table of spec §2: given the verdict, where a request goes or why it is
-//! refused. Refusals happen before anything is sent.
+//! A request checked and classified before any verdict applies: read or write, its
+//! route, its two bases, and the words its refusals carry.
 
-use super::config::Config;
+use super::config::{is_token, Config};
 use super::error::{ErrorCode, HealthProxyError, RequestError};
 use super::path::{self, Base};
-use super::state::State;
+use super::target::Target;
 use std::borrow::Cow;
-use std::fmt;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    Leader,
-    Follower,
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Target::Leader => "the leader",
-            Target::Follower => "the follower",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Decision {
-    Send(Target),
-    /// No verdict yet: wait for the first one.
-    Wait,
-    Refuse(ErrorCode),
-}
 
 /// A request, checked and classified, before any verdict is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,10 +41,6 @@ impl<'a> Plan<'a> {
             leader: route.leader.unwrap_or(&config.leader),
             follower: route.follower.unwrap_or(&config.follower),
         })
-    }
-
-    pub(crate) fn decide(&self, state: State) -> Decision {
-        decide(state, self.read, self.critical)
     }
 
     /// The base this request uses at `target`: the route's own, else the top-level one.
@@ -112,13 +84,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 /// GET and HEAD are reads; every other valid method is treated as a write.
 pub(crate) fn is_read(method: &str) -> Result<bool, RequestError> {
     if !is_token(method) {
@@ -129,83 +94,9 @@ pub(crate) fn is_read(method: &str) -> Result<bool, RequestError> {
     Ok(method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))
 }
 
-/// Spec §2, one cell per (state, kind of request).
-pub(crate) fn decide(state: State, read: bool, critical: bool) -> Decision {
-    match (state, read, critical) {
-        (State::Unknown, _, _) => Decision::Wait,
-        (State::Leader, _, _) => Decision::Send(Target::Leader),
-        (State::Emergency, true, true) => Decision::Send(Target::Follower),
-        (State::Emergency, true, false) => Decision::Refuse(ErrorCode::FeatureUnavailable),
-        (State::Emergency, false, _) => Decision::Refuse(ErrorCode::LeaderUnavailable),
-        (State::Offline, _, _) => Decision::Refuse(ErrorCode::Offline),
-    }
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_cell_of_the_table() {
-        use Decision::*;
-        use Target::*;
-        let cases = [
-            // state, read, critical, expected
-            (State::Unknown, true, true, Wait),
-            (State::Unknown, true, false, Wait),
-            (State::Unknown, false, true, Wait),
-            (State::Leader, true, true, Send(Leader)),
-            (State::Leader, true, false, Send(Leader)),
-            (State::Leader, false, true, Send(Leader)),
-            (State::Leader, false, false, Send(Leader)),
-            (State::Emergency, true, true, Send(Follower)),
-            (
-                State::Emergency,
-                true,
-                false,
-                Refuse(ErrorCode::FeatureUnavailable),
-            ),
-            (
-                State::Emergency,
-                false,
-                true,
-                Refuse(ErrorCode::LeaderUnavailable),
-            ),
-            (
-                State::Emergency,
-                false,
-                false,
-                Refuse(ErrorCode::LeaderUnavailable),
-            ),
-            (State::Offline, true, true, Refuse(ErrorCode::Offline)),
-            (State::Offline, true, false, Refuse(ErrorCode::Offline)),
-            (State::Offline, false, true, Refuse(ErrorCode::Offline)),
-        ];
-        for (state, read, critical, want) in cases {
-            assert_eq!(
-                decide(state, read, critical),
-                want,
-                "{state:?} read={read} critical={critical}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_write_never_goes_to_the_follower() {
-        for state in [
-            State::Unknown,
-            State::Leader,
-            State::Emergency,
-            State::Offline,
-        ] {
-            for critical in [true, false] {
-                assert_ne!(
-                    decide(state, false, critical),
-                    Decision::Send(Target::Follower)
-                );
-            }
-        }
-    }
 
     #[test]
     fn methods() {

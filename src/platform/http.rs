@@ -6,7 +6,7 @@
 
 use super::Timeout;
 use crate::model::config::ExpectValue;
-use crate::model::health::{self, Answer, JsonFields, Scalar};
+use crate::model::health::{self, JsonFields, Reply, Scalar};
 use gloo_events::EventListener;
 use std::cell::Cell;
 use std::fmt;
@@ -298,7 +298,7 @@ pub(crate) async fn probe(
     timeout_ms: u32,
     read_body: bool,
     stop: &AbortSignal,
-) -> Option<Answer> {
+) -> Option<Reply> {
     // GET, mode "cors" and redirect "follow" are fetch's defaults.
     let init = RequestInit::new();
     init.set_credentials(web_sys::RequestCredentials::Omit);
@@ -316,7 +316,7 @@ pub(crate) async fn probe(
         Vec::new()
     };
     guard.disarm();
-    Some(Answer {
+    Some(Reply {
         status,
         stayed_home: landed.is_empty() || landed.starts_with(&format!("{home}/")),
         body,
