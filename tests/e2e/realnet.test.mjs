@@ -145,6 +145,21 @@ async function waitState(page, want, ms) {
   return false;
 }
 
+/**
+ * In `want`, and still there once every probe sent while the line was bad has ended (its
+ * deadline is at most 3 × timeoutMs): such a probe can fail after the line is restored, and
+ * the page rightly acts on it (a CI run left the leader 1 s after the loss ended).
+ */
+async function waitSettled(page, want, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!(await waitState(page, want, end - Date.now()))) return false;
+    await sleep(3 * CONFIG.health.timeoutMs);
+    if ((await stateOf(page)) === want) return true;
+  }
+  return false;
+}
+
 /** Clicks the first file link (state and link read together) and waits for the download. */
 async function download(page, timeout = 15000) {
   const started = page.waitForEvent("download", { timeout });
@@ -204,7 +219,7 @@ async function runPhase(page, phase) {
   }
   s.fault = null;
   r.cleared = Date.now();
-  r.backOnLeader = await waitState(page, "leader", PACE.recoverMs + PACE.flapHoldMs + 10000);
+  r.backOnLeader = await waitSettled(page, "leader", PACE.recoverMs + PACE.flapHoldMs + 10000);
   await sleep(1200); // the refresh the change started, and a round of the reader
   r.downloads.push({ when: "after", ...(await download(page)) });
   r.end = Date.now();
