@@ -283,25 +283,26 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
 fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, ConfigError> {
     let mut routes: Vec<Route> = Vec::new();
     for (i, r) in input.iter_mut().enumerate() {
-        let field = format!("routes[{i}]");
+        // One formatting site for every field name of this route.
+        let field = |name: &str| format!("routes[{i}].{name}");
         let prefix = r.prefix.take().ok_or_else(|| ConfigError::Required {
-            field: format!("{field}.prefix"),
+            field: field("prefix"),
             hint: "",
         })?;
-        check_config_path(&format!("{field}.prefix"), &prefix)?;
+        check_config_path(&field("prefix"), &prefix)?;
         if prefix.contains(['?', '#']) {
             return Err(ConfigError::BadPath {
-                field: format!("{field}.prefix"),
+                field: field("prefix"),
                 problem: super::error::PathProblem::QueryInPrefix,
                 got: prefix,
             });
         }
         let critical = r.critical.ok_or_else(|| ConfigError::Required {
-            field: format!("{field}.critical"),
+            field: field("critical"),
             hint: ": true if the follower may serve it",
         })?;
         let own = |which: &str, url: Option<String>| {
-            url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
+            url.map(|u| Base::parse(&field(which), &u, page_is_https))
                 .transpose()
         };
         let route_leader = own("leader", r.leader.take())?;
@@ -309,7 +310,7 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
         let normal = normalise_prefix(&prefix);
         if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
             return Err(ConfigError::RepeatedPrefix {
-                field: format!("{field}.prefix"),
+                field: field("prefix"),
                 prefix,
                 first,
             });
