@@ -88,12 +88,17 @@ impl ConfigInput {
         if let (Some(h), Some(v)) = (self.health.as_deref_mut(), value) {
             h.expect = Some(match v.text() {
                 Some(text) => Expect::Text(text),
-                None => Expect::Fields(
-                    v.keys()
-                        .into_iter()
-                        .filter_map(|k| v.field(&k).map(|scalar| (k, scalar)))
-                        .collect(),
-                ),
+                None => {
+                    // A plain loop: `collect` from a filtered iterator brings three
+                    // generic functions of its own.
+                    let mut fields = Vec::new();
+                    for k in v.keys() {
+                        if let Some(scalar) = v.field(&k) {
+                            fields.push((k, scalar));
+                        }
+                    }
+                    Expect::Fields(fields)
+                }
             });
         }
     }
