@@ -205,10 +205,17 @@ fn check_relative(rel: &str) -> Result<(), PathProblem> {
 /// The longest of `bases` that `url` lies under (in case one base lies under another),
 /// and the rest of `url` after it.
 pub(crate) fn under<'a, 'b>(url: &'a str, bases: &[&'b Base]) -> Option<(&'b Base, &'a str)> {
-    bases
-        .iter()
-        .filter_map(|b| Some((*b, b.strip(url)?)))
-        .max_by_key(|(b, _)| b.url.len())
+    // A plain loop (smaller in the wasm than `filter_map` + `max_by_key`); `>=` keeps
+    // `max_by_key`'s choice of the last of equally long bases.
+    let mut longest: Option<(&'b Base, &'a str)> = None;
+    for base in bases {
+        if let Some(rest) = base.strip(url) {
+            if longest.is_none_or(|(kept, _)| base.url.len() >= kept.url.len()) {
+                longest = Some((base, rest));
+            }
+        }
+    }
+    longest
 }
 
 /// Turns what a caller passed (a path, or a URL under one of `bases`) into a path
