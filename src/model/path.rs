@@ -228,10 +228,15 @@ pub(crate) fn relative<'a>(input: &'a str, bases: &[&Base]) -> Result<Cow<'a, st
             Some((_, rest)) if rest.starts_with('/') => Cow::Borrowed(rest),
             Some((_, rest)) => Cow::Owned(format!("/{rest}")),
             None => {
+                // A plain loop: `map` + `collect` is larger in the wasm.
+                let mut names = Vec::new();
+                for base in bases {
+                    names.push(base.as_str().to_string());
+                }
                 return Err(RequestError::Elsewhere {
                     input: input.to_string(),
-                    bases: bases.iter().map(|b| b.as_str().to_string()).collect(),
-                })
+                    bases: names,
+                });
             }
         }
     };
