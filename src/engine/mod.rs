@@ -343,13 +343,11 @@ impl Engine {
         }
         if changed {
             // A listener added or removed meanwhile takes effect next time.
-            let listeners: Vec<Listener> = self
-                .inner
-                .listeners
-                .borrow()
-                .iter()
-                .map(|(_, l)| l.clone())
-                .collect();
+            // A plain loop: `map` + `collect` is larger in the wasm.
+            let mut listeners: Vec<Listener> = Vec::new();
+            for (_, l) in self.inner.listeners.borrow().iter() {
+                listeners.push(l.clone());
+            }
             for listener in listeners {
                 listener(snapshot);
             }
