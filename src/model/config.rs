@@ -207,10 +207,7 @@ impl Config {
     /// Every base a request may be sent to, for the no-escape rule.
     pub(crate) fn bases(&self) -> Vec<&Base> {
         let mut all = vec![&self.leader, &self.follower];
-        // Pushed one by one: `extend` brings a generic size-hinted loop of its own.
-        for base in self.routes.bases() {
-            all.push(base);
-        }
+        self.routes.push_bases(&mut all);
         all
     }
 
