@@ -157,21 +157,25 @@ fn is_dot_dot(segment: &[u8]) -> bool {
 /// control characters are U+0000–U+001F, U+007F and U+0080–U+009F; UTF-8 writes the
 /// last as C2 80–C2 9F, and C2 is only ever a lead byte.
 fn has_control_char(s: &str) -> bool {
+    // Plain loops here: `bytes().any()` / `position()` each bring a `try_fold` of their own.
     let mut prev = 0u8;
-    s.bytes().any(|b| {
-        let control = b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b));
+    for &b in s.as_bytes() {
+        if b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b)) {
+            return true;
+        }
         prev = b;
-        control
-    })
+    }
+    false
 }
 
 /// The path part of a relative request (`/a/b?x#y` → `/a/b`).
 pub(crate) fn path_part(rel: &str) -> &str {
-    let end = rel
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(rel.len());
-    rel.get(..end).unwrap_or(rel)
+    for (end, &b) in rel.as_bytes().iter().enumerate() {
+        if b == b'?' || b == b'#' {
+            return rel.get(..end).unwrap_or(rel);
+        }
+    }
+    rel
 }
 
 /// Checks a path from the config (`health.path`, a route prefix).
