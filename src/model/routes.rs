@@ -50,17 +50,20 @@ impl RouteTable {
 
     /// `path` is the path part only (no query or fragment).
     pub(crate) fn find(&self, path: &str) -> Matched<'_> {
-        match self.routes.iter().find(|r| segment_prefix(&r.prefix, path)) {
-            Some(r) => Matched {
-                critical: r.critical,
-                leader: r.leader.as_ref(),
-                follower: r.follower.as_ref(),
-            },
-            None => Matched {
-                critical: self.default_critical,
-                leader: None,
-                follower: None,
-            },
+        // A plain loop: `iter().find()` brings a `try_fold` of its own to the wasm.
+        for r in &self.routes {
+            if segment_prefix(&r.prefix, path) {
+                return Matched {
+                    critical: r.critical,
+                    leader: r.leader.as_ref(),
+                    follower: r.follower.as_ref(),
+                };
+            }
+        }
+        Matched {
+            critical: self.default_critical,
+            leader: None,
+            follower: None,
         }
     }
 
