@@ -333,23 +333,22 @@ impl Engine {
 
     /// A verdict was reached: wake whoever waits for one, tell listeners of a change.
     fn settled(&self, changed: bool, snapshot: &Snapshot) {
-        for waiter in self.inner.waiters.borrow_mut().drain(..) {
+        // Taken whole, not drained: `Vec::drain` is larger in the wasm.
+        for waiter in std::mem::take(&mut *self.inner.waiters.borrow_mut()) {
             let _ = waiter.send(());
         }
         if changed && snapshot.state != State::Leader {
-            for departure in self.inner.departures.borrow_mut().drain(..) {
+            for departure in std::mem::take(&mut *self.inner.departures.borrow_mut()) {
                 let _ = departure.send(());
             }
         }
         if changed {
             // A listener added or removed meanwhile takes effect next time.
-            let listeners: Vec<Listener> = self
-                .inner
-                .listeners
-                .borrow()
-                .iter()
-                .map(|(_, l)| l.clone())
-                .collect();
+            // A plain loop: `map` + `collect` is larger in the wasm.
+            let mut listeners: Vec<Listener> = Vec::new();
+            for (_, l) in self.inner.listeners.borrow().iter() {
+                listeners.push(l.clone());
+            }
             for listener in listeners {
                 listener(snapshot);
             }

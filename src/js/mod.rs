@@ -165,11 +165,15 @@ impl HealthProxy {
             }
         }
         let path = string_arg("pathOrUrl", path_or_url)?;
+        let given;
         let method = match method {
-            Some(m) => string_arg("method", m)?,
-            None => "GET".to_string(),
+            Some(m) => {
+                given = string_arg("method", m)?;
+                given.as_str()
+            }
+            None => "GET",
         };
-        let plan = Plan::new(self.engine.config(), &path, &method)?;
+        let plan = Plan::new(self.engine.config(), &path, method)?;
         let url = match policy::route(state, plan.read, plan.critical) {
             Decision::Send(target) => self.bases.url(
                 self.engine.config(),
@@ -177,8 +181,8 @@ impl HealthProxy {
                 target,
                 path.starts_with('/').then_some(path_or_url),
             ),
-            Decision::Wait => return Err(plan.refusal(ErrorCode::NotReady, &method)),
-            Decision::Refuse(code) => return Err(plan.refusal(code, &method)),
+            Decision::Wait => return Err(plan.refusal(ErrorCode::NotReady, method)),
+            Decision::Refuse(code) => return Err(plan.refusal(code, method)),
         };
         if memoised {
             self.memo.put(path_or_url, &url);

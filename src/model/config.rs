@@ -18,9 +18,13 @@ use serde::Deserialize;
 
 /// An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of.
 pub(crate) fn is_token(s: &str) -> bool {
+    // A plain loop: `bytes().all()` brings a `try_fold` of its own to the wasm.
+    for &b in s.as_bytes() {
+        if !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            return false;
+        }
+    }
     !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The smallest re-probe delay while the leader is down (the first backoff step).
@@ -88,12 +92,17 @@ impl ConfigInput {
         if let (Some(h), Some(v)) = (self.health.as_deref_mut(), value) {
             h.expect = Some(match v.text() {
                 Some(text) => Expect::Text(text),
-                None => Expect::Fields(
-                    v.keys()
-                        .into_iter()
-                        .filter_map(|k| v.field(&k).map(|scalar| (k, scalar)))
-                        .collect(),
-                ),
+                None => {
+                    // A plain loop: `collect` from a filtered iterator brings three
+                    // generic functions of its own.
+                    let mut fields = Vec::new();
+                    for k in v.keys() {
+                        if let Some(scalar) = v.field(&k) {
+                            fields.push((k, scalar));
+                        }
+                    }
+                    Expect::Fields(fields)
+                }
             });
         }
     }
@@ -202,7 +211,7 @@ impl Config {
     /// Every base a request may be sent to, for the no-escape rule.
     pub(crate) fn bases(&self) -> Vec<&Base> {
         let mut all = vec![&self.leader, &self.follower];
-        all.extend(self.routes.bases());
+        self.routes.push_bases(&mut all);
         all
     }
 
@@ -283,25 +292,26 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
 fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, ConfigError> {
     let mut routes: Vec<Route> = Vec::new();
     for (i, r) in input.iter_mut().enumerate() {
-        let field = format!("routes[{i}]");
+        // One formatting site for every field name of this route.
+        let field = |name: &str| format!("routes[{i}].{name}");
         let prefix = r.prefix.take().ok_or_else(|| ConfigError::Required {
-            field: format!("{field}.prefix"),
+            field: field("prefix"),
             hint: "",
         })?;
-        check_config_path(&format!("{field}.prefix"), &prefix)?;
+        check_config_path(&field("prefix"), &prefix)?;
         if prefix.contains(['?', '#']) {
             return Err(ConfigError::BadPath {
-                field: format!("{field}.prefix"),
+                field: field("prefix"),
                 problem: super::error::PathProblem::QueryInPrefix,
                 got: prefix,
             });
         }
         let critical = r.critical.ok_or_else(|| ConfigError::Required {
-            field: format!("{field}.critical"),
+            field: field("critical"),
             hint: ": true if the follower may serve it",
         })?;
         let own = |which: &str, url: Option<String>| {
-            url.map(|u| Base::parse(&format!("{field}.{which}"), &u, page_is_https))
+            url.map(|u| Base::parse(&field(which), &u, page_is_https))
                 .transpose()
         };
         let route_leader = own("leader", r.leader.take())?;
@@ -309,7 +319,7 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
         let normal = normalise_prefix(&prefix);
         if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
             return Err(ConfigError::RepeatedPrefix {
-                field: format!("{field}.prefix"),
+                field: field("prefix"),
                 prefix,
                 first,
             });

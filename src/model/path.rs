@@ -118,14 +118,16 @@ fn check_authority(authority: &str) -> Result<(), UrlProblem> {
         return Err(UrlProblem::NoHost);
     }
     if let Some(port) = port {
-        let ok = !port.is_empty()
-            && port.len() <= 5
-            && port.bytes().all(|b| b.is_ascii_digit())
-            && port
-                .parse::<u32>()
-                .map(|p| (1..=65535).contains(&p))
-                .unwrap_or(false);
-        if !ok {
+        // Digits read by hand: smaller in the wasm than `bytes().all()` and `parse()`.
+        let mut ok = !port.is_empty() && port.len() <= 5;
+        let mut value = 0u32;
+        for &b in port.as_bytes() {
+            ok &= b.is_ascii_digit();
+            value = value
+                .saturating_mul(10)
+                .saturating_add(u32::from(b.wrapping_sub(b'0')));
+        }
+        if !ok || !(1..=65535).contains(&value) {
             return Err(UrlProblem::Port);
         }
     }
@@ -157,21 +159,25 @@ fn is_dot_dot(segment: &[u8]) -> bool {
 /// control characters are U+0000–U+001F, U+007F and U+0080–U+009F; UTF-8 writes the
 /// last as C2 80–C2 9F, and C2 is only ever a lead byte.
 fn has_control_char(s: &str) -> bool {
+    // Plain loops here: `bytes().any()` / `position()` each bring a `try_fold` of their own.
     let mut prev = 0u8;
-    s.bytes().any(|b| {
-        let control = b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b));
+    for &b in s.as_bytes() {
+        if b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b)) {
+            return true;
+        }
         prev = b;
-        control
-    })
+    }
+    false
 }
 
 /// The path part of a relative request (`/a/b?x#y` → `/a/b`).
 pub(crate) fn path_part(rel: &str) -> &str {
-    let end = rel
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(rel.len());
-    rel.get(..end).unwrap_or(rel)
+    for (end, &b) in rel.as_bytes().iter().enumerate() {
+        if b == b'?' || b == b'#' {
+            return rel.get(..end).unwrap_or(rel);
+        }
+    }
+    rel
 }
 
 /// Checks a path from the config (`health.path`, a route prefix).
@@ -205,10 +211,17 @@ fn check_relative(rel: &str) -> Result<(), PathProblem> {
 /// The longest of `bases` that `url` lies under (in case one base lies under another),
 /// and the rest of `url` after it.
 pub(crate) fn under<'a, 'b>(url: &'a str, bases: &[&'b Base]) -> Option<(&'b Base, &'a str)> {
-    bases
-        .iter()
-        .filter_map(|b| Some((*b, b.strip(url)?)))
-        .max_by_key(|(b, _)| b.url.len())
+    // A plain loop (smaller in the wasm than `filter_map` + `max_by_key`); `>=` keeps
+    // `max_by_key`'s choice of the last of equally long bases.
+    let mut longest: Option<(&'b Base, &'a str)> = None;
+    for base in bases {
+        if let Some(rest) = base.strip(url) {
+            if longest.is_none_or(|(kept, _)| base.url.len() >= kept.url.len()) {
+                longest = Some((base, rest));
+            }
+        }
+    }
+    longest
 }
 
 /// Turns what a caller passed (a path, or a URL under one of `bases`) into a path
@@ -221,10 +234,15 @@ pub(crate) fn relative<'a>(input: &'a str, bases: &[&Base]) -> Result<Cow<'a, st
             Some((_, rest)) if rest.starts_with('/') => Cow::Borrowed(rest),
             Some((_, rest)) => Cow::Owned(format!("/{rest}")),
             None => {
+                // A plain loop: `map` + `collect` is larger in the wasm.
+                let mut names = Vec::new();
+                for base in bases {
+                    names.push(base.as_str().to_string());
+                }
                 return Err(RequestError::Elsewhere {
                     input: input.to_string(),
-                    bases: bases.iter().map(|b| b.as_str().to_string()).collect(),
-                })
+                    bases: names,
+                });
             }
         }
     };

@@ -162,20 +162,18 @@ impl Lease {
     /// in a third of its lifetime.
     fn tick(lease: &Rc<Lease>) {
         let now = env::now_ms();
-        let holder = lease.storage.get_item(&lease.key).ok().flatten();
+        let holder = lease.stored();
         // The browser's number parser: NaN for anything that is not a time, which counts
         // as expired like a missing lease.
         let (owner, until) = holder
             .as_deref()
             .and_then(|h| h.split_once('@'))
-            .map(|(o, u)| (o.to_string(), js_sys::Number::parse_float(u)))
-            .unwrap_or_default();
+            .map_or(("", f64::NAN), |(o, u)| (o, js_sys::Number::parse_float(u)));
         if owner == lease.me || until.is_nan() || until < now {
             let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
-            let won = lease.storage.get_item(&lease.key).ok().flatten().as_deref()
-                == Some(value.as_str());
+            let won = lease.stored().as_deref() == Some(value.as_str());
             let was = lease.prober.replace(won);
             if won && !was {
                 (lease.on_elected)();
@@ -192,10 +190,15 @@ impl Lease {
         *lease.timer.borrow_mut() = Some(timer);
     }
 
+    /// The lease as stored (`holder@until`), if any.
+    fn stored(&self) -> Option<String> {
+        self.storage.get_item(&self.key).ok().flatten()
+    }
+
     fn release(&self) {
         self.timer.borrow_mut().take();
-        let mine = self.storage.get_item(&self.key).ok().flatten();
-        if mine
+        if self
+            .stored()
             .as_deref()
             .and_then(|h| h.split_once('@'))
             .map(|(o, _)| o)
