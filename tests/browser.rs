@@ -459,35 +459,42 @@ async fn a_write_that_times_out_is_outcome_unknown_with_the_key_the_leader_recei
     }
 }
 
+/// Both kinds of body: one of unknown length (streamed to the caller) and one whose
+/// `Content-Length` is small (taken in whole before the response is handed over).
+const STALLS: [&str; 2] = ["/api/stall", "/api/stall?length=1000"];
+
 #[wasm_bindgen_test]
 async fn a_writes_stalled_body_rejects_its_read_with_outcome_unknown_and_the_key() {
     // requestTimeoutMs is the test config's 800.
     let (p, _) = started_counting_probes(KEYED).await;
-    let r = fetch_ok(&p, "/api/stall", post("{}")).await;
-    assert_eq!(r.status(), 200, "the status is the write's known outcome");
     let read_all: js_sys::Function = js(
         "(r) => { const rd = r.body.getReader(); const pump = () => rd.read().then((x) => (x.done ? null : pump())); return pump(); }",
     )
     .unchecked_into();
-    let reading = js_sys::Promise::from(read_all.call1(&JsValue::NULL, &r).unwrap());
-    let e = match within(5000, reading).await {
-        Some(Err(e)) => e,
-        other => panic!("reading a stalled body must reject: {other:?}"),
-    };
-    assert_eq!(code(&e), "OUTCOME_UNKNOWN", "{}", message(&e));
-    assert!(
-        message(&e).contains("answered 200 by the leader"),
-        "{}",
-        message(&e)
-    );
-    let key = field(&e, "idempotencyKey").as_string().unwrap();
-    assert_eq!(keys_at_the_leader().await, [key]);
-    // A read's stalled body keeps the deadline's own reason.
-    let r = fetch_ok(&p, "/api/stall", GET).await;
-    let reading = js_sys::Promise::from(read_all.call1(&JsValue::NULL, &r).unwrap());
-    match within(5000, reading).await {
-        Some(Err(e)) => assert!(field(&e, "code").is_undefined(), "{e:?}"),
-        other => panic!("reading a stalled body must reject: {other:?}"),
+    for path in STALLS {
+        reset().await;
+        let r = fetch_ok(&p, path, post("{}")).await;
+        assert_eq!(r.status(), 200, "{path}: the status is the write's known outcome");
+        let reading = js_sys::Promise::from(read_all.call1(&JsValue::NULL, &r).unwrap());
+        let e = match within(5000, reading).await {
+            Some(Err(e)) => e,
+            other => panic!("{path}: reading a stalled body must reject: {other:?}"),
+        };
+        assert_eq!(code(&e), "OUTCOME_UNKNOWN", "{path}: {}", message(&e));
+        assert!(
+            message(&e).contains("answered 200 by the leader"),
+            "{path}: {}",
+            message(&e)
+        );
+        let key = field(&e, "idempotencyKey").as_string().unwrap();
+        assert_eq!(keys_at_the_leader().await, [key], "{path}");
+        // A read's stalled body keeps the deadline's own reason.
+        let r = fetch_ok(&p, path, GET).await;
+        let reading = js_sys::Promise::from(read_all.call1(&JsValue::NULL, &r).unwrap());
+        match within(5000, reading).await {
+            Some(Err(e)) => assert!(field(&e, "code").is_undefined(), "{path}: {e:?}"),
+            other => panic!("{path}: reading a stalled body must reject: {other:?}"),
+        }
     }
     p.stop();
 }
@@ -1407,28 +1414,61 @@ async fn the_callers_abort_while_it_reads_rejects_the_read_with_its_reason() {
     p.stop();
 }
 
+/// The caller's own abort while a small body is still being taken in (the response not
+/// handed over yet) rejects the fetch with exactly the reason it gave, as fetch does, and
+/// is no leader failure.
+#[wasm_bindgen_test]
+async fn the_callers_abort_before_a_small_body_is_in_rejects_the_fetch_with_its_reason() {
+    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":5000}"#).await;
+    for reason in ["42", "new Error('left the page')"] {
+        let controller = web_sys::AbortController::new().unwrap();
+        let i = init("{}");
+        js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+        let sent = p.fetch(STALLS[1].into(), Some(i));
+        sleep(300).await;
+        let reason = js(reason);
+        controller.abort_with_reason(&reason);
+        match within(3000, sent).await {
+            Some(Err(e)) => assert!(js_sys::Object::is(&e, &reason), "{reason:?}: got {e:?}"),
+            other => panic!("{reason:?}: the fetch ended {other:?}"),
+        }
+    }
+    sleep(300).await;
+    assert_no_probe_since(&p, probes).await;
+    p.stop();
+}
+
+/// A body that stalls is cut at the deadline, its read rejects, and a probe is made. One of
+/// unknown length is handed over with its head (the caller may stream it); a small one
+/// is handed over when it is whole, or, stalled, at the deadline.
 #[wasm_bindgen_test]
 async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
-    let (p, probes) = started_counting_probes(r#"{"requestTimeoutMs":800}"#).await;
-    let t0 = now();
-    let r = fetch_ok(&p, "/api/stall", GET).await;
-    assert_eq!(r.status(), 200);
-    assert!(r.url().starts_with(LEADER), "{}", r.url());
-    let body = within(5000, r.text().unwrap()).await;
-    let took = now() - t0;
-    assert!(body.is_some(), "reading a stalled body never settled");
-    assert!(
-        body.is_some_and(|b| b.is_err()),
-        "reading a stalled body must reject"
-    );
-    assert!((700.0..2000.0).contains(&took), "rejected after {took} ms");
-    sleep(300).await;
-    assert_eq!(
-        stats().await.n("leader.probes"),
-        probes + 1.0,
-        "the stall triggered a probe"
-    );
-    assert_eq!(state(&p), "leader", "the probe found the leader healthy");
+    let (p, _) = started_counting_probes(r#"{"requestTimeoutMs":800}"#).await;
+    for (path, head_within) in [(STALLS[0], 0.0..700.0), (STALLS[1], 700.0..2000.0)] {
+        sleep(300).await;
+        let probes = stats().await.n("leader.probes");
+        let t0 = now();
+        let r = fetch_ok(&p, path, GET).await;
+        let head = now() - t0;
+        assert!(head_within.contains(&head), "{path}: the response came after {head} ms");
+        assert_eq!(r.status(), 200);
+        assert!(r.url().starts_with(LEADER), "{}", r.url());
+        let body = within(5000, r.text().unwrap()).await;
+        let took = now() - t0;
+        assert!(body.is_some(), "{path}: reading a stalled body never settled");
+        assert!(
+            body.is_some_and(|b| b.is_err()),
+            "{path}: reading a stalled body must reject"
+        );
+        assert!((700.0..2000.0).contains(&took), "{path}: rejected after {took} ms");
+        sleep(300).await;
+        assert_eq!(
+            stats().await.n("leader.probes"),
+            probes + 1.0,
+            "{path}: the stall triggered a probe"
+        );
+        assert_eq!(state(&p), "leader", "the probe found the leader healthy");
+    }
     // A body read in time is untouched by the deadline.
     let r = fetch_ok(&p, "/api/pages", GET).await;
     sleep(900).await;
@@ -1436,36 +1476,62 @@ async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
     p.stop();
 }
 
-/// The response handed over carries its body through the proxy's stream, and keeps
-/// everything else of the one fetch returned: url, type, redirected, status, headers.
+/// A small body's response is handed over as the very Response fetch gave (no stream
+/// of ours in between: benchmark section 11); a larger one's body comes through the
+/// proxy's stream, in a response that keeps everything else of the one fetch returned:
+/// url, type, redirected, status, headers.
 #[wasm_bindgen_test]
 async fn a_delivered_response_keeps_what_fetch_said_of_it() {
     reset().await;
     let p = proxy("{}");
     start(&p).await;
+    let real = js("globalThis.fetch");
+    js(r#"(() => {
+        const real = globalThis.fetch;
+        globalThis.fetch = function () {
+            const sent = real.apply(this, arguments);
+            sent.then((r) => { globalThis.lastFetched = r; }, () => {});
+            return sent;
+        };
+    })()"#);
     let r = fetch_ok(&p, "/api/status/404", GET).await;
+    let fetched = js("globalThis.lastFetched");
+    js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real).unwrap();
+    assert!(
+        js_sys::Object::is(&r, &fetched),
+        "a small body: the Response fetch gave"
+    );
     assert_eq!(r.url(), format!("{LEADER}/api/status/404"));
-    assert_eq!(field(&r, "type").as_string().as_deref(), Some("cors"));
-    assert_eq!(field(&r, "redirected").as_bool(), Some(false));
     assert_eq!(r.status(), 404);
-    assert_eq!(r.status_text(), "Not Found");
-    assert_eq!(
-        r.headers().get("content-type").unwrap().as_deref(),
-        Some("application/json")
-    );
-    assert!(
-        r.body().is_some_and(|b| !b.locked()),
-        "a body the caller can read"
-    );
-    assert!(
-        js_sys::Object::get_own_property_descriptor(&r, &"url".into()).is_object(),
-        "the proxy's own response, with the url set on it"
-    );
     assert!(json(r).await.is_object());
     let r = fetch_ok(&p, "/api/moved", GET).await;
     assert_eq!(r.url(), format!("{LEADER}/api/pages"));
     assert_eq!(field(&r, "redirected").as_bool(), Some(true));
     assert_eq!(text(&json(r).await, "servedBy"), "leader");
+    // 128 KiB: more than a small body, so through the proxy's stream.
+    let r = fetch_ok(&p, "/api/big?kb=128", GET).await;
+    assert!(
+        js_sys::Object::get_own_property_descriptor(&r, &"url".into()).is_object(),
+        "the proxy's own response, with the url set on it"
+    );
+    assert_eq!(r.url(), format!("{LEADER}/api/big?kb=128"));
+    assert_eq!(field(&r, "type").as_string().as_deref(), Some("cors"));
+    assert_eq!(field(&r, "redirected").as_bool(), Some(false));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.status_text(), "OK");
+    assert_eq!(
+        r.headers().get("content-type").unwrap().as_deref(),
+        Some("text/plain")
+    );
+    assert!(
+        r.body().is_some_and(|b| !b.locked()),
+        "a body the caller can read"
+    );
+    let body = within(5000, r.array_buffer().unwrap()).await;
+    assert!(
+        matches!(body, Some(Ok(ref b)) if js_sys::ArrayBuffer::from(b.clone()).byte_length() == 128 * 1024),
+        "{body:?}"
+    );
     p.stop();
 }
 

@@ -60,7 +60,7 @@ type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Judged, Failure>> + 'a>>;
 
 /// Where [`Request::lead`] leaves a request.
 enum Then<'a> {
-    Done(Response),
+    Done(JsValue),
     /// The verdict left the leader: a critical read races the follower.
     Race(Attempt<'a>),
     Follower,
@@ -79,7 +79,8 @@ struct Request<'a> {
     key: Option<String>,
 }
 
-pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<Response, Failure> {
+/// A response, or a promise of one (a small body is read in whole first: `http::watch_body`).
+pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<JsValue, Failure> {
     let plan = Plan::new(engine.config(), &call.path, &call.method)
         .map_err(|e| Failure::Proxy(e.into()))?;
     let key = match &engine.config().idempotency_key {
@@ -195,7 +196,7 @@ impl<'a> Request<'a> {
     /// status is its outcome, so its fetch resolves; a read of its stalled body rejects
     /// with `OUTCOME_UNKNOWN`: the rest of the answer is what is unknown, and a resend
     /// with the key gets the leader's stored answer whole.
-    fn deliver(&self, (response, guard): Sent) -> Response {
+    fn deliver(&self, (response, guard): Sent) -> JsValue {
         let engine = self.engine.clone();
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
@@ -251,7 +252,7 @@ impl<'a> Request<'a> {
 
     /// The leader and the follower both in flight: the first good answer wins, the other
     /// is aborted.
-    async fn race(&self, leader: Attempt<'a>) -> Result<Response, Failure> {
+    async fn race(&self, leader: Attempt<'a>) -> Result<JsValue, Failure> {
         let follower = self.attempt(Target::Follower);
         let (first, other) = match select(leader, follower).await {
             Either::Left((outcome, other)) | Either::Right((outcome, other)) => (outcome?, other),
@@ -368,7 +369,7 @@ impl<'a> Request<'a> {
 
     /// In `emergency`: the follower's answer, whatever its status. No answer lets a probe
     /// decide (spec §2): the leader once if it is back, else the verdict's refusal.
-    async fn via_follower(&self) -> Result<Response, Failure> {
+    async fn via_follower(&self) -> Result<JsValue, Failure> {
         // One attempt site for both tries (each await costs code): `first` holds the
         // follower's failure once it is known.
         let mut target = Target::Follower;

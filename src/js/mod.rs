@@ -110,7 +110,7 @@ impl HealthProxy {
             let call = init::read_call(&path_or_url, init)
                 .map_err(|e| error_to_js(&HealthProxyError::from(e)))?;
             match request::fetch(&engine, &call).await {
-                Ok(response) => Ok(response.into()),
+                Ok(response) => Ok(response),
                 Err(Failure::Proxy(e)) => Err(error_to_js(&e)),
                 Err(Failure::Js(e)) => Err(e),
             }

@@ -2,7 +2,7 @@
 //! on, built from typed reasons (config, path, refusal) whose `Display` is that message.
 
 use super::target::Target;
-use std::fmt;
+use std::fmt::{self, Write};
 
 /// The codes of spec §4; the JS layer exposes them as the `code` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,9 +231,12 @@ impl fmt::Display for Quoted<'_> {
         f.write_str("\"")?;
         for c in self.0.chars() {
             match c {
-                '"' | '\\' => write!(f, "\\{c}")?,
+                '"' | '\\' => {
+                    f.write_char('\\')?;
+                    f.write_char(c)?
+                }
                 c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
-                c => write!(f, "{c}")?,
+                c => f.write_char(c)?,
             }
         }
         f.write_str("\"")
@@ -375,5 +378,16 @@ impl fmt::Display for Why {
             Why::Timeout(who, ms) => write!(f, "{who} did not answer within {ms} ms"),
             Why::Network(who) => write!(f, "{who} could not be reached (network error)"),
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_escapes_quotes_backslashes_and_control_characters() {
+        let shown = Quoted("a\"b\\c\u{1}\u{7f}é ✓").to_string();
+        assert_eq!(shown, r#""a\"b\\c\u{1}\u{7f}é ✓""#);
     }
 }

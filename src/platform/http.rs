@@ -198,49 +198,107 @@ pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
     Some(key)
 }
 
-/// Hands `response` over with `guard` still bounding its body (as reqwest's wasm
-/// backend keeps its abort guard in the body): the body is piped, as fast as it
-/// arrives, into the stream the caller reads, so the deadline bounds the server sending
-/// it, not the caller reading it. A body the deadline cuts runs `on_stall` and makes the
-/// caller's read reject, with the reason `on_stall` gives, else the deadline's. Finishing
-/// the body, or having none, disarms the guard.
+/// A body whose declared `Content-Length` has at most this many digits (under 100,000
+/// bytes) is taken in whole before the response is handed over: a stream of our own in
+/// between costs each read 0.1–0.2 ms (README, benchmark section 11), and a body this
+/// small comes with its head. A longer body, or one of unknown length, is streamed.
+const HOLD_DIGITS: usize = 5;
+
+/// Hands `response` over with `guard` still bounding its body (as reqwest's wasm backend
+/// keeps its abort guard in the body), so the deadline bounds the server sending it, not
+/// the caller reading it. A small body ([`HOLD_DIGITS`]) is read in full, from a clone,
+/// before the response is handed over (a promise of it is returned); any other is piped
+/// as it arrives into a stream the caller reads. A body the deadline cuts runs `on_stall`
+/// and makes the caller's read reject, with the reason `on_stall` gives, else the
+/// deadline's; the caller's own abort rejects with its reason. Finishing the body, or
+/// having none, disarms the guard.
 pub(crate) fn watch_body(
     response: Response,
     mut guard: AbortGuard,
     on_stall: impl FnOnce() -> Option<JsValue> + 'static,
-) -> Response {
+) -> JsValue {
     let Some(body) = response.body() else {
         guard.disarm();
-        return response;
+        return response.into();
     };
-    let Some((pipe, control, out)) = rewrap(&response) else {
-        guard.disarm();
-        return response;
-    };
-    let signal = guard.signal();
     // The deadline may have passed while the response was held (a leader's answer kept
     // while a probe or the follower was tried): not a stall of the server's.
-    let late = signal.aborted();
-    // The caller's side is errored by the task below, never by the pipe, and with the
-    // reason fetch would give: the caller's own when its signal aborted. The pipe is
-    // raced against the guard's abort: WebKit's pipe waits for its pending read of an
-    // aborted fetch body before it ends, and WebKitGTK sometimes never settles that read.
-    let options = web_sys::StreamPipeOptions::new();
-    options.set_prevent_abort(true);
-    let first = guard.race(&body.pipe_to_with_options(&pipe.writable(), &options));
-    super::spawn(async move {
-        if let Err(failed) = first.await {
-            let reason = match guard.classify() {
-                SendError::CallerAbort(reason) => reason,
-                SendError::Timeout if !late => on_stall().unwrap_or_else(|| signal.reason()),
-                SendError::Timeout => signal.reason(),
-                _ => failed,
+    let late = guard.signal().aborted();
+    let small = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|n| {
+            (1..=HOLD_DIGITS).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
+        });
+    // Held: a clone is read to its end, then the original, every byte of it in, is what
+    // the caller gets (the Response fetch gave, untouched, with nothing left to hang on).
+    // Streamed: the body is piped into the caller's stream, which the task below errors,
+    // never the pipe, with the reason fetch would give. The pipe is raced against the
+    // guard's abort: WebKit's pipe waits for its pending read of an aborted fetch body
+    // before it ends, and WebKitGTK sometimes never settles that read.
+    let (wait, streamed) = match small
+        .then(|| response.clone().ok()?.array_buffer().ok())
+        .flatten()
+    {
+        Some(drain) => (drain, None),
+        None => {
+            let Some((pipe, control, out)) = rewrap(&response) else {
+                guard.disarm();
+                return response.into();
             };
-            control.error_with_reason(&reason);
+            let options = web_sys::StreamPipeOptions::new();
+            options.set_prevent_abort(true);
+            let pipe = body.pipe_to_with_options(&pipe.writable(), &options);
+            (pipe, Some((control, out)))
         }
+    };
+    let first = guard.race(&wait);
+    let mut settle = None;
+    let handed: JsValue = match &streamed {
+        Some((_, out)) => out.into(),
+        None => js_sys::Promise::new(&mut |yes, no| settle = Some((yes, no))).into(),
+    };
+    super::spawn(async move {
+        let outcome = first.await;
+        // Why the body was cut short: the caller's own reason when its signal aborted
+        // (`Err`), else the reason its read rejects with: `on_stall`'s or the deadline's
+        // when the server stalled, the failure's own otherwise.
+        let cut = outcome.err().map(|failed| {
+            Ok(match guard.classify() {
+                SendError::CallerAbort(reason) => return Err(reason),
+                SendError::Timeout if !late => {
+                    on_stall().unwrap_or_else(|| guard.signal().reason())
+                }
+                SendError::Timeout => guard.signal().reason(),
+                _ => failed,
+            })
+        });
         guard.disarm();
+        if let Some((control, _)) = streamed {
+            if let Some(reason) = cut {
+                control.error_with_reason(&reason.unwrap_or_else(|r| r));
+            }
+            return;
+        }
+        let Some((yes, no)) = settle else {
+            return;
+        };
+        let _ = match cut {
+            None => yes.call1(&JsValue::NULL, &response),
+            Some(Ok(reason)) => match rewrap(&response) {
+                Some((_, control, out)) => {
+                    control.error_with_reason(&reason);
+                    yes.call1(&JsValue::NULL, &out)
+                }
+                None => no.call1(&JsValue::NULL, &reason),
+            },
+            // A held response was not handed over yet: fetch rejects, as fetch does.
+            Some(Err(reason)) => no.call1(&JsValue::NULL, &reason),
+        };
     });
-    out
+    handed
 }
 
 /// A response like `original` whose body comes out of a new stream, with the stream's

@@ -165,8 +165,15 @@ test("five tabs shown together make one probe", async () => {
     return window.__fetches.filter(([u, t]) => u.startsWith(url) && t <= at && t >= window.__shownAt).length;
   }, leaderHealth)));
   const sources = await Promise.all(tabs.map((t) => t.evaluate(() => window.hub.proxy.snapshot().source)));
+  // On a failure, each tab's own requests and state changes (ms after it was shown) say
+  // which tab probed and when: a tab whose question went unanswered for a whole round
+  // (2 × health.timeoutMs) probes by design; one that probed sooner is a defect.
+  const trace = await Promise.all(tabs.map((t) => t.evaluate(() => JSON.stringify({
+    requests: window.__fetches.filter(([, at]) => at >= window.__shownAt - 5).map(([u, at]) => [new URL(u).port + new URL(u).pathname, Math.round(at - window.__shownAt)]),
+    changes: window.__changes.map(([st, at]) => [st, Math.round(at - window.__shownAt)]),
+  }))));
   console.log(`five tabs shown together: ${made} leader probe(s) at the leader, ${perTab.join("+")} started before each tab's verdict; sources ${sources.join(", ")}`);
-  assert.equal(perTab.reduce((a, b) => a + b, 0), 1, `probes started before each tab's verdict: ${perTab.join(", ")}`);
+  assert.equal(perTab.reduce((a, b) => a + b, 0), 1, `probes started before each tab's verdict: ${perTab.join(", ")}; per tab: ${trace.join(" | ")}`);
   assert.ok(made >= 1, "the leader saw no probe");
   await env.sim.leader("up");
   await context.close();

@@ -299,17 +299,29 @@ struct Kb {
 }
 
 /// A body that stalls: the head and a first part of the body, then nothing, ever (the
-/// client's deadline must end it). `/api/stall`, GET or POST (a write's answer can stall too).
-async fn stall(State(a): State<Api>) -> Response {
-    stalled(&format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name()))
+/// client's deadline must end it). `/api/stall`, GET or POST (a write's answer can stall
+/// too); `?length=N` declares a `Content-Length` of N bytes (a body of known length, which
+/// the library takes in whole before it hands the response over), else none is declared.
+async fn stall(State(a): State<Api>, Query(q): Query<Length>) -> Response {
+    let first = format!("{{\"servedBy\":\"{}\",\"part\":\"", a.role.name());
+    let length = q.length.as_deref().and_then(|v| v.parse::<usize>().ok());
+    stalled(&first, length.map(|n| n.max(first.len() + 1)))
 }
 
-/// A 200 JSON head and `first`, then nothing, ever.
-fn stalled(first: &str) -> Response {
-    Response::builder()
+#[derive(Deserialize)]
+struct Length {
+    length: Option<String>,
+}
+
+/// A 200 JSON head (with `Content-Length: length` when given) and `first`, then nothing, ever.
+fn stalled(first: &str, length: Option<usize>) -> Response {
+    let mut head = Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(axum::body::Body::new(Stall(Some(first.to_string().into()))))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(length) = length {
+        head = head.header(header::CONTENT_LENGTH, length);
+    }
+    head.body(axum::body::Body::new(Stall(Some(first.to_string().into()))))
         .unwrap_or_else(|_| err_json(StatusCode::INTERNAL_SERVER_ERROR, "stall"))
 }
 
@@ -643,7 +655,7 @@ async fn answer(a: &Api, arrival: &Arrival, req: Request, next: Next) -> Respons
             r
         }
         Effective::HealthStall if req.uri().path().starts_with("/health") && !is_options => {
-            stalled(r#"{"status":"#)
+            stalled(r#"{"status":"#, None)
         }
         Effective::Slow if !is_options => {
             sleep_ms(arrival.slow_ms).await;
