@@ -474,7 +474,11 @@ async fn a_writes_stalled_body_rejects_its_read_with_outcome_unknown_and_the_key
     for path in STALLS {
         reset().await;
         let r = fetch_ok(&p, path, post("{}")).await;
-        assert_eq!(r.status(), 200, "{path}: the status is the write's known outcome");
+        assert_eq!(
+            r.status(),
+            200,
+            "{path}: the status is the write's known outcome"
+        );
         let reading = js_sys::Promise::from(read_all.call1(&JsValue::NULL, &r).unwrap());
         let e = match within(5000, reading).await {
             Some(Err(e)) => e,
@@ -1450,17 +1454,26 @@ async fn a_body_that_stalls_is_aborted_at_the_deadline_and_triggers_a_probe() {
         let t0 = now();
         let r = fetch_ok(&p, path, GET).await;
         let head = now() - t0;
-        assert!(head_within.contains(&head), "{path}: the response came after {head} ms");
+        assert!(
+            head_within.contains(&head),
+            "{path}: the response came after {head} ms"
+        );
         assert_eq!(r.status(), 200);
         assert!(r.url().starts_with(LEADER), "{}", r.url());
         let body = within(5000, r.text().unwrap()).await;
         let took = now() - t0;
-        assert!(body.is_some(), "{path}: reading a stalled body never settled");
+        assert!(
+            body.is_some(),
+            "{path}: reading a stalled body never settled"
+        );
         assert!(
             body.is_some_and(|b| b.is_err()),
             "{path}: reading a stalled body must reject"
         );
-        assert!((700.0..2000.0).contains(&took), "{path}: rejected after {took} ms");
+        assert!(
+            (700.0..2000.0).contains(&took),
+            "{path}: rejected after {took} ms"
+        );
         sleep(300).await;
         assert_eq!(
             stats().await.n("leader.probes"),
