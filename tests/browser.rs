@@ -1626,13 +1626,16 @@ async fn on_change_subscriptions_outlive_stop() {
     let (seen, unsubscribe) = record_states(&p);
     start(&p).await;
     p.stop();
-    start(&p).await;
     // A restart keeps its verdict and probes again in the background: wait for that round
-    // to end, or the check below joins it. On a loaded machine its probe could still be
-    // out when the leader goes down, it would come back healthy, and the check with it
-    // (CI, loaded: `left: ["leader"]`).
+    // to end, or the check below joins it. Its probe, still out when the leader goes down,
+    // comes back healthy, and the check with it (CI, loaded: `left: ["leader"]`). The
+    // simulator's delay keeps that probe out every time: without the first check, this
+    // fails on every run.
+    control("/delay/300").await;
+    start(&p).await;
     check(&p).await;
     leader_mode("app-down").await;
+    control("/delay/0").await;
     check(&p).await;
     assert_eq!(*seen.borrow(), ["leader", "emergency"]);
     unsubscribe.call0(&JsValue::NULL).unwrap();
