@@ -169,7 +169,7 @@ test("five tabs shown together make one probe", async () => {
   // which tab probed and when: a tab whose question went unanswered for a whole round
   // (2 × health.timeoutMs) probes by design; one that probed sooner is a defect.
   const trace = await Promise.all(tabs.map((t) => t.evaluate(() => JSON.stringify({
-    requests: window.__fetches.filter(([, at]) => at >= window.__shownAt - 5).map(([u, at]) => [new URL(u).port + new URL(u).pathname, Math.round(at - window.__shownAt)]),
+    requests: window.__fetches.filter(([, at]) => at >= window.__shownAt - 5).map(([u, at]) => [new URL(u, location.href).port + new URL(u, location.href).pathname, Math.round(at - window.__shownAt)]),
     changes: window.__changes.map(([st, at]) => [st, Math.round(at - window.__shownAt)]),
   }))));
   console.log(`five tabs shown together: ${made} leader probe(s) at the leader, ${perTab.join("+")} started before each tab's verdict; sources ${sources.join(", ")}`);
