@@ -265,15 +265,13 @@ pub(crate) fn watch_body(
         // Why the body was cut short: the caller's own reason when its signal aborted
         // (`Err`), else the reason its read rejects with: `on_stall`'s or the deadline's
         // when the server stalled, the failure's own otherwise.
-        let cut = outcome.err().map(|failed| {
-            Ok(match guard.classify() {
-                SendError::CallerAbort(reason) => return Err(reason),
-                SendError::Timeout if !late => {
-                    on_stall().unwrap_or_else(|| guard.signal().reason())
-                }
-                SendError::Timeout => guard.signal().reason(),
-                _ => failed,
-            })
+        let cut = outcome.err().map(|failed| match guard.classify() {
+            SendError::CallerAbort(reason) => Err(reason),
+            SendError::Timeout if !late => {
+                Ok(on_stall().unwrap_or_else(|| guard.signal().reason()))
+            }
+            SendError::Timeout => Ok(guard.signal().reason()),
+            _ => Ok(failed),
         });
         guard.disarm();
         if let Some((control, _)) = streamed {
