@@ -1,14 +1,14 @@
-# The two commands of the README. Each installs what it needs first (tests/tools/setup.sh).
+# The two commands of the README. Each installs what it needs first (tools/setup.sh).
 .PHONY: demo test bench
 
 # Builds the package, starts the simulated leader, follower and page, prints the URLs.
 demo:
-	tests/tools/demo.sh
+	tools/demo.sh
 
 # Every test: lints, native core tests, simulator tests, wasm tests in Chromium, Firefox, WebKit and Node.
 test:
-	tests/tools/test.sh
+	tools/test.sh
 
 # The benchmark table (not part of `test`); e.g. make bench ARGS="--delay-ms 20 --reads 200".
 bench:
-	tests/tools/bench.sh $(ARGS)
+	tools/bench.sh $(ARGS)

@@ -1,5 +1,5 @@
 //! health-proxy: a per-browser switch between a cheap leader server and an always-up
-//! follower replica (see `README.md` and the product spec).
+//! follower replica (see `README.md`, `docs/` and the product spec).
 //!
 //! Layout: `model` is the data model and every decision, pure (no web APIs, tested
 //! natively); `platform` wraps the web APIs it needs (one checked fetch with an

@@ -54,7 +54,7 @@ impl fmt::Debug for AbortGuard {
 extern "C" {
     // Whatever `globalThis.fetch` is now (a RUM agent's or a test's wrapper too): it may
     // throw, return a non-promise, reject with any value or resolve with a non-Response;
-    // `send` checks each (gloo-net's `send()` trapped on them: README, dependencies).
+    // `send` checks each (gloo-net's `send()` trapped on them: docs/size.md).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
 }
@@ -200,7 +200,7 @@ pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
 
 /// A body whose declared `Content-Length` has at most this many digits (under 100,000
 /// bytes) is taken in whole before the response is handed over: a stream of our own in
-/// between costs each read 0.1–0.2 ms (README, benchmark section 11), and a body this
+/// between costs each read 0.1–0.2 ms (benchmark section 11, CONTRIBUTING.md), and a body this
 /// small comes with its head. A longer body, or one of unknown length, is streamed.
 const HOLD_DIGITS: usize = 5;
 

@@ -1,4 +1,4 @@
-// Drives the app built from the README's Angular recipe (tests/tools/angular-recipe.sh)
+// Drives the app built from the Angular quick start, docs/angular/ (tests/e2e/angular-recipe.sh),
 // in headless Chromium against the simulator: leader, blackout, 502, recovery.
 //   node angular-recipe.mjs <dist/hub/browser>
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { ports, serveConfig, startSim, launch } from "./harness.mjs";
 const p = ports(18640);
 const sim = await startSim(p, ["--www", process.argv[2]]);
 const browser = await launch();
-// The README's config.json, pointed at the simulator.
+// docs/angular/public/config.json, pointed at the simulator.
 const config = {
   leader: `http://127.0.0.1:${p.leader}`,
   follower: `http://127.0.0.1:${p.follower}`,
@@ -62,7 +62,7 @@ try {
   assert.equal((await sim.notes()).length, 2, "the notes reached the leader");
   assert.equal((await sim.stats()).follower.writes, 0);
   assert.deepEqual(errors, []);
-  console.log("the README recipe works: leader, blackout, 502, recovery");
+  console.log("the Angular quick start works: leader, blackout, 502, recovery");
 } finally {
   await browser.close();
   sim.stop();

@@ -3,7 +3,7 @@
 // after an auth interceptor, through a 502 and a blackout, the prerendered page, and the
 // time from navigation to the first list with the leader up and blacked out.
 // ANGULAR_BEFORE_DIST=<dist/hub/browser of another build> also measures that build, in
-// the same run, on its own simulator (tests/tools/angular-before-after.sh).
+// the same run, on its own simulator (tools/angular-before-after.sh).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simAndBrowser } from "./fixture.mjs";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
 import { startCdn, TYPES } from "./cdn.mjs";
-import { buildSite } from "../tools/build-site.mjs";
+import { buildSite } from "../../tools/build-site.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -357,7 +357,7 @@ console.table(rows);
  * copies, immutable; the page and config.json revalidated). First visit (new context) and
  * repeat visit (the same context, navigated again), leader up and blacked out; and the
  * follower reads one page view in an outage costs. With the Angular example app built
- * (tests/tools/angular-build.sh), that app too, stored as the README's angular/upload.sh
+ * (tools/angular-build.sh), that app too, stored as the README's angular/upload.sh
  * stores it (hashed bundles and media/ immutable, the wasm gzipped), first and repeat.
  */
 async function slowLink() {
@@ -402,7 +402,7 @@ async function slowLink() {
       }
       const ng = JSON.parse(await readFile(`${NG}/config.json`, "utf8"));
       put("config.json", Buffer.from(JSON.stringify({ ...ng, leader: `http://127.0.0.1:${P2.leader}`, follower: `http://127.0.0.1:${P2.follower}` })));
-    } else notes.push("\n9.: the Angular example app is not built (tests/tools/angular-build.sh): its rows are left out.");
+    } else notes.push("\n9.: the Angular example app is not built (tools/angular-build.sh): its rows are left out.");
     cdn = await startCdn(CDN_PORT, objects);
     sim2 = await startSim(P2, ["--delay-ms", String(DELAY), "--www", `${ROOT}tests/e2e/bench`, "--pkg", PKG]);
 

@@ -1,19 +1,18 @@
 // The real stack for realstack.test.mjs: NGINX (Debian) in front of Flask under gunicorn
 // as the leader, each run in the foreground from a temp dir and stopped by PID; an API
 // Gateway + Lambda stand-in as the follower; an "S3 bucket" for the files' AWS copy; and
-// the landing page on a static origin that sends the README's CSP. Ports 18500–18599.
-// The leader's files and the Lambda are the README's, extracted as printed
-// (tests/tools/recipes.mjs); only the NGINX main file (logs, temp dirs) and the captive
-// portal are the suite's own.
+// the landing page on a static origin that sends deploy/site's CSP. Ports 18500–18599.
+// The leader's files and the Lambda are deploy/'s, run as they are; only the NGINX main
+// file (logs, temp dirs) and the captive portal are the suite's own.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { connect } from "node:net";
+import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { ROOT, sleep } from "./harness.mjs";
-import { extract, render } from "../tools/recipes.mjs";
-import { buildSite } from "../tools/build-site.mjs";
+import { buildSite } from "../../tools/build-site.mjs";
 
 const HOST = "127.0.0.1";
 export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511 };
@@ -32,12 +31,30 @@ const PAGES = [
   { id: 3, title: "How to report an outage", body: "Post in #incidents and page the on-call engineer." },
 ];
 
-/** The README's CSP with this run's leader and follower; `follower` may be given as-is to test the trap. */
-export function csp(follower = ORIGIN.follower, leader = ORIGIN.leader) {
-  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${leader} ${follower}; img-src 'self' data:; style-src 'self'`;
+/** The files an operator copies (deploy/), used as they are. */
+export const DEPLOY = `${ROOT}deploy`;
+
+/** Fills `{{NAME}}` placeholders; an unknown one is an error, not a silent gap. */
+export function render(text, vars, what = "template") {
+  return text.replace(/\{\{(\w+)\}\}/g, (_, k) => {
+    if (!(k in vars)) throw new Error(`${what}: unknown {{${k}}}`);
+    return vars[k];
+  });
 }
 
-// The suite's own NGINX main file: the README's site files are included inside http { }
+/** The CSP of deploy/site/cloudfront-headers.json with its example leader and follower origins. */
+const DEPLOYED_CSP = JSON.parse(readFileSync(`${DEPLOY}/site/cloudfront-headers.json`, "utf8"))
+  .SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy;
+const EXAMPLE = { leader: "https://hub.example.com", follower: "https://abc123.execute-api.eu-west-1.amazonaws.com" };
+
+/** deploy/site's CSP with this run's leader and follower; `follower` may be given as-is to test the trap. */
+export function csp(follower = ORIGIN.follower, leader = ORIGIN.leader) {
+  const named = ` ${EXAMPLE.leader} ${EXAMPLE.follower};`;
+  if (!DEPLOYED_CSP.includes(named)) throw new Error(`deploy/site/cloudfront-headers.json: connect-src no longer names${named}`);
+  return DEPLOYED_CSP.replace(named, ` ${leader} ${follower};`);
+}
+
+// The suite's own NGINX main file: deploy/leader's site files are included inside http { }
 // as /etc/nginx/nginx.conf includes conf.d/*.conf; the log format lets the tests count
 // requests and preflights.
 const MAIN_CONF = `worker_processes 1;
@@ -83,8 +100,8 @@ http {
 `;
 
 /**
- * Makes the temp dir: the README's recipe files (recipes/), files for both stores, the
- * replica, a self-signed certificate for the recipe's TLS lines, and the rendered NGINX
+ * Makes the temp dir: files for both stores, the replica, a self-signed certificate for
+ * deploy/leader's TLS lines, and deploy/leader's NGINX sites rendered into conf.d/
  * configs. The leader runs on loopback unless `host` (its address, NGINX listens there) and
  * `exec` (the command prefix that runs a process on that host, e.g. `ip netns exec NAME`)
  * say otherwise; `addr` overrides single addresses (pageOrigin, leaderAddr, storeAddr, appAddr).
@@ -94,8 +111,6 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "hp-realstack-"));
   await chmod(dir, 0o755); // NGINX's workers run as an unprivileged user and read the files
   for (const d of ["files", "bucket/files", "tmp", "conf.d"]) await mkdir(join(dir, d), { recursive: true });
-  const recipes = join(dir, "recipes");
-  extract(recipes);
   for (const [name, bytes] of Object.entries(FILES)) {
     await writeFile(join(dir, "files", name), bytes);
     await writeFile(join(dir, "bucket/files", name), bytes);
@@ -108,14 +123,14 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   const site = { PAGE_ORIGIN: a.pageOrigin, API_HOST: "hub.example.com", FILES_HOST: "files.hub.example.com",
     TLS_CERT: join(dir, "tls.crt"), TLS_KEY: join(dir, "tls.key"), GUNICORN_ADDR: a.appAddr, FILES_DIR: join(dir, "files") };
   for (const [name, listen] of [["acme-hub.conf", a.leaderAddr], ["acme-files.conf", a.storeAddr]]) {
-    const text = await readFile(join(recipes, "leader/nginx", name), "utf8");
+    const text = await readFile(join(DEPLOY, "leader", name), "utf8");
     await writeFile(join(dir, "conf.d", name), render(text, { ...site, LISTEN: listen }, name));
   }
   await writeFile(join(dir, "nginx.conf"), render(MAIN_CONF, { PREFIX: dir }));
   await writeFile(join(dir, "captive.conf"), render(CAPTIVE_CONF, { PREFIX: dir, LEADER_ADDR: a.leaderAddr }));
   // The landing page as deployed: target/site's layout (hashed package files), built here.
   const built = buildSite({ out: join(dir, "site") });
-  return { dir, host, exec, recipes, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
+  return { dir, host, exec, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
     notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -172,12 +187,12 @@ function group(cmd, args, opts, port, where = {}) {
   };
 }
 
-/** gunicorn with the README's gunicorn.conf.py, serving its app.py. `env` adds e.g. FLASK_DEBUG. */
+/** gunicorn with deploy/leader's gunicorn.conf.py, serving its app.py. `env` adds e.g. FLASK_DEBUG. */
 export async function startApp(stack, env = {}) {
-  const leader = join(stack.recipes, "leader");
+  const leader = join(DEPLOY, "leader");
   const g = group(`${VENV}/bin/gunicorn`, ["-c", join(leader, "gunicorn.conf.py"), "--chdir", leader, "app:app"], {
     env: { ...process.env, GUNICORN_BIND: `${HOST}:${PORTS.app}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
-      NOTES_LOG: stack.notesLog, FILES_DIR: join(stack.dir, "files"), ...env },
+      NOTES_LOG: stack.notesLog, FILES_DIR: join(stack.dir, "files"), PYTHONDONTWRITEBYTECODE: "1", ...env },
   }, PORTS.app, { exec: stack.exec });
   await g.ready();
   return g;
@@ -202,14 +217,14 @@ function closer(server) {
 }
 
 /**
- * The follower as API Gateway (REST API, stage "prod") + the Lambda recipe, and the files'
+ * The follower as API Gateway (REST API, stage "prod") + deploy/follower's Lambda, and the files'
  * AWS copy as an S3 bucket. Gateway behaviour kept: its CORS OPTIONS mock, and its own
  * 403 for a method no resource defines, with CORS added by gateway responses.
  */
 export async function startFollower(stack, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [] }) {
   process.env.ALLOW_ORIGIN = ORIGIN.page;
   process.env.REPLICA_FILE = join(stack.dir, "replica.json");
-  const { handler: lambda } = await import(join(stack.recipes, "follower/lambda.mjs"));
+  const { handler: lambda } = await import(join(DEPLOY, "follower/lambda.mjs"));
   const cors = { "Access-Control-Allow-Origin": ORIGIN.page, Vary: "Origin" };
   const api = createServer(async (req, res) => {
     const url = new URL(req.url, ORIGIN.follower);

@@ -1,11 +1,11 @@
-//! The README's config table and the `.d.ts` config types, written from [`CONFIG`]: the
+//! The config table of docs/configuration.md and the `.d.ts` config types, written from [`CONFIG`]: the
 //! tests fail with the difference when either disagrees with the schema, and
 //! `UPDATE_CONFIG_DOCS=1 cargo test -p health-proxy --lib schema` rewrites both.
 
 use super::{Key, Kind, Unset, CONFIG};
 use std::fmt::Write;
 
-const README: &str = "README.md";
+const CONFIG_DOC: &str = "docs/configuration.md";
 const TABLE_HEAD: &str = "| key | default | rule |\n|---|---|---|\n";
 const TYPES: &str = "src/js/types.rs";
 /// Where the generated part of the custom section starts; it runs to the section's end.
@@ -47,7 +47,7 @@ fn range(kind: &Kind) -> Option<String> {
     }
 }
 
-/// The README's rule column; the `.d.ts` doc line.
+/// The table's rule column; the `.d.ts` doc line.
 fn rule(key: &Key) -> String {
     match (range(&key.kind), key.doc) {
         (Some(range), "") => range,
@@ -73,8 +73,8 @@ fn default(unset: &Unset) -> Result<String, &'static str> {
     }
 }
 
-/// The README's table, from its header to its last row.
-pub(super) fn readme_table() -> String {
+/// The config table, from its header to its last row.
+pub(super) fn config_table() -> String {
     fn rows(keys: &[Key], path: &str, out: &mut String) {
         for key in keys {
             let path = format!("{path}{}", key.name);
@@ -174,11 +174,11 @@ fn section(text: &str, start: &str, end: &str) -> Option<(usize, usize)> {
     Some((from, to))
 }
 
-/// The README table's extent: its header, then every line that starts with `|`.
-fn table_extent(readme: &str) -> Option<(usize, usize)> {
-    let from = readme.find(TABLE_HEAD)?;
+/// The config table's extent: its header, then every line that starts with `|`.
+fn table_extent(doc: &str) -> Option<(usize, usize)> {
+    let from = doc.find(TABLE_HEAD)?;
     let mut to = from;
-    for line in readme.get(from..)?.split_inclusive('\n') {
+    for line in doc.get(from..)?.split_inclusive('\n') {
         if !line.starts_with('|') {
             break;
         }
@@ -220,8 +220,8 @@ fn check_or_write(file: &str, extent: fn(&str) -> Option<(usize, usize)>, want: 
 }
 
 #[test]
-fn the_readme_table_is_the_schema() {
-    check_or_write(README, table_extent, &readme_table());
+fn the_configuration_table_is_the_schema() {
+    check_or_write(CONFIG_DOC, table_extent, &config_table());
 }
 
 #[test]

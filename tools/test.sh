@@ -3,7 +3,7 @@
 # headless Chromium, Firefox and WebKit and in Node against the simulator, the package size,
 # and the landing page end to end (simulator, real stack, real network: needs root).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 # The suites use fixed ports (18080–18599): a second run waits for the first rather than
 # colliding with it. One lock for every user of those ports (a single suite run by hand
@@ -16,7 +16,7 @@ if ! flock -n 9; then
   flock 9
 fi
 
-tests/tools/setup.sh
+tools/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -31,26 +31,26 @@ step "native tests: the pure core (with property tests) and the simulator"
 cargo test --workspace
 
 step "package build"
-tests/tools/build-pkg.sh web
+tools/build-pkg.sh web
 
-sim_pid=$(tests/tools/sim.sh 18080 18081 18082 18083)
+sim_pid=$(tools/sim.sh 18080 18081 18082 18083)
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 step "wasm tests in Chromium, Firefox and WebKit: in a page (page, leader and follower on three origins), in a dedicated Web Worker, and the fallbacks for missing APIs"
-tests/tools/engines.sh
+tools/engines.sh
 
 step "wasm tests in Node (no window, no Web Storage)"
 wasm-pack test --node -- --test node
 
 step "Angular example app: npm pack of pkg/, Angular CLI production build with prerendering"
-tests/tools/angular-build.sh
+tools/angular-build.sh
 
 step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under provideHttpClientTesting()"
 (cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
 
 step "deploy check: the README's deploy section as printed (nginx -t, Flask under gunicorn, upload.sh and the Angular app's upload.sh with the aws CLI against a local S3 API)"
-tests/tools/deploy-check.sh tests/angular/dist/hub/browser
+tests/deploy/deploy-check.sh tests/angular/dist/hub/browser
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
 cargo build --quiet --release -p hub-sim

@@ -1,7 +1,7 @@
 // The landing page as deployed: www/ + the package's files under content-hashed names
 // (pkg/NAME.HASH.EXT, served immutable), every reference to them rewritten, and a gzip and a
 // brotli copy of each hashed file to upload with its Content-Encoding (README, Deploying).
-//   node tests/tools/build-site.mjs [--www www] [--pkg pkg] [--out target/site]
+//   node tools/build-site.mjs [--www www] [--pkg pkg] [--out target/site]
 // Generic over the package: every top-level .js and .wasm of pkg/ is hashed, and a
 // reference from one to another (the glue's to the .wasm, a loader's to the glue) is
 // rewritten before the referring file is hashed, so a new wasm renames every file that
@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFi
 import { extname, join, relative } from "node:path";
 import { encodings } from "./compress.mjs";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;

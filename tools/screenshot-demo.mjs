@@ -2,8 +2,8 @@
 // leader blackout, into tests/hub-sim/assets/; fails if the console does not work (under
 // the page's CSP) or the landing page in it does not move to the follower.
 // Usage (after the package build and `cargo build --release -p hub-sim`):
-//   flock /tmp/hp-ports.lock node tests/tools/screenshot-demo.mjs
-import { ROOT, chaosConfig, launch, ports, serveConfig, startSim } from "../e2e/harness.mjs";
+//   flock /tmp/hp-ports.lock node tools/screenshot-demo.mjs
+import { ROOT, chaosConfig, launch, ports, serveConfig, startSim } from "../tests/e2e/harness.mjs";
 
 const P = ports(Number(process.env.DEMO_SHOT_PORT ?? 18230));
 const OUT = `${ROOT}tests/hub-sim/assets`;

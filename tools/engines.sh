@@ -2,9 +2,9 @@
 # The wasm suites in the three engines our visitors use: Chromium, Firefox and WebKit
 # (Safari's engine, as WebKitGTK). Each suite is built once and the same .wasm runs in
 # each engine, then one line per engine gives its version and pass counts. Needs the
-# simulator on its fixed ports (tests/tools/sim.sh); usage: engines.sh [ENGINE...]
+# simulator on its fixed ports (tools/sim.sh); usage: engines.sh [ENGINE...]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 all_began=$SECONDS
 suites=(browser worker fallbacks)

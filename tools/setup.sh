@@ -2,11 +2,11 @@
 # Installs what the tests and the demo need, skipping whatever is already there:
 # the wasm32 target, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack,
 # Chromium + ChromeDriver, Firefox + geckodriver and WebKitGTK's WebDriver (the engines of
-# tests/tools/engines.sh), and the npm packages of tests/e2e (playwright-core, binaryen
+# tools/engines.sh), and the npm packages of tests/e2e (playwright-core, binaryen
 # for a wasm-opt recent enough for externref tables: Debian's 108 breaks them, and
 # esbuild, which minifies the package's JS glue).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -52,7 +52,7 @@ if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$geck
     || cargo install geckodriver --version "=$geckodriver_version"
 fi
 # The real-stack suite's leader: NGINX from Debian in front of Flask under gunicorn, both
-# from PyPI into a virtualenv (target/venv) at the versions in tests/tools/requirements.txt,
+# from PyPI into a virtualenv (target/venv) at the versions in tools/requirements.txt,
 # with the deploy check's aws CLI and moto (a local S3 API); openssl makes its certificate.
 rs_missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || rs_missing+=(nginx)
@@ -64,11 +64,11 @@ if [ ${#rs_missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${rs_missing[@]}" >/dev/null
 fi
 venv=target/venv
-if [ ! -f "$venv/.installed" ] || [ tests/tools/requirements.txt -nt "$venv/.installed" ] \
+if [ ! -f "$venv/.installed" ] || [ tools/requirements.txt -nt "$venv/.installed" ] \
   || ! "$venv/bin/python" -c 'import flask, gunicorn, moto, awscli' 2>/dev/null; then
   say "installing Flask, gunicorn, awscli and moto into $venv"
   python3 -m venv --clear "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tools/requirements.txt
   touch "$venv/.installed"
 fi
 say "real-stack leader ready: $(PATH="$PATH:/usr/sbin" nginx -v 2>&1), $("$venv/bin/gunicorn" --version), $("$venv/bin/aws" --version 2>&1)"

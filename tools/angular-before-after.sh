@@ -4,7 +4,7 @@
 # node_modules into target/angular-before, then runs the cold-load test of
 # tests/e2e/angular.test.mjs on both builds. Needs pkg/, tests/angular/node_modules, hub-sim.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 rev=${1:-main}
 dir=target/angular-before
 rm -rf "$dir" && mkdir -p "$dir"

@@ -3,7 +3,7 @@
 # leader, follower, control), waiting until it is ready. Prints its PID.
 # Usage: sim.sh PAGE LEADER FOLLOWER CONTROL [extra hub-sim flags...]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 page=$1 leader=$2 follower=$3 control=$4
 shift 4
 cargo build --quiet --release -p hub-sim

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the README's "Deploying" section as printed, the way a new user would: extracts its
-# files (tests/tools/recipes.mjs), fills in the NGINX placeholders with sed and runs
-# `nginx -t` on them (TLS lines and all, with a self-signed certificate), starts the Flask
-# app under gunicorn with the recipe's config and reads it, builds the site
-# (build-site.mjs) and runs upload.sh with the real aws CLI against a local S3 API (moto's
-# server), then checks each stored object's Content-Type, Content-Encoding, Cache-Control
-# and bytes; the same for the Angular section's angular/upload.sh on the example app's
-# build (tests/angular/dist/hub/browser, from tests/tools/angular-build.sh, or the
+# Runs docs/deploying.md with the files of deploy/ as they are, the way a new user would:
+# fills in the NGINX placeholders with sed and runs `nginx -t` on them (TLS lines and all,
+# with a self-signed certificate), starts the Flask app under gunicorn with its config and
+# reads it, builds the site (tools/build-site.mjs) and runs deploy/site/upload.sh with the
+# real aws CLI against a local S3 API (moto's server), then checks each stored object's
+# Content-Type, Content-Encoding, Cache-Control and bytes; the same for
+# deploy/angular/upload.sh on the example app's
+# build (tests/angular/dist/hub/browser, from tools/angular-build.sh, or the
 # directory given as $1). Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs
 # pkg/ built.
 set -euo pipefail
@@ -33,15 +33,18 @@ wait_port() {
   fail "nothing listens on port $1"
 }
 
-node tests/tools/recipes.mjs "$dir/recipes" >/dev/null
-r=$dir/recipes
-for f in leader/nginx/acme-hub.conf leader/nginx/acme-files.conf leader/app.py leader/gunicorn.conf.py \
+r=$root/deploy
+for f in leader/acme-hub.conf leader/acme-files.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
   follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml angular/upload.sh; do
-  [ -s "$r/$f" ] || fail "the README has no File: \`$f\`"
+  [ -s "$r/$f" ] || fail "deploy/$f is missing"
 done
-say "extracted $(find "$r" -type f | wc -l) files from the README"
+# The leader's pins are the ones this check runs under (target/venv, tools/requirements.txt).
+while read -r pin; do
+  [ -n "$pin" ] || continue
+  "$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null | grep -qix "$pin" || fail "deploy/leader/requirements.txt: $pin is not what target/venv runs"
+done <"$r/leader/requirements.txt"
 
-# 1. NGINX: the placeholders filled in with sed, as the README says, production values.
+# 1. NGINX: the placeholders filled in with sed, as docs/deploying.md says, production values.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
   -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com >/dev/null 2>&1
 mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
@@ -50,8 +53,8 @@ for f in acme-hub.conf acme-files.conf; do
     -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' \
     -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
     -e 's#{{GUNICORN_ADDR}}#127.0.0.1:8000#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
-    "$r/leader/nginx/$f" >"$dir/conf.d/$f"
-  if grep -nE '\{\{[A-Z_]+\}\}' "$dir/conf.d/$f"; then fail "$f: a placeholder the README's table does not list"; fi
+    "$r/leader/$f" >"$dir/conf.d/$f"
+  if grep -nE '\{\{[A-Z_]+\}\}' "$dir/conf.d/$f"; then fail "$f: a placeholder docs/deploying.md's table does not list"; fi
 done
 # Debian's nginx.conf in miniature: the site files are included inside http { }.
 cat >"$dir/nginx.conf" <<EOF
@@ -73,8 +76,8 @@ EOF
 grep -q 'proxy_connect_timeout' "$dir/conf.d/acme-hub.conf" || fail "acme-hub.conf: no proxy_connect_timeout"
 say "nginx -t: acme-hub.conf and acme-files.conf (listen 443 ssl, certificate lines) are valid"
 
-# 2. Flask under gunicorn with the recipe's config, run as the README says.
-(cd "$r/leader" && GUNICORN_BIND=127.0.0.1:18592 NOTES_LOG="$dir/notes.jsonl" FILES_DIR="$dir/files" \
+# 2. Flask under gunicorn with deploy/leader's config, run as docs/deploying.md says.
+(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 NOTES_LOG="$dir/notes.jsonl" FILES_DIR="$dir/files" \
   GUNICORN_ACCESS_LOG="$dir/gunicorn.log" exec "$venv/bin/gunicorn" -c gunicorn.conf.py app:app >"$dir/gunicorn.out" 2>&1) &
 pids+=($!)
 wait_port 18592
@@ -107,8 +110,8 @@ assert sorted(ids) == list(range(1, 41)), f"note ids from 2 workers: {sorted(ids
 print("[deploy-check] Flask under gunicorn (2 workers): /health, the three reads, 40 notes posted at once got 40 distinct ids")
 EOF
 
-# 3. The site, uploaded with the README's commands: the real aws CLI, a local S3 API.
-node tests/tools/build-site.mjs --out "$dir/site" >/dev/null
+# 3. The site, uploaded with deploy/site/upload.sh: the real aws CLI, a local S3 API.
+node tools/build-site.mjs --out "$dir/site" >/dev/null
 "$venv/bin/moto_server" -H 127.0.0.1 -p 18591 >"$dir/moto.log" 2>&1 &
 pids+=($!)
 wait_port 18591
@@ -149,10 +152,10 @@ for (const key of keys) {
 }
 EOF
 
-# 3b. The Angular app's build, uploaded with the Angular section's upload.sh: the bundles
+# 3b. The Angular app's build, uploaded with deploy/angular/upload.sh: the bundles
 # and the wasm under content-hashed names for a year, the wasm stored gzipped, the rest
 # revalidated; and the app names the very wasm object that was stored.
-ls "$angular_dist"/media/*.wasm >/dev/null 2>&1 || fail "$angular_dist: no media/*.wasm (run tests/tools/angular-build.sh first)"
+ls "$angular_dist"/media/*.wasm >/dev/null 2>&1 || fail "$angular_dist: no media/*.wasm (run tools/angular-build.sh first)"
 cp -a "$angular_dist" "$dir/angular"
 aws s3 mb s3://acme-hub-app >/dev/null
 BUCKET=s3://acme-hub-app sh "$r/angular/upload.sh" "$dir/angular" >"$dir/upload-angular.log" || { cat "$dir/upload-angular.log"; fail "angular/upload.sh"; }
@@ -194,18 +197,23 @@ for (const key of keys) {
 }
 EOF
 
-# 4. The page host's headers: the CloudFront policy and customHttp.yml send the README's CSP.
-"$venv/bin/python" - "$r" "$root/README.md" <<'EOF' || fail "the page host's headers"
-import json, re, sys, yaml
-r, readme = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
-csp = re.search(r"^Content-Security-Policy: (.+)$", readme.split("\n## Deploying\n", 1)[1], re.M).group(1)
+# 4. The page host's headers: the CloudFront policy and customHttp.yml send one CSP (the one
+# the real-stack suites serve the page under, with their own origins in connect-src).
+"$venv/bin/python" - "$r" <<'EOF' || fail "the page host's headers"
+import json, sys, yaml
+r = sys.argv[1]
 policy = json.load(open(f"{r}/site/cloudfront-headers.json"))
-assert policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"] == csp, "cloudfront-headers.json: another CSP"
+csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+assert "'wasm-unsafe-eval'" in directives["script-src"], csp
+assert not any("unsafe-inline" in v for v in directives.values()), csp
+# connect-src: bare origins, no path (a path is an exact match and blocks /prod/health).
+assert all(s == "'self'" or s.count("/") == 2 for s in directives["connect-src"]), directives["connect-src"]
 amplify = yaml.safe_load(open(f"{r}/site/customHttp.yml"))
 sent = {h["key"]: h["value"] for rule in amplify["customHeaders"] if rule["pattern"] == "**/*" for h in rule["headers"]}
-assert sent["Content-Security-Policy"] == csp, "customHttp.yml: another CSP"
+assert sent["Content-Security-Policy"] == csp, "customHttp.yml: another CSP than cloudfront-headers.json"
 pkg = [h["value"] for rule in amplify["customHeaders"] if rule["pattern"].startswith("pkg/") for h in rule["headers"] if h["key"] == "Cache-Control"]
 assert pkg == ["public, max-age=31536000, immutable"], pkg
-print("[deploy-check] cloudfront-headers.json and customHttp.yml send the README's CSP; customHttp.yml caches pkg/ for a year")
+print("[deploy-check] cloudfront-headers.json and customHttp.yml send the same CSP; customHttp.yml caches pkg/ for a year")
 EOF
-say "the README's deploy section runs as printed"
+say "deploy/ runs as docs/deploying.md says"

@@ -2,9 +2,9 @@
 # Builds the npm package into pkg/ (release, --target web unless $1 names another),
 # shrinks the wasm with wasm-opt -Oz and minifies the JS glue (binaryen and esbuild from
 # tests/e2e's npm packages), prints its size (gzip -9 and brotli 11) and writes a .gz and
-# a .br copy of each .wasm and .js (tests/tools/compress.mjs).
+# a .br copy of each .wasm and .js (tools/compress.mjs).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 target=${1:-web}
 out=${2:-pkg}
 # One build; its chatter is shown only when it fails (the first error is then on screen).
@@ -51,7 +51,7 @@ tests/e2e/node_modules/.bin/wasm-opt --flatten --rereloop -Oz --flatten --rerelo
 mv "$wasm.opt" "$wasm"
 # Short import/export names; the bundler flavour keeps them, its bundler links by name.
 if [ "$target" = web ]; then
-  node tests/tools/shorten-names.mjs tests/e2e/node_modules/.bin/wasm-opt "$wasm" "$out/health_proxy.js" "$out/health_proxy.d.ts"
+  node tools/shorten-names.mjs tests/e2e/node_modules/.bin/wasm-opt "$wasm" "$out/health_proxy.js" "$out/health_proxy.d.ts"
   rm -f "$out/health_proxy_bg.wasm.d.ts" # the old names; not in the npm package anyway
 fi
 wasm_raw=$(wc -c <"$wasm")
@@ -75,7 +75,7 @@ fi
 # Pre-compressed copies (FILE.gz, FILE.br) of what a page downloads, for hosts that serve
 # a stored encoding: CloudFront compresses JS but not application/wasm (README, Deploying).
 rm -f "$out"/*.gz "$out"/*.br
-sizes=$(node tests/tools/compress.mjs "$wasm" "$out"/*.js)
+sizes=$(node tools/compress.mjs "$wasm" "$out"/*.js)
 wasm_br=$(awk -v f="$(basename "$wasm")" '$1 == f { print $4 }' <<<"$sizes")
 js_br=0
 for file in $glue; do js_br=$((js_br + $(awk -v f="$(basename "$file")" '$1 == f { print $4 }' <<<"$sizes"))); done

@@ -2,7 +2,7 @@
 # Builds the Angular example app (tests/angular) against the package in pkg/, installed
 # the way a user gets it: `npm pack`ed, then unpacked into node_modules/health-proxy.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 app=tests/angular
 if [ ! -d "$app/node_modules/@angular/core" ] || [ "$app/package-lock.json" -nt "$app/node_modules/.package-lock.json" ]; then
   (cd "$app" && npm ci --no-audit --no-fund --loglevel=error)

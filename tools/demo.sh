@@ -2,9 +2,9 @@
 # The demo: builds the package, serves the landing page (www/ + pkg/) with a simulated
 # leader and follower on loopback, and prints the URL of the demo console. Ctrl-C stops it.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-tests/tools/setup.sh
-tests/tools/build-pkg.sh web
+cd "$(dirname "$0")/.."
+tools/setup.sh
+tools/build-pkg.sh web
 cargo build --quiet --release -p hub-sim
 echo
 echo "Open the demo console, http://127.0.0.1:${PAGE_PORT:-8080}/demo/ : the landing page beside the"
