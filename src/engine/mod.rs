@@ -333,7 +333,7 @@ impl Engine {
 
     /// A verdict was reached: wake whoever waits for one, tell listeners of a change.
     fn settled(&self, changed: bool, snapshot: &Snapshot) {
-        // Taken whole, not drained: `Vec::drain` is larger in the wasm.
+        // Taken whole, not drained: size.
         for waiter in std::mem::take(&mut *self.inner.waiters.borrow_mut()) {
             let _ = waiter.send(());
         }
@@ -344,7 +344,6 @@ impl Engine {
         }
         if changed {
             // A listener added or removed meanwhile takes effect next time.
-            // A plain loop: `map` + `collect` is larger in the wasm.
             let mut listeners: Vec<Listener> = Vec::new();
             for (_, l) in self.inner.listeners.borrow().iter() {
                 listeners.push(l.clone());

@@ -18,7 +18,6 @@ use serde::Deserialize;
 
 /// An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of.
 pub(crate) fn is_token(s: &str) -> bool {
-    // A plain loop: `bytes().all()` brings a `try_fold` of its own to the wasm.
     for &b in s.as_bytes() {
         if !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
             return false;
@@ -93,8 +92,6 @@ impl ConfigInput {
             h.expect = Some(match v.text() {
                 Some(text) => Expect::Text(text),
                 None => {
-                    // A plain loop: `collect` from a filtered iterator brings three
-                    // generic functions of its own.
                     let mut fields = Vec::new();
                     for k in v.keys() {
                         if let Some(scalar) = v.field(&k) {

@@ -118,7 +118,7 @@ fn check_authority(authority: &str) -> Result<(), UrlProblem> {
         return Err(UrlProblem::NoHost);
     }
     if let Some(port) = port {
-        // Digits read by hand: smaller in the wasm than `bytes().all()` and `parse()`.
+        // By hand, not `parse()`: size.
         let mut ok = !port.is_empty() && port.len() <= 5;
         let mut value = 0u32;
         for &b in port.as_bytes() {
@@ -159,7 +159,6 @@ fn is_dot_dot(segment: &[u8]) -> bool {
 /// control characters are U+0000–U+001F, U+007F and U+0080–U+009F; UTF-8 writes the
 /// last as C2 80–C2 9F, and C2 is only ever a lead byte.
 fn has_control_char(s: &str) -> bool {
-    // Plain loops here: `bytes().any()` / `position()` each bring a `try_fold` of their own.
     let mut prev = 0u8;
     for &b in s.as_bytes() {
         if b < 0x20 || b == 0x7f || (prev == 0xc2 && (0x80..0xa0).contains(&b)) {
@@ -211,8 +210,7 @@ fn check_relative(rel: &str) -> Result<(), PathProblem> {
 /// The longest of `bases` that `url` lies under (in case one base lies under another),
 /// and the rest of `url` after it.
 pub(crate) fn under<'a, 'b>(url: &'a str, bases: &[&'b Base]) -> Option<(&'b Base, &'a str)> {
-    // A plain loop (smaller in the wasm than `filter_map` + `max_by_key`); `>=` keeps
-    // `max_by_key`'s choice of the last of equally long bases.
+    // `>=`: the last of equally long bases wins.
     let mut longest: Option<(&'b Base, &'a str)> = None;
     for base in bases {
         if let Some(rest) = base.strip(url) {
@@ -234,7 +232,6 @@ pub(crate) fn relative<'a>(input: &'a str, bases: &[&Base]) -> Result<Cow<'a, st
             Some((_, rest)) if rest.starts_with('/') => Cow::Borrowed(rest),
             Some((_, rest)) => Cow::Owned(format!("/{rest}")),
             None => {
-                // A plain loop: `map` + `collect` is larger in the wasm.
                 let mut names = Vec::new();
                 for base in bases {
                     names.push(base.as_str().to_string());

@@ -50,7 +50,6 @@ impl RouteTable {
 
     /// `path` is the path part only (no query or fragment).
     pub(crate) fn find(&self, path: &str) -> Matched<'_> {
-        // A plain loop: `iter().find()` brings a `try_fold` of its own to the wasm.
         for r in &self.routes {
             if segment_prefix(&r.prefix, path) {
                 return Matched {
@@ -74,8 +73,7 @@ impl RouteTable {
             .any(|r| r.follower.as_ref() == Some(base))
     }
 
-    /// Adds the routes' own bases to `all` (plain loops: a `flat_map` iterator is larger
-    /// in the wasm).
+    /// Adds the routes' own bases to `all`.
     pub(crate) fn push_bases<'a>(&'a self, all: &mut Vec<&'a Base>) {
         for r in &self.routes {
             if let Some(base) = &r.leader {

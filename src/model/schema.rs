@@ -249,7 +249,6 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
                 .iter()
                 .find(|k| !fields.iter().any(|known| known.name == *k))
             {
-                // A plain loop: `map` + `collect` is larger in the wasm.
                 let mut known = Vec::new();
                 for k in *fields {
                     known.push(k.name);

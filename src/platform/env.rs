@@ -49,7 +49,6 @@ pub(crate) fn random_uuid() -> String {
         .and_then(|c| c.unchecked_into::<Crypto>().random_uuid().ok())
         .and_then(|u| u.as_string());
     uuid.unwrap_or_else(|| {
-        // A plain loop: `map` + `collect` is larger in the wasm.
         let mut uuid = String::with_capacity(36);
         for i in 0..36 {
             let digit = match i {
