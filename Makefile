@@ -1,4 +1,4 @@
-# The two commands of the README. Each installs what it needs first (tools/setup.sh).
+# The two commands of the README (and the benchmark). Each installs what it needs first (tools/setup.sh).
 .PHONY: demo test bench
 
 # Builds the package, starts the simulated leader, follower and page, prints the URLs.

@@ -52,7 +52,7 @@ if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$geck
     || cargo install geckodriver --version "=$geckodriver_version"
 fi
 # The real-stack suite's leader: NGINX from Debian in front of Flask under gunicorn, both
-# from PyPI into a virtualenv (target/venv) at the versions in tools/requirements.txt,
+# from PyPI into a virtualenv (target/venv) at the versions in deploy/leader/requirements.txt,
 # with the deploy check's aws CLI and moto (a local S3 API); openssl makes its certificate.
 rs_missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || rs_missing+=(nginx)
@@ -65,6 +65,7 @@ if [ ${#rs_missing[@]} -gt 0 ]; then
 fi
 venv=target/venv
 if [ ! -f "$venv/.installed" ] || [ tools/requirements.txt -nt "$venv/.installed" ] \
+  || [ deploy/leader/requirements.txt -nt "$venv/.installed" ] \
   || ! "$venv/bin/python" -c 'import flask, gunicorn, moto, awscli' 2>/dev/null; then
   say "installing Flask, gunicorn, awscli and moto into $venv"
   python3 -m venv --clear "$venv"

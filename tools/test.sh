@@ -23,6 +23,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "formatting"
 cargo fmt --all --check
 
+step "documentation links: every relative link, anchor and named path resolves"
+node tools/check-links.mjs
+
 step "clippy (library denies unwrap/expect/panic/indexing), native and wasm32"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
@@ -49,7 +52,7 @@ tools/angular-build.sh
 step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under provideHttpClientTesting()"
 (cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
 
-step "deploy check: the README's deploy section as printed (nginx -t, Flask under gunicorn, upload.sh and the Angular app's upload.sh with the aws CLI against a local S3 API)"
+step "deploy check: the files of deploy/ as docs/deploying.md says (nginx -t, Flask under gunicorn, upload.sh and the Angular app's upload.sh with the aws CLI against a local S3 API)"
 tests/deploy/deploy-check.sh tests/angular/dist/hub/browser
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"
