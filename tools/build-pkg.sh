@@ -73,7 +73,7 @@ if [ -f "$out/load.js" ]; then
   mv "$out/load.js.min" "$out/load.js"
 fi
 # Pre-compressed copies (FILE.gz, FILE.br) of what a page downloads, for hosts that serve
-# a stored encoding: CloudFront compresses JS but not application/wasm (README, Deploying).
+# a stored encoding: CloudFront compresses JS but not application/wasm (docs/deploying.md).
 rm -f "$out"/*.gz "$out"/*.br
 sizes=$(node tools/compress.mjs "$wasm" "$out"/*.js)
 wasm_br=$(awk -v f="$(basename "$wasm")" '$1 == f { print $4 }' <<<"$sizes")

@@ -1,11 +1,15 @@
 // The landing page as deployed: www/ + the package's files under content-hashed names
 // (pkg/NAME.HASH.EXT, served immutable), every reference to them rewritten, and a gzip and a
-// brotli copy of each hashed file to upload with its Content-Encoding (README, Deploying).
+// brotli copy of each hashed file to upload with its Content-Encoding (docs/deploying.md).
 //   node tools/build-site.mjs [--www www] [--pkg pkg] [--out target/site]
 // Generic over the package: every top-level .js and .wasm of pkg/ is hashed, and a
 // reference from one to another (the glue's to the .wasm, a loader's to the glue) is
 // rewritten before the referring file is hashed, so a new wasm renames every file that
 // leads to it. The page's own files keep their names (revalidated: `no-cache`).
+// Hashed here, not by esbuild's `entryNames: "[name].[hash]"`: the glue names its wasm as
+// `new URL("health_proxy_bg.wasm", import.meta.url)`, a reference esbuild does not follow
+// (evanw/esbuild#795), so the wasm's new name must be written into the glue before the
+// glue is hashed, whoever hashes it; esbuild would only replace the one sha256 line.
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { extname, join, relative } from "node:path";

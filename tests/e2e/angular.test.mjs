@@ -16,7 +16,7 @@ const P = ports(18200);
 const DIST = `${ROOT}tests/angular/dist/hub/browser`;
 const env = simAndBrowser(P, ["--www", DIST]);
 
-/** The README's config: /api/notes has no route of its own, it is under apiPrefixes ['/api']. */
+/** docs/angular/public/config.json's routes: /api/notes has no route of its own, it is under apiPrefixes ['/api']. */
 const config = (p, overrides = {}) => {
   const base = chaosConfig(p, { cache: { storage: "none" }, ...overrides });
   return { ...base, routes: base.routes.filter((r) => r.prefix !== "/api/notes") };

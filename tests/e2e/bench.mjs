@@ -351,13 +351,13 @@ console.table(rows);
 /**
  * 9. The landing page from a host that behaves like S3 behind CloudFront (cdn.mjs), beside
  * a bare page reading through the cockatiel breaker, on a link Chromium throttles:
- * "before", the package uploaded as the README said until now (plain files, the wasm
+ * "before", the package uploaded as the README once said (plain files, the wasm
  * uncompressed, everything revalidated), and "after", target/site as build-site.mjs makes
- * it and the README's upload commands store it (hashed package files from their brotli
+ * it and deploy/site/upload.sh stores it (hashed package files from their brotli
  * copies, immutable; the page and config.json revalidated). First visit (new context) and
  * repeat visit (the same context, navigated again), leader up and blacked out; and the
  * follower reads one page view in an outage costs. With the Angular example app built
- * (tools/angular-build.sh), that app too, stored as the README's angular/upload.sh
+ * (tools/angular-build.sh), that app too, stored as deploy/angular/upload.sh
  * stores it (hashed bundles and media/ immutable, the wasm gzipped), first and repeat.
  */
 async function slowLink() {

@@ -13,7 +13,7 @@ import { ROOT, ports, chaosConfig, serveConfig, startSim, launch } from "./harne
 const PAGE = ports(18560);
 const APP = ports(18570);
 const NOTICE = /Automatic failover is unavailable on this page/;
-// The simulator's CSP (the README's) less 'wasm-unsafe-eval'.
+// The simulator's CSP (deploy/site's) less 'wasm-unsafe-eval'.
 const NO_WASM_CSP =
   "default-src 'self'; script-src 'self'; connect-src 'self' http://127.0.0.1:* http://localhost:*; img-src 'self' data:; style-src 'self'";
 
