@@ -68,11 +68,7 @@ impl Engine {
         let store = Store::new(config.cache.storage, &config.cache.key);
         let machine = Machine::new(config.tuning());
         let h = &config.health;
-        let tabs = Tabs {
-            interval_ms: h.interval_ms,
-            round_ms: h.timeout_ms.saturating_mul(2),
-            gap_ms: h.interval_ms.max(h.max_backoff_ms),
-        };
+        let tabs = Tabs::new(h.interval_ms, h.timeout_ms, h.max_backoff_ms);
         Engine {
             inner: Rc::new(Inner {
                 config,
@@ -375,7 +371,7 @@ impl Engine {
         let config = &self.inner.config;
         let verdict = self.inner.store.load()?;
         if let Some(learnt) = verdict.learnt(&config.leader) {
-            self.inner.machine.borrow_mut().lend(learnt);
+            self.inner.machine.borrow_mut().take_learnt(learnt);
         }
         verdict.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
@@ -460,9 +456,7 @@ impl Engine {
                 }
             })
         };
-        // A lease outlives a few missed renewals; it is renewed every third of it.
-        let lease_ms = config.health.interval_ms.saturating_mul(3);
-        let peers = Peers::join(&name, lease_ms, on_message, on_elected);
+        let peers = Peers::join(&name, self.inner.tabs.lease(), on_message, on_elected);
         *self.inner.peers.borrow_mut() = Some(peers);
     }
 
@@ -497,7 +491,7 @@ impl Engine {
         }
         snapshot.source = Source::Peer;
         if let Some(learnt) = verdict.learnt(&config.leader) {
-            self.inner.machine.borrow_mut().lend(learnt);
+            self.inner.machine.borrow_mut().take_learnt(learnt);
         }
         self.remember(&snapshot);
         self.adopt(snapshot);

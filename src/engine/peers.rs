@@ -3,6 +3,7 @@
 //! nothing of the engine: it reports through the callbacks it is given.
 
 use crate::model::cache::TabMessage;
+use crate::model::tabs::Lease;
 use crate::platform::channel::Channel;
 use crate::platform::election::Election;
 use std::rc::Rc;
@@ -11,33 +12,24 @@ use std::rc::Rc;
 #[must_use = "leaving the other tabs happens on drop"]
 pub(crate) struct Peers {
     channel: Option<Channel>,
-    /// None without a channel: verdicts could not be shared, so this instance probes
-    /// for itself rather than wait for an elected prober it would never hear.
-    election: Option<Election>,
+    election: Election,
 }
 
 impl Peers {
     pub(crate) fn join(
         name: &str,
-        lease_ms: u32,
+        lease: Lease,
         on_message: impl Fn(TabMessage) + 'static,
         on_elected: Rc<dyn Fn()>,
     ) -> Peers {
         let channel = Channel::open(name, on_message);
-        let election = match channel {
-            Some(_) => Some(Election::start(name, lease_ms, on_elected)),
-            None => {
-                on_elected();
-                None
-            }
-        };
+        let election = Election::start(name, channel.is_some(), lease, on_elected);
         Peers { channel, election }
     }
 
-    /// True when this instance runs the periodic probes: elected, or with no tab to
-    /// share with (no channel, no election).
+    /// True when this instance runs the periodic probes: elected, or alone.
     pub(crate) fn is_prober(&self) -> bool {
-        self.election.as_ref().is_none_or(Election::is_prober)
+        self.election.is_prober()
     }
 
     pub(crate) fn post(&self, message: &TabMessage) {

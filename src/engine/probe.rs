@@ -3,7 +3,7 @@
 //! what follows. The leader's deadline knows the line (§3); the follower's is the timeout.
 
 use crate::model::health;
-use crate::model::machine::Observation;
+use crate::model::machine::{Follower, Observation};
 use crate::model::Config;
 use crate::platform::env;
 use crate::platform::http::{self, parse_json_object};
@@ -32,7 +32,9 @@ pub(crate) async fn round(
         };
     }
     if leader_only {
-        return Observation::LeaderDown { follower_up: true };
+        return Observation::LeaderDown {
+            follower: Follower::NotProbed,
+        };
     }
     let follower = http::probe(
         &config.follower.join(&h.follower_path),
@@ -42,7 +44,11 @@ pub(crate) async fn round(
         stop,
     )
     .await;
-    let follower_up =
-        follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<http::JsonBody>));
-    Observation::LeaderDown { follower_up }
+    let follower =
+        if follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<http::JsonBody>)) {
+            Follower::Up
+        } else {
+            Follower::Down
+        };
+    Observation::LeaderDown { follower }
 }

@@ -1,9 +1,11 @@
 //! One prober per browser: tabs of the same site elect one instance to run the periodic
 //! probes. The Web Locks API when there is one (a closed tab releases its lock, so the
 //! role passes on by itself), else a lease in localStorage renewed by its holder; with
-//! neither (Node, some workers) every instance probes for itself.
+//! neither (Node, some workers) every instance probes for itself. Which one, and the
+//! lease's timing and rule, are decided in `model::tabs`; this file carries them out.
 
 use super::{env, spawn, Timeout};
+use crate::model::tabs::{self, Coordination};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
@@ -46,26 +48,39 @@ struct Lease {
     storage: web_sys::Storage,
     key: String,
     me: String,
-    ttl_ms: u32,
+    timing: tabs::Lease,
     prober: Rc<Cell<bool>>,
     on_elected: Rc<dyn Fn()>,
     timer: RefCell<Option<Timeout>>,
 }
 
 impl Election {
-    /// Starts competing for `name`; `on_elected` runs when this instance becomes the prober.
-    /// `lease_ms` is how long a storage lease lasts without renewal.
-    pub(crate) fn start(name: &str, lease_ms: u32, on_elected: Rc<dyn Fn()>) -> Election {
+    /// Starts competing for `name`, or probes alone as `model::tabs` decides from what
+    /// there is (`channel`: the other tabs can be told); `on_elected` runs when this
+    /// instance becomes the prober.
+    pub(crate) fn start(
+        name: &str,
+        channel: bool,
+        timing: tabs::Lease,
+        on_elected: Rc<dyn Fn()>,
+    ) -> Election {
         let prober = Rc::new(Cell::new(false));
-        if let Some(kind) = lock(name, &prober, on_elected.clone()) {
-            return Election { prober, kind };
+        let locks = env::global_property("navigator", "locks").filter(|l| l.is_object());
+        let storage = env::web_storage("localStorage");
+        let mut how = tabs::coordination(channel, locks.is_some(), storage.is_some());
+        if how == Coordination::Lock {
+            match locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone())) {
+                Some(kind) => return Election { prober, kind },
+                // A partial polyfill: as if there were no Web Locks.
+                None => how = tabs::coordination(channel, false, storage.is_some()),
+            }
         }
-        if let Some(storage) = env::web_storage("localStorage") {
+        if let (Coordination::Lease, Some(storage)) = (how, storage) {
             let lease = Rc::new(Lease {
                 storage,
                 key: format!("{name}:prober"),
                 me: format!("{}", (env::random() * 1e15) as u64),
-                ttl_ms: lease_ms,
+                timing,
                 prober: prober.clone(),
                 on_elected,
                 timer: RefCell::new(None),
@@ -122,10 +137,13 @@ extern "C" {
     fn set_signal(this: &LockOptions, signal: &web_sys::AbortSignal);
 }
 
-fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option<Kind> {
-    let locks: LockManager = env::global_property("navigator", "locks")
-        .filter(|l| l.is_object())?
-        .unchecked_into();
+fn lock(
+    locks: JsValue,
+    name: &str,
+    prober: &Rc<Cell<bool>>,
+    on_elected: Rc<dyn Fn()>,
+) -> Option<Kind> {
+    let locks: LockManager = locks.unchecked_into();
     let waiting = web_sys::AbortController::new().ok()?;
     let options: LockOptions = js_sys::Object::new().unchecked_into();
     options.set_signal(&waiting.signal());
@@ -158,8 +176,8 @@ fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option
 }
 
 impl Lease {
-    /// Takes the lease if it is free, expired or ours (renewing it), then checks again
-    /// in a third of its lifetime.
+    /// Takes the lease when `model::tabs` says so (renewing it), then checks again when
+    /// it is due for renewal.
     fn tick(lease: &Rc<Lease>) {
         let now = env::now_ms();
         let holder = lease.stored();
@@ -169,8 +187,12 @@ impl Lease {
             .as_deref()
             .and_then(|h| h.split_once('@'))
             .map_or(("", f64::NAN), |(o, u)| (o, js_sys::Number::parse_float(u)));
-        if owner == lease.me || until.is_nan() || until < now {
-            let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
+        if tabs::Lease::may_take(owner == lease.me, until, now) {
+            let value = format!(
+                "{}@{}",
+                lease.me,
+                (now + f64::from(lease.timing.ttl_ms)) as u64
+            );
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
             let won = lease.stored().as_deref() == Some(value.as_str());
@@ -182,7 +204,7 @@ impl Lease {
             lease.prober.set(false);
         }
         let weak = Rc::downgrade(lease);
-        let timer = Timeout::new(lease.ttl_ms / 3, move || {
+        let timer = Timeout::new(lease.timing.renew_ms, move || {
             if let Some(lease) = weak.upgrade() {
                 Lease::tick(&lease);
             }
