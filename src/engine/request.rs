@@ -11,7 +11,7 @@ use crate::model::routing::Plan;
 use crate::model::target::Target;
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
-use crate::platform::{describe, env, error_to_js, Sleep};
+use crate::platform::{describe, env, Sleep};
 use futures_channel::oneshot;
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +27,9 @@ pub(crate) struct Call {
     pub(crate) init: RequestInit,
     /// The caller's signal (already checked to be a real `AbortSignal`).
     pub(crate) signal: Option<AbortSignal>,
+    /// The JS layer's conversion of an error, for one raised after `fetch` resolved (a
+    /// write's stalled body).
+    pub(crate) error_to_js: fn(&HealthProxyError) -> JsValue,
 }
 
 #[derive(Debug)]
@@ -34,7 +37,7 @@ pub(crate) enum Failure {
     /// The proxy's own refusal or verdict.
     Proxy(HealthProxyError),
     /// The caller's abort reason, handed back unchanged.
-    Js(JsValue),
+    CallerAbort(JsValue),
 }
 
 impl From<HealthProxyError> for Failure {
@@ -158,7 +161,7 @@ impl<'a> Request<'a> {
                         Ok(Judged::Good((response, guard)))
                     }
                 }
-                Err(SendError::CallerAbort(reason)) => Err(Failure::Js(reason)),
+                Err(SendError::CallerAbort(reason)) => Err(Failure::CallerAbort(reason)),
                 Err(SendError::Invalid(e)) => Err(HealthProxyError::new(
                     ErrorCode::InvalidPath,
                     format!("init cannot make a request to {url}: {}", describe(&e)),
@@ -198,6 +201,7 @@ impl<'a> Request<'a> {
     /// with the key gets the leader's stored answer whole.
     fn deliver(&self, (response, guard): Sent) -> JsValue {
         let engine = self.engine.clone();
+        let error_to_js = self.call.error_to_js;
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
             self.unknown_outcome(format!(

@@ -112,7 +112,7 @@ impl HealthProxy {
             match request::fetch(&engine, &call).await {
                 Ok(response) => Ok(response),
                 Err(Failure::Proxy(e)) => Err(error_to_js(&e)),
-                Err(Failure::Js(e)) => Err(e),
+                Err(Failure::CallerAbort(e)) => Err(e),
             }
         })
     }

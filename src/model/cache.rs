@@ -291,4 +291,16 @@ mod tests {
         assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
         assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
     }
+
+    #[test]
+    fn an_entry_tells_when_its_verdict_was_checked() {
+        let s = Snapshot {
+            state: State::Leader,
+            leader_latency_ms: Some(3.0),
+            checked_at: Some(1234.0),
+            source: Source::Probe,
+        };
+        let entry = Verdict::new(&leader(), &s, Learnt::default()).unwrap();
+        assert_eq!(entry.checked_at(), 1234.0);
+    }
 }

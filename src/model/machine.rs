@@ -641,4 +641,18 @@ mod tests {
         fresh.take_learnt(older);
         assert_eq!(fresh.learnt(), mine);
     }
+
+    #[test]
+    fn a_leader_only_round_that_fails_is_taken_as_emergency() {
+        let not_probed = Observation::LeaderDown {
+            follower: Follower::NotProbed,
+        };
+        let mut m = Machine::new(tuning(1, 1));
+        let mut c = Clock(0.0);
+        assert_eq!(
+            run(&mut m, &mut c, &[UP, not_probed]),
+            [State::Leader, State::Emergency]
+        );
+        assert_eq!(m.rtt().samples(), 1);
+    }
 }

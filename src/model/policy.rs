@@ -541,4 +541,9 @@ mod tests {
             Err(ErrorCode::LeaderUnavailable)
         );
     }
+
+    #[test]
+    fn a_leader_retry_after_a_follower_failure_that_fails_too_is_leader_unavailable() {
+        assert_eq!(AFTER_LEADER_RETRY_FAILED, ErrorCode::LeaderUnavailable);
+    }
 }
