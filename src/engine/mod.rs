@@ -8,7 +8,7 @@ pub(crate) mod request;
 mod select;
 
 use crate::model::budget::RetryBudget;
-use crate::model::cache::{TabMessage, Verdict};
+use crate::model::cache::{Entry, TabMessage};
 use crate::model::machine::{Machine, Observation, Step};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
@@ -307,8 +307,8 @@ impl Engine {
                 .machine
                 .borrow_mut()
                 .observe(outcome, env::now_ms(), source, env::random());
-        if let Some(verdict) = self.remember(&step.snapshot) {
-            self.post(&TabMessage::Told(verdict));
+        if let Some(entry) = self.remember(&step.snapshot) {
+            self.post(&TabMessage::Told(entry));
         }
         self.settled(step.changed, &step.snapshot);
         self.arm(Event::Settled {
@@ -359,21 +359,21 @@ impl Engine {
     }
 
     /// Persists the verdict for the next page load; returns it, for the other tabs.
-    fn remember(&self, snapshot: &Snapshot) -> Option<Verdict> {
+    fn remember(&self, snapshot: &Snapshot) -> Option<Entry> {
         let learnt = self.inner.machine.borrow().learnt();
-        let verdict = Verdict::new(&self.inner.config.leader, snapshot, learnt)?;
-        self.inner.store.save(&verdict);
-        Some(verdict)
+        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt)?;
+        self.inner.store.save(&entry);
+        Some(entry)
     }
 
-    /// A fresh cached verdict; what any cached verdict learnt is lent, whatever its age.
+    /// A fresh cached entry; what any cached entry learnt is lent, whatever its age.
     fn load_cached(&self) -> Option<Snapshot> {
         let config = &self.inner.config;
-        let verdict = self.inner.store.load()?;
-        if let Some(learnt) = verdict.learnt(&config.leader) {
+        let entry = self.inner.store.load()?;
+        if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        verdict.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
+        entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
 
     fn schedule(&self, delay_ms: u32) {
@@ -464,13 +464,13 @@ impl Engine {
     /// prober (its verdict, or a round), a newer verdict is taken.
     fn on_peer_message(&self, message: TabMessage) {
         let config = &self.inner.config;
-        let verdict = match message {
-            TabMessage::Told(verdict) => verdict,
+        let entry = match message {
+            TabMessage::Told(entry) => entry,
             TabMessage::Ask => {
                 match self.decide(Event::Asked) {
                     Do::Tell => {
                         let learnt = self.inner.machine.borrow().learnt();
-                        if let Some(v) = Verdict::new(&config.leader, &self.snapshot(), learnt) {
+                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt) {
                             self.post(&TabMessage::Told(v));
                         }
                     }
@@ -480,17 +480,17 @@ impl Engine {
                 return;
             }
         };
-        let Some(mut snapshot) = verdict.decode(&config.leader, env::now_ms(), u32::MAX) else {
+        let Some(mut snapshot) = entry.decode(&config.leader, env::now_ms(), u32::MAX) else {
             return;
         };
         let told = Event::Told {
-            checked_at: verdict.checked_at(),
+            checked_at: entry.checked_at(),
         };
         if self.decide(told) != Do::Adopt {
             return;
         }
         snapshot.source = Source::Peer;
-        if let Some(learnt) = verdict.learnt(&config.leader) {
+        if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
         self.remember(&snapshot);

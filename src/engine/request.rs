@@ -6,8 +6,8 @@
 use super::select::{select, Either};
 use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
+use crate::model::plan::Plan;
 use crate::model::policy::{self, AfterFailure, Deserted, Start, Watch};
-use crate::model::routing::Plan;
 use crate::model::target::Target;
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};

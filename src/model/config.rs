@@ -7,7 +7,7 @@ use super::error::{field, ConfigError};
 use super::health::{Expect, JsonFields};
 use super::machine::Tuning;
 use super::path::{self, check_config_path, Base};
-use super::routes::{normalise_prefix, Route, RouteTable};
+use super::route_table::{normalise_prefix, Route, RouteTable};
 use super::schema::{
     CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
     INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, STORAGES,

@@ -1,4 +1,4 @@
-//! The request policy of spec §2 and §8 in one place: the §2 table ([`route`]), what a
+//! The request policy of spec §2 and §8 in one place: the §2 table ([`table`]), what a
 //! request does when it is made, when its leader is slow, and after a failure once a probe has decided. Like
 //! tower's `retry::Policy`, it only decides; `engine/request.rs` carries it out.
 //!
@@ -33,7 +33,7 @@ pub(crate) enum Decision {
 }
 
 /// Spec §2, one cell per (state, kind of request).
-pub(crate) fn route(state: State, read: bool, critical: bool) -> Decision {
+pub(crate) fn table(state: State, read: bool, critical: bool) -> Decision {
     match (state, read, critical) {
         (State::Unknown, _, _) => Decision::Wait,
         (State::Leader, _, _) => Decision::Send(Target::Leader),
@@ -61,7 +61,7 @@ pub(crate) fn start(state: State, read: bool, critical: bool) -> Start {
     let critical_read = read && critical;
     match (state, critical_read) {
         (State::Unknown, true) | (State::Leader, true) => Start::Leader { watched: true },
-        _ => match route(state, read, critical) {
+        _ => match table(state, read, critical) {
             Decision::Send(Target::Leader) => Start::Leader { watched: false },
             Decision::Send(Target::Follower) => Start::Follower,
             Decision::Refuse(code) => Start::Refuse(code),
@@ -164,7 +164,7 @@ pub(crate) fn after_leader_failure<A>(
             },
         };
     }
-    match route(state, read, critical) {
+    match table(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
         Decision::Refuse(code) => AfterFailure::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable {
@@ -190,7 +190,7 @@ pub(crate) enum Deserted {
 }
 
 pub(crate) fn when_left_leader(state: State, critical: bool) -> Deserted {
-    match route(state, true, critical) {
+    match table(state, true, critical) {
         Decision::Send(Target::Follower) => Deserted::Race,
         Decision::Refuse(code) => Deserted::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => Deserted::KeepWaiting,
@@ -245,7 +245,7 @@ mod tests {
         ] {
             for critical in [true, false] {
                 assert_ne!(
-                    route(state, false, critical),
+                    table(state, false, critical),
                     Decision::Send(Target::Follower)
                 );
             }
@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(cells.len(), 16, "every cell, once");
         for (state, read, critical, want) in cases {
             assert_eq!(
-                route(state, read, critical),
+                table(state, read, critical),
                 want,
                 "{state:?} read={read} critical={critical}"
             );
