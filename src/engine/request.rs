@@ -351,8 +351,8 @@ impl<'a> Request<'a> {
                         "got no answer ({why}); it may have taken effect, so it is never retried"
                     ))
                     .into()),
-                AfterFailure::Unavailable { budget_spent } => {
-                    let not_retried = if budget_spent {
+                spent @ (AfterFailure::Unavailable | AfterFailure::BudgetSpent) => {
+                    let not_retried = if matches!(spent, AfterFailure::BudgetSpent) {
                         "; the retry budget is spent"
                     } else {
                         ""

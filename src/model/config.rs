@@ -348,9 +348,8 @@ fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
         .zip(&STORAGE_KINDS)
         .find(|(n, _)| **n == name)
     else {
-        return Err(ConfigError::BadChoice {
-            field: field::CACHE_STORAGE,
-            of: &STORAGES,
+        return Err(ConfigError::BadStorage {
+            of: STORAGES,
             got: name.into(),
         });
     };

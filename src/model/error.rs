@@ -117,10 +117,9 @@ pub(crate) enum ConfigError {
         problem: PathProblem,
         got: String,
     },
-    /// A string that is none of the choices `of`.
-    BadChoice {
-        field: &'static str,
-        of: &'static [&'static str],
+    /// None of `cache.storage`'s choices (`of`, the schema's list).
+    BadStorage {
+        of: [&'static str; 3],
         got: String,
     },
     /// `writes.idempotencyKey` is not an HTTP header name.
@@ -203,18 +202,15 @@ impl fmt::Display for ConfigError {
                 "{field} must be a path starting with a single '/': {problem} (got {})",
                 Quoted(got)
             ),
-            ConfigError::BadChoice { field, of, got } => {
-                write!(f, "{field} must be")?;
-                for (i, name) in of.iter().enumerate() {
-                    let sep = match i {
-                        0 => " ",
-                        _ if i + 1 == of.len() => " or ",
-                        _ => ", ",
-                    };
-                    write!(f, "{sep}{}", Quoted(name))?;
-                }
-                write!(f, " (got {})", Quoted(got))
-            }
+            ConfigError::BadStorage { of: [a, b, c], got } => write!(
+                f,
+                "{} must be {}, {} or {} (got {})",
+                field::CACHE_STORAGE,
+                Quoted(a),
+                Quoted(b),
+                Quoted(c),
+                Quoted(got)
+            ),
             ConfigError::BadHeaderName { got } => write!(
                 f,
                 "{} must be an HTTP header name such as \"Idempotency-Key\", or null (got {})",

@@ -120,11 +120,11 @@ pub(crate) fn when_escaping(first_for_this_probe: bool) -> Watch {
 pub(crate) enum AfterFailure<A> {
     /// The leader's own answer (a status the application gave).
     Answer(A),
-    /// `LEADER_UNAVAILABLE`: a read that got no answer; `budget_spent` when it would have
-    /// been retried on the leader but the retry budget is spent (spec §2).
-    Unavailable {
-        budget_spent: bool,
-    },
+    /// `LEADER_UNAVAILABLE`: a read that got no answer.
+    Unavailable,
+    /// `LEADER_UNAVAILABLE`: a read the leader would have had once more, with the retry
+    /// budget spent (spec §2).
+    BudgetSpent,
     /// The one retry of a read on the leader, drawn on the retry budget.
     RetryLeader,
     /// `OUTCOME_UNKNOWN`: a write that was sent, or may have been, and got no answer.
@@ -157,19 +157,15 @@ pub(crate) fn after_leader_failure<A>(
         return match (answer, retried, critical) {
             (Some(answer), ..) => AfterFailure::Answer(answer),
             (None, false, _) if withdraw_retry() => AfterFailure::RetryLeader,
-            (None, false, _) => AfterFailure::Unavailable { budget_spent: true },
+            (None, false, _) => AfterFailure::BudgetSpent,
             (None, true, true) => AfterFailure::Follower,
-            (None, true, false) => AfterFailure::Unavailable {
-                budget_spent: false,
-            },
+            (None, true, false) => AfterFailure::Unavailable,
         };
     }
     match table(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
         Decision::Refuse(code) => AfterFailure::Refuse(code),
-        Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable {
-            budget_spent: false,
-        },
+        Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable,
     }
 }
 
@@ -400,9 +396,7 @@ mod tests {
     #[test]
     fn a_failed_read_after_the_probe() {
         use AfterFailure::*;
-        const NOT_SPENT: AfterFailure<()> = Unavailable {
-            budget_spent: false,
-        };
+        const NOT_SPENT: AfterFailure<()> = Unavailable;
         // Only a write can have an unknown outcome: a read is safe to repeat.
         for state in STATES {
             for (critical, answered, retried) in [
@@ -443,7 +437,7 @@ mod tests {
         use AfterFailure::*;
         for critical in [true, false] {
             let spent = after_leader_failure::<()>(Leader, true, critical, None, false, || false);
-            assert_eq!(spent, Unavailable { budget_spent: true });
+            assert_eq!(spent, BudgetSpent);
         }
         // The budget is asked only when a leader retry is what the read would do.
         let asked = std::cell::Cell::new(0);
