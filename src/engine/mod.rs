@@ -1,8 +1,7 @@
 //! The running proxy: owns the verdict and is the one place that sequences what a new
 //! verdict causes (remember → share → notify → schedule). Probe rounds (`probe`) and the
-//! tab channel (`peers`) report to it; requests (`request`) are built on top of it.
+//! other tabs (`platform::election`) report to it; requests (`request`) are built on top of it.
 
-mod peers;
 mod probe;
 pub(crate) mod request;
 mod select;
@@ -12,11 +11,11 @@ use crate::model::cache::{Entry, TabMessage};
 use crate::model::machine::{Machine, Observation, Step};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
+use crate::platform::election::Election;
 use crate::platform::storage::Store;
 use crate::platform::wake::{self, Wake, Wakes};
 use crate::platform::{env, spawn, Sleep, Timeout};
 use futures_channel::oneshot;
-use peers::Peers;
 use select::select;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -50,7 +49,7 @@ struct Inner {
     generation: Cell<u32>,
     round: RefCell<Option<Round>>,
     /// The other tabs, while running.
-    peers: RefCell<Option<Peers>>,
+    peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
     wakes: RefCell<Option<Wakes>>,
 }
@@ -426,7 +425,7 @@ impl Engine {
             .peers
             .borrow()
             .as_ref()
-            .is_none_or(Peers::is_prober)
+            .is_none_or(Election::is_prober)
     }
 
     fn join_peers(&self) {
@@ -456,7 +455,7 @@ impl Engine {
                 }
             })
         };
-        let peers = Peers::join(&name, self.inner.tabs.lease(), on_message, on_elected);
+        let peers = Election::start(&name, on_message, self.inner.tabs.lease(), on_elected);
         *self.inner.peers.borrow_mut() = Some(peers);
     }
 

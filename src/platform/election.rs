@@ -1,10 +1,12 @@
-//! One prober per browser: tabs of the same site elect one instance to run the periodic
-//! probes. The Web Locks API when there is one (a closed tab releases its lock, so the
+//! The other tabs of the same site: every verdict is told over the channel, and one
+//! elected prober runs the periodic probes. The Web Locks API when there is one (a closed tab releases its lock, so the
 //! role passes on by itself), else a lease in localStorage renewed by its holder; with
 //! neither (Node, some workers) every instance probes for itself. Which one, and the
 //! lease's timing and rule, are decided in `model::tabs`; this file carries them out.
 
+use super::channel::Channel;
 use super::{env, spawn, Timeout};
+use crate::model::cache::TabMessage;
 use crate::model::tabs::{self, Coordination};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -17,6 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 pub(crate) struct Election {
     prober: Rc<Cell<bool>>,
     kind: Kind,
+    channel: Option<Channel>,
 }
 
 enum Kind {
@@ -40,6 +43,7 @@ impl fmt::Debug for Election {
         f.debug_struct("Election")
             .field("kind", &kind)
             .field("prober", &self.prober.get())
+            .field("channel", &self.channel)
             .finish()
     }
 }
@@ -55,47 +59,63 @@ struct Lease {
 }
 
 impl Election {
-    /// Starts competing for `name`, or probes alone as `model::tabs` decides from what
-    /// there is (`channel`: the other tabs can be told); `on_elected` runs when this
-    /// instance becomes the prober.
+    /// Joins the tabs of `name`: `on_message` gets what they post, and this instance
+    /// competes to be the prober, or probes alone, as `model::tabs` decides from what
+    /// there is; `on_elected` runs when it becomes the prober.
     pub(crate) fn start(
         name: &str,
-        channel: bool,
+        on_message: impl Fn(TabMessage) + 'static,
         timing: tabs::Lease,
         on_elected: Rc<dyn Fn()>,
     ) -> Election {
+        let channel = Channel::open(name, on_message);
         let prober = Rc::new(Cell::new(false));
         let locks = env::global_property("navigator", "locks").filter(|l| l.is_object());
         let storage = env::web_storage("localStorage");
-        let mut how = tabs::coordination(channel, locks.is_some(), storage.is_some());
+        let has = (channel.is_some(), storage.is_some());
+        let mut how = tabs::coordination(has.0, locks.is_some(), has.1);
         if how == Coordination::Lock {
-            match locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone())) {
-                Some(kind) => return Election { prober, kind },
-                // A partial polyfill: as if there were no Web Locks.
-                None => how = tabs::coordination(channel, false, storage.is_some()),
+            let kind = locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone()));
+            if let Some(kind) = kind {
+                return Election {
+                    prober,
+                    kind,
+                    channel,
+                };
             }
+            // A partial polyfill: as if there were no Web Locks.
+            how = tabs::coordination(has.0, false, has.1);
         }
-        if let (Coordination::Lease, Some(storage)) = (how, storage) {
-            let lease = Rc::new(Lease {
-                storage,
-                key: format!("{name}:prober"),
-                me: format!("{}", (env::random() * 1e15) as u64),
-                timing,
-                prober: prober.clone(),
-                on_elected,
-                timer: RefCell::new(None),
-            });
-            Lease::tick(&lease);
-            return Election {
-                prober,
-                kind: Kind::Lease(lease),
-            };
-        }
-        prober.set(true);
-        on_elected();
+        let kind = match (how, storage) {
+            (Coordination::Lease, Some(storage)) => {
+                let lease = Rc::new(Lease {
+                    storage,
+                    key: format!("{name}:prober"),
+                    me: format!("{}", (env::random() * 1e15) as u64),
+                    timing,
+                    prober: prober.clone(),
+                    on_elected,
+                    timer: RefCell::new(None),
+                });
+                Lease::tick(&lease);
+                Kind::Lease(lease)
+            }
+            _ => {
+                prober.set(true);
+                on_elected();
+                Kind::Alone
+            }
+        };
         Election {
             prober,
-            kind: Kind::Alone,
+            kind,
+            channel,
+        }
+    }
+
+    pub(crate) fn post(&self, message: &TabMessage) {
+        if let Some(channel) = &self.channel {
+            channel.post(message);
         }
     }
 
