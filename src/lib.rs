@@ -20,8 +20,8 @@
     )
 )]
 
-// Natively only the tests use the model: the engine that drives it is wasm-only.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+// Natively the model is built for its tests only: the engine that drives it is wasm-only.
+#[cfg(any(target_arch = "wasm32", test))]
 pub(crate) mod model;
 
 #[cfg(all(

@@ -12,8 +12,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Runs `body` as a function in the page and returns its result.
-fn js(body: &str) -> JsValue {
+/// Runs `body` (statements, with a `return` for a result) as a function in the page;
+/// `support::js` evaluates one expression instead.
+fn run_in_page(body: &str) -> JsValue {
     js_sys::Function::new_no_args(body)
         .call0(&JsValue::NULL)
         .unwrap_or_else(|e| panic!("page script failed: {e:?}\n{body}"))
@@ -22,7 +23,7 @@ fn js(body: &str) -> JsValue {
 /// Shadows `target.name` (`target` evaluated in the page) with `descriptor`, remembering
 /// the original so that `restore_apis` can put it back.
 fn hide(target: &str, name: &str, descriptor: &str) {
-    js(&format!(
+    run_in_page(&format!(
         "const o = {target}; \
          (globalThis.__hpHidden ||= []).push([o, '{name}', Object.getOwnPropertyDescriptor(o, '{name}')]); \
          Object.defineProperty(o, '{name}', Object.assign({{ configurable: true }}, {descriptor}));"
@@ -32,7 +33,7 @@ fn hide(target: &str, name: &str, descriptor: &str) {
 /// Undoes every `hide`, newest first. Each test starts with it, so a test that failed
 /// half-way does not leave an API hidden for the next one.
 fn restore_apis() {
-    js(
+    run_in_page(
         "for (const [o, name, own] of (globalThis.__hpHidden || []).reverse()) { \
           if (own) Object.defineProperty(o, name, own); else delete o[name]; \
         } \
@@ -41,7 +42,7 @@ fn restore_apis() {
 }
 
 fn page_says(expr: &str) -> bool {
-    js(&format!("return !!({expr});")) == JsValue::TRUE
+    run_in_page(&format!("return !!({expr});")) == JsValue::TRUE
 }
 
 async fn fresh() {

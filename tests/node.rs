@@ -44,10 +44,17 @@ fn construction_and_validation() {
 #[wasm_bindgen_test]
 async fn a_probe_against_the_simulator_with_memory_only_cache() {
     reset().await;
-    // "local" storage is asked for, but Node has none: the verdict lives in memory.
+    // "local" storage is asked for, but Node has none: the verdict lives in memory, in
+    // this instance only. Nothing is written where another instance could read it...
     let p = proxy(r#"{"cache":{"storage":"local","key":"node"}}"#);
     let snap = start(&p).await;
     assert_eq!(text(&snap, "state"), "leader");
+    assert_eq!(text(&snap, "source"), "probe");
+    assert!(field(&js_sys::global(), "localStorage").is_undefined());
+    // ...so a second instance with the same key finds no cached verdict and probes.
+    let other = proxy(r#"{"cache":{"storage":"local","key":"node"}}"#);
+    assert_eq!(text(&start(&other).await, "source"), "probe");
+    other.stop();
     assert_eq!(
         p.resolve("/api/pages/1".into(), GET).unwrap(),
         format!("{LEADER}/api/pages/1")
@@ -103,9 +110,7 @@ async fn hostile_objects_and_odd_abort_reasons_settle_every_promise() {
         "new DOMException('gone', 'AbortError')",
         "undefined",
     ] {
-        let controller = web_sys::AbortController::new().unwrap();
-        let i = init("{}");
-        js_sys::Reflect::set(&i, &"signal".into(), &controller.signal()).unwrap();
+        let (i, controller) = abortable();
         let pending =
             wasm_bindgen_futures::JsFuture::from(p.fetch("/api/slow?ms=2000".into(), Some(i)));
         sleep(100).await;

@@ -1,22 +1,21 @@
 //! The running proxy: owns the verdict and is the one place that sequences what a new
 //! verdict causes (remember → share → notify → schedule). Probe rounds (`probe`) and the
-//! tab channel (`peers`) report to it; requests (`request`) are built on top of it.
+//! other tabs (`platform::election`) report to it; requests (`request`) are built on top of it.
 
-mod peers;
 mod probe;
 pub(crate) mod request;
 mod select;
 
 use crate::model::budget::RetryBudget;
-use crate::model::cache::{TabMessage, Verdict};
+use crate::model::cache::{Entry, TabMessage};
 use crate::model::machine::{Machine, Observation, Step};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
+use crate::platform::election::Election;
 use crate::platform::storage::Store;
 use crate::platform::wake::{self, Wake, Wakes};
 use crate::platform::{env, spawn, Sleep, Timeout};
 use futures_channel::oneshot;
-use peers::Peers;
 use select::select;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -50,7 +49,7 @@ struct Inner {
     generation: Cell<u32>,
     round: RefCell<Option<Round>>,
     /// The other tabs, while running.
-    peers: RefCell<Option<Peers>>,
+    peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
     wakes: RefCell<Option<Wakes>>,
 }
@@ -68,11 +67,7 @@ impl Engine {
         let store = Store::new(config.cache.storage, &config.cache.key);
         let machine = Machine::new(config.tuning());
         let h = &config.health;
-        let tabs = Tabs {
-            interval_ms: h.interval_ms,
-            round_ms: h.timeout_ms.saturating_mul(2),
-            gap_ms: h.interval_ms.max(h.max_backoff_ms),
-        };
+        let tabs = Tabs::new(h.interval_ms, h.timeout_ms, h.max_backoff_ms);
         Engine {
             inner: Rc::new(Inner {
                 config,
@@ -311,8 +306,8 @@ impl Engine {
                 .machine
                 .borrow_mut()
                 .observe(outcome, env::now_ms(), source, env::random());
-        if let Some(verdict) = self.remember(&step.snapshot) {
-            self.post(&TabMessage::Told(verdict));
+        if let Some(entry) = self.remember(&step.snapshot) {
+            self.post(&TabMessage::Told(entry));
         }
         self.settled(step.changed, &step.snapshot);
         self.arm(Event::Settled {
@@ -362,21 +357,21 @@ impl Engine {
     }
 
     /// Persists the verdict for the next page load; returns it, for the other tabs.
-    fn remember(&self, snapshot: &Snapshot) -> Option<Verdict> {
+    fn remember(&self, snapshot: &Snapshot) -> Option<Entry> {
         let learnt = self.inner.machine.borrow().learnt();
-        let verdict = Verdict::new(&self.inner.config.leader, snapshot, learnt)?;
-        self.inner.store.save(&verdict);
-        Some(verdict)
+        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt)?;
+        self.inner.store.save(&entry);
+        Some(entry)
     }
 
-    /// A fresh cached verdict; what any cached verdict learnt is lent, whatever its age.
+    /// A fresh cached entry; what any cached entry learnt is lent, whatever its age.
     fn load_cached(&self) -> Option<Snapshot> {
         let config = &self.inner.config;
-        let verdict = self.inner.store.load()?;
-        if let Some(learnt) = verdict.learnt(&config.leader) {
-            self.inner.machine.borrow_mut().lend(learnt);
+        let entry = self.inner.store.load()?;
+        if let Some(learnt) = entry.learnt(&config.leader) {
+            self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        verdict.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
+        entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
 
     fn schedule(&self, delay_ms: u32) {
@@ -429,7 +424,7 @@ impl Engine {
             .peers
             .borrow()
             .as_ref()
-            .is_none_or(Peers::is_prober)
+            .is_none_or(Election::is_prober)
     }
 
     fn join_peers(&self) {
@@ -459,9 +454,7 @@ impl Engine {
                 }
             })
         };
-        // A lease outlives a few missed renewals; it is renewed every third of it.
-        let lease_ms = config.health.interval_ms.saturating_mul(3);
-        let peers = Peers::join(&name, lease_ms, on_message, on_elected);
+        let peers = Election::start(&name, on_message, self.inner.tabs.lease(), on_elected);
         *self.inner.peers.borrow_mut() = Some(peers);
     }
 
@@ -469,13 +462,13 @@ impl Engine {
     /// prober (its verdict, or a round), a newer verdict is taken.
     fn on_peer_message(&self, message: TabMessage) {
         let config = &self.inner.config;
-        let verdict = match message {
-            TabMessage::Told(verdict) => verdict,
+        let entry = match message {
+            TabMessage::Told(entry) => entry,
             TabMessage::Ask => {
                 match self.decide(Event::Asked) {
                     Do::Tell => {
                         let learnt = self.inner.machine.borrow().learnt();
-                        if let Some(v) = Verdict::new(&config.leader, &self.snapshot(), learnt) {
+                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt) {
                             self.post(&TabMessage::Told(v));
                         }
                     }
@@ -485,18 +478,18 @@ impl Engine {
                 return;
             }
         };
-        let Some(mut snapshot) = verdict.decode(&config.leader, env::now_ms(), u32::MAX) else {
+        let Some(mut snapshot) = entry.decode(&config.leader, env::now_ms(), u32::MAX) else {
             return;
         };
         let told = Event::Told {
-            checked_at: verdict.checked_at(),
+            checked_at: entry.checked_at(),
         };
         if self.decide(told) != Do::Adopt {
             return;
         }
         snapshot.source = Source::Peer;
-        if let Some(learnt) = verdict.learnt(&config.leader) {
-            self.inner.machine.borrow_mut().lend(learnt);
+        if let Some(learnt) = entry.learnt(&config.leader) {
+            self.inner.machine.borrow_mut().take_learnt(learnt);
         }
         self.remember(&snapshot);
         self.adopt(snapshot);

@@ -3,10 +3,11 @@
 //! what follows. The leader's deadline knows the line (§3); the follower's is the timeout.
 
 use crate::model::health;
-use crate::model::machine::Observation;
+use crate::model::machine::{Follower, Observation};
 use crate::model::Config;
 use crate::platform::env;
-use crate::platform::http::{self, parse_json_object};
+use crate::platform::http;
+use crate::platform::json::{parse_json_object, JsonBody};
 
 pub(crate) async fn round(
     config: &Config,
@@ -19,7 +20,7 @@ pub(crate) async fn round(
     let expect = h.expect.as_ref();
     let answer = http::probe(
         &config.leader.join(&h.path),
-        config.leader.as_str(),
+        &config.leader,
         deadline_ms,
         expect.is_some(),
         stop,
@@ -32,17 +33,22 @@ pub(crate) async fn round(
         };
     }
     if leader_only {
-        return Observation::LeaderDown { follower_up: true };
+        return Observation::LeaderDown {
+            follower: Follower::NotProbed,
+        };
     }
     let follower = http::probe(
         &config.follower.join(&h.follower_path),
-        config.follower.as_str(),
+        &config.follower,
         h.timeout_ms,
         false,
         stop,
     )
     .await;
-    let follower_up =
-        follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<http::JsonBody>));
-    Observation::LeaderDown { follower_up }
+    let follower = if follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<JsonBody>)) {
+        Follower::Up
+    } else {
+        Follower::Down
+    };
+    Observation::LeaderDown { follower }
 }

@@ -6,12 +6,12 @@
 use super::select::{select, Either};
 use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
-use crate::model::policy::{self, AfterFailure, BothFailed, Deserted, Start, Watch};
-use crate::model::routing::Plan;
+use crate::model::plan::Plan;
+use crate::model::policy::{self, AfterFailure, Deserted, Start, Watch};
 use crate::model::target::Target;
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
-use crate::platform::{describe, env, error_to_js, Sleep};
+use crate::platform::{describe, env, Sleep};
 use futures_channel::oneshot;
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +27,9 @@ pub(crate) struct Call {
     pub(crate) init: RequestInit,
     /// The caller's signal (already checked to be a real `AbortSignal`).
     pub(crate) signal: Option<AbortSignal>,
+    /// The JS layer's conversion of an error, for one raised after `fetch` resolved (a
+    /// write's stalled body).
+    pub(crate) error_to_js: fn(&HealthProxyError) -> JsValue,
 }
 
 #[derive(Debug)]
@@ -34,7 +37,7 @@ pub(crate) enum Failure {
     /// The proxy's own refusal or verdict.
     Proxy(HealthProxyError),
     /// The caller's abort reason, handed back unchanged.
-    Js(JsValue),
+    CallerAbort(JsValue),
 }
 
 impl From<HealthProxyError> for Failure {
@@ -158,7 +161,7 @@ impl<'a> Request<'a> {
                         Ok(Judged::Good((response, guard)))
                     }
                 }
-                Err(SendError::CallerAbort(reason)) => Err(Failure::Js(reason)),
+                Err(SendError::CallerAbort(reason)) => Err(Failure::CallerAbort(reason)),
                 Err(SendError::Invalid(e)) => Err(HealthProxyError::new(
                     ErrorCode::InvalidPath,
                     format!("init cannot make a request to {url}: {}", describe(&e)),
@@ -198,6 +201,7 @@ impl<'a> Request<'a> {
     /// with the key gets the leader's stored answer whole.
     fn deliver(&self, (response, guard): Sent) -> JsValue {
         let engine = self.engine.clone();
+        let error_to_js = self.call.error_to_js;
         let stalled = (!self.plan.read).then(|| {
             let ms = self.engine.config().request_timeout_ms;
             self.unknown_outcome(format!(
@@ -272,18 +276,9 @@ impl<'a> Request<'a> {
                 (second, first)
             };
         let state = self.engine.verdict(Via::Round(Source::Request)).await.state;
-        match (
-            policy::after_both_failed(state),
-            leader_answer,
-            follower_answer,
-        ) {
-            (BothFailed::Answer(Target::Leader), Some(sent), _)
-            | (BothFailed::Answer(Target::Follower), _, Some(sent)) => Ok(self.deliver(sent)),
-            (after, _, _) => {
-                let code = match after {
-                    BothFailed::Refuse(ErrorCode::Offline) => ErrorCode::Offline,
-                    _ => ErrorCode::LeaderUnavailable,
-                };
+        match policy::after_both_failed(state, leader_answer, follower_answer) {
+            Ok(sent) => Ok(self.deliver(sent)),
+            Err(code) => {
                 let message = format!("{}: {leader_why}, and {follower_why}", self.what());
                 Err(HealthProxyError::new(code, message).into())
             }
@@ -298,14 +293,15 @@ impl<'a> Request<'a> {
     /// with the leader down, a critical read goes to the follower.
     async fn lead(&self, mut leader: Attempt<'a>) -> Result<Then<'a>, Failure> {
         let mut retried = false;
-        // False once the verdict has left and the read keeps waiting regardless.
-        let mut watching = true;
-        let (after, answer, why) = loop {
-            // A read waits on the leader while the state is `leader`, and no longer than
-            // it stays so (spec §2: in-flight reads follow the verdict); anything else
-            // just waits, on a departure that never comes (its sender is held here).
+        // True once the verdict has left and the read keeps waiting regardless.
+        let mut kept_waiting = false;
+        loop {
+            // A read that follows the verdict waits on the leader no longer than the state
+            // stays `leader`; anything else just waits, on a departure that never comes
+            // (its sender is held here).
             let (_held, never) = oneshot::channel();
-            let departure = if watching && self.plan.read && self.engine.state() == State::Leader {
+            let state = self.engine.state();
+            let departure = if policy::follows_verdict(state, self.plan.read, kept_waiting) {
                 self.engine.departure()
             } else {
                 never
@@ -318,7 +314,7 @@ impl<'a> Request<'a> {
                         Deserted::Refuse(code) => return Err(self.refusal(code).into()),
                         Deserted::KeepWaiting => {
                             // The same wait, on no departure (one await site, less code).
-                            (watching, leader) = (false, left);
+                            (kept_waiting, leader) = (true, left);
                             continue;
                         }
                     }
@@ -333,37 +329,38 @@ impl<'a> Request<'a> {
                 state,
                 self.plan.read,
                 self.plan.critical,
-                answer.is_some(),
+                answer,
                 retried,
+                || self.engine.withdraw_retry(),
             );
-            if after != AfterFailure::RetryLeader || !self.engine.withdraw_retry() {
-                break (after, answer, why);
-            }
-            (retried, watching) = (true, true);
-            leader = self.attempt(Target::Leader);
-        };
-        // An answer not handed over is dropped here, which aborts what is left of it.
-        match (after, answer) {
-            (AfterFailure::Answer, Some(sent)) => Ok(Then::Done(self.deliver(sent))),
-            (AfterFailure::Follower, _) => Ok(Then::Follower),
-            (AfterFailure::Refuse(code), _) => {
-                let refusal = self.refusal(code);
-                Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
-            }
-            (AfterFailure::OutcomeUnknown, _) => Err(self
-                .unknown_outcome(format!(
-                    "got no answer ({why}); it may have taken effect, so it is never retried"
-                ))
-                .into()),
-            (AfterFailure::Answer | AfterFailure::Unavailable | AfterFailure::RetryLeader, _) => {
-                let not_retried = if after == AfterFailure::RetryLeader {
-                    "; the retry budget is spent"
-                } else {
-                    ""
-                };
-                let message = format!("{}: {why}{not_retried}", self.what());
-                Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, message).into())
-            }
+            // An answer not handed over is dropped here, which aborts what is left of it.
+            return match after {
+                AfterFailure::RetryLeader => {
+                    (retried, kept_waiting) = (true, false);
+                    leader = self.attempt(Target::Leader);
+                    continue;
+                }
+                AfterFailure::Answer(sent) => Ok(Then::Done(self.deliver(sent))),
+                AfterFailure::Follower => Ok(Then::Follower),
+                AfterFailure::Refuse(code) => {
+                    let refusal = self.refusal(code);
+                    Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
+                }
+                AfterFailure::OutcomeUnknown => Err(self
+                    .unknown_outcome(format!(
+                        "got no answer ({why}); it may have taken effect, so it is never retried"
+                    ))
+                    .into()),
+                spent @ (AfterFailure::Unavailable | AfterFailure::BudgetSpent) => {
+                    let not_retried = if matches!(spent, AfterFailure::BudgetSpent) {
+                        "; the retry budget is spent"
+                    } else {
+                        ""
+                    };
+                    let message = format!("{}: {why}{not_retried}", self.what());
+                    Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, message).into())
+                }
+            };
         }
     }
 
@@ -388,7 +385,7 @@ impl<'a> Request<'a> {
                 Judged::Failed { answer: None, why } => why,
             };
             if let Some(first) = first {
-                break (ErrorCode::LeaderUnavailable, first);
+                break (policy::AFTER_LEADER_RETRY_FAILED, first);
             }
             first = Some(why);
             let state = self.engine.verdict(Via::Round(Source::Request)).await.state;

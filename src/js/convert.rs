@@ -5,18 +5,23 @@
 use crate::model::config::ConfigInput;
 use crate::model::error::{ConfigError, RequestError};
 use crate::model::schema::{self, Seen, Shape};
-use crate::model::{Config, HealthProxyError, Snapshot};
-pub(crate) use crate::platform::error_to_js;
-use crate::platform::http::JsonBody;
+use crate::model::{Config, ErrorCode, HealthProxyError, Snapshot};
+use crate::platform::json::JsonBody;
 use crate::platform::{describe, env, to_js};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
+    /// The `Error` a HealthProxyError becomes (its fields are in health_proxy.d.ts).
+    #[wasm_bindgen(extends = js_sys::Error)]
+    type ErrorObject;
+    #[wasm_bindgen(method, setter)]
+    fn set_code(this: &ErrorObject, code: &str);
+    #[wasm_bindgen(method, setter = idempotencyKey)]
+    fn set_idempotency_key(this: &ErrorObject, key: &JsValue);
     // js_sys's Object.keys would let a throwing Proxy trap escape.
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
     fn object_keys(object: &JsValue) -> Result<js_sys::Array, JsValue>;
-    // An array may be a Proxy whose trap throws: js_sys's `length` would let it escape.
     /// The plain JSON copy of the config, or its `health` (when it is not an object, the
     /// read throws: caught).
     type PlainConfig;
@@ -24,6 +29,7 @@ extern "C" {
     fn health(this: &PlainConfig) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, getter = expect, catch)]
     fn expected(this: &PlainConfig) -> Result<JsValue, JsValue>;
+    // An array may be a Proxy whose trap throws: js_sys's `length` would let it escape.
     type ConfigArray;
     #[wasm_bindgen(method, getter, catch)]
     fn length(this: &ConfigArray) -> Result<JsValue, JsValue>;
@@ -37,8 +43,7 @@ impl Shape for ConfigValue {
         let v = &self.0;
         if v.is_undefined() || v.is_null() {
             Seen::Absent
-        } else if let Some(b) = v.as_bool() {
-            let _ = b;
+        } else if v.as_bool().is_some() {
             Seen::Flag
         } else if let Some(n) = v.as_f64() {
             Seen::Number(n)
@@ -110,4 +115,18 @@ pub(crate) fn snapshot_to_js(s: &Snapshot) -> JsValue {
 
 pub(crate) fn string_arg(field: &'static str, value: &JsValue) -> Result<String, RequestError> {
     value.as_string().ok_or(RequestError::NotAString { field })
+}
+
+/// An `Error` with `name === "HealthProxyError"`, a string `code` and, for
+/// `OUTCOME_UNKNOWN`, the `idempotencyKey` the write carried (or `null`).
+pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
+    let error: ErrorObject = js_sys::Error::new(&e.message).unchecked_into();
+    error.set_name("HealthProxyError");
+    error.set_code(e.code.as_str());
+    if e.code == ErrorCode::OutcomeUnknown {
+        // `null`, not `undefined`, for a write that carried none.
+        let key = e.idempotency_key.as_deref();
+        error.set_idempotency_key(&key.map_or(JsValue::NULL, JsValue::from_str));
+    }
+    error.into()
 }

@@ -2,7 +2,7 @@
 //! every read guarded, so a throwing getter or a Proxy becomes `INVALID_PATH` naming the
 //! field, never an exception escaping the promise.
 
-use super::convert::string_arg;
+use super::convert::{error_to_js, string_arg};
 use crate::engine::request::Call;
 use crate::model::error::RequestError;
 use crate::platform::describe;
@@ -38,6 +38,7 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
             method: "GET".into(),
             init: RequestInit::new(),
             signal: None,
+            error_to_js,
         });
     };
     if !init.is_object() {
@@ -79,6 +80,7 @@ pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, R
         method,
         init: copy.unchecked_into(),
         signal,
+        error_to_js,
     })
 }
 

@@ -4,7 +4,7 @@
 //! is joined in JS too, from the base's JS string and the caller's own string: decoding
 //! a string built in wasm was the largest part of a resolve() (a third, profiled).
 
-use crate::model::routing::Plan;
+use crate::model::plan::Plan;
 use crate::model::target::Target;
 use crate::model::Config;
 use crate::model::State;

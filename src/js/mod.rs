@@ -8,8 +8,8 @@ mod types;
 
 use crate::engine::request::{self, Failure};
 use crate::engine::{Engine, Via};
+use crate::model::plan::Plan;
 use crate::model::policy::{self, Decision};
-use crate::model::routing::Plan;
 use crate::model::target::Target;
 use crate::model::{ErrorCode, HealthProxyError};
 use crate::platform::promise;
@@ -112,7 +112,7 @@ impl HealthProxy {
             match request::fetch(&engine, &call).await {
                 Ok(response) => Ok(response),
                 Err(Failure::Proxy(e)) => Err(error_to_js(&e)),
-                Err(Failure::Js(e)) => Err(e),
+                Err(Failure::CallerAbort(e)) => Err(e),
             }
         })
     }
@@ -174,7 +174,7 @@ impl HealthProxy {
             None => "GET",
         };
         let plan = Plan::new(self.engine.config(), &path, method)?;
-        let url = match policy::route(state, plan.read, plan.critical) {
+        let url = match policy::table(state, plan.read, plan.critical) {
             Decision::Send(target) => self.bases.url(
                 self.engine.config(),
                 &plan,

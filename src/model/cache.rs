@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 /// 2: the RTT estimator and the flap penalty joined the verdict.
 pub(crate) const VERSION: u32 = 2;
 
-/// One stored verdict (JSON text through the platform's `JSON.stringify`).
+/// One cache entry: a [`Snapshot`] stored with what it is about and what was learnt
+/// (JSON text through the platform's `JSON.stringify`); the verdict itself is the Snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Verdict {
+pub(crate) struct Entry {
     v: u32,
     leader: String,
     state: State,
@@ -35,36 +36,36 @@ pub(crate) struct Verdict {
 /// `null` and a verdict its own object, so the one serde reader of a message is the
 /// verdict's (a wrapper struct would bring its own).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Option<Verdict>", into = "Option<Verdict>")]
+#[serde(from = "Option<Entry>", into = "Option<Entry>")]
 pub(crate) enum TabMessage {
-    Told(Verdict),
+    Told(Entry),
     Ask,
 }
 
-impl From<Option<Verdict>> for TabMessage {
-    fn from(verdict: Option<Verdict>) -> Self {
-        verdict.map_or(TabMessage::Ask, TabMessage::Told)
+impl From<Option<Entry>> for TabMessage {
+    fn from(entry: Option<Entry>) -> Self {
+        entry.map_or(TabMessage::Ask, TabMessage::Told)
     }
 }
 
-impl From<TabMessage> for Option<Verdict> {
+impl From<TabMessage> for Option<Entry> {
     fn from(message: TabMessage) -> Self {
         match message {
-            TabMessage::Told(verdict) => Some(verdict),
+            TabMessage::Told(entry) => Some(entry),
             TabMessage::Ask => None,
         }
     }
 }
 
-impl Verdict {
+impl Entry {
     /// The entry for `snapshot`, or `None` when there is no verdict to keep.
-    pub(crate) fn new(leader: &Base, snapshot: &Snapshot, learnt: Learnt) -> Option<Verdict> {
+    pub(crate) fn new(leader: &Base, snapshot: &Snapshot, learnt: Learnt) -> Option<Entry> {
         let checked_at = snapshot.checked_at.filter(|t| t.is_finite() && *t >= 0.0)?;
         if snapshot.state == State::Unknown {
             return None;
         }
         let (srtt, rttvar, rtt_samples) = learnt.rtt.parts();
-        Some(Verdict {
+        Some(Entry {
             v: VERSION,
             leader: leader.as_str().to_string(),
             state: snapshot.state,
@@ -141,21 +142,18 @@ mod tests {
 
     /// As the platform does it: text that is not a verdict is ignored.
     fn from_text(text: &str, now: f64, ttl: u32) -> Option<Snapshot> {
-        serde_json::from_str::<Verdict>(text)
+        serde_json::from_str::<Entry>(text)
             .ok()?
             .decode(&leader(), now, ttl)
     }
 
     fn text(snapshot: &Snapshot) -> String {
-        serde_json::to_string(&Verdict::new(&leader(), snapshot, Learnt::default()).unwrap())
-            .unwrap()
+        serde_json::to_string(&Entry::new(&leader(), snapshot, Learnt::default()).unwrap()).unwrap()
     }
 
     /// As the platform does it: what the entry lends, at any age.
     fn learnt_from_text(text: &str) -> Option<Learnt> {
-        serde_json::from_str::<Verdict>(text)
-            .ok()?
-            .learnt(&leader())
+        serde_json::from_str::<Entry>(text).ok()?.learnt(&leader())
     }
 
     fn snap(state: State) -> Snapshot {
@@ -190,7 +188,7 @@ mod tests {
             None
         );
         assert_eq!(
-            Verdict::new(&leader(), &Snapshot::initial(), Learnt::default()),
+            Entry::new(&leader(), &Snapshot::initial(), Learnt::default()),
             None
         );
         assert_eq!(
@@ -263,8 +261,8 @@ mod tests {
                 at: 999_000.0,
             },
         };
-        let verdict = Verdict::new(&leader(), &snap(State::Emergency), learnt).unwrap();
-        let text = serde_json::to_string(&verdict).unwrap();
+        let entry = Entry::new(&leader(), &snap(State::Emergency), learnt).unwrap();
+        let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(learnt_from_text(&text), Some(learnt));
         assert!(from_text(&text, 1_000_500.0, 30_000).is_some());
         // Too old to route by: no snapshot, but the RTT (and penalty) are still lent.
@@ -272,10 +270,10 @@ mod tests {
         assert_eq!(learnt_from_text(&text), Some(learnt));
         // The tab message carries them too.
         let told: TabMessage = serde_json::from_str(&text).unwrap();
-        assert_eq!(told, TabMessage::Told(verdict));
+        assert_eq!(told, TabMessage::Told(entry));
         // Another leader's entry lends nothing.
         let other = Base::parse("leader", "http://127.0.0.1:9999", false).unwrap();
-        let v: Verdict = serde_json::from_str(&text).unwrap();
+        let v: Entry = serde_json::from_str(&text).unwrap();
         assert_eq!(v.learnt(&other), None);
     }
 
@@ -284,11 +282,23 @@ mod tests {
         let ask: TabMessage = serde_json::from_str("null").unwrap();
         assert_eq!(ask, TabMessage::Ask);
         assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
-        let verdict = Verdict::new(&leader(), &snap(State::Emergency), Learnt::default()).unwrap();
-        let told = TabMessage::Told(verdict.clone());
+        let entry = Entry::new(&leader(), &snap(State::Emergency), Learnt::default()).unwrap();
+        let told = TabMessage::Told(entry.clone());
         let text = serde_json::to_string(&told).unwrap();
-        assert_eq!(text, serde_json::to_string(&verdict).unwrap());
+        assert_eq!(text, serde_json::to_string(&entry).unwrap());
         assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
         assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
+    }
+
+    #[test]
+    fn an_entry_tells_when_its_verdict_was_checked() {
+        let s = Snapshot {
+            state: State::Leader,
+            leader_latency_ms: Some(3.0),
+            checked_at: Some(1234.0),
+            source: Source::Probe,
+        };
+        let entry = Entry::new(&leader(), &s, Learnt::default()).unwrap();
+        assert_eq!(entry.checked_at(), 1234.0);
     }
 }

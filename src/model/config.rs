@@ -3,15 +3,15 @@
 //! what the values mean (URLs, paths, choices) and fills in the schema's defaults.
 
 use super::backoff::Backoff;
-use super::error::ConfigError;
+use super::error::{field, ConfigError};
 use super::health::{Expect, JsonFields};
 use super::machine::Tuning;
 use super::path::{self, check_config_path, Base};
-use super::routes::{normalise_prefix, Route, RouteTable};
+use super::route_table::{normalise_prefix, Route, RouteTable};
 use super::schema::{
     CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
-    INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, SUCCESSES_TO_UP,
-    TIMEOUT_MS, TTL_MS,
+    INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, STORAGES,
+    SUCCESSES_TO_UP, TIMEOUT_MS, TTL_MS,
 };
 use super::target::Target;
 use serde::Deserialize;
@@ -112,6 +112,10 @@ pub(crate) enum StorageKind {
     None,
 }
 
+/// The kinds of [`STORAGES`], in its order.
+const STORAGE_KINDS: [StorageKind; 3] =
+    [StorageKind::Local, StorageKind::Session, StorageKind::None];
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HealthConfig {
     pub(crate) path: String,
@@ -158,8 +162,8 @@ impl Config {
         mut input: ConfigInput,
         page_is_https: bool,
     ) -> Result<Config, ConfigError> {
-        let leader = required_base("leader", input.leader.take(), page_is_https)?;
-        let follower = required_base("follower", input.follower.take(), page_is_https)?;
+        let leader = required_base(field::LEADER, input.leader.take(), page_is_https)?;
+        let follower = required_base(field::FOLLOWER, input.follower.take(), page_is_https)?;
         if leader == follower {
             return Err(ConfigError::SameBases {
                 base: leader.as_str().to_string(),
@@ -258,19 +262,19 @@ fn health(h: Option<&mut ConfigInput>) -> Result<HealthConfig, ConfigError> {
     let mut none = ConfigInput::default();
     let h = h.unwrap_or(&mut none);
     let path = h.path.take().unwrap_or_else(|| HEALTH_PATH.into());
-    check_config_path("health.path", &path)?;
+    check_config_path(field::HEALTH_PATH, &path)?;
     let follower_path = h.follower_path.take().unwrap_or_else(|| HEALTH_PATH.into());
-    check_config_path("health.followerPath", &follower_path)?;
+    check_config_path(field::HEALTH_FOLLOWER_PATH, &follower_path)?;
     let expect = match h.expect.take() {
         Some(Expect::Text(text)) if text.is_empty() => {
             return Err(ConfigError::Empty {
-                field: "health.expect",
+                field: field::HEALTH_EXPECT,
                 hint: ": leave it out to accept any 2xx body",
             })
         }
         Some(Expect::Fields(fields)) if fields.is_empty() => {
             return Err(ConfigError::Empty {
-                field: "health.expect",
+                field: field::HEALTH_EXPECT,
                 hint: ": name at least one field, or leave it out to accept any 2xx body",
             })
         }
@@ -290,33 +294,33 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
     let mut routes: Vec<Route> = Vec::new();
     for (i, r) in input.iter_mut().enumerate() {
         // One formatting site for every field name of this route.
-        let field = |name: &str| format!("routes[{i}].{name}");
+        let in_route = |name: &str| format!("{}[{i}].{name}", field::ROUTES);
         let prefix = r.prefix.take().ok_or_else(|| ConfigError::Required {
-            field: field("prefix"),
+            field: in_route(field::PREFIX),
             hint: "",
         })?;
-        check_config_path(&field("prefix"), &prefix)?;
+        check_config_path(&in_route(field::PREFIX), &prefix)?;
         if prefix.contains(['?', '#']) {
             return Err(ConfigError::BadPath {
-                field: field("prefix"),
+                field: in_route(field::PREFIX),
                 problem: super::error::PathProblem::QueryInPrefix,
                 got: prefix,
             });
         }
         let critical = r.critical.ok_or_else(|| ConfigError::Required {
-            field: field("critical"),
+            field: in_route(field::CRITICAL),
             hint: ": true if the follower may serve it",
         })?;
         let own = |which: &str, url: Option<String>| {
-            url.map(|u| Base::parse(&field(which), &u, page_is_https))
+            url.map(|u| Base::parse(&in_route(which), &u, page_is_https))
                 .transpose()
         };
-        let route_leader = own("leader", r.leader.take())?;
-        let route_follower = own("follower", r.follower.take())?;
+        let route_leader = own(field::LEADER, r.leader.take())?;
+        let route_follower = own(field::FOLLOWER, r.follower.take())?;
         let normal = normalise_prefix(&prefix);
         if let Some(first) = routes.iter().position(|seen| seen.prefix == normal) {
             return Err(ConfigError::RepeatedPrefix {
-                field: field("prefix"),
+                field: in_route(field::PREFIX),
                 prefix,
                 first,
             });
@@ -335,20 +339,21 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
 fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
     let mut none = ConfigInput::default();
     let c = c.unwrap_or(&mut none);
-    let storage = match c.storage.as_deref().unwrap_or(STORAGE) {
-        "local" => StorageKind::Local,
-        "session" => StorageKind::Session,
-        "none" => StorageKind::None,
-        other => {
-            return Err(ConfigError::BadStorage {
-                got: other.to_string(),
-            })
-        }
+    let name = c.storage.as_deref().unwrap_or(STORAGE);
+    let Some((_, &storage)) = STORAGES
+        .iter()
+        .zip(&STORAGE_KINDS)
+        .find(|(n, _)| **n == name)
+    else {
+        return Err(ConfigError::BadStorage {
+            of: STORAGES,
+            got: name.into(),
+        });
     };
     let key = c.key.take().unwrap_or_else(|| CACHE_KEY.into());
     if key.is_empty() {
         return Err(ConfigError::Empty {
-            field: "cache.key",
+            field: field::CACHE_KEY,
             hint: "",
         });
     }

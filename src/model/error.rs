@@ -4,6 +4,22 @@
 use super::target::Target;
 use std::fmt::{self, Write};
 
+/// The config's field names as errors name them, where `Config` checks what the schema
+/// walk cannot (a test finds each in `schema::CONFIG`).
+pub(crate) mod field {
+    pub(crate) const LEADER: &str = "leader";
+    pub(crate) const FOLLOWER: &str = "follower";
+    pub(crate) const HEALTH_PATH: &str = "health.path";
+    pub(crate) const HEALTH_FOLLOWER_PATH: &str = "health.followerPath";
+    pub(crate) const HEALTH_EXPECT: &str = "health.expect";
+    pub(crate) const ROUTES: &str = "routes";
+    pub(crate) const PREFIX: &str = "prefix";
+    pub(crate) const CRITICAL: &str = "critical";
+    pub(crate) const IDEMPOTENCY_KEY: &str = "writes.idempotencyKey";
+    pub(crate) const CACHE_STORAGE: &str = "cache.storage";
+    pub(crate) const CACHE_KEY: &str = "cache.key";
+}
+
 /// The codes of spec §4; the JS layer exposes them as the `code` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErrorCode {
@@ -101,7 +117,9 @@ pub(crate) enum ConfigError {
         problem: PathProblem,
         got: String,
     },
+    /// None of `cache.storage`'s choices (`of`, the schema's list).
     BadStorage {
+        of: [&'static str; 3],
         got: String,
     },
     /// `writes.idempotencyKey` is not an HTTP header name.
@@ -172,7 +190,8 @@ impl fmt::Display for ConfigError {
                 Quoted(got)
             ),
             ConfigError::SameBases { base } => {
-                write!(f, "follower must differ from leader (both are {base})")
+                let (follower, leader) = (field::FOLLOWER, field::LEADER);
+                write!(f, "{follower} must differ from {leader} (both are {base})")
             }
             ConfigError::BadPath {
                 field,
@@ -183,14 +202,19 @@ impl fmt::Display for ConfigError {
                 "{field} must be a path starting with a single '/': {problem} (got {})",
                 Quoted(got)
             ),
-            ConfigError::BadStorage { got } => write!(
+            ConfigError::BadStorage { of: [a, b, c], got } => write!(
                 f,
-                "cache.storage must be \"local\", \"session\" or \"none\" (got {})",
+                "{} must be {}, {} or {} (got {})",
+                field::CACHE_STORAGE,
+                Quoted(a),
+                Quoted(b),
+                Quoted(c),
                 Quoted(got)
             ),
             ConfigError::BadHeaderName { got } => write!(
                 f,
-                "writes.idempotencyKey must be an HTTP header name such as \"Idempotency-Key\", or null (got {})",
+                "{} must be an HTTP header name such as \"Idempotency-Key\", or null (got {})",
+                field::IDEMPOTENCY_KEY,
                 Quoted(got)
             ),
             ConfigError::RepeatedPrefix {
@@ -389,5 +413,51 @@ mod tests {
     fn quoted_text_escapes_quotes_backslashes_and_control_characters() {
         let shown = Quoted("a\"b\\c\u{1}\u{7f}é ✓").to_string();
         assert_eq!(shown, r#""a\"b\\c\u{1}\u{7f}é ✓""#);
+    }
+
+    #[test]
+    fn every_code_is_spelled_as_spec_4_has_it() {
+        use ErrorCode::*;
+        let codes = [
+            (InvalidConfig, "INVALID_CONFIG"),
+            (InvalidPath, "INVALID_PATH"),
+            (NotReady, "NOT_READY"),
+            (FeatureUnavailable, "FEATURE_UNAVAILABLE"),
+            (LeaderUnavailable, "LEADER_UNAVAILABLE"),
+            (OutcomeUnknown, "OUTCOME_UNKNOWN"),
+            (Offline, "OFFLINE"),
+        ];
+        for (code, name) in codes {
+            assert_eq!(code.as_str(), name);
+            let e = HealthProxyError::new(code, "m".into());
+            assert_eq!((e.code, e.idempotency_key), (code, None));
+        }
+    }
+
+    #[test]
+    fn a_bad_argument_is_invalid_path_naming_the_field() {
+        let e = HealthProxyError::from(RequestError::NotAString { field: "method" });
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidPath, "method must be a string")
+        );
+        let e = HealthProxyError::from(RequestError::BadInit {
+            field: "init.headers",
+            detail: "Error: boom".into(),
+        });
+        assert_eq!(e.message, "init.headers could not be read: Error: boom");
+    }
+
+    #[test]
+    fn a_failure_names_the_origin_that_failed() {
+        for target in [Target::Leader, Target::Follower] {
+            for why in [
+                Why::Status(target, 502),
+                Why::Timeout(target, 9),
+                Why::Network(target),
+            ] {
+                assert_eq!(why.target(), target);
+            }
+        }
     }
 }

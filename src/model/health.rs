@@ -36,6 +36,12 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
 }
 
+/// A 2xx status: the only kind a probe counts as healthy, and the only one whose body a
+/// probe reads.
+pub(crate) fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
 /// The verdict on one probe answer. `parse` reads the body as a JSON object (the
 /// platform's `JSON.parse`); it is called only for an object `expect`.
 pub(crate) fn is_healthy<J: JsonFields>(
@@ -43,7 +49,7 @@ pub(crate) fn is_healthy<J: JsonFields>(
     expect: Option<&Expect>,
     parse: impl FnOnce(&str) -> Option<J>,
 ) -> bool {
-    if !(200..300).contains(&answer.status) || !answer.stayed_home {
+    if !is_success(answer.status) || !answer.stayed_home {
         return false;
     }
     let body = answer

@@ -107,7 +107,17 @@ pub(crate) struct Learnt {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Observation {
     LeaderUp { latency_ms: f64 },
-    LeaderDown { follower_up: bool },
+    LeaderDown { follower: Follower },
+}
+
+/// The follower's probe in a round whose leader probe failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Follower {
+    Up,
+    Down,
+    /// A leader-only round (spec §8's confirmation): its failure is taken as `emergency`,
+    /// and if the follower fails the read sent to it, that starts a full round.
+    NotProbed,
 }
 
 /// What one observation did.
@@ -157,7 +167,7 @@ impl Machine {
 
     /// Takes what a cached verdict or another tab learnt, where it knows more than this
     /// instance: more round trips, a later departure.
-    pub(crate) fn lend(&mut self, learnt: Learnt) {
+    pub(crate) fn take_learnt(&mut self, learnt: Learnt) {
         if learnt.rtt.samples() >= self.rtt.samples() {
             self.rtt = learnt.rtt;
         }
@@ -196,13 +206,12 @@ impl Machine {
                     _ => State::Leader,
                 }
             }
-            Observation::LeaderDown { follower_up } => {
+            Observation::LeaderDown { follower } => {
                 self.ups = 0;
                 self.downs = self.downs.saturating_add(1);
-                let down = if follower_up {
-                    State::Emergency
-                } else {
-                    State::Offline
+                let down = match follower {
+                    Follower::Up | Follower::NotProbed => State::Emergency,
+                    Follower::Down => State::Offline,
                 };
                 match prev {
                     State::Leader if self.downs < self.tuning.failures_to_down => State::Leader,
@@ -257,9 +266,7 @@ impl Machine {
     /// True when the verdict is missing or older than the probe interval: a page shown
     /// again after that long must not trust it (spec §9).
     pub(crate) fn is_stale(&self, now_ms: f64) -> bool {
-        self.snapshot
-            .checked_at
-            .is_none_or(|t| now_ms - t >= f64::from(self.tuning.interval_ms))
+        self.snapshot.fresh_for_ms(now_ms, self.tuning.interval_ms) <= 0.0
     }
 
     /// Takes a verdict that did not come from this client's own probe (the cache, a peer tab).
@@ -277,7 +284,7 @@ impl Machine {
 mod tests {
     use super::*;
 
-    /// A fake clock: every observation happens `step` ms after the previous one.
+    /// A fake clock: every observation happens 1000 ms after the previous one.
     struct Clock(f64);
     impl Clock {
         fn tick(&mut self) -> f64 {
@@ -300,8 +307,12 @@ mod tests {
     }
 
     const UP: Observation = Observation::LeaderUp { latency_ms: 12.0 };
-    const DOWN: Observation = Observation::LeaderDown { follower_up: true };
-    const DARK: Observation = Observation::LeaderDown { follower_up: false };
+    const DOWN: Observation = Observation::LeaderDown {
+        follower: Follower::Up,
+    };
+    const DARK: Observation = Observation::LeaderDown {
+        follower: Follower::Down,
+    };
 
     fn run(m: &mut Machine, clock: &mut Clock, outcomes: &[Observation]) -> Vec<State> {
         outcomes
@@ -602,21 +613,46 @@ mod tests {
     }
 
     #[test]
-    fn what_was_learnt_is_lent_to_a_new_instance() {
+    fn what_was_learnt_is_taken_by_a_new_instance() {
         let mut a = Machine::new(tuning(1, 1));
         let mut c = Clock(0.0);
         run(&mut a, &mut c, &[UP, DOWN, UP, DOWN, UP, UP]);
         let mut b = Machine::new(tuning(1, 1));
-        b.lend(a.learnt());
+        b.take_learnt(a.learnt());
         assert_eq!(b.learnt(), a.learnt());
         assert!(b.damping.suppressed(c.0, 30_000));
-        // A lent penalty holds a new instance off the leader too.
+        // A penalty taken holds a new instance off the leader too.
         assert_eq!(run(&mut b, &mut c, &[UP]), [State::Emergency]);
-        // An older penalty and fewer samples are not taken.
+        // An older penalty and fewer samples are not taken: this instance has left the
+        // leader once (a penalty) and has more samples than what it is offered.
+        let mut c = Clock(1_000_000.0);
         let mut fresh = Machine::new(tuning(1, 1));
-        run(&mut fresh, &mut c, &[UP, UP, UP, UP, UP, UP, UP, UP]);
+        run(&mut fresh, &mut c, &[UP, UP, UP, UP, DOWN, UP]);
         let mine = fresh.learnt();
-        fresh.lend(Learnt::default());
+        assert_eq!(mine.damping.penalty, PENALTY);
+        let older = Learnt {
+            rtt: a.learnt().rtt,
+            damping: Damping {
+                penalty: CAP,
+                at: mine.damping.at - 1.0,
+            },
+        };
+        assert!(older.rtt.samples() < mine.rtt.samples());
+        fresh.take_learnt(older);
         assert_eq!(fresh.learnt(), mine);
+    }
+
+    #[test]
+    fn a_leader_only_round_that_fails_is_taken_as_emergency() {
+        let not_probed = Observation::LeaderDown {
+            follower: Follower::NotProbed,
+        };
+        let mut m = Machine::new(tuning(1, 1));
+        let mut c = Clock(0.0);
+        assert_eq!(
+            run(&mut m, &mut c, &[UP, not_probed]),
+            [State::Leader, State::Emergency]
+        );
+        assert_eq!(m.rtt().samples(), 1);
     }
 }

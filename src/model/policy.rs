@@ -1,4 +1,4 @@
-//! The request policy of spec §2 and §8 in one place: the §2 table ([`route`]), what a
+//! The request policy of spec §2 and §8 in one place: the §2 table ([`table`]), what a
 //! request does when it is made, when its leader is slow, and after a failure once a probe has decided. Like
 //! tower's `retry::Policy`, it only decides; `engine/request.rs` carries it out.
 //!
@@ -17,6 +17,8 @@
 //! | state left `leader` while waiting | other | follower joins | §2 refusal; writes keep waiting |
 //! | follower gave no answer, probe done | `leader` | once on the leader | — |
 //! | follower gave no answer, probe done | other | `OFFLINE` when offline, else `LEADER_UNAVAILABLE` | — |
+//! | follower gave no answer, then its leader retry none | any | `LEADER_UNAVAILABLE` | — |
+//! | both raced sides failed, probe done | any | the healthy side's answer, else `OFFLINE` when offline, else `LEADER_UNAVAILABLE` | — |
 
 use super::error::ErrorCode;
 use super::state::State;
@@ -31,7 +33,7 @@ pub(crate) enum Decision {
 }
 
 /// Spec §2, one cell per (state, kind of request).
-pub(crate) fn route(state: State, read: bool, critical: bool) -> Decision {
+pub(crate) fn table(state: State, read: bool, critical: bool) -> Decision {
     match (state, read, critical) {
         (State::Unknown, _, _) => Decision::Wait,
         (State::Leader, _, _) => Decision::Send(Target::Leader),
@@ -59,7 +61,7 @@ pub(crate) fn start(state: State, read: bool, critical: bool) -> Start {
     let critical_read = read && critical;
     match (state, critical_read) {
         (State::Unknown, true) | (State::Leader, true) => Start::Leader { watched: true },
-        _ => match route(state, read, critical) {
+        _ => match table(state, read, critical) {
             Decision::Send(Target::Leader) => Start::Leader { watched: false },
             Decision::Send(Target::Follower) => Start::Follower,
             Decision::Refuse(code) => Start::Refuse(code),
@@ -112,13 +114,17 @@ pub(crate) fn when_escaping(first_for_this_probe: bool) -> Watch {
     }
 }
 
-/// What the caller gets once a leader failure has been judged by a probe.
+/// What the caller gets once a leader failure has been judged by a probe; `A` is the
+/// leader's answer, handed back when it is the caller's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AfterFailure {
+pub(crate) enum AfterFailure<A> {
     /// The leader's own answer (a status the application gave).
-    Answer,
+    Answer(A),
     /// `LEADER_UNAVAILABLE`: a read that got no answer.
     Unavailable,
+    /// `LEADER_UNAVAILABLE`: a read the leader would have had once more, with the retry
+    /// budget spent (spec §2).
+    BudgetSpent,
     /// The one retry of a read on the leader, drawn on the retry budget.
     RetryLeader,
     /// `OUTCOME_UNKNOWN`: a write that was sent, or may have been, and got no answer.
@@ -128,40 +134,46 @@ pub(crate) enum AfterFailure {
     Refuse(ErrorCode),
 }
 
-/// `retried`: this failure was the read's leader retry already.
-pub(crate) fn after_leader_failure(
+/// `retried`: this failure was the read's leader retry already. `withdraw_retry` draws
+/// one retry on the budget, asked only when a leader retry is what the read would do.
+pub(crate) fn after_leader_failure<A>(
     state: State,
     read: bool,
     critical: bool,
-    answered: bool,
+    answer: Option<A>,
     retried: bool,
-) -> AfterFailure {
+    withdraw_retry: impl FnOnce() -> bool,
+) -> AfterFailure<A> {
     if !read {
         // A write is never retried, whatever the probe says. A status (a failover one
         // too) is a known outcome, the caller's to show; with none, the request may
         // still have landed (a kernel keeps retransmitting after the page gave up).
-        return if answered {
-            AfterFailure::Answer
-        } else {
-            AfterFailure::OutcomeUnknown
-        };
+        return answer.map_or(AfterFailure::OutcomeUnknown, AfterFailure::Answer);
     }
     if state == State::Leader {
         // The probe found the leader healthy: its answer is the application's.
         // No answer: a lossy line lost this one; a read tries the leader once more, and a
         // critical read whose retry is lost too goes to the follower.
-        return match (answered, read, retried, critical) {
-            (true, ..) => AfterFailure::Answer,
-            (false, true, false, _) => AfterFailure::RetryLeader,
-            (false, true, true, true) => AfterFailure::Follower,
-            _ => AfterFailure::Unavailable,
+        return match (answer, retried, critical) {
+            (Some(answer), ..) => AfterFailure::Answer(answer),
+            (None, false, _) if withdraw_retry() => AfterFailure::RetryLeader,
+            (None, false, _) => AfterFailure::BudgetSpent,
+            (None, true, true) => AfterFailure::Follower,
+            (None, true, false) => AfterFailure::Unavailable,
         };
     }
-    match route(state, read, critical) {
+    match table(state, read, critical) {
         Decision::Send(Target::Follower) => AfterFailure::Follower,
         Decision::Refuse(code) => AfterFailure::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => AfterFailure::Unavailable,
     }
+}
+
+/// Whether a read waiting on the leader is let go when the verdict leaves `leader`
+/// (spec §2: in-flight reads follow the verdict). Writes keep their deadline, and so
+/// does a read the verdict has already let keep waiting (`kept_waiting`).
+pub(crate) fn follows_verdict(state: State, read: bool, kept_waiting: bool) -> bool {
+    read && !kept_waiting && state == State::Leader
 }
 
 /// A read still waiting on the leader when the state left `leader` (spec §2).
@@ -174,27 +186,25 @@ pub(crate) enum Deserted {
 }
 
 pub(crate) fn when_left_leader(state: State, critical: bool) -> Deserted {
-    match route(state, true, critical) {
+    match table(state, true, critical) {
         Decision::Send(Target::Follower) => Deserted::Race,
         Decision::Refuse(code) => Deserted::Refuse(code),
         Decision::Send(Target::Leader) | Decision::Wait => Deserted::KeepWaiting,
     }
 }
 
-/// Both origins failed a raced read and a probe has decided: whose answer, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BothFailed {
-    /// The answer of the origin the verdict calls healthy, when it gave one.
-    Answer(Target),
-    Refuse(ErrorCode),
-}
-
-pub(crate) fn after_both_failed(state: State) -> BothFailed {
+/// Both origins failed a raced read and a probe has decided: the answer of the origin
+/// the verdict calls healthy, when it gave one, else the code to reject with.
+pub(crate) fn after_both_failed<A>(
+    state: State,
+    leader: Option<A>,
+    follower: Option<A>,
+) -> Result<A, ErrorCode> {
     match state {
-        State::Leader => BothFailed::Answer(Target::Leader),
-        State::Emergency => BothFailed::Answer(Target::Follower),
-        State::Offline => BothFailed::Refuse(ErrorCode::Offline),
-        State::Unknown => BothFailed::Refuse(ErrorCode::LeaderUnavailable),
+        State::Leader => leader.ok_or(ErrorCode::LeaderUnavailable),
+        State::Emergency => follower.ok_or(ErrorCode::LeaderUnavailable),
+        State::Offline => Err(ErrorCode::Offline),
+        State::Unknown => Err(ErrorCode::LeaderUnavailable),
     }
 }
 
@@ -208,6 +218,10 @@ pub(crate) fn after_follower_failure(state: State) -> Result<Target, ErrorCode> 
         State::Emergency | State::Unknown => Err(ErrorCode::LeaderUnavailable),
     }
 }
+
+/// The leader retry of a read the follower left unanswered got no answer either: it
+/// rejects at once, without another probe (the one before the retry found the leader up).
+pub(crate) const AFTER_LEADER_RETRY_FAILED: ErrorCode = ErrorCode::LeaderUnavailable;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
@@ -227,7 +241,7 @@ mod tests {
         ] {
             for critical in [true, false] {
                 assert_ne!(
-                    route(state, false, critical),
+                    table(state, false, critical),
                     Decision::Send(Target::Follower)
                 );
             }
@@ -243,6 +257,7 @@ mod tests {
             (State::Unknown, true, true, Wait),
             (State::Unknown, true, false, Wait),
             (State::Unknown, false, true, Wait),
+            (State::Unknown, false, false, Wait),
             (State::Leader, true, true, Send(Leader)),
             (State::Leader, true, false, Send(Leader)),
             (State::Leader, false, true, Send(Leader)),
@@ -269,10 +284,16 @@ mod tests {
             (State::Offline, true, true, Refuse(ErrorCode::Offline)),
             (State::Offline, true, false, Refuse(ErrorCode::Offline)),
             (State::Offline, false, true, Refuse(ErrorCode::Offline)),
+            (State::Offline, false, false, Refuse(ErrorCode::Offline)),
         ];
+        // Each (state, read, critical) once: the table has 4 × 2 × 2 cells.
+        let mut cells: Vec<_> = cases.iter().map(|&(s, r, c, _)| (s, r, c)).collect();
+        cells.sort_by_key(|&(s, r, c)| (s as u8, r, c));
+        cells.dedup();
+        assert_eq!(cells.len(), 16, "every cell, once");
         for (state, read, critical, want) in cases {
             assert_eq!(
-                route(state, read, critical),
+                table(state, read, critical),
                 want,
                 "{state:?} read={read} critical={critical}"
             );
@@ -332,18 +353,36 @@ mod tests {
         assert_eq!(when_escaping(false), Watch::KeepWaiting);
     }
 
+    /// The policy with a stand-in answer (`()`), the budget granting every retry.
+    fn after(
+        state: State,
+        read: bool,
+        critical: bool,
+        answered: bool,
+        retried: bool,
+    ) -> AfterFailure<()> {
+        after_leader_failure(
+            state,
+            read,
+            critical,
+            answered.then_some(()),
+            retried,
+            || true,
+        )
+    }
+
     #[test]
     fn a_write_is_never_retried_and_never_reaches_the_follower() {
         for state in STATES {
             for critical in [true, false] {
                 for (answered, retried) in [(true, false), (false, false), (false, true)] {
-                    let after = after_leader_failure(state, false, critical, answered, retried);
+                    let after = after(state, false, critical, answered, retried);
                     assert_ne!(after, AfterFailure::RetryLeader);
                     assert_ne!(after, AfterFailure::Follower);
                     // Sent and unanswered: unknown whether the probe finds the leader up
                     // or down. A status, a failover one too, is a known outcome.
                     let want = if answered {
-                        AfterFailure::Answer
+                        AfterFailure::Answer(())
                     } else {
                         AfterFailure::OutcomeUnknown
                     };
@@ -357,6 +396,7 @@ mod tests {
     #[test]
     fn a_failed_read_after_the_probe() {
         use AfterFailure::*;
+        const NOT_SPENT: AfterFailure<()> = Unavailable;
         // Only a write can have an unknown outcome: a read is safe to repeat.
         for state in STATES {
             for (critical, answered, retried) in [
@@ -366,63 +406,103 @@ mod tests {
                 (false, false, true),
             ] {
                 assert_ne!(
-                    after_leader_failure(state, true, critical, answered, retried),
+                    after(state, true, critical, answered, retried),
                     OutcomeUnknown
                 );
             }
         }
-        assert_eq!(
-            after_leader_failure(Leader, true, true, true, false),
-            Answer
-        );
-        assert_eq!(after_leader_failure(Leader, true, true, true, true), Answer);
+        assert_eq!(after(Leader, true, true, true, false), Answer(()));
+        assert_eq!(after(Leader, true, true, true, true), Answer(()));
         // Healthy leader, no answer: one leader retry, then the follower for a critical read.
-        assert_eq!(
-            after_leader_failure(Leader, true, true, false, false),
-            RetryLeader
-        );
-        assert_eq!(
-            after_leader_failure(Leader, true, false, false, false),
-            RetryLeader
-        );
-        assert_eq!(
-            after_leader_failure(Leader, true, true, false, true),
-            Follower
-        );
-        assert_eq!(
-            after_leader_failure(Leader, true, false, false, true),
-            Unavailable
-        );
+        assert_eq!(after(Leader, true, true, false, false), RetryLeader);
+        assert_eq!(after(Leader, true, false, false, false), RetryLeader);
+        assert_eq!(after(Leader, true, true, false, true), Follower);
+        assert_eq!(after(Leader, true, false, false, true), NOT_SPENT);
         for retried in [false, true] {
+            assert_eq!(after(Emergency, true, true, true, retried), Follower);
             assert_eq!(
-                after_leader_failure(Emergency, true, true, true, retried),
-                Follower
-            );
-            assert_eq!(
-                after_leader_failure(Emergency, true, false, true, retried),
+                after(Emergency, true, false, true, retried),
                 Refuse(ErrorCode::FeatureUnavailable)
             );
             assert_eq!(
-                after_leader_failure(OFFLINE, true, true, false, retried),
+                after(OFFLINE, true, true, false, retried),
                 Refuse(ErrorCode::Offline)
             );
-            assert_eq!(
-                after_leader_failure(Unknown, true, true, false, retried),
-                Unavailable
-            );
+            assert_eq!(after(Unknown, true, true, false, retried), NOT_SPENT);
         }
+    }
+
+    #[test]
+    fn a_spent_budget_fails_the_read_and_is_drawn_only_for_a_leader_retry() {
+        use AfterFailure::*;
+        for critical in [true, false] {
+            let spent = after_leader_failure::<()>(Leader, true, critical, None, false, || false);
+            assert_eq!(spent, BudgetSpent);
+        }
+        // The budget is asked only when a leader retry is what the read would do.
+        let asked = std::cell::Cell::new(0);
+        let ask = || {
+            asked.set(asked.get() + 1);
+            true
+        };
+        for state in STATES {
+            for read in [true, false] {
+                for (answered, retried) in [(true, false), (false, true)] {
+                    let _ = after_leader_failure(
+                        state,
+                        read,
+                        true,
+                        answered.then_some(()),
+                        retried,
+                        ask,
+                    );
+                }
+                if state != Leader || !read {
+                    let _ = after_leader_failure::<()>(state, read, true, None, false, ask);
+                }
+            }
+        }
+        assert_eq!(asked.get(), 0);
+        // Critical reads still go to the follower when the probe has failed (spec §2).
         assert_eq!(
-            after_both_failed(Leader),
-            BothFailed::Answer(Target::Leader)
+            after_leader_failure::<()>(Emergency, true, true, None, false, || false),
+            Follower
+        );
+    }
+
+    #[test]
+    fn both_sides_failed_after_the_probe() {
+        use ErrorCode::*;
+        assert_eq!(after_both_failed(Leader, Some(1), Some(2)), Ok(1));
+        assert_eq!(after_both_failed(Emergency, Some(1), Some(2)), Ok(2));
+        assert_eq!(
+            after_both_failed(Leader, None, Some(2)),
+            Err(LeaderUnavailable)
         );
         assert_eq!(
-            after_both_failed(Emergency),
-            BothFailed::Answer(Target::Follower)
+            after_both_failed(Emergency, Some(1), None),
+            Err(LeaderUnavailable)
         );
+        assert_eq!(after_both_failed(OFFLINE, Some(1), Some(2)), Err(Offline));
         assert_eq!(
-            after_both_failed(OFFLINE),
-            BothFailed::Refuse(ErrorCode::Offline)
+            after_both_failed(Unknown, Some(1), Some(2)),
+            Err(LeaderUnavailable)
         );
+    }
+
+    #[test]
+    fn only_a_read_waiting_under_leader_follows_the_verdict() {
+        let mut following = Vec::new();
+        for state in STATES {
+            for read in [true, false] {
+                for kept_waiting in [true, false] {
+                    if follows_verdict(state, read, kept_waiting) {
+                        following.push((state, read, kept_waiting));
+                    }
+                }
+            }
+        }
+        assert_eq!(following, [(Leader, true, false)]);
     }
 
     #[test]
@@ -454,5 +534,10 @@ mod tests {
             after_follower_failure(Unknown),
             Err(ErrorCode::LeaderUnavailable)
         );
+    }
+
+    #[test]
+    fn a_leader_retry_after_a_follower_failure_that_fails_too_is_leader_unavailable() {
+        assert_eq!(AFTER_LEADER_RETRY_FAILED, ErrorCode::LeaderUnavailable);
     }
 }

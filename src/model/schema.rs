@@ -100,6 +100,8 @@ pub(crate) const SUCCESSES_TO_UP: u32 = 2;
 pub(crate) const FAILURES_TO_DOWN: u32 = 1;
 pub(crate) const HALF_LIFE_MS: u32 = 30_000;
 pub(crate) const STORAGE: &str = "local";
+/// `cache.storage`'s choices: the one list the walk, the config and its error use.
+pub(crate) const STORAGES: [&str; 3] = ["local", "session", "none"];
 pub(crate) const CACHE_KEY: &str = "health-proxy";
 pub(crate) const TTL_MS: u32 = 30_000;
 
@@ -154,7 +156,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
     key!(
         "cache",
         Kind::Object(&[
-            key!("storage", choice(&["local", "session", "none"]), Unset::Text(STORAGE), "where the verdict is kept (`\"none\"`: in memory only)"),
+            key!("storage", choice(&STORAGES), Unset::Text(STORAGE), "where the verdict is kept (`\"none\"`: in memory only)"),
             key!("key", Kind::Text, Unset::Text(CACHE_KEY), "the Web Storage key; non-empty"),
             key!("ttlMs", whole(0, 86_400_000), Unset::Number(TTL_MS), "how long a stored verdict is trusted for routing (0: never reuse a stored verdict)"),
         ]),
@@ -390,5 +392,79 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("health.expect must be a string or an object"));
+    }
+
+    /// The key at a dotted path of the schema, if there is one (`routes` leads into a route).
+    fn key_at(path: &str) -> Option<&'static Key> {
+        let mut keys: &[Key] = match &CONFIG {
+            Kind::Object(keys) => keys,
+            _ => return None,
+        };
+        let mut found = None;
+        for name in path.split('.') {
+            let key = keys.iter().find(|k| k.name == name)?;
+            keys = match &key.kind {
+                Kind::Object(inner) => inner,
+                Kind::List(Kind::Object(inner)) => inner,
+                _ => &[],
+            };
+            found = Some(key);
+        }
+        found
+    }
+
+    #[test]
+    fn every_field_name_the_errors_use_is_a_key_of_the_schema() {
+        use crate::model::error::field::*;
+        for path in [
+            LEADER,
+            FOLLOWER,
+            HEALTH_PATH,
+            HEALTH_FOLLOWER_PATH,
+            HEALTH_EXPECT,
+            ROUTES,
+            IDEMPOTENCY_KEY,
+            CACHE_STORAGE,
+            CACHE_KEY,
+            &format!("{ROUTES}.{PREFIX}"),
+            &format!("{ROUTES}.{CRITICAL}"),
+            &format!("{ROUTES}.{LEADER}"),
+            &format!("{ROUTES}.{FOLLOWER}"),
+        ] {
+            assert!(key_at(path).is_some(), "{path} is not in the schema");
+        }
+        assert!(key_at("cache.storge").is_none());
+        let storage = key_at(CACHE_STORAGE).map(|k| &k.kind);
+        assert!(matches!(storage, Some(Kind::Choice { of }) if *of == STORAGES));
+    }
+
+    /// A config whose `leader` is a value JSON has no name for (a function, in JS).
+    struct Odd(bool);
+    impl Shape for Odd {
+        fn seen(&self) -> Seen {
+            if self.0 {
+                Seen::Object
+            } else {
+                Seen::Other("a function")
+            }
+        }
+        fn keys(&self) -> Result<Vec<String>, String> {
+            Ok(vec!["leader".into()])
+        }
+        fn get(&self, _: &str) -> Result<Self, String> {
+            Ok(Odd(false))
+        }
+        fn item(&self, _: u32) -> Result<Self, String> {
+            Ok(Odd(false))
+        }
+    }
+
+    #[test]
+    fn a_value_of_another_kind_is_named_in_the_error() {
+        let e = check(&Odd(true)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("leader must be a string (got a function)"),
+            "{e}"
+        );
     }
 }

@@ -70,6 +70,14 @@ impl Snapshot {
             source: Source::Probe,
         }
     }
+
+    /// Is the verdict fresh? For how many more ms it is younger than `max_age_ms`; 0 when
+    /// it is as old or older, or there is none. The one answer for the tabs (a verdict
+    /// worth telling, when the next probe falls due) and for a page shown again (§9).
+    pub(crate) fn fresh_for_ms(&self, now_ms: f64, max_age_ms: u32) -> f64 {
+        self.checked_at
+            .map_or(0.0, |t| (t + f64::from(max_age_ms) - now_ms).max(0.0))
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -65,6 +65,44 @@ pub(crate) enum Do {
     },
 }
 
+/// How this instance coordinates with the other tabs (spec §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coordination {
+    /// Web Locks: a closed tab releases its lock, so the role passes on by itself.
+    Lock,
+    /// A lease in localStorage, renewed by its holder.
+    Lease,
+    /// This instance probes for itself: with no channel its verdicts could not be
+    /// shared (it would never hear an elected prober), and with neither Web Locks nor
+    /// Web Storage there is nothing to elect through.
+    Alone,
+}
+
+/// Spec §6: what there is to coordinate through decides how.
+pub(crate) fn coordination(channel: bool, locks: bool, storage: bool) -> Coordination {
+    match (channel, locks, storage) {
+        (false, ..) | (true, false, false) => Coordination::Alone,
+        (true, true, _) => Coordination::Lock,
+        (true, false, true) => Coordination::Lease,
+    }
+}
+
+/// The storage lease: how long it lasts without renewal, and how often its holder renews
+/// it (a lease outlives a few missed renewals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lease {
+    pub(crate) ttl_ms: u32,
+    pub(crate) renew_ms: u32,
+}
+
+impl Lease {
+    /// Whether this instance takes the lease: it is free (`until` NaN: missing or not a
+    /// time), expired, or its own (then it renews it).
+    pub(crate) fn may_take(held_by_me: bool, until: f64, now_ms: f64) -> bool {
+        held_by_me || until.is_nan() || until < now_ms
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tabs {
     /// The prober's period while the leader is healthy.
@@ -78,6 +116,25 @@ pub(crate) struct Tabs {
 }
 
 impl Tabs {
+    /// The timing from the health settings: a round is the leader probe then the
+    /// follower's; a live prober's longest silence is its interval or its longest backoff.
+    pub(crate) fn new(interval_ms: u32, timeout_ms: u32, max_backoff_ms: u32) -> Tabs {
+        Tabs {
+            interval_ms,
+            round_ms: timeout_ms.saturating_mul(2),
+            gap_ms: interval_ms.max(max_backoff_ms),
+        }
+    }
+
+    /// The storage lease lasts three intervals and is renewed every one.
+    pub(crate) fn lease(&self) -> Lease {
+        let ttl_ms = self.interval_ms.saturating_mul(3);
+        Lease {
+            ttl_ms,
+            renew_ms: ttl_ms / 3,
+        }
+    }
+
     pub(crate) fn decide(&self, tab: Tab, event: Event, now_ms: f64) -> Do {
         let v = tab.verdict;
         match event {
@@ -103,8 +160,7 @@ impl Tabs {
             Event::Asked => {
                 let fresh = v.source != Source::Cache
                     && v.state != State::Unknown
-                    && v.checked_at
-                        .is_some_and(|t| now_ms - t < f64::from(self.interval_ms));
+                    && v.fresh_for_ms(now_ms, self.interval_ms) > 0.0;
                 if fresh {
                     Do::Tell
                 } else {
@@ -117,15 +173,14 @@ impl Tabs {
             Event::Told { .. } => Do::Adopt,
             Event::Elected if !tab.running || tab.probing => Do::Nothing,
             Event::Elected => {
-                let interval = f64::from(self.interval_ms);
-                let due = match (v.state, v.source, v.checked_at) {
-                    (State::Leader, Source::Probe | Source::Request | Source::Peer, Some(at)) => {
-                        at + interval - now_ms
+                let due = match (v.state, v.source) {
+                    (State::Leader, Source::Probe | Source::Request | Source::Peer) => {
+                        v.fresh_for_ms(now_ms, self.interval_ms)
                     }
                     _ => 0.0,
                 };
                 Do::Timer {
-                    ms: due.clamp(0.0, interval) as u32,
+                    ms: due.min(f64::from(self.interval_ms)) as u32,
                 }
             }
             Event::Settled { .. } if !tab.running => Do::Nothing,
@@ -176,6 +231,51 @@ mod tests {
 
     fn none() -> Snapshot {
         Snapshot::initial()
+    }
+
+    #[test]
+    fn the_timing_comes_from_the_health_settings() {
+        assert_eq!(Tabs::new(15_000, 1500, 60_000), TABS);
+        assert_eq!(Tabs::new(90_000, 1500, 60_000).gap_ms, 90_000);
+        assert_eq!(
+            TABS.lease(),
+            Lease {
+                ttl_ms: 45_000,
+                renew_ms: 15_000
+            }
+        );
+    }
+
+    #[test]
+    fn the_lease_is_taken_when_free_expired_or_ours() {
+        assert!(Lease::may_take(false, f64::NAN, 10.0));
+        assert!(Lease::may_take(false, 9.0, 10.0));
+        assert!(Lease::may_take(true, 11.0, 10.0));
+        assert!(!Lease::may_take(false, 11.0, 10.0));
+    }
+
+    #[test]
+    fn an_instance_probes_alone_only_with_nothing_to_share_through() {
+        use Coordination::*;
+        for locks in [true, false] {
+            for storage in [true, false] {
+                assert_eq!(coordination(false, locks, storage), Alone);
+            }
+        }
+        assert_eq!(coordination(true, true, true), Lock);
+        assert_eq!(coordination(true, true, false), Lock);
+        assert_eq!(coordination(true, false, true), Lease);
+        assert_eq!(coordination(true, false, false), Alone);
+    }
+
+    #[test]
+    fn a_verdict_is_fresh_for_the_rest_of_its_interval() {
+        let v = verdict(State::Leader, Source::Probe, Some(1000.0));
+        assert_eq!(v.fresh_for_ms(1000.0, 15_000), 15_000.0);
+        assert_eq!(v.fresh_for_ms(11_000.0, 15_000), 5000.0);
+        assert_eq!(v.fresh_for_ms(16_000.0, 15_000), 0.0);
+        assert_eq!(v.fresh_for_ms(99_000.0, 15_000), 0.0);
+        assert_eq!(none().fresh_for_ms(0.0, 15_000), 0.0);
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! One prober per browser: tabs of the same site elect one instance to run the periodic
-//! probes. The Web Locks API when there is one (a closed tab releases its lock, so the
+//! The other tabs of the same site: every verdict is told over the channel, and one
+//! elected prober runs the periodic probes. The Web Locks API when there is one (a closed tab releases its lock, so the
 //! role passes on by itself), else a lease in localStorage renewed by its holder; with
-//! neither (Node, some workers) every instance probes for itself.
+//! neither (Node, some workers) every instance probes for itself. Which one, and the
+//! lease's timing and rule, are decided in `model::tabs`; this file carries them out.
 
+use super::channel::Channel;
 use super::{env, spawn, Timeout};
+use crate::model::cache::TabMessage;
+use crate::model::tabs::{self, Coordination};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
@@ -15,6 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 pub(crate) struct Election {
     prober: Rc<Cell<bool>>,
     kind: Kind,
+    channel: Option<Channel>,
 }
 
 enum Kind {
@@ -38,6 +43,7 @@ impl fmt::Debug for Election {
         f.debug_struct("Election")
             .field("kind", &kind)
             .field("prober", &self.prober.get())
+            .field("channel", &self.channel)
             .finish()
     }
 }
@@ -46,41 +52,70 @@ struct Lease {
     storage: web_sys::Storage,
     key: String,
     me: String,
-    ttl_ms: u32,
+    timing: tabs::Lease,
     prober: Rc<Cell<bool>>,
     on_elected: Rc<dyn Fn()>,
     timer: RefCell<Option<Timeout>>,
 }
 
 impl Election {
-    /// Starts competing for `name`; `on_elected` runs when this instance becomes the prober.
-    /// `lease_ms` is how long a storage lease lasts without renewal.
-    pub(crate) fn start(name: &str, lease_ms: u32, on_elected: Rc<dyn Fn()>) -> Election {
+    /// Joins the tabs of `name`: `on_message` gets what they post, and this instance
+    /// competes to be the prober, or probes alone, as `model::tabs` decides from what
+    /// there is; `on_elected` runs when it becomes the prober.
+    pub(crate) fn start(
+        name: &str,
+        on_message: impl Fn(TabMessage) + 'static,
+        timing: tabs::Lease,
+        on_elected: Rc<dyn Fn()>,
+    ) -> Election {
+        let channel = Channel::open(name, on_message);
         let prober = Rc::new(Cell::new(false));
-        if let Some(kind) = lock(name, &prober, on_elected.clone()) {
-            return Election { prober, kind };
+        let locks = env::global_property("navigator", "locks").filter(|l| l.is_object());
+        let storage = env::web_storage("localStorage");
+        let has = (channel.is_some(), storage.is_some());
+        let mut how = tabs::coordination(has.0, locks.is_some(), has.1);
+        if how == Coordination::Lock {
+            let kind = locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone()));
+            if let Some(kind) = kind {
+                return Election {
+                    prober,
+                    kind,
+                    channel,
+                };
+            }
+            // A partial polyfill: as if there were no Web Locks.
+            how = tabs::coordination(has.0, false, has.1);
         }
-        if let Some(storage) = env::web_storage("localStorage") {
-            let lease = Rc::new(Lease {
-                storage,
-                key: format!("{name}:prober"),
-                me: format!("{}", (env::random() * 1e15) as u64),
-                ttl_ms: lease_ms,
-                prober: prober.clone(),
-                on_elected,
-                timer: RefCell::new(None),
-            });
-            Lease::tick(&lease);
-            return Election {
-                prober,
-                kind: Kind::Lease(lease),
-            };
-        }
-        prober.set(true);
-        on_elected();
+        let kind = match (how, storage) {
+            (Coordination::Lease, Some(storage)) => {
+                let lease = Rc::new(Lease {
+                    storage,
+                    key: format!("{name}:prober"),
+                    me: format!("{}", (env::random() * 1e15) as u64),
+                    timing,
+                    prober: prober.clone(),
+                    on_elected,
+                    timer: RefCell::new(None),
+                });
+                Lease::tick(&lease);
+                Kind::Lease(lease)
+            }
+            _ => {
+                prober.set(true);
+                on_elected();
+                Kind::Alone
+            }
+        };
         Election {
             prober,
-            kind: Kind::Alone,
+            kind,
+            channel,
+        }
+    }
+
+    pub(crate) fn post(&self, message: &TabMessage) {
+        if let Some(channel) = &self.channel {
+            channel.post(message);
         }
     }
 
@@ -122,10 +157,13 @@ extern "C" {
     fn set_signal(this: &LockOptions, signal: &web_sys::AbortSignal);
 }
 
-fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option<Kind> {
-    let locks: LockManager = env::global_property("navigator", "locks")
-        .filter(|l| l.is_object())?
-        .unchecked_into();
+fn lock(
+    locks: JsValue,
+    name: &str,
+    prober: &Rc<Cell<bool>>,
+    on_elected: Rc<dyn Fn()>,
+) -> Option<Kind> {
+    let locks: LockManager = locks.unchecked_into();
     let waiting = web_sys::AbortController::new().ok()?;
     let options: LockOptions = js_sys::Object::new().unchecked_into();
     options.set_signal(&waiting.signal());
@@ -158,8 +196,8 @@ fn lock(name: &str, prober: &Rc<Cell<bool>>, on_elected: Rc<dyn Fn()>) -> Option
 }
 
 impl Lease {
-    /// Takes the lease if it is free, expired or ours (renewing it), then checks again
-    /// in a third of its lifetime.
+    /// Takes the lease when `model::tabs` says so (renewing it), then checks again when
+    /// it is due for renewal.
     fn tick(lease: &Rc<Lease>) {
         let now = env::now_ms();
         let holder = lease.stored();
@@ -169,8 +207,12 @@ impl Lease {
             .as_deref()
             .and_then(|h| h.split_once('@'))
             .map_or(("", f64::NAN), |(o, u)| (o, js_sys::Number::parse_float(u)));
-        if owner == lease.me || until.is_nan() || until < now {
-            let value = format!("{}@{}", lease.me, (now + f64::from(lease.ttl_ms)) as u64);
+        if tabs::Lease::may_take(owner == lease.me, until, now) {
+            let value = format!(
+                "{}@{}",
+                lease.me,
+                (now + f64::from(lease.timing.ttl_ms)) as u64
+            );
             let _ = lease.storage.set_item(&lease.key, &value);
             // Two tabs may write at once: the one whose write stayed is the prober.
             let won = lease.stored().as_deref() == Some(value.as_str());
@@ -182,7 +224,7 @@ impl Lease {
             lease.prober.set(false);
         }
         let weak = Rc::downgrade(lease);
-        let timer = Timeout::new(lease.ttl_ms / 3, move || {
+        let timer = Timeout::new(lease.timing.renew_ms, move || {
             if let Some(lease) = weak.upgrade() {
                 Lease::tick(&lease);
             }

@@ -5,8 +5,8 @@
 //! deadline covers the whole exchange, and bounds every wait on the engine (spec §3, §4).
 
 use super::Timeout;
-use crate::model::config::ExpectValue;
-use crate::model::health::{self, JsonFields, Reply, Scalar};
+use crate::model::health::{self, Reply};
+use crate::model::path::{self, Base};
 use gloo_events::EventListener;
 use std::cell::Cell;
 use std::fmt;
@@ -202,11 +202,11 @@ pub(crate) fn put_key(init: &RequestInit, name: &str) -> Option<String> {
 /// bytes) is taken in whole before the response is handed over: a stream of our own in
 /// between costs each read 0.1–0.2 ms (benchmark section 11, CONTRIBUTING.md), and a body this
 /// small comes with its head. A longer body, or one of unknown length, is streamed.
-const HOLD_DIGITS: usize = 5;
+const SMALL_BODY_MAX_DIGITS: usize = 5;
 
 /// Hands `response` over with `guard` still bounding its body (as reqwest's wasm backend
 /// keeps its abort guard in the body), so the deadline bounds the server sending it, not
-/// the caller reading it. A small body ([`HOLD_DIGITS`]) is read in full, from a clone,
+/// the caller reading it. A small body ([`SMALL_BODY_MAX_DIGITS`]) is read in full, from a clone,
 /// before the response is handed over (a promise of it is returned); any other is piped
 /// as it arrives into a stream the caller reads. A body the deadline cuts runs `on_stall`
 /// and makes the caller's read reject, with the reason `on_stall` gives, else the
@@ -230,7 +230,7 @@ pub(crate) fn watch_body(
         .ok()
         .flatten()
         .is_some_and(|n| {
-            (1..=HOLD_DIGITS).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
+            (1..=SMALL_BODY_MAX_DIGITS).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
         });
     // Held: a clone is read to its end, then the original, every byte of it in, is what
     // the caller gets (the Response fetch gave, untouched, with nothing left to hang on).
@@ -350,7 +350,7 @@ fn rewrap(
 /// verdict on what came back is the model's ([`health::is_healthy`]).
 pub(crate) async fn probe(
     url: &str,
-    home: &str,
+    home: &Base,
     timeout_ms: u32,
     read_body: bool,
     stop: &AbortSignal,
@@ -362,7 +362,7 @@ pub(crate) async fn probe(
     let (response, mut guard) = send(url, &init, timeout_ms, Some(stop)).await.ok()?;
     let landed = response.url();
     let status = response.status();
-    let body = if read_body && (200..300).contains(&status) {
+    let body = if read_body && health::is_success(status) {
         read_prefix(&response, &guard, health::BODY_LIMIT).await?
     } else {
         // Unread, the body would hold the connection until garbage collection.
@@ -374,7 +374,7 @@ pub(crate) async fn probe(
     guard.disarm();
     Some(Reply {
         status,
-        stayed_home: landed.is_empty() || landed.starts_with(&format!("{home}/")),
+        stayed_home: landed.is_empty() || path::under(&landed, &[home]).is_some(),
         body,
     })
 }
@@ -399,47 +399,4 @@ async fn read_prefix(response: &Response, guard: &AbortGuard, limit: usize) -> O
     }
     let _ = reader.cancel();
     Some(out)
-}
-
-/// A JSON value from the browser's `JSON.parse`: a health body that is an object, or
-/// `health.expect` in the plain copy of the config.
-pub(crate) struct JsonBody(JsValue);
-
-impl JsonBody {
-    pub(crate) fn new(value: JsValue) -> JsonBody {
-        JsonBody(value)
-    }
-}
-
-pub(crate) fn parse_json_object(text: &str) -> Option<JsonBody> {
-    let value = js_sys::JSON::parse(text).ok()?;
-    (value.is_object() && !js_sys::Array::is_array(&value)).then_some(JsonBody(value))
-}
-
-impl ExpectValue for JsonBody {
-    fn text(&self) -> Option<String> {
-        self.0.as_string()
-    }
-    fn keys(&self) -> Vec<String> {
-        // A value from JSON.parse: no getter or Proxy trap is left to throw.
-        js_sys::Object::keys(self.0.unchecked_ref::<js_sys::Object>())
-            .iter()
-            .filter_map(|k| k.as_string())
-            .collect()
-    }
-}
-
-impl JsonFields for JsonBody {
-    fn field(&self, key: &str) -> Option<Scalar> {
-        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(key)).ok()?;
-        if v.is_null() {
-            Some(Scalar::Null)
-        } else if let Some(b) = v.as_bool() {
-            Some(Scalar::Flag(b))
-        } else if let Some(n) = v.as_f64() {
-            Some(Scalar::Number(n))
-        } else {
-            v.as_string().map(Scalar::Text)
-        }
-    }
 }

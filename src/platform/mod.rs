@@ -6,10 +6,10 @@ pub(crate) mod channel;
 pub(crate) mod election;
 pub(crate) mod env;
 pub(crate) mod http;
+pub(crate) mod json;
 pub(crate) mod storage;
 pub(crate) mod wake;
 
-use crate::model::{ErrorCode, HealthProxyError};
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::{JsCast, JsValue};
@@ -41,33 +41,15 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Option<JsValue> {
         .ok()
 }
 
-/// An `Error` with `name === "HealthProxyError"`, a string `code` and, for
-/// `OUTCOME_UNKNOWN`, the `idempotencyKey` the write carried (or `null`).
-pub(crate) fn error_to_js(e: &HealthProxyError) -> JsValue {
-    let error: ErrorObject = js_sys::Error::new(&e.message).unchecked_into();
-    error.set_name("HealthProxyError");
-    error.set_code(e.code.as_str());
-    if e.code == ErrorCode::OutcomeUnknown {
-        // `null`, not `undefined`, for a write that carried none.
-        let key = e.idempotency_key.as_deref();
-        error.set_idempotency_key(&key.map_or(JsValue::NULL, JsValue::from_str));
-    }
-    error.into()
-}
-
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// The `Error` a HealthProxyError becomes (its fields are in health_proxy.d.ts).
+    /// A thrown value, read as an `Error`.
     #[wasm_bindgen(extends = js_sys::Error)]
     type ErrorObject;
     /// Any thrown value's `message`: a getter that throws, or a value that is not an
     /// object, is an error here, not an exception.
     #[wasm_bindgen(method, getter, catch)]
     fn message(this: &ErrorObject) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, setter)]
-    fn set_code(this: &ErrorObject, code: &str);
-    #[wasm_bindgen(method, setter = idempotencyKey)]
-    fn set_idempotency_key(this: &ErrorObject, key: &JsValue);
 }
 
 /// A thrown JS value as text for a message, read without risking another throw.

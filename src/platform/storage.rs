@@ -1,18 +1,17 @@
-//! Where the verdict is kept: Web Storage when the global scope has it and it works,
-//! memory otherwise (Node, workers, Safari private mode, a full quota); nowhere with
-//! `cache.storage: "none"`. Stored as JSON text through the browser's JSON.
+//! Where the verdict is kept for the next page load: Web Storage when the global scope
+//! has it and it works; nowhere with `cache.storage: "none"`, or without Web Storage
+//! (Node, workers, Safari private mode, a full quota), where the verdict lives only in
+//! the running instance's memory (its state machine). Stored as JSON text through the
+//! browser's JSON.
 
-use crate::model::cache::Verdict;
+use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
-use std::cell::RefCell;
 
 #[derive(Debug)]
 pub(crate) struct Store {
     key: String,
-    /// False for `cache.storage: "none"`: nothing is kept.
-    keep: bool,
+    /// None for `cache.storage: "none"`, or without a working Web Storage.
     web: Option<web_sys::Storage>,
-    memory: RefCell<Option<Verdict>>,
 }
 
 impl Store {
@@ -24,36 +23,27 @@ impl Store {
         };
         Store {
             key: key.to_string(),
-            keep: kind != StorageKind::None,
             web: name.and_then(super::env::web_storage),
-            memory: RefCell::new(None),
         }
     }
 
-    /// This instance's own last write first (it is the newest), else what another
-    /// page load or tab left in Web Storage. Text that is not a verdict reads as none.
-    pub(crate) fn load(&self) -> Option<Verdict> {
-        if let Some(verdict) = self.memory.borrow().clone() {
-            return Some(verdict);
-        }
+    /// What another page load or tab left in Web Storage (read only before this instance
+    /// has a verdict of its own). Text that is not a verdict reads as none.
+    pub(crate) fn load(&self) -> Option<Entry> {
         let text = self.web.as_ref()?.get_item(&self.key).ok()??;
         let value = js_sys::JSON::parse(&text).ok()?;
         serde_wasm_bindgen::from_value(value).ok()
     }
 
-    pub(crate) fn save(&self, verdict: &Verdict) {
-        if !self.keep {
-            return;
-        }
+    pub(crate) fn save(&self, entry: &Entry) {
         if let Some(web) = &self.web {
-            let text = super::to_js(verdict)
+            let text = super::to_js(entry)
                 .and_then(|v| js_sys::JSON::stringify(&v).ok())
                 .and_then(|t| t.as_string());
             if let Some(text) = text {
-                // A throwing storage (quota, private mode) leaves the memory copy.
+                // A throwing storage (quota, private mode): the verdict stays in memory.
                 let _ = web.set_item(&self.key, &text);
             }
         }
-        *self.memory.borrow_mut() = Some(verdict.clone());
     }
 }

@@ -191,4 +191,31 @@ mod plan_tests {
             assert_eq!(side(elsewhere), None, "{elsewhere}");
         }
     }
+
+    #[test]
+    fn a_refusal_carries_its_code_and_names_the_request() {
+        let c = parse_json(
+            &serde_json::json!({"leader": "https://hub.example.com", "follower": "https://api.example.com"}),
+            false,
+        )
+        .unwrap();
+        for (method, read) in [("get", true), ("POST", false)] {
+            let plan = Plan::new(&c, "/api/x?q=1", method).unwrap();
+            assert_eq!(plan.read, read);
+            assert_eq!(
+                plan.what(method),
+                format!("{} /api/x?q=1", method.to_ascii_uppercase())
+            );
+            for code in [
+                ErrorCode::NotReady,
+                ErrorCode::FeatureUnavailable,
+                ErrorCode::LeaderUnavailable,
+                ErrorCode::Offline,
+            ] {
+                let e = plan.refusal(code, method);
+                assert_eq!(e.code, code);
+                assert!(e.message.starts_with(&plan.what(method)), "{}", e.message);
+            }
+        }
+    }
 }
