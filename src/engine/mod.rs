@@ -178,8 +178,14 @@ impl Engine {
     pub(crate) fn refresh(&self, via: Via) {
         if via == Via::Tabs {
             let engine = self.clone();
+            // Wanted as of now: a verdict taken before the task runs (a read made before
+            // start(), which then took the cache) answers it. Asking after that would wait
+            // for a newer one, ignore the prober's same verdict, and probe after a round.
+            let held = self.snapshot().checked_at;
             spawn(async move {
-                engine.verdict(via).await;
+                if engine.snapshot().checked_at == held {
+                    engine.verdict(via).await;
+                }
             });
         } else {
             let _ = self.round(via);

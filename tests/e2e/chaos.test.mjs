@@ -25,12 +25,19 @@ const TIMELINE = [
   { name: "up again", leader: "up", follower: "up", ms: 7000, expect: "leader" },
 ];
 const DETECT_BOUND_MS = 6000;
+// The codes of a write refused before anything was sent (spec §2): only the leader takes
+// writes (LEADER_UNAVAILABLE), or the client is cut off (OFFLINE).
+const NOT_SENT = new Set(["LEADER_UNAVAILABLE", "OFFLINE"]);
+// Every request settles (spec §4): a write by requestTimeoutMs (1500) plus the probe round
+// that judges its failure (health.timeoutMs 500, leader then follower), with room for load.
+const SETTLE_BOUND_MS = 10000;
 
 // Runs in the page: two loops of critical reads, one of writes, and a recorder of what
 // the page shows (state badge, hub links, write button), all with timestamps.
 function startTraffic() {
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-  const c = (window.chaos = { reads: [], writes: [], ui: [], stop: false });
+  // `inFlight`: the writes sent and not yet settled, for the end of the run.
+  const c = (window.chaos = { reads: [], writes: [], ui: [], stop: false, inFlight: new Set() });
   const readLoop = async () => {
     while (!c.stop) {
       const t = Date.now();
@@ -39,16 +46,18 @@ function startTraffic() {
       await pause(100);
     }
   };
-  readLoop();
-  readLoop();
-  (async () => {
+  const writeLoop = async () => {
     for (let n = 0; !c.stop; n++) {
       const t = Date.now();
+      c.inFlight.add(`chaos-${n}`);
       const r = await window.hub.postNote(`chaos note ${n}`, `chaos-${n}`);
+      c.inFlight.delete(`chaos-${n}`);
       c.writes.push({ t, end: Date.now(), ...r });
       await pause(300);
     }
-  })();
+  };
+  // Settles once every loop has seen `stop` and its last request has settled.
+  c.done = Promise.all([readLoop(), readLoop(), writeLoop()]);
   let last = "";
   const sample = () => {
     const ui = {
@@ -110,12 +119,17 @@ test("chaos: the landing page through every fault, with reads and writes through
     rows.push({ phase, at, end, settledAt, followerReadsAtSettle, followerReadsAtEnd: stats.follower.reads, ui });
   }
   const total = Date.now() - started;
-  const c = await page.evaluate(() => {
-    window.chaos.stop = true;
-    clearInterval(window.chaos.sampler);
-    return { reads: window.chaos.reads, writes: window.chaos.writes, ui: window.chaos.ui };
-  });
-  await sleep(2000); // the last requests finish
+  // The records are judged once every request the page started has settled: a write still
+  // in flight at the stop is in the leader's log but not yet in the page's records.
+  const c = await page.evaluate(async (boundMs) => {
+    const chaos = window.chaos;
+    chaos.stop = true;
+    clearInterval(chaos.sampler);
+    const inFlightAtStop = [...chaos.inFlight];
+    const settled = await Promise.race([chaos.done.then(() => true), new Promise((r) => setTimeout(() => r(false), boundMs))]);
+    return { reads: chaos.reads, writes: chaos.writes, ui: chaos.ui, inFlightAtStop, settled, unsettled: [...chaos.inFlight] };
+  }, SETTLE_BOUND_MS);
+  await sleep(2000); // a write the page gave up on (OUTCOME_UNKNOWN) may still land on the leader
   const stats = await env.sim.stats();
   const log = await env.sim.notes();
 
@@ -161,18 +175,22 @@ test("chaos: the landing page through every fault, with reads and writes through
   const logIds = log.map((n) => n.clientId).filter((id) => id.startsWith("chaos-"));
   const counts = new Map();
   for (const id of logIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const notSent = c.writes.filter((w) => !w.ok && /was not sent/.test(w.message ?? ""));
-  const unknown = c.writes.filter((w) => !w.ok && !/was not sent/.test(w.message ?? ""));
+  // Told apart by code, never by wording (spec §2): refused before anything was sent;
+  // sent, or maybe sent, with no answer; or answered with a status (the page's HTTP_nnn).
+  const notSent = c.writes.filter((w) => !w.ok && NOT_SENT.has(w.code));
+  const unknown = c.writes.filter((w) => !w.ok && w.code === "OUTCOME_UNKNOWN");
+  const answered = c.writes.filter((w) => !w.ok && /^HTTP_5\d\d$/.test(w.code));
   const unknownLanded = unknown.filter((w) => counts.has(w.clientId)).length;
 
   console.log(`Critical reads: ${served.length} of ${counted.length} served outside the offline window (${(rate * 100).toFixed(2)}%); ${c.reads.filter(inOffline).length} reads in the offline window.`);
   if (failed.length) console.log("Reads not served:", failed.map((r) => `${new Date(r.t).toISOString().slice(17, 23)} ${r.code}: ${r.message}`));
-  console.log("Writes:", byCode, `— ${ackedIds.length} acknowledged, all in the leader's log once; ${notSent.length} refused before sending; ${unknown.length} with unknown outcome, ${unknownLanded} of them found in the leader's log.`);
+  console.log("Writes:", byCode, `— ${ackedIds.length} acknowledged, all in the leader's log once; ${notSent.length} refused before sending; ${unknown.length} with unknown outcome, ${unknownLanded} of them found in the leader's log; ${answered.length} answered with a 5xx.`);
   console.log(`Follower: ${stats.follower.reads} reads, ${stats.follower.writes} writes, ${stats.follower.preflightWriteMethods} write preflights. Leader: ${stats.leader.writes} writes, ${stats.leader.probes} probes.`);
-  console.log(`Timeline took ${(total / 1000).toFixed(1)} s.`);
+  console.log(`Timeline took ${(total / 1000).toFixed(1)} s; writes in flight at the stop, waited for: ${c.inFlightAtStop.length ? c.inFlightAtStop.join(", ") : "none"}.`);
 
   // ---- assertions ----
   assert.deepEqual(pageErrors, [], "the page threw or broke its Content-Security-Policy");
+  assert.ok(c.settled, `requests still unsettled ${SETTLE_BOUND_MS} ms after the stop (writes: ${c.unsettled.join(", ") || "none"})`);
   for (const row of rows) {
     if (!row.phase.expect) continue;
     assert.ok(row.settledAt, `${row.phase.name}: the page never showed ${row.phase.expect}`);
@@ -194,7 +212,9 @@ test("chaos: the landing page through every fault, with reads and writes through
   for (const w of notSent) assert.ok(!counts.has(w.clientId), `write ${w.clientId} was refused as not sent but reached the leader`);
   const recorded = new Set(c.writes.map((w) => w.clientId));
   for (const id of counts.keys()) assert.ok(recorded.has(id), `the leader logged ${id}, which the page never sent`);
-  for (const w of c.writes) assert.ok(w.ok || typeof w.code === "string", "a write failed without a code");
+  for (const w of c.writes) {
+    assert.ok(w.ok || notSent.includes(w) || unknown.includes(w) || answered.includes(w), `write ${w.clientId} failed with ${w.code}: neither refused before sending, nor OUTCOME_UNKNOWN, nor a 5xx answer`);
+  }
   // Traffic went back to the leader at the end.
   const last = c.reads.filter((r) => r.t > rows.at(-1).settledAt + 300);
   assert.ok(last.length > 0 && last.every((r) => r.origin === "leader"), "reads did not return to the leader");

@@ -15,7 +15,46 @@ const startedWith = async (page) => {
   return page.evaluate(() => window.hub.started);
 };
 
-test("two tabs, a poisoned cache entry: ignored, then shared through storage", async () => {
+// Spec §6: a cached verdict for another leader, of another version, expired (or from the
+// future), or not parseable is ignored. Each case is the entry a page would start from
+// (an emergency verdict, so taking it shows) with one thing wrong; the first case is the
+// entry as it is, taken, so that each other one fails only the check it is named for.
+const CACHE_CASES = [
+  ["a good entry (taken)", (e) => e],
+  ["another leader", (e) => ({ ...e, leader: "http://127.0.0.1:1" })],
+  ["another version", (e) => ({ ...e, v: e.v + 1 })],
+  ["expired", (e) => ({ ...e, checkedAt: e.checkedAt - 60000 })],
+  ["checked in the future", (e) => ({ ...e, checkedAt: e.checkedAt + 60000 })],
+  ["not parseable", (e) => JSON.stringify(e).slice(0, -1)],
+];
+
+test("a cached verdict is taken only when it is about this leader, of this version, in date and parseable", async () => {
+  const got = {};
+  const want = {};
+  for (const [name, poison] of CACHE_CASES) {
+    const config = chaosConfig(P, { cache: { storage: "local", key: "tabs-poison", ttlMs: 30000 } });
+    const context = await env.browser.newContext();
+    await serveConfig(context, config);
+    // The entry the package writes (src/model/cache.rs), checked a second ago.
+    const entry = { v: 2, leader: config.leader, state: "emergency", checkedAt: Date.now() - 1000, leaderLatencyMs: 12,
+      srtt: 0, rttvar: 0, rttSamples: 0, penalty: 0, penaltyAt: 0 };
+    const poisoned = poison(entry);
+    const text = typeof poisoned === "string" ? poisoned : JSON.stringify(poisoned);
+    await context.addInitScript(([key, text]) => localStorage.setItem(key, text), [config.cache.key, text]);
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${P.page}/`);
+    const s = await startedWith(page);
+    // What start() resolved with, and whether the page threw.
+    got[name] = [s.source, s.state, errors.join("; ")];
+    want[name] = name === CACHE_CASES[0][0] ? ["cache", "emergency", ""] : ["probe", "leader", ""];
+    await context.close();
+  }
+  assert.deepEqual(got, want);
+});
+
+test("two tabs, an unparseable cache entry: ignored, then shared through storage", async () => {
   const config = chaosConfig(P);
   const context = await env.browser.newContext();
   await serveConfig(context, config);

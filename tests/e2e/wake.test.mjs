@@ -148,7 +148,14 @@ test("five tabs shown together make one probe", async () => {
   await context.addInitScript(INIT);
   const tabs = [];
   for (let i = 0; i < 5; i++) tabs.push(await openTab(context));
-  await sleep(500);
+  // Longer than a round (2 × health.timeoutMs): a tab that would probe because its
+  // question went unanswered has done so by now, before the wake-up is measured.
+  await sleep(2500);
+  const leaderHealth = `http://127.0.0.1:${P.leader}/health`;
+  // The tabs opened one after another: the first probed, the others started from its
+  // verdict (the cache) and, while it stays fresh, probe nothing (spec §6).
+  const opening = await Promise.all(tabs.map((t) => t.evaluate((url) => window.__fetches.filter(([u]) => u.startsWith(url)).map(([, at]) => Math.round(at)), leaderHealth)));
+  assert.equal(opening.flat().length, 1, `leader probes made while the tabs opened, per tab (ms since its load): ${JSON.stringify(opening)}`);
   await Promise.all(tabs.map((t) => t.evaluate(() => { window.__setHidden(true); window.__skewMs += 61000; })));
   await env.sim.leader("app-down");
   const before = (await env.sim.stats()).leader.probes;
@@ -159,7 +166,6 @@ test("five tabs shown together make one probe", async () => {
   // The leader probes each tab started before it learnt the verdict: the wake's cost. A
   // prober re-probes a dark leader 0.5–1 s after its verdict (backoff); on a loaded machine
   // that retry can land before the last tab shows the state, so it is not counted here.
-  const leaderHealth = `http://127.0.0.1:${P.leader}/health`;
   const perTab = await Promise.all(tabs.map((t) => t.evaluate((url) => {
     const at = window.__changes.find(([st]) => st === "emergency")?.[1] ?? Infinity;
     return window.__fetches.filter(([u, t]) => u.startsWith(url) && t <= at && t >= window.__shownAt).length;
