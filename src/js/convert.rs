@@ -102,7 +102,7 @@ pub(crate) fn config_from_js(value: JsValue) -> Result<Config, HealthProxyError>
         .and_then(|h| h.unchecked_into::<PlainConfig>().expected())
         .ok()
         .filter(|e| !e.is_undefined() && !e.is_null())
-        .map(JsonBody::new);
+        .map(JsonBody);
     let mut input: ConfigInput =
         serde_wasm_bindgen::from_value(plain).map_err(|e| unreadable(e.to_string()))?;
     input.put_expect(expect.as_ref());

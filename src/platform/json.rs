@@ -7,13 +7,7 @@ use crate::model::health::{JsonFields, Scalar};
 use wasm_bindgen::prelude::*;
 
 /// A JSON value from the browser's `JSON.parse`.
-pub(crate) struct JsonBody(JsValue);
-
-impl JsonBody {
-    pub(crate) fn new(value: JsValue) -> JsonBody {
-        JsonBody(value)
-    }
-}
+pub(crate) struct JsonBody(pub(crate) JsValue);
 
 pub(crate) fn parse_json_object(text: &str) -> Option<JsonBody> {
     let value = js_sys::JSON::parse(text).ok()?;
