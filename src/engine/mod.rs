@@ -9,7 +9,9 @@ mod select;
 
 use crate::model::budget::RetryBudget;
 use crate::model::cache::{TabMessage, Verdict};
+use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation, Step};
+use crate::model::offline::{self, Cut, Recheck};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::storage::Store;
@@ -20,7 +22,7 @@ use peers::Peers;
 use select::select;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 type Listener = Rc<dyn Fn(&Snapshot)>;
@@ -49,6 +51,11 @@ struct Inner {
     /// Bumped by `stop()`: a round that started in an older generation is discarded.
     generation: Cell<u32>,
     round: RefCell<Option<Round>>,
+    /// When the last probe round started, epoch ms (spec §2: requests start at most one
+    /// a second while `offline`).
+    last_round_ms: Cell<Option<f64>>,
+    /// Writes lost while the leader's probes succeed (issue 33: say why writes fail).
+    cors_hint: RefCell<CorsHint>,
     /// The other tabs, while running.
     peers: RefCell<Option<Peers>>,
     /// The browser's wake-up and network events, while running (spec §9).
@@ -88,6 +95,8 @@ impl Engine {
                 running: Cell::new(false),
                 generation: Cell::new(0),
                 round: RefCell::new(None),
+                last_round_ms: Cell::new(None),
+                cors_hint: RefCell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
             }),
@@ -161,8 +170,11 @@ impl Engine {
             return self.snapshot();
         }
         if let Some(cached) = self.load_cached() {
-            self.adopt(cached);
-            return self.snapshot();
+            // An `offline` is the network a page was on: a round decides (spec §2).
+            if offline::takes_at_start(cached.state) {
+                self.adopt(cached);
+                return self.snapshot();
+            }
         }
         self.verdict(Via::Tabs).await
     }
@@ -177,6 +189,63 @@ impl Engine {
             }
         }
         self.snapshot()
+    }
+
+    /// Spec §2: in `offline` from probes (the browser says it is online), a request waits
+    /// for a probe round (the one in flight, or a new one at most once a second) and is
+    /// then routed by its verdict; the browser's own `offline` is taken as it is.
+    pub(crate) async fn recheck_offline(&self) {
+        let cut = self.inner.machine.borrow().offline_cut();
+        let Some(cut) = cut else {
+            return;
+        };
+        let cut = if wake::is_offline() {
+            Cut::Browser
+        } else {
+            cut
+        };
+        let in_flight = self.inner.round.borrow().is_some();
+        let last = self.inner.last_round_ms.get();
+        match offline::recheck(cut, in_flight, last, env::now_ms()) {
+            Recheck::Refuse => {}
+            Recheck::Join | Recheck::Probe => {
+                self.verdict(Via::Round(Source::Request)).await;
+            }
+        }
+    }
+
+    /// A write got an answer (issue 33's hint counts lost writes in a row).
+    pub(crate) fn write_answered(&self) {
+        self.inner.cors_hint.borrow_mut().answered();
+    }
+
+    /// A write got a network error and the probe found the leader `leader_up`: the second
+    /// in a row warns once per page that the leader's CORS likely refuses it.
+    pub(crate) fn write_lost(&self, leader_up: bool, method: &str, init: &web_sys::RequestInit) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if !self.inner.cors_hint.borrow_mut().failed(leader_up)
+            || WARNED.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        let mut sent = Vec::new();
+        if let Ok(headers) = web_sys::Headers::new_with_str_sequence_sequence(&init.get_headers()) {
+            if let Ok(Some(entries)) = js_sys::try_iter(&headers) {
+                for entry in entries.flatten() {
+                    let pair: js_sys::Array = entry.unchecked_into();
+                    if let (Some(n), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                        sent.push((n, v));
+                    }
+                }
+            }
+        }
+        let named = hint::preflighted(&sent);
+        env::warn(&hint::warning(
+            self.inner.config.leader.as_str(),
+            method,
+            &named,
+        ));
     }
 
     /// [`Engine::verdict`] in the background: a round starts at once.
@@ -284,6 +353,7 @@ impl Engine {
         };
         let controller = web_sys::AbortController::new().ok()?;
         let signal = controller.signal();
+        self.inner.last_round_ms.set(Some(env::now_ms()));
         let generation = self.inner.generation.get();
         let engine = self.clone();
         let promise = crate::platform::promise(async move {
