@@ -85,7 +85,7 @@ async fn requests_in_a_row_while_offline_make_at_most_one_round_a_second() {
     let p = proxy("{}");
     assert_eq!(text(&start(&p).await, "state"), "leader");
     // Fast failures, so that rounds cost nothing and only the limit bounds them.
-    leader_mode("down").await;
+    leader_mode("app-down").await;
     follower_mode("down").await;
     assert_eq!(text(&check(&p).await, "state"), "offline");
     let before = stats().await.n("leader.probes");
@@ -126,7 +126,7 @@ async fn a_proxy_started_in_the_outages_tail_probes_instead_of_taking_offline() 
         let shared = format!(r#"{{"cache":{{"storage":"{storage}","key":"{key}"}}}}"#);
         let first = proxy(&shared);
         assert_eq!(text(&start(&first).await, "state"), "leader");
-        leader_mode("down").await;
+        leader_mode("app-down").await;
         follower_mode("down").await;
         assert_eq!(text(&check(&first).await, "state"), "offline");
         line_back().await;
