@@ -78,7 +78,8 @@ async fn offline_from_probes_heals_on_the_next_request() {
 }
 
 /// Requests in a row while the line stays dark start at most one probe round a second
-/// between them, and at least one (they do look again).
+/// between them (the scheduled ones included), and each request made more than a second
+/// after the last round looks again: it starts one.
 #[wasm_bindgen_test]
 async fn requests_in_a_row_while_offline_make_at_most_one_round_a_second() {
     reset().await;
@@ -90,28 +91,35 @@ async fn requests_in_a_row_while_offline_make_at_most_one_round_a_second() {
     assert_eq!(text(&check(&p).await, "state"), "offline");
     let before = stats().await.n("leader.probes");
     let began = now();
-    let mut requests = 0;
+    let (mut requests, mut due) = (0, 0);
     while now() - began < 3000.0 {
+        // The last round ended more than a second ago, so it began earlier still.
+        let looks_again = now() - checked_at(&p) > 1000.0;
+        let probes = stats().await.n("leader.probes");
         let e = fetch_err(&p, "/api/pages", None::<JsValue>).await;
         assert_eq!(code(&e), "OFFLINE");
+        if looks_again {
+            due += 1;
+            let probed = stats().await.n("leader.probes") - probes;
+            assert!(
+                probed >= 1.0,
+                "a request a second after the last round did not probe"
+            );
+        }
         requests += 1;
         sleep(50).await;
     }
     let window = now() - began;
     let rounds = stats().await.n("leader.probes") - before;
     web_sys::console::log_1(
-        &format!("{requests} requests in {window} ms while offline: {rounds} probe rounds").into(),
+        &format!("{requests} requests in {window} ms while offline: {rounds} probe rounds, {due} started by a request").into(),
     );
     assert!(requests >= 20, "only {requests} requests");
-    // Rounds a second (the scheduled ones included), plus the one at the window's edge.
     assert!(
         rounds <= (window / 1000.0).ceil() + 1.0,
         "{rounds} rounds in {window} ms"
     );
-    assert!(
-        rounds >= 2.0,
-        "{rounds} rounds: requests did not look again"
-    );
+    assert!(due >= 2, "only {due} requests came a second after a round");
     p.stop();
 }
 
