@@ -62,7 +62,7 @@ async fn a_write_answered_with_307_resolves_with_the_opaque_redirect() {
         init(r#"{"method":"POST","body":"a note","redirect":"follow"}"#),
     )
     .await;
-    assert_eq!(r.type_(), web_sys::ResponseType::Opaqueredirect);
+    assert_eq!(text(&r, "type"), "opaqueredirect");
     assert!(!r.ok());
     let s = stats().await;
     assert_eq!(

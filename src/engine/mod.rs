@@ -22,7 +22,7 @@ use peers::Peers;
 use select::select;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 type Listener = Rc<dyn Fn(&Snapshot)>;
@@ -191,13 +191,14 @@ impl Engine {
         self.snapshot()
     }
 
-    /// Spec §2: in `offline` from probes (the browser says it is online), a request waits
-    /// for a probe round (the one in flight, or a new one at most once a second) and is
-    /// then routed by its verdict; the browser's own `offline` is taken as it is.
-    pub(crate) async fn recheck_offline(&self) {
+    /// Spec §2: whether a request made now waits for a probe round's verdict (the one in
+    /// flight, or a new one at most once a second) before it is routed: in `offline` from
+    /// probes while the browser says it is online. The browser's own `offline` is taken
+    /// as it is.
+    pub(crate) fn rechecks_offline(&self) -> bool {
         let cut = self.inner.machine.borrow().offline_cut();
         let Some(cut) = cut else {
-            return;
+            return false;
         };
         let cut = if wake::is_offline() {
             Cut::Browser
@@ -206,12 +207,7 @@ impl Engine {
         };
         let in_flight = self.inner.round.borrow().is_some();
         let last = self.inner.last_round_ms.get();
-        match offline::recheck(cut, in_flight, last, env::now_ms()) {
-            Recheck::Refuse => {}
-            Recheck::Join | Recheck::Probe => {
-                self.verdict(Via::Round(Source::Request)).await;
-            }
-        }
+        offline::recheck(cut, in_flight, last, env::now_ms()) != Recheck::Refuse
     }
 
     /// A write got an answer (issue 33's hint counts lost writes in a row).
@@ -221,7 +217,7 @@ impl Engine {
 
     /// A write got a network error and the probe found the leader `leader_up`: the second
     /// in a row warns once per page that the leader's CORS likely refuses it.
-    pub(crate) fn write_lost(&self, leader_up: bool, method: &str, init: &web_sys::RequestInit) {
+    pub(crate) fn write_lost(&self, leader_up: bool, method: &str) {
         use std::sync::atomic::{AtomicBool, Ordering};
         static WARNED: AtomicBool = AtomicBool::new(false);
         if !self.inner.cors_hint.borrow_mut().failed(leader_up)
@@ -229,23 +225,9 @@ impl Engine {
         {
             return;
         }
-        let mut sent = Vec::new();
-        if let Ok(headers) = web_sys::Headers::new_with_str_sequence_sequence(&init.get_headers()) {
-            if let Ok(Some(entries)) = js_sys::try_iter(&headers) {
-                for entry in entries.flatten() {
-                    let pair: js_sys::Array = entry.unchecked_into();
-                    if let (Some(n), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-                        sent.push((n, v));
-                    }
-                }
-            }
-        }
-        let named = hint::preflighted(&sent);
-        env::warn(&hint::warning(
-            self.inner.config.leader.as_str(),
-            method,
-            &named,
-        ));
+        let config = &self.inner.config;
+        let key = config.idempotency_key.as_deref();
+        env::warn(&hint::warning(config.leader.as_str(), method, key));
     }
 
     /// [`Engine::verdict`] in the background: a round starts at once.

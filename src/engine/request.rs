@@ -97,11 +97,17 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<JsValue, Failu
     if r.plan.read {
         engine.read_made();
     }
-    // Spec §2: an `offline` from probes is looked at again before it refuses anything.
-    engine.recheck_offline().await;
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
-    if start == Start::AwaitVerdict {
-        let state = engine.verdict(Via::Tabs).await.state;
+    // Spec §2: an `offline` from probes is looked at again (a round of this instance's
+    // own) before it refuses anything. One await site for both waits: each costs code.
+    let recheck = engine.rechecks_offline();
+    if start == Start::AwaitVerdict || recheck {
+        let via = if recheck {
+            Via::Round(Source::Request)
+        } else {
+            Via::Tabs
+        };
+        let state = engine.verdict(via).await.state;
         start = policy::start(state, r.plan.read, r.plan.critical);
     } else if engine.state() == State::Unknown {
         // The verdict comes from probes only: a read sent before any asks for one in
@@ -345,7 +351,7 @@ impl<'a> Request<'a> {
             let state: State = self.engine.verdict(Via::Round(Source::Request)).await.state;
             if !self.plan.read && why == Why::Network(Target::Leader) {
                 self.engine
-                    .write_lost(state == State::Leader, &self.call.method, &self.call.init);
+                    .write_lost(state == State::Leader, &self.call.method);
             }
             let after = policy::after_leader_failure(
                 state,

@@ -173,15 +173,14 @@ pub(crate) async fn send(
     // One copy per request: the leader's and the follower's attempts share `init`.
     let own: RequestInit = js_sys::Object::assign(&js_sys::Object::new(), init).unchecked_into();
     own.set_signal(Some(&guard.signal()));
-    own.set_redirect(web_sys::RequestRedirect::Manual);
+    // A plain property set: `set_redirect` brings the enum's table into the glue.
+    let _ = js_sys::Reflect::set(&own, &"redirect".into(), &"manual".into());
     if !credentials {
         own.set_credentials(web_sys::RequestCredentials::Omit);
         // `new Headers(x)` takes every form fetch does and refuses what fetch refuses.
         let headers = web_sys::Headers::new_with_str_sequence_sequence(&own.get_headers())
             .map_err(SendError::Invalid)?;
-        headers
-            .delete("authorization")
-            .map_err(SendError::Invalid)?;
+        let _ = headers.delete("authorization");
         own.set_headers(&headers);
     }
     let request = web_sys::Request::new_with_str_and_init(url, &own).map_err(SendError::Invalid)?;
@@ -362,7 +361,8 @@ fn rewrap(
 /// Whether `response` is a redirect the proxy did not follow: `opaqueredirect` in a
 /// browser, the redirect status itself where the platform shows it (Node).
 pub(crate) fn is_redirect(response: &Response) -> bool {
-    response.type_() == web_sys::ResponseType::Opaqueredirect
+    let kind = js_sys::Reflect::get(response, &"type".into()).ok();
+    kind.and_then(|k| k.as_string()).as_deref() == Some("opaqueredirect")
         || matches!(response.status(), 301 | 302 | 303 | 307 | 308)
 }
 
