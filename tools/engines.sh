@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all_began=$SECONDS
-suites=(browser worker fallbacks)
+suites=(browser worker fallbacks offline sending)
 engines=(chromium firefox webkit)
 [ $# -eq 0 ] || engines=("$@")
 for engine in "${engines[@]}"; do

@@ -175,6 +175,8 @@ async function readFiles() {
     const res = await proxy.fetch("/api/files");
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
     const body = await res.json();
+    // Checked before it is kept: a list that is not one would make every later redraw throw.
+    if (!Array.isArray(body?.files)) throw new Error("the server's answer has no list of files");
     showOrigin("files", isFollower(res.url));
     files = body.files;
     renderFiles();

@@ -8,7 +8,9 @@ mod select;
 
 use crate::model::budget::RetryBudget;
 use crate::model::cache::{Entry, TabMessage};
+use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation, Step};
+use crate::model::offline::{self, Cut, Recheck};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::election::Election;
@@ -48,6 +50,11 @@ struct Inner {
     /// Bumped by `stop()`: a round that started in an older generation is discarded.
     generation: Cell<u32>,
     round: RefCell<Option<Round>>,
+    /// When the last probe round started, epoch ms (spec §2: requests start at most one
+    /// a second while `offline`).
+    last_round_ms: Cell<Option<f64>>,
+    /// Writes lost while the leader's probes succeed (issue 33: say why writes fail).
+    cors_hint: RefCell<CorsHint>,
     /// The other tabs, while running.
     peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
@@ -83,6 +90,8 @@ impl Engine {
                 running: Cell::new(false),
                 generation: Cell::new(0),
                 round: RefCell::new(None),
+                last_round_ms: Cell::new(None),
+                cors_hint: RefCell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
             }),
@@ -156,8 +165,11 @@ impl Engine {
             return self.snapshot();
         }
         if let Some(cached) = self.load_cached() {
-            self.adopt(cached);
-            return self.snapshot();
+            // An `offline` is the network a page was on: a round decides (spec §2).
+            if offline::takes_at_start(cached.state) {
+                self.adopt(cached);
+                return self.snapshot();
+            }
         }
         self.verdict(Via::Tabs).await
     }
@@ -172,6 +184,45 @@ impl Engine {
             }
         }
         self.snapshot()
+    }
+
+    /// Spec §2: whether a request made now waits for a probe round's verdict (the one in
+    /// flight, or a new one at most once a second) before it is routed: in `offline` from
+    /// probes while the browser says it is online. The browser's own `offline` is taken
+    /// as it is.
+    pub(crate) fn rechecks_offline(&self) -> bool {
+        let cut = self.inner.machine.borrow().offline_cut();
+        let Some(cut) = cut else {
+            return false;
+        };
+        let cut = if wake::is_offline() {
+            Cut::Browser
+        } else {
+            cut
+        };
+        let in_flight = self.inner.round.borrow().is_some();
+        let last = self.inner.last_round_ms.get();
+        offline::recheck(cut, in_flight, last, env::now_ms()) != Recheck::Refuse
+    }
+
+    /// A write got an answer (issue 33's hint counts lost writes in a row).
+    pub(crate) fn write_answered(&self) {
+        self.inner.cors_hint.borrow_mut().answered();
+    }
+
+    /// A write got a network error and the probe found the leader `leader_up`: the second
+    /// in a row warns once per page that the leader's CORS likely refuses it.
+    pub(crate) fn write_lost(&self, leader_up: bool, method: &str) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if !self.inner.cors_hint.borrow_mut().failed(leader_up)
+            || WARNED.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        let config = &self.inner.config;
+        let key = config.idempotency_key.as_deref();
+        env::warn(&hint::warning(config.leader.as_str(), method, key));
     }
 
     /// [`Engine::verdict`] in the background: a round starts at once.
@@ -285,6 +336,7 @@ impl Engine {
         };
         let controller = web_sys::AbortController::new().ok()?;
         let signal = controller.signal();
+        self.inner.last_round_ms.set(Some(env::now_ms()));
         let generation = self.inner.generation.get();
         let engine = self.clone();
         let promise = crate::platform::promise(async move {

@@ -8,6 +8,7 @@ use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
 use crate::model::plan::Plan;
 use crate::model::policy::{self, AfterFailure, Deserted, Start, Watch};
+use crate::model::sending;
 use crate::model::target::Target;
 use crate::model::{Source, State};
 use crate::platform::http::{self, AbortGuard, SendError};
@@ -100,8 +101,16 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<JsValue, Failu
         engine.read_made();
     }
     let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
-    if start == Start::AwaitVerdict {
-        let state = engine.verdict(Via::Tabs).await.state;
+    // Spec §2: an `offline` from probes is looked at again (a round of this instance's
+    // own) before it refuses anything. One await site for both waits: each costs code.
+    let recheck = engine.rechecks_offline();
+    if start == Start::AwaitVerdict || recheck {
+        let via = if recheck {
+            Via::Round(Source::Request)
+        } else {
+            Via::Tabs
+        };
+        let state = engine.verdict(via).await.state;
         start = policy::start(state, r.plan.read, r.plan.critical);
     } else if engine.state() == State::Unknown {
         // The verdict comes from probes only: a read sent before any asks for one in
@@ -148,17 +157,28 @@ impl<'a> Request<'a> {
         let timeout = self.engine.config().request_timeout_ms;
         let engine = self.engine;
         let call = self.call;
+        let read = self.plan.read;
+        let credentials = sending::keeps_credentials(target, engine.config().follower_credentials);
         Box::pin(async move {
-            match http::send(&url, &call.init, timeout, call.signal.as_ref()).await {
+            match http::send(&url, &call.init, timeout, call.signal.as_ref(), credentials).await {
                 Ok((response, guard)) => {
                     let status = response.status();
-                    if engine.config().is_failover_status(status) {
-                        Ok(Judged::Failed {
+                    let failover = engine.config().is_failover_status(status);
+                    if !read {
+                        // Any answer: the leader's CORS let this write through.
+                        engine.write_answered();
+                    }
+                    match sending::judge(read, http::is_redirect(&response), failover) {
+                        sending::Judged::Good => Ok(Judged::Good((response, guard))),
+                        sending::Judged::FailedAnswered => Ok(Judged::Failed {
                             answer: Some((response, guard)),
                             why: Why::Status(target, status),
-                        })
-                    } else {
-                        Ok(Judged::Good((response, guard)))
+                        }),
+                        // Dropping the response aborts what is left of it.
+                        sending::Judged::FailedUnanswered => Ok(Judged::Failed {
+                            answer: None,
+                            why: Why::Redirect(target),
+                        }),
                     }
                 }
                 Err(SendError::CallerAbort(reason)) => Err(Failure::CallerAbort(reason)),
@@ -325,6 +345,10 @@ impl<'a> Request<'a> {
                 Judged::Failed { answer, why } => (answer, why),
             };
             let state: State = self.engine.verdict(Via::Round(Source::Request)).await.state;
+            if !self.plan.read && why == Why::Network(Target::Leader) {
+                self.engine
+                    .write_lost(state == State::Leader, &self.call.method);
+            }
             let after = policy::after_leader_failure(
                 state,
                 self.plan.read,

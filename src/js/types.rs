@@ -81,6 +81,8 @@ export interface HealthProxyConfig {
   routes?: RouteConfig[];
   /** For paths no route matches; default false. */
   defaultCritical?: boolean;
+  /** `true` sends the caller's `Authorization` header and cookies to the follower too (a follower behind the same identity provider); else a request to the follower carries neither (`credentials: "omit"`); default false. */
+  followerCredentials?: boolean;
   hysteresis?: {
     /** 1 – 10: consecutive good probes to leave `emergency`; default 2. */
     successesToUp?: number;

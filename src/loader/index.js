@@ -168,8 +168,9 @@ export class DirectProxy {
     const signal = timer.signal;
     const method = String(init?.method ?? "GET").toUpperCase();
     try {
-      // The timer is left to run: `signal` bounds the body's arrival too.
-      return await fetch(url, { ...init, signal });
+      // The timer is left to run: `signal` bounds the body's arrival too. No redirect is
+      // followed (spec §4): a write's body is never re-sent to another URL.
+      return await fetch(url, { ...init, signal, redirect: "manual" });
     } catch (e) {
       if (own?.aborted) throw own.reason;
       const why = timer.signal.aborted ? `no answer within ${this.#timeoutMs} ms` : `${e?.message ?? e}`;

@@ -9,9 +9,9 @@ use super::machine::Tuning;
 use super::path::{self, check_config_path, Base};
 use super::route_table::{normalise_prefix, Route, RouteTable};
 use super::schema::{
-    CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, HALF_LIFE_MS, HEALTH_PATH,
-    INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS, STORAGE, STORAGES,
-    SUCCESSES_TO_UP, TIMEOUT_MS, TTL_MS,
+    CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, FOLLOWER_CREDENTIALS,
+    HALF_LIFE_MS, HEALTH_PATH, INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS,
+    STORAGE, STORAGES, SUCCESSES_TO_UP, TIMEOUT_MS, TTL_MS,
 };
 use super::target::Target;
 use serde::Deserialize;
@@ -46,6 +46,7 @@ pub(crate) struct ConfigInput {
     failover_statuses: Option<Vec<u16>>,
     routes: Option<Vec<ConfigInput>>,
     default_critical: Option<bool>,
+    follower_credentials: Option<bool>,
     hysteresis: Option<Box<ConfigInput>>,
     writes: Option<Box<ConfigInput>>,
     cache: Option<Box<ConfigInput>>,
@@ -149,6 +150,8 @@ pub(crate) struct Config {
     pub(crate) half_life_ms: u32,
     /// Spec §2: the header every write carries a fresh key in, when set.
     pub(crate) idempotency_key: Option<String>,
+    /// Spec §4: whether a request to the follower keeps the caller's credentials.
+    pub(crate) follower_credentials: bool,
     pub(crate) cache: CacheConfig,
 }
 
@@ -201,6 +204,7 @@ impl Config {
                 .unwrap_or(FAILURES_TO_DOWN),
             half_life_ms: y.and_then(|y| y.half_life_ms).unwrap_or(HALF_LIFE_MS),
             idempotency_key,
+            follower_credentials: input.follower_credentials.unwrap_or(FOLLOWER_CREDENTIALS),
             cache: cache(input.cache.as_deref_mut())?,
         })
     }

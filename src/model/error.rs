@@ -384,13 +384,18 @@ pub(crate) enum Why {
     Status(Target, u16),
     Timeout(Target, u32),
     Network(Target),
+    /// A read answered with a redirect, not followed (spec §4).
+    Redirect(Target),
 }
 
 impl Why {
     /// The origin that failed.
     pub(crate) fn target(self) -> Target {
         match self {
-            Why::Status(target, _) | Why::Timeout(target, _) | Why::Network(target) => target,
+            Why::Status(target, _)
+            | Why::Timeout(target, _)
+            | Why::Network(target)
+            | Why::Redirect(target) => target,
         }
     }
 }
@@ -401,6 +406,7 @@ impl fmt::Display for Why {
             Why::Status(who, status) => write!(f, "{who} answered {status}"),
             Why::Timeout(who, ms) => write!(f, "{who} did not answer within {ms} ms"),
             Why::Network(who) => write!(f, "{who} could not be reached (network error)"),
+            Why::Redirect(who) => write!(f, "{who} answered with a redirect"),
         }
     }
 }

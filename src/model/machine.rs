@@ -3,6 +3,7 @@
 //! spaces re-probes.
 
 use super::backoff::Backoff;
+use super::offline::Cut;
 use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 
@@ -140,6 +141,8 @@ pub(crate) struct Machine {
     /// Round trips of this client's own good leader probes (spec §8's bound).
     rtt: Rtt,
     damping: Damping,
+    /// The state is `offline` because the browser said so (spec §9), not a probe round.
+    cut_by_browser: bool,
 }
 
 impl Machine {
@@ -151,6 +154,7 @@ impl Machine {
             downs: 0,
             rtt: Rtt::default(),
             damping: Damping::default(),
+            cut_by_browser: false,
         }
     }
 
@@ -225,6 +229,7 @@ impl Machine {
         self.snapshot.state = next;
         self.snapshot.checked_at = Some(now_ms);
         self.snapshot.source = source;
+        self.cut_by_browser = false;
         let next_probe_ms = match outcome {
             Observation::LeaderUp { .. } if next == State::Leader => self.tuning.interval_ms,
             // Held off: on the backoff schedule, and once more the moment it may end.
@@ -260,7 +265,17 @@ impl Machine {
         self.snapshot.source = Source::Probe;
         self.ups = 0;
         self.downs = 0;
+        self.cut_by_browser = true;
         changed
+    }
+
+    /// Where the `offline` verdict came from (spec §2), or `None` in another state.
+    pub(crate) fn offline_cut(&self) -> Option<Cut> {
+        (self.snapshot.state == State::Offline).then_some(if self.cut_by_browser {
+            Cut::Browser
+        } else {
+            Cut::Probes
+        })
     }
 
     /// True when the verdict is missing or older than the probe interval: a page shown
@@ -276,6 +291,8 @@ impl Machine {
         self.snapshot = snapshot;
         self.ups = 0;
         self.downs = 0;
+        // Another tab's or the cache's `offline` came from probes: the event is this page's.
+        self.cut_by_browser = false;
         changed
     }
 }
@@ -377,6 +394,24 @@ mod tests {
             run(&mut m, &mut c, &[UP, DARK, DOWN, DARK, UP]),
             [Leader, Offline, Emergency, Offline, Leader]
         );
+    }
+
+    #[test]
+    fn the_browsers_offline_is_told_from_a_probes_offline() {
+        let mut c = Clock(0.0);
+        let mut m = Machine::new(tuning(2, 1));
+        assert_eq!(m.offline_cut(), None);
+        m.go_offline(c.tick());
+        assert_eq!(m.offline_cut(), Some(Cut::Browser));
+        // A round that still finds neither side makes it the probes' offline.
+        run(&mut m, &mut c, &[DARK]);
+        assert_eq!(m.offline_cut(), Some(Cut::Probes));
+        m.go_offline(c.tick());
+        assert_eq!(m.offline_cut(), Some(Cut::Browser));
+        run(&mut m, &mut c, &[UP]);
+        assert_eq!(m.offline_cut(), None);
+        run(&mut m, &mut c, &[DARK]);
+        assert_eq!(m.offline_cut(), Some(Cut::Probes));
     }
 
     #[test]

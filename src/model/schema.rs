@@ -96,6 +96,7 @@ pub(crate) const REQUEST_TIMEOUT_MS: u32 = 10_000;
 pub(crate) const RACE_AFTER_MS: u32 = 250;
 pub(crate) const FAILOVER_STATUSES: [u16; 3] = [502, 503, 504];
 pub(crate) const DEFAULT_CRITICAL: bool = false;
+pub(crate) const FOLLOWER_CREDENTIALS: bool = false;
 pub(crate) const SUCCESSES_TO_UP: u32 = 2;
 pub(crate) const FAILURES_TO_DOWN: u32 = 1;
 pub(crate) const HALF_LIFE_MS: u32 = 30_000;
@@ -137,6 +138,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
         "`prefix` and `critical` required; longest whole-segment prefix wins; `leader`/`follower` are bases of the route's own (a file store, an S3 bucket) used for that prefix in place of the top-level ones, never probed; the no-escape rule covers them too"
     ),
     key!("defaultCritical", Kind::Flag, Unset::Flag(DEFAULT_CRITICAL), "for paths no route matches"),
+    key!("followerCredentials", Kind::Flag, Unset::Flag(FOLLOWER_CREDENTIALS), "`true` sends the caller's `Authorization` header and cookies to the follower too (a follower behind the same identity provider); else a request to the follower carries neither (`credentials: \"omit\"`)"),
     key!(
         "hysteresis",
         Kind::Object(&[

@@ -158,8 +158,11 @@ impl Tabs {
             }
             Event::Asked if !tab.prober || !tab.running => Do::Nothing,
             Event::Asked => {
+                // An `offline` is not told: it describes the network the prober was
+                // on, and the asker wants a round (spec §2), which this one shares.
                 let fresh = v.source != Source::Cache
                     && v.state != State::Unknown
+                    && v.state != State::Offline
                     && v.fresh_for_ms(now_ms, self.interval_ms) > 0.0;
                 if fresh {
                     Do::Tell
@@ -330,6 +333,12 @@ mod tests {
         let cached = verdict(State::Leader, Source::Cache, Some(now - 10.0));
         assert_eq!(TABS.decide(tab(true, cached), Event::Asked, now), Do::Probe);
         assert_eq!(TABS.decide(tab(true, none()), Event::Asked, now), Do::Probe);
+        // An `offline` is the prober's network, not a server: a round, shared (spec §2).
+        let offline = verdict(State::Offline, Source::Probe, Some(now - 10.0));
+        assert_eq!(
+            TABS.decide(tab(true, offline), Event::Asked, now),
+            Do::Probe
+        );
         // Only the prober answers.
         assert_eq!(
             TABS.decide(tab(false, fresh), Event::Asked, now),

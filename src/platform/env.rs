@@ -13,6 +13,13 @@ extern "C" {
     fn report_error(error: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = console, js_name = error, catch)]
     fn console_error(error: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = console, js_name = warn, catch)]
+    fn console_warn(text: &str) -> Result<(), JsValue>;
+}
+
+/// A warning for the developer in the console, where the scope has one.
+pub(crate) fn warn(text: &str) {
+    let _ = console_warn(text);
 }
 
 /// Reports an error thrown by the caller's code (an `onChange` listener) the way the

@@ -155,11 +155,14 @@ impl Drop for AbortGuard {
 
 /// Sends `init` (the caller's, copied) to `url`, aborted after `timeout_ms` or when
 /// `caller` aborts. The guard stays armed so the body can be read under the same deadline.
+/// Never follows a redirect (spec §4: it comes back as an answer, `opaqueredirect`);
+/// without `credentials`, the copy sends no cookie and no `Authorization` header.
 pub(crate) async fn send(
     url: &str,
     init: &RequestInit,
     timeout_ms: u32,
     caller: Option<&AbortSignal>,
+    credentials: bool,
 ) -> Result<(Response, AbortGuard), SendError> {
     if let Some(signal) = caller {
         if signal.aborted() {
@@ -170,6 +173,16 @@ pub(crate) async fn send(
     // One copy per request: the leader's and the follower's attempts share `init`.
     let own: RequestInit = js_sys::Object::assign(&js_sys::Object::new(), init).unchecked_into();
     own.set_signal(Some(&guard.signal()));
+    // A plain property set: `set_redirect` brings the enum's table into the glue.
+    let _ = js_sys::Reflect::set(&own, &"redirect".into(), &"manual".into());
+    if !credentials {
+        own.set_credentials(web_sys::RequestCredentials::Omit);
+        // `new Headers(x)` takes every form fetch does and refuses what fetch refuses.
+        let headers = web_sys::Headers::new_with_str_sequence_sequence(&own.get_headers())
+            .map_err(SendError::Invalid)?;
+        let _ = headers.delete("authorization");
+        own.set_headers(&headers);
+    }
     let request = web_sys::Request::new_with_str_and_init(url, &own).map_err(SendError::Invalid)?;
     // A fetch that throws, rejects with anything, or gives something other than a
     // Response is a network error (spec §4); the guard bounds a fetch that never settles.
@@ -345,6 +358,14 @@ fn rewrap(
     Some((pipe, control, out))
 }
 
+/// Whether `response` is a redirect the proxy did not follow: `opaqueredirect` in a
+/// browser, the redirect status itself where the platform shows it (Node).
+pub(crate) fn is_redirect(response: &Response) -> bool {
+    let kind = js_sys::Reflect::get(response, &"type".into()).ok();
+    kind.and_then(|k| k.as_string()).as_deref() == Some("opaqueredirect")
+        || matches!(response.status(), 301 | 302 | 303 | 307 | 308)
+}
+
 /// One health probe (spec §3): a credential-less simple GET that bypasses the HTTP
 /// cache, aborted after `timeout_ms` or by `stop`. `None` when nothing came back; the
 /// verdict on what came back is the model's ([`health::is_healthy`]).
@@ -355,11 +376,11 @@ pub(crate) async fn probe(
     read_body: bool,
     stop: &AbortSignal,
 ) -> Option<Reply> {
-    // GET, mode "cors" and redirect "follow" are fetch's defaults.
+    // GET and mode "cors" are fetch's defaults; `send` omits credentials and follows no
+    // redirect (a redirect is a status outside 2xx: a failure).
     let init = RequestInit::new();
-    init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_cache(web_sys::RequestCache::NoStore);
-    let (response, mut guard) = send(url, &init, timeout_ms, Some(stop)).await.ok()?;
+    let (response, mut guard) = send(url, &init, timeout_ms, Some(stop), false).await.ok()?;
     let landed = response.url();
     let status = response.status();
     let body = if read_body && health::is_success(status) {

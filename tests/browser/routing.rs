@@ -59,7 +59,8 @@ async fn leader_and_follower_down_is_offline_and_sends_nothing() {
         assert_eq!(code(&e), "OFFLINE");
     }
     let after = stats().await;
-    assert_eq!(after.n("follower.requests"), before.n("follower.requests"));
+    // Nothing of the caller's; a request may re-check the verdict with a probe (spec §2).
+    assert_eq!(after.n("follower.reads"), before.n("follower.reads"));
     assert_eq!(after.n("follower.writes"), 0.0);
 
     // The follower refusing connections is offline too.

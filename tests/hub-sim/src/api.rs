@@ -200,14 +200,21 @@ fn set(resp: &mut Response, name: &'static str, value: &str) {
 }
 
 /// The CORS headers every leader, follower and control response carries: the request's
-/// origin (or `*`), no credentials, and our two headers exposed to scripts.
+/// origin (or `*`), credentials allowed to that origin (so a test can see which requests
+/// carry cookies), and our two headers exposed to scripts.
 pub fn add_cors(resp: &mut Response, req_headers: &HeaderMap) {
-    let origin = req_headers
-        .get(header::ORIGIN)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("*"));
+    let origin = req_headers.get(header::ORIGIN).cloned();
     let h = resp.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    if origin.is_some() {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or(HeaderValue::from_static("*")),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
@@ -217,10 +224,19 @@ pub fn add_cors(resp: &mut Response, req_headers: &HeaderMap) {
 
 /// The preflight-specific headers (in addition to `add_cors`).
 fn add_preflight(resp: &mut Response, req_headers: &HeaderMap) {
-    let allow_headers = req_headers
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .filter(|h| !h.as_bytes().trim_ascii().is_empty())
-        .cloned()
+    add_preflight_allowing(resp, req_headers, None);
+}
+
+/// The preflight headers, allowing the headers `allow` lists, or whatever is asked.
+fn add_preflight_allowing(resp: &mut Response, req_headers: &HeaderMap, allow: Option<&str>) {
+    let allow_headers = allow
+        .and_then(|a| HeaderValue::from_str(a).ok())
+        .or_else(|| {
+            req_headers
+                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .filter(|h| !h.as_bytes().trim_ascii().is_empty())
+                .cloned()
+        })
         .unwrap_or(HeaderValue::from_static("content-type"));
     let h = resp.headers_mut();
     h.insert(
@@ -268,6 +284,38 @@ async fn slow(State(a): State<Api>, Query(q): Query<Ms>) -> Response {
     let ms = q.get().min(60_000);
     sleep_ms(ms).await;
     a.served(StatusCode::OK, Slept { slept_ms: ms })
+}
+
+/// `/api/redirect/{code}?to=URL`: the leader answers `code` (a 3xx) with `Location: URL`,
+/// as a compromised or misconfigured server would send a request elsewhere; the
+/// follower answers as `/api/echo` does, so a read that fails over gets an answer.
+async fn redirect(
+    State(a): State<Api>,
+    Path(code): Path<String>,
+    Query(q): Query<To>,
+    req: Request,
+) -> Response {
+    if a.role == Role::Follower {
+        return echo(State(a), req).await;
+    }
+    let status = code
+        .parse::<u16>()
+        .ok()
+        .filter(|c| (300..400).contains(c))
+        .and_then(|c| StatusCode::from_u16(c).ok());
+    let (Some(status), Some(to)) = (status, q.to) else {
+        return err_json(StatusCode::BAD_REQUEST, "use /api/redirect/3xx?to=URL");
+    };
+    Response::builder()
+        .status(status)
+        .header(header::LOCATION, to)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| err_json(StatusCode::BAD_REQUEST, "bad Location"))
+}
+
+#[derive(Deserialize)]
+struct To {
+    to: Option<String>,
 }
 
 /// A redirect to `/api/pages` on the same server: `/api/moved` (302).
@@ -488,7 +536,8 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
         .route("/api/stall", get(stall).post(stall))
         .route("/api/big", get(big))
         .route("/api/moved", get(moved))
-        .route("/api/echo", any(echo));
+        .route("/api/echo", any(echo))
+        .route("/api/redirect/{code}", any(redirect));
     r = match role {
         Role::Leader => r
             .route("/api/hub/links", get(links))
@@ -506,10 +555,17 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
 /// follower (a read-only replica) refuses writes.
 async fn route(a: &Api, req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS {
-        return preflight_response(req.headers());
+        let allow = match a.role {
+            Role::Leader => lock(&a.sim.inner).allow_headers.clone(),
+            Role::Follower => None,
+        };
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        add_preflight_allowing(&mut r, req.headers(), allow.as_deref());
+        return r;
     }
     let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
-    if a.role == Role::Follower && !is_get {
+    let is_redirect = req.uri().path().starts_with("/api/redirect/");
+    if a.role == Role::Follower && !is_get && !is_redirect {
         let mut r = err_json(StatusCode::METHOD_NOT_ALLOWED, "read-only replica");
         set(&mut r, "allow", "GET, HEAD, OPTIONS");
         return r;

@@ -143,6 +143,28 @@ async fn set_lose(State(sim): Sh, method: Method, Path(n): Path<String>) -> Resp
     }
 }
 
+/// `/allow-headers/{list}`: the leader's preflight answers allow only these request
+/// headers (comma-separated, e.g. `content-type`); `/allow-headers/any` allows whatever a
+/// preflight asks, as before. `reset` sets it back to `any`.
+async fn set_allow_headers(State(sim): Sh, method: Method, Path(list): Path<String>) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    let allow = (list != "any").then_some(list);
+    if allow
+        .as_deref()
+        .is_some_and(|l| HeaderValue::from_str(l).is_err())
+    {
+        return err_json(StatusCode::BAD_REQUEST, "not a header value");
+    }
+    sim.log.info(&format!(
+        "control: leader preflights allow {}",
+        allow.as_deref().unwrap_or("any header")
+    ));
+    lock(&sim.inner).allow_headers = allow;
+    state(&sim)
+}
+
 async fn reset(State(sim): Sh, method: Method) -> Response {
     if let Some(r) = head_refused(&method) {
         return r;
@@ -204,6 +226,7 @@ pub fn router(sim: Arc<Sim>) -> NormalizePath<Router> {
         .route("/follower/{mode}", any(set_follower))
         .route("/delay/{ms}", any(set_delay))
         .route("/lose/{n}", any(set_lose))
+        .route("/allow-headers/{list}", any(set_allow_headers))
         .fallback(|| async { err_json(StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn(envelope))
         .with_state(sim);

@@ -25,6 +25,9 @@ Follower modes: up, refused, down
 
 Control API (on --control-port; GET or POST):
   /  (HTML panel)   /state   /stats   /reset   /leader/MODE[?ms=N]   /follower/MODE   /delay/MS   /lose/N
+                  /allow-headers/LIST|any (the leader's preflights allow only LIST)
+API extras: /api/echo (any method: the request as received), /api/redirect/3XX?to=URL (the
+leader redirects there; the follower echoes)
 The demo console (landing page beside the switches and live counters): PAGE/demo/
 
 `serve` prints one line per server, then `ready`. Request logs go to stderr (--quiet: errors only).";

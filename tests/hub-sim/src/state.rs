@@ -213,6 +213,10 @@ pub struct Inner {
     /// How many of the next leader API requests are lost (held unanswered, as a lossy
     /// line loses them) while its health check stays up: `/lose/{n}`.
     pub lose: u32,
+    /// What the leader's preflight answers allow in `Access-Control-Allow-Headers`:
+    /// `None` allows whatever is asked; `/allow-headers/{list}` sets a fixed list, as an
+    /// NGINX config that names only `Content-Type` does.
+    pub allow_headers: Option<String>,
     pub leader: Counters,
     pub follower: Counters,
     pub notes: Vec<Note>,
@@ -232,6 +236,7 @@ impl Inner {
             flap_ms: s.flap_ms,
             delay_ms: s.delay_ms,
             lose: 0,
+            allow_headers: None,
             leader: Counters::default(),
             follower: Counters::default(),
             notes: Vec::new(),

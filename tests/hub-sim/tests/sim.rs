@@ -228,12 +228,15 @@ fn health_cors_and_preflight() {
     assert_eq!(r.header("x-served-by"), Some("leader"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert!(r.header("access-control-allow-credentials").is_none());
+    // Credentials are allowed to the request's origin: tests see which requests carry
+    // cookies (spec §4), which a browser only lets through with this header.
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
 
     let r = req(sim.follower, "GET", "/health?x=1", &[], "");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, r#"{"status":"ok","role":"follower"}"#);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r.header("access-control-allow-credentials").is_none());
     assert_eq!(r.header("x-served-by"), Some("follower"));
 
     let r = req(
@@ -309,6 +312,74 @@ fn health_cors_and_preflight() {
         .header("content-security-policy")
         .unwrap()
         .contains("'wasm-unsafe-eval'"));
+}
+
+#[test]
+fn the_leader_redirects_on_request_and_its_preflights_can_refuse_a_header() {
+    let sim = start(&[]);
+    let to = format!("http://127.0.0.1:{}/api/echo", sim.follower);
+    for code in ["302", "307"] {
+        let r = req(
+            sim.leader,
+            "POST",
+            &format!("/api/redirect/{code}?to={to}"),
+            &[],
+            "x",
+        );
+        assert_eq!(r.status.to_string(), code);
+        assert_eq!(r.header("location"), Some(to.as_str()));
+    }
+    let r = req(sim.leader, "GET", "/api/redirect/200?to=/x", &[], "");
+    assert_eq!(r.status, 400);
+    // The follower echoes the same path, a write too.
+    let r = req(
+        sim.follower,
+        "POST",
+        "/api/redirect/302?to=/x",
+        &["X-A: 1"],
+        "hi",
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(r#""x-a":"1""#), "{}", r.body);
+
+    let preflight = |port| {
+        req(
+            port,
+            "OPTIONS",
+            "/api/notes",
+            &[
+                "Origin: http://o",
+                "Access-Control-Request-Method: POST",
+                "Access-Control-Request-Headers: content-type,idempotency-key",
+            ],
+            "",
+        )
+    };
+    control(&sim, "/allow-headers/content-type");
+    let r = preflight(sim.leader);
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    // Only the leader's: the follower still allows what is asked.
+    let r = preflight(sim.follower);
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type,idempotency-key")
+    );
+    control(&sim, "/allow-headers/any");
+    let r = preflight(sim.leader);
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type,idempotency-key")
+    );
+    control(&sim, "/allow-headers/content-type");
+    control(&sim, "/reset");
+    let r = preflight(sim.leader);
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type,idempotency-key")
+    );
 }
 
 #[test]
