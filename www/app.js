@@ -12,15 +12,7 @@ const BADGE = {
   offline: "Offline",
   direct: "On our server (no failover)",
 };
-const DETAIL = {
-  unknown: "Looking for our server…",
-  leader: "Connected to our server. Everything is available.",
-  emergency:
-    "Our server is unreachable, so you are reading the copy kept on AWS: read-only, and possibly a little out of date. Notes and the hub come back as soon as our server does.",
-  offline:
-    "Neither our server nor the AWS copy can be reached: your own connection seems to be down. The page reconnects by itself.",
-  direct: "Everything is served by our server. If it goes down, this page cannot switch to the AWS copy.",
-};
+// Each state's explanation is in index.html (#status-detail), shown by body[data-state].
 const WHY_NO_WRITE = {
   unknown: "Posting opens once we have found our server.",
   emergency:
@@ -98,7 +90,6 @@ function fatal(message) {
   box.textContent = message;
   box.hidden = false;
   setBadge("offline", "Not connected");
-  $("status-detail").textContent = "The page could not start its connection manager.";
   document.body.dataset.state = "error";
   // Nothing could send a note: say so instead of leaving a form that fails on submit.
   $("note-send").disabled = true;
@@ -119,7 +110,6 @@ function onState(snapshot) {
   lastState = state;
   document.body.dataset.state = state;
   setBadge(state, BADGE[state]);
-  $("status-detail").textContent = DETAIL[state];
   record(snapshot, true);
 
   const canWrite = proxy.canServe("/api/notes", "POST");

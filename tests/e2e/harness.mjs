@@ -36,6 +36,7 @@ export async function startSim(p, extra = []) {
     leader: (mode) => call(`/leader/${mode}`),
     follower: (mode) => call(`/follower/${mode}`),
     reset: () => call("/reset"),
+    delay: (ms) => call(`/delay/${ms}`),
     stats: async () => (await fetch(`${control}/stats`, { cache: "no-store" })).json(),
     notes: async () => (await (await fetch(`http://127.0.0.1:${p.leader}/api/notes`)).json()).notes,
     stop: () => child.kill("SIGTERM"),
