@@ -4,11 +4,13 @@
 // and the suite asserts what a person sees and what the servers saw.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { spawn } from "node:child_process";
+import http from "node:http";
+import { randomUUID } from "node:crypto";
 import { launch, sleep } from "./harness.mjs";
 import {
-  ORIGIN, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
+  ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
 } from "./realstack.mjs";
 
 const DETECT_BOUND_MS = 6000;
@@ -360,6 +362,128 @@ test("the leader honours Idempotency-Key: a repeat gets the stored answer, a con
   const later = await postNote(`concurrent-${run}`, slow);
   assert.deepEqual([later.status, later.body], [201, created.body], "the repeat after it finished gets its answer");
   assert.equal(await count(slow.clientId), 1, "the concurrent repeat made a second note");
+});
+
+/** The recipe's limit on writes, read from deploy/leader/acme-hub.conf: { rate (per second), burst }, or null without one. */
+async function writeLimit() {
+  const conf = await readFile(`${DEPLOY}/leader/acme-hub.conf`, "utf8");
+  const rate = conf.match(/^\s*limit_req_zone\s[^;]*\brate=(\d+)r\/s/m);
+  const burst = conf.match(/^\s*limit_req\s[^;]*\bburst=(\d+)/m);
+  return rate && burst ? { rate: Number(rate[1]), burst: Number(burst[1]) } : null;
+}
+
+/** Bytes of the leader's data on disk: its SQLite files (database, WAL, journal) and the old recipe's notes log. */
+async function dataBytes(dir) {
+  let total = 0;
+  for (const name of await readdir(dir)) {
+    if (/^notes\.jsonl$|\.sqlite3(-wal|-journal)?$/.test(name)) total += (await stat(`${dir}/${name}`)).size;
+  }
+  return total;
+}
+
+/**
+ * A spammer: `rate` notes a second for `seconds` through NGINX from the loopback address
+ * `from` (not the visitor's), each with a fresh Idempotency-Key as the page sends them and the
+ * longest text the recipe takes; at most `maxInFlight` open at once (beyond that a tick is
+ * counted as skipped). Resolves with the count of each status and of errors.
+ */
+async function spam({ rate, seconds, from, maxInFlight = 128 }) {
+  const out = { sent: 0, skipped: 0, errors: 0, statuses: {} };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
+  const text = "spam ".repeat(400).trim().padEnd(2000, "!");
+  const one = () => new Promise((resolve) => {
+    const body = JSON.stringify({ text, clientId: randomUUID() });
+    const req = http.request({
+      host: "127.0.0.1", port: PORTS.leader, path: "/api/notes", method: "POST", agent, localAddress: from, timeout: 10000,
+      headers: { origin: ORIGIN.page, "content-type": "application/json", "content-length": Buffer.byteLength(body), "idempotency-key": randomUUID() },
+    }, (res) => {
+      res.resume();
+      res.once("end", () => { out.statuses[res.statusCode] = (out.statuses[res.statusCode] ?? 0) + 1; resolve(); });
+      res.once("error", () => { out.errors++; resolve(); });
+    });
+    req.once("timeout", () => req.destroy(new Error("timeout")));
+    req.once("error", () => { out.errors++; resolve(); });
+    req.end(body);
+  });
+  const pending = new Set();
+  const t0 = Date.now();
+  while (Date.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((Date.now() - t0) * rate) / 1000);
+    while (out.sent + out.skipped < due) {
+      if (pending.size >= maxInFlight) { out.skipped++; continue; }
+      out.sent++;
+      const p = one().finally(() => pending.delete(p));
+      pending.add(p);
+    }
+    await sleep(5);
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return out;
+}
+
+// Runs in the page: a visitor reading the handbook every 200 ms, each read timed, and every state change.
+function startVisitor() {
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  const c = (window.vis = { reads: [], changes: [], stop: false });
+  new MutationObserver(() => c.changes.push({ t: Date.now(), state: document.body.dataset.state }))
+    .observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+  (async () => {
+    while (!c.stop) {
+      const t = Date.now();
+      const r = await window.hub.readPages();
+      c.reads.push({ t, ms: r.ms, ok: r.ok, origin: r.origin, code: r.code });
+      await pause(200);
+    }
+  })();
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN; };
+
+test("a spammer at 200 notes/s from one address for 30 s: the visitor stays on the leader at its pace, the spammer gets 429s, the disk grows by the limit's worth at most", async () => {
+  const SECONDS = 30;
+  const RATE = 200;
+  const { context, page, errors } = await openPage(config());
+  assert.ok(await waitState(page, "leader"), "the page never reached the leader");
+  await page.evaluate(startVisitor);
+  await sleep(5000); // the visitor's pace without the spammer
+  const bytes0 = await dataBytes(s.stack.dir);
+  const spamAt = Date.now();
+  const spammer = await spam({ rate: RATE, seconds: SECONDS, from: "127.0.0.2" });
+  const spamEnd = Date.now();
+  await sleep(1000);
+  const bytes1 = await dataBytes(s.stack.dir);
+  const v = await page.evaluate(() => { window.vis.stop = true; return { reads: window.vis.reads, changes: window.vis.changes }; });
+  await context.close();
+
+  const quiet = v.reads.filter((r) => r.t < spamAt);
+  const during = v.reads.filter((r) => r.t >= spamAt && r.t < spamEnd);
+  const fmtMs = (x) => `${Math.round(x)} ms`;
+  const limit = await writeLimit();
+  const saved = spammer.statuses[201] ?? 0;
+  const limited = spammer.statuses[429] ?? 0;
+  const fivexx = Object.entries(spammer.statuses).filter(([k]) => k >= 500).reduce((n, [, c]) => n + c, 0);
+  console.log(`\nSpam test (${RATE} notes/s for ${SECONDS} s from 127.0.0.2; recipe limit ${limit ? `${limit.rate} r/s, burst ${limit.burst}` : "none"}):`);
+  console.log(`  visitor reads without spam: ${quiet.length} in 5 s, p50 ${fmtMs(pct(quiet.map((r) => r.ms), 50))}, p95 ${fmtMs(pct(quiet.map((r) => r.ms), 95))}`);
+  console.log(`  visitor reads during spam:  ${during.length} in ${SECONDS} s, p50 ${fmtMs(pct(during.map((r) => r.ms), 50))}, p95 ${fmtMs(pct(during.map((r) => r.ms), 95))}, max ${fmtMs(Math.max(...during.map((r) => r.ms)))}; not from the leader: ${during.filter((r) => !r.ok || r.origin !== "leader").length}; state changes: ${JSON.stringify(v.changes.map((c) => c.state))}`);
+  console.log(`  spammer: ${spammer.sent} sent (${spammer.skipped} ticks skipped at ${128} open), statuses ${JSON.stringify(spammer.statuses)}, ${spammer.errors} network errors/timeouts; 429s: ${limited}`);
+  console.log(`  disk (data files): ${bytes0} -> ${bytes1} B, grew ${bytes1 - bytes0} B`);
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(v.changes, [], "the visitor's state changed during the spam");
+  assert.ok(during.every((r) => r.ok && r.origin === "leader"), "a visitor's read was not served by the leader");
+  // Its pace: reads every 200 ms + their time; at least 3/4 of the quiet rate, p95 well within health.timeoutMs.
+  assert.ok(during.length / SECONDS >= 0.75 * (quiet.length / 5), `the visitor read ${during.length} times in ${SECONDS} s, ${quiet.length} in 5 s without spam`);
+  assert.ok(pct(during.map((r) => r.ms), 95) <= 250, `visitor read p95 ${fmtMs(pct(during.map((r) => r.ms), 95))}`);
+  assert.ok(limit, "acme-hub.conf has no limit_req on writes");
+  const admitted = limit.burst + limit.rate * (SECONDS + 2);
+  assert.ok(saved <= admitted, `${saved} spam notes saved; the limit admits ${admitted}`);
+  assert.equal(fivexx, 0, "the spammer got 5xx answers");
+  assert.equal(spammer.errors, 0, "the spammer's requests failed or timed out (no answer)");
+  assert.ok(limited >= spammer.sent - admitted, `only ${limited} of ${spammer.sent} refused with 429`);
+  // A note is at most 2,000 characters (8 KB of UTF-8); with its key's answer, the index and
+  // the WAL's frames a saved note costs a few 4 KiB pages: 32 KiB each is the bound.
+  assert.ok(bytes1 - bytes0 <= admitted * 32 * 1024, `the data grew ${bytes1 - bytes0} B for ${saved} notes`);
 });
 
 test("a pretty-printed health body (Flask in debug mode) reaches `leader` with an object expect; the string expect does not", async () => {
