@@ -7,7 +7,7 @@
 # Content-Type, Content-Encoding, Cache-Control and bytes; the same for
 # deploy/angular/upload.sh on the example app's
 # build (tests/angular/dist/hub/browser, from tools/angular-build.sh, or the
-# directory given as $1). Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs
+# directory given as $1). Loopback only: ports 18591 (AWS), 18592 (gunicorn), 18593-18594 (NGINX). Needs
 # pkg/ built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,7 +34,7 @@ wait_port() {
 }
 
 r=$root/deploy
-for f in leader/acme-hub.conf leader/acme-files.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
+for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
   follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml angular/upload.sh; do
   [ -s "$r/$f" ] || fail "deploy/$f is missing"
 done
@@ -48,9 +48,9 @@ done <"$r/leader/requirements.txt"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
   -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com >/dev/null 2>&1
 mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
-for f in acme-hub.conf acme-files.conf; do
+for f in acme-hub.conf acme-files.conf acme-default.conf; do
   sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
-    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' \
+    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' -e 's#{{LISTEN_HTTP}}#80#g' \
     -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
     -e 's#{{GUNICORN_ADDR}}#127.0.0.1:8000#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
     "$r/leader/$f" >"$dir/conf.d/$f"
@@ -74,16 +74,16 @@ http {
 EOF
 "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" || fail "nginx -t"
 grep -q 'proxy_connect_timeout' "$dir/conf.d/acme-hub.conf" || fail "acme-hub.conf: no proxy_connect_timeout"
-say "nginx -t: acme-hub.conf and acme-files.conf (listen 443 ssl, certificate lines) are valid"
+say "nginx -t: acme-hub.conf, acme-files.conf and acme-default.conf (listen 443 ssl and 80, certificate lines) are valid"
 
 # 2. Flask under gunicorn with deploy/leader's config, run as docs/deploying.md says.
-(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 NOTES_LOG="$dir/notes.jsonl" FILES_DIR="$dir/files" \
+(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 DATA_DB="$dir/hub.sqlite3" FILES_DIR="$dir/files" \
   GUNICORN_ACCESS_LOG="$dir/gunicorn.log" exec "$venv/bin/gunicorn" -c gunicorn.conf.py app:app >"$dir/gunicorn.out" 2>&1) &
 pids+=($!)
 wait_port 18592
 echo "handbook" >"$dir/files/handbook.pdf"
 "$venv/bin/python" - "$dir" <<'EOF' || fail "the Flask app"
-import json, sys, urllib.request
+import json, sys, urllib.request, uuid
 from concurrent.futures import ThreadPoolExecutor
 base = "http://127.0.0.1:18592"
 def get(path, headers={}):
@@ -99,7 +99,7 @@ assert get("/api/files")[2]["files"] == [{"name": "handbook.pdf", "size": 9}]
 links = get("/api/hub/links", {"Host": "hub.example.com:443", "X-Forwarded-Proto": "https"})[2]["links"]
 assert all(l["href"].startswith("https://hub.example.com/hub/") for l in links), links  # no "//hub": host_url ends with "/"
 def post(i):
-    req = urllib.request.Request(base + "/api/notes", data=json.dumps({"text": f"note {i}", "clientId": f"c{i}"}).encode(),
+    req = urllib.request.Request(base + "/api/notes", data=json.dumps({"text": f"note {i}", "clientId": str(uuid.uuid4())}).encode(),
                                  headers={"content-type": "application/json"}, method="POST")
     with urllib.request.urlopen(req) as r:
         assert r.status == 201, r.status
@@ -109,6 +109,68 @@ with ThreadPoolExecutor(16) as pool:
 assert sorted(ids) == list(range(1, 41)), f"note ids from 2 workers: {sorted(ids)}"
 print("[deploy-check] Flask under gunicorn (2 workers): /health, the three reads, 40 notes posted at once got 40 distinct ids")
 EOF
+
+# 2b. The same three NGINX files running, TLS and all, on loopback (HTTPS 18593, HTTP 18594) in
+# front of that gunicorn: what a client of each host name, and of any other, gets.
+mkdir -p "$dir/live/conf.d" "$dir/live/tmp"
+ln -s /etc/passwd "$dir/files/passwd"
+ln -s /nonexistent "$dir/files/broken"
+echo "SECRET=1" >"$dir/files/.env"
+for f in acme-hub.conf acme-files.conf acme-default.conf; do
+  sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
+    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#127.0.0.1:18593 ssl#g' -e 's#{{LISTEN_HTTP}}#127.0.0.1:18594#g' \
+    -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
+    -e 's#{{GUNICORN_ADDR}}#127.0.0.1:18592#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
+    "$r/leader/$f" >"$dir/live/conf.d/$f"
+done
+sed -e "s#$dir/conf.d#$dir/live/conf.d#" -e "s#$dir/tmp#$dir/live/tmp#g" -e "s#^pid .*#pid $dir/live/nginx.pid;#" "$dir/nginx.conf" >"$dir/live/nginx.conf"
+chmod 755 "$dir" "$dir/files"; chmod 644 "$dir/files/handbook.pdf" "$dir/files/.env"
+"$nginx" -p "$dir/live" -c "$dir/live/nginx.conf" -e "$dir/live/error.log" -g 'daemon off;' &
+pids+=($!)
+wait_port 18593
+curl_() { curl -sS -o "$dir/body" -D "$dir/headers" --max-time 5 --cacert "$dir/fullchain.pem" "$@"; }
+status() { awk 'NR == 1 { print $2 }' "$dir/headers"; }
+header() { grep -i "^$1:" "$dir/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+api=(--resolve hub.example.com:18593:127.0.0.1 --resolve hub.example.com:18594:127.0.0.1)
+files=(--resolve files.hub.example.com:18593:127.0.0.1 --resolve files.hub.example.com:18594:127.0.0.1)
+curl_ "${api[@]}" -H 'Origin: https://www.example.com' https://hub.example.com:18593/health || fail "https://hub.example.com/health"
+[ "$(status)" = 200 ] || fail "/health over TLS: $(status)"
+[ "$(header Strict-Transport-Security)" = "max-age=63072000; includeSubDomains" ] || fail "no HSTS"
+[ "$(header X-Content-Type-Options)" = nosniff ] || fail "no nosniff"
+[ "$(header Server)" = nginx ] || fail "Server: $(header Server) (server_tokens)"
+[ "$(header Access-Control-Allow-Methods)" = "GET, HEAD, POST" ] || fail "CORS methods: $(header Access-Control-Allow-Methods)"
+# Another Host over the same TLS connection never reaches Flask (the default server closes it).
+rc=0; curl_ "${api[@]}" -H 'Host: evil.example.net' https://hub.example.com:18593/api/hub/links 2>/dev/null || rc=$?
+[ "$rc" = 52 ] || fail "Host: evil.example.net on hub.example.com's TLS got an answer (curl exit $rc)"
+curl_ "${api[@]}" https://hub.example.com:18593/api/hub/links
+grep -q '"https://hub.example.com/hub/game"' "$dir/body" || fail "hub links: $(cat "$dir/body")"
+# TLS 1.1 and older are refused; TLS 1.2 and 1.3 are served.
+if curl_ "${api[@]}" --tls-max 1.1 https://hub.example.com:18593/health 2>/dev/null; then fail "TLS 1.1 was accepted"; fi
+curl_ "${api[@]}" --tlsv1.2 --tls-max 1.2 https://hub.example.com:18593/health || fail "TLS 1.2 refused"
+# A note too large for the notes location: 413 from NGINX, as JSON.
+head -c 12000 /dev/zero | tr '\0' a | sed 's/.*/{"text":"&","clientId":"0b5e8ae8-3a61-4c27-9f3f-1e1f5a7f9c1d"}/' >"$dir/big.json"
+curl_ "${api[@]}" -H 'Content-Type: application/json' --data-binary @"$dir/big.json" https://hub.example.com:18593/api/notes
+[ "$(status)" = 413 ] && grep -q '"error"' "$dir/body" || fail "a 12 KB note: $(status) $(head -c 200 "$dir/body")"
+# Plain HTTP: the two names are redirected to HTTPS, any other host gets no answer at all.
+curl_ "${api[@]}" http://hub.example.com:18594/api/pages || fail "http://hub.example.com"
+[ "$(status)" = 301 ] && [ "$(header Location)" = "https://hub.example.com/api/pages" ] || fail "port-80 redirect: $(status) $(header Location)"
+rc=0; curl_ --resolve unknown.example.net:18594:127.0.0.1 http://unknown.example.net:18594/ 2>/dev/null || rc=$?
+[ "$rc" = 52 ] || fail "an unknown host over HTTP got an answer (curl exit $rc, 52 = empty reply)"
+# TLS: no handshake for a name not ours (ssl_reject_handshake), nor without a name.
+rc=0; curl_ -k --resolve unknown.example.net:18593:127.0.0.1 https://unknown.example.net:18593/ 2>/dev/null || rc=$?
+[ "$rc" = 35 ] || fail "an unknown host over TLS was not refused in the handshake (curl exit $rc, 35 = handshake failed)"
+rc=0; curl_ -k https://127.0.0.1:18593/ 2>/dev/null || rc=$?
+[ "$rc" = 35 ] || fail "a request by address over TLS was not refused in the handshake (curl exit $rc)"
+# The file store: /files/ only; no dotfiles, no symbolic links.
+curl_ "${files[@]}" https://files.hub.example.com:18593/files/handbook.pdf
+[ "$(status)" = 200 ] && [ "$(header Content-Disposition)" = attachment ] || fail "a download: $(status) $(header Content-Disposition)"
+for path in / /index.html /files/.env /files/passwd /files/broken /files/; do
+  curl_ "${files[@]}" "https://files.hub.example.com:18593$path"
+  case "$(status)" in 403|404) ;; *) fail "files store $path: $(status)" ;; esac
+done
+curl_ "${files[@]}" -X POST -d x https://files.hub.example.com:18593/files/handbook.pdf
+[ "$(status)" = 403 ] || fail "POST to the files store: $(status)"
+say "NGINX running the three files: TLS 1.2+ only, HSTS, nosniff, no version, port 80 redirected, unknown hosts refused (no answer over HTTP, no handshake over TLS), 413 as JSON; the store serves /files/ only, no dotfiles, no links"
 
 # 3. The site, uploaded with deploy/site/upload.sh: the real aws CLI, a local S3 API.
 node tools/build-site.mjs --out "$dir/site" >/dev/null
