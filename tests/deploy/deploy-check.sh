@@ -35,7 +35,8 @@ wait_port() {
 
 r=$root/deploy
 for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
-  follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml angular/upload.sh; do
+  follower/lambda.mjs follower/setup.sh follower/openapi.json follower/waf-web-acl.json follower/budget.json follower/files-bucket-policy.json \
+  site/upload.sh site/cloudfront-headers.json site/customHttp.yml site/private-bucket.sh site/page-bucket-policy.json angular/upload.sh; do
   [ -s "$r/$f" ] || fail "deploy/$f is missing"
 done
 # The leader's pins are the ones this check runs under (target/venv, tools/requirements.txt).
@@ -274,8 +275,99 @@ assert all(s == "'self'" or s.count("/") == 2 for s in directives["connect-src"]
 amplify = yaml.safe_load(open(f"{r}/site/customHttp.yml"))
 sent = {h["key"]: h["value"] for rule in amplify["customHeaders"] if rule["pattern"] == "**/*" for h in rule["headers"]}
 assert sent["Content-Security-Policy"] == csp, "customHttp.yml: another CSP than cloudfront-headers.json"
+# Never framed, no <base>, no plugins, forms to the page's origin only; HSTS and frame options from both hosts.
+for d, v in (("frame-ancestors", ["'none'"]), ("base-uri", ["'none'"]), ("object-src", ["'none'"]), ("form-action", ["'self'"])):
+    assert directives.get(d) == v, f"CSP {d}: {directives.get(d)}"
+headers = policy["SecurityHeadersConfig"]
+assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}, headers.get("FrameOptions")
+assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000 and headers["StrictTransportSecurity"]["Override"], headers.get("StrictTransportSecurity")
+assert sent.get("X-Frame-Options") == "DENY" and sent.get("Strict-Transport-Security", "").startswith("max-age=63072000"), sent
 pkg = [h["value"] for rule in amplify["customHeaders"] if rule["pattern"].startswith("pkg/") for h in rule["headers"] if h["key"] == "Cache-Control"]
 assert pkg == ["public, max-age=31536000, immutable"], pkg
-print("[deploy-check] cloudfront-headers.json and customHttp.yml send the same CSP; customHttp.yml caches pkg/ for a year")
+print("[deploy-check] cloudfront-headers.json and customHttp.yml send the same CSP (frame-ancestors, base-uri, object-src 'none'; form-action 'self'), HSTS and X-Frame-Options DENY; customHttp.yml caches pkg/ for a year")
 EOF
+# 5. The follower's guard rails and the page bucket's privacy: deploy/follower/setup.sh and
+# deploy/site/private-bucket.sh with the real aws CLI against moto (API Gateway, Lambda,
+# CloudWatch Logs, WAFv2, Budgets, S3, CloudFront), then what each service holds; and every
+# JSON file of deploy/ against the aws CLI's own input skeleton for the call that takes it.
+aws iam create-role --role-name acme-hub-follower --assume-role-policy-document \
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+"$venv/bin/python" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "lambda.mjs")' "$dir/lambda.zip" "$r/follower/lambda.mjs"
+aws lambda create-function --function-name acme-hub-follower --runtime nodejs20.x --handler lambda.handler \
+  --role arn:aws:iam::123456789012:role/acme-hub-follower --zip-file "fileb://$dir/lambda.zip" >/dev/null
+aws s3 mb s3://acme-hub-files >/dev/null
+REGION=us-east-1 ACCOUNT_ID=123456789012 LAMBDA_NAME=acme-hub-follower PAGE_ORIGIN=https://www.example.com \
+  FILES_BUCKET=acme-hub-files ALERT_EMAIL=ops@example.com BUDGET_USD=20 sh "$r/follower/setup.sh" >"$dir/follower.log" 2>&1 \
+  || { cat "$dir/follower.log"; fail "deploy/follower/setup.sh"; }
+sed 's/^/  /' "$dir/follower.log"
+PAGE_BUCKET=acme-hub-www sh "$r/site/private-bucket.sh" >"$dir/oac.log" 2>&1 || { cat "$dir/oac.log"; fail "deploy/site/private-bucket.sh (creating the OAC)"; }
+PAGE_BUCKET=acme-hub-www ACCOUNT_ID=123456789012 DISTRIBUTION_ID=E2EXAMPLE0DIST sh "$r/site/private-bucket.sh" >>"$dir/oac.log" 2>&1 \
+  || { cat "$dir/oac.log"; fail "deploy/site/private-bucket.sh"; }
+sed 's/^/  /' "$dir/oac.log"
+"$venv/bin/python" - "$r" "$(grep -o 'follower base: .*' "$dir/follower.log")" <<'EOF' || fail "what setup.sh and private-bucket.sh left in AWS, or a JSON file the aws CLI would not take"
+import json, subprocess, sys
+r, base = sys.argv[1], sys.argv[2]
+def aws(*args):
+    return json.loads(subprocess.run(["aws", *args, "--output", "json"], check=True, capture_output=True, text=True).stdout or "null")
+api_id = base.split("https://")[1].split(".")[0]
+resources = aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]
+methods = {x["path"]: sorted(x.get("resourceMethods") or {}) for x in resources}
+assert {p: m for p, m in methods.items() if m} == {p: ["GET", "HEAD"] for p in ("/health", "/api/pages", "/api/files")}, methods
+assert not any("{" in p for p in methods), f"a greedy or templated resource: {methods}"
+for x in resources:
+    for m in x.get("resourceMethods") or {}:
+        integ = aws("apigateway", "get-integration", "--rest-api-id", api_id, "--resource-id", x["id"], "--http-method", m)
+        assert integ["type"] == "AWS_PROXY" and ":function:acme-hub-follower/invocations" in integ["uri"], (x["path"], m, integ)
+stage = aws("apigateway", "get-stage", "--rest-api-id", api_id, "--stage-name", "prod")
+throttle = stage["methodSettings"]["*/*"]
+assert (throttle["throttlingRateLimit"], throttle["throttlingBurstLimit"]) == (20, 40), throttle
+assert aws("lambda", "get-function-concurrency", "--function-name", "acme-hub-follower")["ReservedConcurrentExecutions"] == 10
+groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/acme-hub-follower")["logGroups"]
+assert [g.get("retentionInDays") for g in groups] == [14], groups
+acl = aws("wafv2", "get-web-acl-for-resource", "--resource-arn", f"arn:aws:apigateway:us-east-1::/restapis/{api_id}/stages/prod")["WebACL"]
+rule = acl["Rules"][0]["Statement"]["RateBasedStatement"]
+assert (rule["Limit"], rule["AggregateKeyType"]) == (1000, "IP") and "Block" in acl["Rules"][0]["Action"], acl
+budget = aws("budgets", "describe-budget", "--account-id", "123456789012", "--budget-name", "acme-hub-follower")["Budget"]
+assert (float(budget["BudgetLimit"]["Amount"]), budget["TimeUnit"]) == (20.0, "MONTHLY"), budget
+notes = aws("budgets", "describe-notifications-for-budget", "--account-id", "123456789012", "--budget-name", "acme-hub-follower")["Notifications"]
+assert sorted(n["NotificationType"] for n in notes) == ["ACTUAL", "FORECASTED"], notes
+files = json.loads(aws("s3api", "get-bucket-policy", "--bucket", "acme-hub-files")["Policy"])
+allow = [s for s in files["Statement"] if s["Effect"] == "Allow"]
+assert [(s["Action"], s["Resource"]) for s in allow] == [("s3:GetObject", "arn:aws:s3:::acme-hub-files/files/*")], allow
+page = json.loads(aws("s3api", "get-bucket-policy", "--bucket", "acme-hub-www")["Policy"])
+[stmt] = page["Statement"]
+assert stmt["Principal"] == {"Service": "cloudfront.amazonaws.com"} and stmt["Action"] == "s3:GetObject", stmt
+assert stmt["Condition"]["StringEquals"]["AWS:SourceArn"] == "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE0DIST", stmt
+block = aws("s3api", "get-public-access-block", "--bucket", "acme-hub-www")["PublicAccessBlockConfiguration"]
+assert all(block.values()) and len(block) == 4, block
+print(f"[deploy-check] follower API {api_id}: GET/HEAD of /health, /api/pages, /api/files only, Lambda proxy; stage throttled 20/s burst 40;"
+      " reserved concurrency 10; logs 14 days; WAF 1000/5 min per address on the stage; budget 20 USD with 2 alerts;"
+      " files bucket GetObject on files/* only; page bucket private (all public access blocked), CloudFront distribution only")
+
+# The JSON files as the calls that take them expect: every key is one the aws CLI's input skeleton has.
+def skeleton(*call):
+    return json.loads(subprocess.run(["aws", *call, "--generate-cli-skeleton", "input"], check=True, capture_output=True, text=True).stdout)
+def within(ours, theirs, where):
+    if isinstance(ours, dict):
+        assert isinstance(theirs, dict), f"{where}: an object where the call takes {type(theirs).__name__}"
+        for k, v in ours.items():
+            assert k in theirs, f"{where}.{k}: not a field of the call (it has {', '.join(theirs)})"
+            within(v, theirs[k], f"{where}.{k}")
+    elif isinstance(ours, list):
+        assert isinstance(theirs, list), f"{where}: a list where the call takes {type(theirs).__name__}"
+        for i, v in enumerate(ours):
+            within(v, theirs[0], f"{where}[{i}]")
+checks = [
+    ("follower/waf-web-acl.json", ("wafv2", "create-web-acl"), None),
+    ("follower/budget.json", ("budgets", "create-budget"), None),
+    ("site/cloudfront-headers.json", ("cloudfront", "create-response-headers-policy"), "ResponseHeadersPolicyConfig"),
+]
+for path, call, under in checks:
+    theirs = skeleton(*call)
+    within(json.load(open(f"{r}/{path}")), theirs[under] if under else theirs, path)
+    print(f"[deploy-check] deploy/{path}: fits `aws {' '.join(call)}`'s input")
+spec = json.load(open(f"{r}/follower/openapi.json"))
+assert spec["openapi"].startswith("3.") and all(set(ops) <= {"get", "head"} for ops in spec["paths"].values()), spec["paths"]
+EOF
+
 say "deploy/ runs as docs/deploying.md says"
