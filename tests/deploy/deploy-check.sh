@@ -40,14 +40,16 @@ for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf le
   [ -s "$r/$f" ] || fail "deploy/$f is missing"
 done
 # The leader's pins are the ones this check runs under (target/venv, tools/requirements.txt).
+# (Read once: `pip freeze | grep -q` fails under pipefail whenever grep stops pip early.)
+frozen=$("$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null)
 while read -r pin; do
   [ -n "$pin" ] || continue
-  "$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null | grep -qix "$pin" || fail "deploy/leader/requirements.txt: $pin is not what target/venv runs"
+  grep -qix "$pin" <<<"$frozen" || fail "deploy/leader/requirements.txt: $pin is not what target/venv runs"
 done <"$r/leader/requirements.txt"
 
 # 1. NGINX: the placeholders filled in with sed, as docs/deploying.md says, production values.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
-  -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com >/dev/null 2>&1
+  -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com -addext "subjectAltName=DNS:hub.example.com,DNS:files.hub.example.com" >/dev/null 2>&1
 mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
 for f in acme-hub.conf acme-files.conf acme-default.conf; do
   sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
@@ -144,7 +146,7 @@ curl_ "${api[@]}" -H 'Origin: https://www.example.com' https://hub.example.com:1
 rc=0; curl_ "${api[@]}" -H 'Host: evil.example.net' https://hub.example.com:18593/api/hub/links 2>/dev/null || rc=$?
 [ "$rc" = 52 ] || fail "Host: evil.example.net on hub.example.com's TLS got an answer (curl exit $rc)"
 curl_ "${api[@]}" https://hub.example.com:18593/api/hub/links
-grep -q '"https://hub.example.com/hub/game"' "$dir/body" || fail "hub links: $(cat "$dir/body")"
+grep -q '"https://hub.example.com:18593/hub/game"' "$dir/body" || fail "hub links (NGINX's name and port): $(cat "$dir/body")"
 # TLS 1.2 and 1.3 with the "intermediate" suites; a CBC/SHA-1 suite NGINX's defaults would take is refused.
 curl_ "${api[@]}" --tlsv1.2 --tls-max 1.2 https://hub.example.com:18593/health || fail "TLS 1.2 refused"
 curl_ "${api[@]}" --tlsv1.3 https://hub.example.com:18593/health || fail "TLS 1.3 refused"
