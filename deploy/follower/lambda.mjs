@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 // Gateway's "Enable CORS" only answers OPTIONS.
 const allowOrigin = () => process.env.ALLOW_ORIGIN ?? "https://www.example.com";
 
+const REPLICA_CACHE = "public, max-age=30";
+
 let replica;
 const load = () => (replica ??= JSON.parse(readFileSync(process.env.REPLICA_FILE ?? "replica.json", "utf8")));
 
@@ -33,10 +35,12 @@ export async function handler(event) {
     // Probed by the page only while the leader is failing (health.followerPath).
     case "/health":
       return reply(200, { status: "ok", role: "follower" });
+    // The replica's reads may be kept 30 s by the browser (and the stage's cache): a flood of
+    // repeats costs nothing. /health and errors stay no-store.
     case "/api/pages":
-      return reply(200, { servedBy: "follower", pages: load().pages });
+      return reply(200, { servedBy: "follower", pages: load().pages }, { "Cache-Control": REPLICA_CACHE });
     case "/api/files":
-      return reply(200, { servedBy: "follower", files: load().files });
+      return reply(200, { servedBy: "follower", files: load().files }, { "Cache-Control": REPLICA_CACHE });
     default:
       return reply(404, { message: "not in the replica" });
   }
