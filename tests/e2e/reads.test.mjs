@@ -4,13 +4,17 @@
 // them by path.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { simAndBrowser } from "./fixture.mjs";
-import { ROOT, ports, serveConfig, sleep } from "./harness.mjs";
+import { ROOT, ports, serveConfig, sleep, startSim } from "./harness.mjs";
 
 const P = ports(18660);
 const env = simAndBrowser(P);
 const LISTS = ["/api/pages", "/api/files"];
+// The Angular example app as tests/tools/angular-build.sh builds it (test.sh's earlier step).
+const NG = ports(18670);
+const NG_DIST = `${ROOT}tests/angular/dist/hub/browser`;
 
 /** www/config.json as deployed, pointed at this test's leader and follower. */
 async function deployedConfig() {
@@ -73,3 +77,35 @@ for (const [name, options] of [
     assert.deepEqual(r.errors, []);
   });
 }
+
+// The Angular example app the same way: its own config.json as shipped, the handbook only.
+test("the Angular example app: a cold view into a hanging leader reads the handbook once at the follower", { skip: !existsSync(`${NG_DIST}/index.html`) && "the Angular app is not built (tests/tools/angular-build.sh)" }, async () => {
+  const sim = await startSim(NG, ["--www", NG_DIST]);
+  try {
+    for (const options of [{}, { throttle: SLOW }, { delayMs: 300 }]) {
+      await sim.reset();
+      await sim.leader("blackout");
+      await sim.delay(options.delayMs ?? 0);
+      const context = await env.browser.newContext(); // a fresh visitor: no cached verdict
+      const page = await context.newPage();
+      const shipped = JSON.parse(await readFile(`${ROOT}tests/angular/public/config.json`, "utf8"));
+      await serveConfig(page, { ...shipped, leader: `http://127.0.0.1:${NG.leader}`, follower: `http://127.0.0.1:${NG.follower}` });
+      if (options.throttle) {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send("Network.enable");
+        await cdp.send("Network.emulateNetworkConditions", options.throttle);
+      }
+      const before = await sim.stats();
+      await page.goto(`http://127.0.0.1:${NG.page}/`);
+      await page.waitForFunction(() => document.querySelector("#state")?.dataset.state === "emergency" && document.querySelector("#pages li"), null, { timeout: 30000 });
+      await sleep(3000);
+      const after = await sim.stats();
+      const n = (after.follower.byPath["/api/pages"] ?? 0) - (before.follower.byPath["/api/pages"] ?? 0);
+      assert.equal(n, 1, `${JSON.stringify(options)}: follower reads of /api/pages: ${JSON.stringify(after.follower.byPath)}`);
+      await context.close();
+    }
+  } finally {
+    await sim.delay(0);
+    sim.stop();
+  }
+});
