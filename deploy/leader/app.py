@@ -7,6 +7,7 @@ CORS is NGINX's job (acme-hub.conf), never Flask's: a header added by both is
 import fcntl
 import functools
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -14,6 +15,8 @@ import time
 
 from flask import Flask, Response, jsonify, make_response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+import pages
 
 app = Flask(__name__)
 # Behind NGINX: the scheme and client address come from its X-Forwarded-* headers.
@@ -32,11 +35,34 @@ KEEP_SECONDS = 24 * 3600
 # a repeat may run it again rather than get 409 for a day.
 ABANDONED_SECONDS = 60
 
-PAGES = [
-    {"id": 1, "title": "Welcome", "body": "Start here: who we are and where things live."},
-    {"id": 2, "title": "Expenses", "body": "Submit receipts within 30 days through the hub."},
-    {"id": 3, "title": "How to report an outage", "body": "Post in #incidents and page the on-call engineer."},
-]
+# The leader's one SQLite file (the handbook and its outbox, pages.py).
+DATA_DB = os.environ.get("DATA_DB", os.path.join(os.path.dirname(NOTES_LOG) or ".", "data.sqlite3"))
+
+
+def _db():
+    """A connection to DATA_DB in autocommit mode: WAL (readers never wait for the writer),
+    and a writer waits up to 10 s for another across gunicorn's workers."""
+    db = sqlite3.connect(DATA_DB, timeout=10, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
+def operator_only(view):
+    """The operator's writes: Authorization: Bearer $OPERATOR_TOKEN, else 401 (and always
+    401 while OPERATOR_TOKEN is unset)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        token = os.environ.get("OPERATOR_TOKEN", "")
+        given = request.headers.get("Authorization", "")
+        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            resp = jsonify(error="this write needs the operator's token (Authorization: Bearer)", code="UNAUTHORIZED")
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp, 401
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _keys():
@@ -113,9 +139,8 @@ def health():
     return resp
 
 
-@app.get("/api/pages")
-def pages():
-    return jsonify(servedBy="leader", pages=PAGES)
+# The handbook: GET /api/pages, the operator's PUT/DELETE /api/pages/<id>, and the outbox.
+app.register_blueprint(pages.blueprint(_db, operator_only))
 
 
 @app.get("/api/files")
