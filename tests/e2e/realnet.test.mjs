@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { launch, sleep } from "./harness.mjs";
 import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
 import { NET, IN_LEADER, lock, createNet, faults, leftovers } from "./realnet.mjs";
+import { startReplica } from "./aws.mjs";
 
 const LEADER = `http://${NET.leader}:${PORTS.leader}`;
 const STORE = `http://${NET.leader}:${PORTS.store}`;
@@ -87,13 +88,16 @@ before(async () => {
   s.stack = await prepare({ host: NET.leader, exec: IN_LEADER });
   s.app = await startApp(s.stack);
   s.nginx = await startNginx(s.stack);
-  s.follower = await startFollower(s.stack);
+  // The replicator runs on the leader's host and reaches AWS (moto, on the visitor's side)
+  // across the veth: the line's faults cut its uplink too.
+  s.replica = await startReplica(s.stack, CONFIG, { motoPort: PORTS.aws, motoHost: NET.host, leader: `http://127.0.0.1:${PORTS.app}` });
+  s.follower = await startFollower(s.replica.endpoint);
   s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER), s.stack.site);
   s.browser = await launch();
 });
 
 after(async () => {
-  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop()];
+  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop(), () => s.replica?.stop()];
   for (const step of steps) {
     try { await step(); } catch (e) { console.log(`teardown: ${e.message}`); }
   }

@@ -1,6 +1,6 @@
 // The landing page on the real stack: NGINX + Flask under gunicorn as the leader, an API
-// Gateway + Lambda stand-in as the follower, files in the leader's store and in an "S3
-// bucket". The harness breaks the real processes (kill, stop, SIGSTOP, a captive page)
+// Gateway + Lambda stand-in as the follower reading the replicator's copy (moto's DynamoDB
+// and S3), files in the leader's store and in that bucket. The harness breaks the real processes (kill, stop, SIGSTOP, a captive page)
 // and the suite asserts what a person sees and what the servers saw.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -8,8 +8,9 @@ import { readFile } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { launch, sleep } from "./harness.mjs";
 import {
-  ORIGIN, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
+  ORIGIN, FOLLOWER_BASE, FILES, PORTS, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog,
 } from "./realstack.mjs";
+import { startReplica } from "./aws.mjs";
 
 const DETECT_BOUND_MS = 6000;
 const s = {}; // the running stack: stack (temp dir), app, nginx, follower, page, browser
@@ -41,7 +42,9 @@ before(async () => {
   s.stack = await prepare();
   s.app = await startApp(s.stack);
   s.nginx = await startNginx(s.stack);
-  s.follower = await startFollower(s.stack);
+  // The follower's data: the replicator's copy of the leader, in moto's DynamoDB and S3.
+  s.replica = await startReplica(s.stack, config(), { motoPort: PORTS.aws, leader: `${ORIGIN.app}` });
+  s.follower = await startFollower(s.replica.endpoint);
   s.browser = await launch();
 });
 
@@ -49,6 +52,7 @@ after(async () => {
   await s.browser?.close();
   await s.page?.stop();
   await s.follower?.stop();
+  await s.replica?.stop();
   await s.nginx?.stop();
   await s.app?.stop();
   await s.stack?.remove();
@@ -159,7 +163,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   assert.ok(await waitState(page, "leader"), "the page never reached the leader");
   await page.evaluate(startTraffic);
 
-  const restartFollower = async () => { s.follower = await startFollower(s.stack, s.follower.stats); };
+  const restartFollower = async () => { s.follower = await startFollower(s.replica.endpoint, s.follower.stats); };
   const TIMELINE = [
     { name: "up", expect: "leader", ms: 3000 },
     { name: "app killed (NGINX 502)", fault: true, act: () => s.app.stop("SIGKILL"), check: nginx502HasCors, expect: "emergency" },
