@@ -97,12 +97,13 @@ function kindOf(req) {
 }
 
 /**
- * The fault proxy. `faults`: { throttle: share 0–1, error: share 0–1, silent: bool }.
+ * The fault proxy. `faults`: { throttle: share 0–1, error: share 0–1, silent: bool,
+ * delayMs: each request forwarded that much later (a slow line: a late copy arrives late) }.
  * `counts[kind]` counts every request that reached it, answered, faulted or held.
  */
 export async function startFaultProxy(port, target) {
   const counts = {};
-  const faults = { throttle: 0, error: 0, silent: false };
+  const faults = { throttle: 0, error: 0, silent: false, delayMs: 0 };
   const injected = { throttle: 0, error: 0, silent: 0 };
   const held = new Set();
   const to = new URL(target);
@@ -135,12 +136,16 @@ export async function startFaultProxy(port, target) {
         res.writeHead(500, { "Content-Type": dynamo ? "application/x-amz-json-1.0" : "application/xml" });
         return res.end(dynamo ? JSON.stringify({ __type: "com.amazon.coral.service#InternalFailure", message: "injected" }) : "<Error><Code>InternalError</Code></Error>");
       }
-      const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      });
-      up.on("error", () => { res.destroy(); });
-      up.end(Buffer.concat(chunks));
+      const forward = () => {
+        const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+          res.writeHead(r.statusCode, r.headers);
+          r.pipe(res);
+        });
+        up.on("error", () => { res.destroy(); });
+        up.end(Buffer.concat(chunks));
+      };
+      if (faults.delayMs > 0) setTimeout(forward, faults.delayMs);
+      else forward();
     });
   });
   await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, HOST, resolve); });

@@ -13,7 +13,7 @@ import { awsEnv, createAws, replicatorSettings, startFaultProxy, startMoto, star
 import { S3Client, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
-const P = { moto: 18460, proxy: 18461, app: 18462, follower: 18463, bucket: 18464 };
+const P = { moto: 18460, proxy: 18461, app: 18462, follower: 18463, bucket: 18464, slow: 18465 };
 const APP = `http://127.0.0.1:${P.app}`;
 const FOLLOWER = `http://127.0.0.1:${P.follower}/prod`;
 // Short for the suite (60 s shipped); every scenario's bound is stated in sweeps.
@@ -62,9 +62,9 @@ after(async () => {
   if (s.dir) await rm(s.dir, { recursive: true, force: true });
 });
 
-/** A replicator through the fault proxy; resolves after its first sweep. */
-async function start(file, name = "replicator") {
-  const r = startReplicator(file, s.proxy.endpoint, name);
+/** A replicator through a fault proxy; resolves after its first sweep. */
+async function start(file, name = "replicator", proxy = s.proxy) {
+  const r = startReplicator(file, proxy.endpoint, name);
   s.replicators.push(r);
   let gone = null;
   r.exited.then((c) => { gone = c; });
@@ -228,11 +228,14 @@ test("replicator SIGKILLed in a burst of 100 edits and restarted: the last versi
   assert.deepEqual(w.down, [], "a version went down");
 });
 
-test("two replicators at once (an old one left behind): never backwards", async () => {
+test("two replicators at once (an old one left behind, on a slow line): never backwards", async () => {
   const second = join(s.dir, "second.json");
   const settings = JSON.parse(await readFile(s.settings, "utf8"));
   await writeFile(second, JSON.stringify({ ...settings, state: join(s.dir, "second.sqlite3") }));
-  const other = await start(second, "second");
+  // The old one's requests reach AWS 1.5 s late: each of its copies lands after newer ones.
+  const slow = await startFaultProxy(P.slow, s.moto.endpoint);
+  const other = await start(second, "second", slow);
+  slow.faults.delayMs = 1500;
   const w = watcher();
   let last;
   for (let i = 0; i < 60; i++) {
@@ -241,14 +244,16 @@ test("two replicators at once (an old one left behind): never backwards", async 
     await sleep(30);
   }
   await until(async () => (await titleAt(1)) === last, 5000, "the last edit at the follower");
-  await sleep(1000);
+  await sleep(2500); // the slow one's last copies have landed (or been refused)
   assert.equal(await titleAt(1), last, "an older copy replaced the last one");
   w.stop = true;
   await w.done;
   await other.kill();
-  const already = (other.output().match(/already newer/g) ?? []).length + (s.replicator.output().match(/already newer/g) ?? []).length;
-  console.log(`two replicators: watcher read ${w.reads} times, versions down ${w.down.length}, copies refused as already newer ${already}`);
+  await slow.stop();
+  const refused = (other.output().match(/already newer/g) ?? []).length;
+  console.log(`two replicators: watcher read ${w.reads} times, versions down ${w.down.length}, the slow one's copies refused as already newer ${refused}, its PutItems ${slow.counts.PutItem ?? 0}`);
   assert.deepEqual(w.down, [], "a version went down");
+  assert.ok(refused > 0, "the slow replicator's copies never came late: the scenario did not happen");
 });
 
 test("30 % of AWS requests throttled or failing for 20 s: every change copied", async () => {
