@@ -53,6 +53,7 @@ step "Angular unit tests (ng test: Vitest, jsdom): health-proxy/angular under pr
 (cd tests/angular && NG_CLI_ANALYTICS=false npx ng test --watch=false)
 
 step "deploy check: the files of deploy/ as docs/deploying.md says (nginx -t, Flask under gunicorn, upload.sh and the Angular app's upload.sh with the aws CLI against a local S3 API)"
+target/venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 tests/deploy/deploy-check.sh tests/angular/dist/hub/browser
 
 step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, one prober per browser) and the Angular app"

@@ -10,6 +10,9 @@ import { S3Client, GetObjectCommand } from "@aws-sdk/client-s3";
 // Gateway's "Enable CORS" only answers OPTIONS.
 const allowOrigin = () => process.env.ALLOW_ORIGIN ?? "https://www.example.com";
 const table = () => process.env.REPLICA_TABLE ?? "acme-hub-replica";
+// The replica's reads may be kept 30 s by the browser (and the stage's cache): a flood of
+// repeats costs nothing. /health and errors stay no-store.
+const REPLICA_CACHE = "public, max-age=30";
 
 let dynamo;
 let s3;
@@ -70,6 +73,7 @@ export async function handler(event) {
         // CORS-safelisted: the page reads it for its "as of".
         "Last-Modified": new Date(Number(item.answeredAt.N)).toUTCString(),
         "X-Replica-Version": item.version.N,
+        "Cache-Control": REPLICA_CACHE,
       }),
       body: body.toString("base64"),
       isBase64Encoded: true,

@@ -1,108 +1,173 @@
 """The leader's API for health-proxy, served by gunicorn behind NGINX.
 
-Run: gunicorn -c gunicorn.conf.py app:app (from this directory).
+Run: gunicorn -c gunicorn.conf.py app:app (from this directory). Never in debug mode: the
+app refuses it, whatever FLASK_DEBUG says.
 CORS is NGINX's job (acme-hub.conf), never Flask's: a header added by both is
 "multiple values" and the browser rejects every response.
 """
-import fcntl
 import functools
 import hashlib
 import hmac
-import json
+import logging
 import os
+import re
 import sqlite3
+import threading
 import time
+import uuid
 
-from flask import Flask, Response, jsonify, make_response, request
+from flask import Flask, Response, g, jsonify, make_response, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import pages
 
 app = Flask(__name__)
+# Debug mode pretty-prints, shows tracebacks and lets exceptions through: never here.
+app.config["DEBUG"] = False
+# A note is at most 2,000 characters (8 KB of UTF-8); NGINX refuses larger bodies first.
+app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
 # Behind NGINX: the scheme and client address come from its X-Forwarded-* headers.
 app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+log = logging.getLogger("acme-hub")
 
-# Append-only JSON lines, shared by all gunicorn workers (memory is per worker).
-NOTES_LOG = os.environ.get("NOTES_LOG", "notes.jsonl")
+# The app's data, in one SQLite file shared by all gunicorn workers and threads.
+DATA_DB = os.environ.get("DATA_DB", os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub.sqlite3"))
 # The directory NGINX serves as /files/ (acme-files.conf).
 FILES_DIR = os.environ.get("FILES_DIR", "files")
 
+OPERATOR_TOKEN = os.environ.get("OPERATOR_TOKEN", "")
+
 # Idempotency keys (the IETF httpapi draft "The Idempotency-Key HTTP Header Field"): the
-# first response per key, in SQLite, shared by all gunicorn workers and threads.
-IDEMPOTENCY_DB = os.environ.get("IDEMPOTENCY_DB", os.path.join(os.path.dirname(NOTES_LOG) or ".", "idempotency.sqlite3"))
+# first response per key is kept for a day.
 KEEP_SECONDS = 24 * 3600
 # A key still pending after gunicorn's worker timeout (30 s) belongs to a killed worker:
 # a repeat may run it again rather than get 409 for a day.
 ABANDONED_SECONDS = 60
-
-# The leader's one SQLite file (the handbook and its outbox, pages.py).
-DATA_DB = os.environ.get("DATA_DB", os.path.join(os.path.dirname(NOTES_LOG) or ".", "data.sqlite3"))
+PURGE_EVERY_SECONDS = 600
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+NOTE_MAX_CHARS = 2000
 
 
 def _db():
-    """A connection to DATA_DB in autocommit mode: WAL (readers never wait for the writer),
-    and a writer waits up to 10 s for another across gunicorn's workers."""
-    db = sqlite3.connect(DATA_DB, timeout=10, isolation_level=None)
+    """A connection to DATA_DB: WAL (readers never wait for the writer), a 5 s busy timeout,
+    autocommit (transactions are explicit: BEGIN IMMEDIATE for writes)."""
+    db = sqlite3.connect(DATA_DB, timeout=5, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA busy_timeout=5000")
     return db
 
 
+def _init():
+    db = _db()
+    try:
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,
+                client_id TEXT NOT NULL, at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request TEXT NOT NULL,
+                created REAL NOT NULL, status INTEGER, body BLOB, content_type TEXT);
+            CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
+            """
+        )
+    finally:
+        db.close()
+
+
+_init()
+
+
 def operator_only(view):
-    """The operator's writes: Authorization: Bearer $OPERATOR_TOKEN, else 401 (and always
-    401 while OPERATOR_TOKEN is unset)."""
+    """Operator endpoints: `Authorization: Bearer $OPERATOR_TOKEN`; 401 without it (and always when unset)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        token = os.environ.get("OPERATOR_TOKEN", "")
-        given = request.headers.get("Authorization", "")
-        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            resp = jsonify(error="this write needs the operator's token (Authorization: Bearer)", code="UNAUTHORIZED")
-            resp.headers["WWW-Authenticate"] = "Bearer"
-            return resp, 401
+        sent = request.headers.get("Authorization", "").encode()
+        if not OPERATOR_TOKEN or not hmac.compare_digest(sent, f"Bearer {OPERATOR_TOKEN}".encode()):
+            return jsonify(error="operator token required"), 401
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def _keys():
-    db = sqlite3.connect(IDEMPOTENCY_DB, timeout=10, isolation_level=None)
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, request TEXT NOT NULL,"
-        " created REAL NOT NULL, status INTEGER, body BLOB, content_type TEXT)"
-    )
-    return db
+def bad_request(field, message):
+    return jsonify(error=message, code="INVALID_FIELD", field=field), 400
+
+
+class write:
+    """The request's write transaction (`with write() as db:`): the one the idempotent
+    decorator opened, so that the write and its key's answer commit together; else its own."""
+
+    def __enter__(self):
+        self.own = g.get("tx") is None
+        if not self.own:
+            return g.tx
+        self.db = _db()
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, *_):
+        if self.own:
+            try:
+                self.db.execute("ROLLBACK" if kind else "COMMIT")
+            finally:
+                self.db.close()
+
+
+def purge_keys():
+    """Drops answers older than a day and keys abandoned by a killed worker (by the index on created)."""
+    now = time.time()
+    db = _db()
+    try:
+        db.execute("DELETE FROM idempotency WHERE created < ?", (now - KEEP_SECONDS,))
+        db.execute("DELETE FROM idempotency WHERE status IS NULL AND created < ?", (now - ABANDONED_SECONDS,))
+    finally:
+        db.close()
+
+
+def _purger():
+    while True:
+        try:
+            purge_keys()
+        except sqlite3.Error as e:  # busy past the timeout: the next round does it
+            log.warning("idempotency purge failed: %s", e)
+        time.sleep(PURGE_EVERY_SECONDS)
+
+
+threading.Thread(target=_purger, name="idempotency-purge", daemon=True).start()
 
 
 def idempotent(view):
     """Honours the Idempotency-Key header on a write: the first request with a key runs,
-    and its answer (status and body) is kept for 24 h; a repeat gets that answer again
-    (with Idempotent-Replayed: true), a repeat while the first still runs gets 409, and
-    the same key on another request gets 422. 5xx answers are not kept: the repeat runs."""
+    and its answer (status and body) is kept for 24 h, committed in the same transaction
+    as the view's write; a repeat gets that answer again (with Idempotent-Replayed: true),
+    a repeat while the first still runs gets 409, and the same key on another request gets
+    422. 5xx answers are not kept: the repeat runs."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view(*args, **kwargs)
-        if not 0 < len(key) <= 255:
-            return jsonify(error="Idempotency-Key must have 1 to 255 characters"), 400
+        if not KEY_RE.match(key):
+            return bad_request("Idempotency-Key", "Idempotency-Key must be 16 to 64 characters of A-Z, a-z, 0-9, _ and -")
         # What the key stands for: the same key on another request is the client's bug.
         fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.get_data()).hexdigest()
         now = time.time()
-        db = _keys()
+        db = _db()
         try:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time, across workers
-            db.execute("DELETE FROM idempotency WHERE created < ?", (now - KEEP_SECONDS,))
-            db.execute("DELETE FROM idempotency WHERE status IS NULL AND created < ?", (now - ABANDONED_SECONDS,))
-            row = db.execute("SELECT request, status, body, content_type FROM idempotency WHERE key = ?", (key,)).fetchone()
+            row = db.execute("SELECT request, status, body, content_type, created FROM idempotency WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[1] is None and row[4] < now - ABANDONED_SECONDS:
+                db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+                row = None
             if row is None:
                 db.execute("INSERT INTO idempotency (key, request, created) VALUES (?, ?, ?)", (key, fingerprint, now))
             db.execute("COMMIT")
         finally:
             db.close()
         if row is not None:
-            first, status, body, content_type = row
+            first, status, body, content_type, _ = row
             if first != fingerprint:
                 return jsonify(error="this Idempotency-Key was used for another request"), 422
             if status is None:
@@ -110,24 +175,53 @@ def idempotent(view):
             replay = Response(body, status=status, content_type=content_type)
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
-        resp = None
+        db = _db()
         try:
-            resp = make_response(view(*args, **kwargs))
-        finally:
-            db = _keys()
+            db.execute("BEGIN IMMEDIATE")
+            g.tx = db
+            resp = None
             try:
-                if resp is None or resp.status_code >= 500:
-                    db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
-                else:
+                resp = make_response(view(*args, **kwargs))
+                if resp.status_code < 500:
                     db.execute(
                         "UPDATE idempotency SET status = ?, body = ?, content_type = ? WHERE key = ?",
                         (resp.status_code, resp.get_data(), resp.content_type, key),
                     )
+                    db.execute("COMMIT")
+                    return resp
             finally:
-                db.close()
-        return resp
+                g.tx = None
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            # A 5xx or an exception: nothing was written; the key is freed so that a repeat runs.
+            db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+            return resp
+        except BaseException:
+            try:
+                db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+            except sqlite3.Error:  # left running: given up after ABANDONED_SECONDS
+                pass
+            raise
+        finally:
+            db.close()
 
     return wrapper
+
+
+@app.errorhandler(HTTPException)
+def http_error(e):
+    """Every error as JSON (400, 404, 405, 413, 429, …), never an HTML page."""
+    resp = jsonify(error=e.description, code=e.name.upper().replace(" ", "_"))
+    resp.status_code = e.code
+    if e.code == 405 and e.valid_methods:
+        resp.headers["Allow"] = ", ".join(e.valid_methods)
+    return resp
+
+
+@app.errorhandler(Exception)
+def internal_error(e):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return jsonify(error="internal error", code="INTERNAL_SERVER_ERROR"), 500
 
 
 @app.get("/health")
@@ -145,16 +239,24 @@ app.register_blueprint(pages.blueprint(_db, operator_only))
 
 @app.get("/api/files")
 def files():
-    names = sorted(os.listdir(FILES_DIR)) if os.path.isdir(FILES_DIR) else []
-    listed = [{"name": n, "size": os.path.getsize(os.path.join(FILES_DIR, n))} for n in names]
-    return jsonify(servedBy="leader", files=listed)
+    # Regular files only, no dotfiles and no links (NGINX serves neither: acme-files.conf).
+    listed = []
+    try:
+        with os.scandir(FILES_DIR) as entries:
+            for e in entries:
+                if e.name.startswith(".") or not e.is_file(follow_symlinks=False):
+                    continue
+                listed.append({"name": e.name, "size": e.stat(follow_symlinks=False).st_size})
+    except FileNotFoundError:
+        pass
+    return jsonify(servedBy="leader", files=sorted(listed, key=lambda f: f["name"]))
 
 
 @app.get("/api/hub/links")
 def hub_links():
     # Absolute URLs: the page lives on another origin, where "/hub/game" would point at
-    # the static site. host_url ends with "/" (hence rstrip), and is right only because
-    # NGINX passes Host with its port and ProxyFix the scheme.
+    # the static site. host_url ends with "/" (hence rstrip); NGINX sets Host to its own
+    # server name and port (never the client's Host) and ProxyFix the scheme.
     base = request.host_url.rstrip("/")
     return jsonify(servedBy="leader", links=[
         {"title": "Game server", "href": f"{base}/hub/game"},
@@ -162,28 +264,55 @@ def hub_links():
     ])
 
 
+def _uuid(value):
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
 @app.post("/api/notes")
 @idempotent            # the first answer per Idempotency-Key, replayed to a repeat
 def add_note():
-    note = request.get_json(silent=True) or {}
-    text = str(note.get("text", "")).strip()
-    if not text:
-        return jsonify(error="a note needs text"), 400
-    # One writer at a time across workers: the id is the line number under the lock.
-    with open(NOTES_LOG, "a+", encoding="utf-8") as log:
-        fcntl.flock(log, fcntl.LOCK_EX)
-        log.seek(0)
-        note_id = sum(1 for _ in log) + 1
-        log.write(json.dumps({"id": note_id, "text": text, "clientId": note.get("clientId"), "at": time.time()}) + "\n")
+    note = request.get_json(silent=True)
+    if not isinstance(note, dict):
+        return bad_request("body", "the body must be a JSON object: {\"text\": \"…\", \"clientId\": \"<uuid>\"}")
+    unknown = sorted(set(note) - {"text", "clientId"})
+    if unknown:
+        return bad_request(unknown[0], f"unknown field {unknown[0]!r}: a note has text and clientId")
+    text = note.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return bad_request("text", "text must be a non-empty string")
+    text = text.strip()
+    if len(text) > NOTE_MAX_CHARS:
+        return bad_request("text", f"text must be at most {NOTE_MAX_CHARS} characters")
+    client_id = note.get("clientId")
+    if not _uuid(client_id):
+        return bad_request("clientId", "clientId must be a UUID")
+    with write() as db:
+        note_id = db.execute("INSERT INTO notes (text, client_id, at) VALUES (?, ?, ?)", (text, client_id, time.time())).lastrowid
     # 201 Created; the page treats any 2xx as saved, but say what happened.
     return jsonify(servedBy="leader", id=note_id), 201
 
 
 @app.get("/api/notes")
+@operator_only
 def list_notes():
+    """The operator's view of the notes, oldest first: ?after=ID (exclusive) and ?limit=N (1–500, default 100)."""
     try:
-        with open(NOTES_LOG, encoding="utf-8") as log:
-            notes = [json.loads(line) for line in log if line.strip()]
-    except FileNotFoundError:
-        notes = []
-    return jsonify(servedBy="leader", notes=notes)
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        return bad_request("after", "after must be a note id (an integer)")
+    try:
+        limit = int(request.args.get("limit", "100"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 500:
+        return bad_request("limit", "limit must be an integer from 1 to 500")
+    db = _db()
+    try:
+        rows = db.execute("SELECT id, text, client_id, at FROM notes WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
+    finally:
+        db.close()
+    notes = [{"id": i, "text": t, "clientId": c, "at": a} for i, t, c, a in rows]
+    return jsonify(servedBy="leader", notes=notes, next=notes[-1]["id"] if len(notes) == limit else None)

@@ -7,7 +7,7 @@
 # Content-Type, Content-Encoding, Cache-Control and bytes; the same for
 # deploy/angular/upload.sh on the example app's
 # build (tests/angular/dist/hub/browser, from tools/angular-build.sh, or the
-# directory given as $1). Loopback only: ports 18591 (S3) and 18592 (gunicorn). Needs
+# directory given as $1). Loopback only: ports 18591 (AWS), 18592 (gunicorn), 18593-18594 (NGINX). Needs
 # pkg/ built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,8 +34,9 @@ wait_port() {
 }
 
 r=$root/deploy
-for f in leader/acme-hub.conf leader/acme-files.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
-  follower/lambda.mjs site/upload.sh site/cloudfront-headers.json site/customHttp.yml angular/upload.sh; do
+for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
+  follower/lambda.mjs follower/setup.sh follower/openapi.json follower/waf-web-acl.json follower/budget.json follower/files-bucket-policy.json \
+  site/upload.sh site/cloudfront-headers.json site/customHttp.yml site/private-bucket.sh site/page-bucket-policy.json angular/upload.sh; do
   [ -s "$r/$f" ] || fail "deploy/$f is missing"
 done
 # The leader's pins are the ones this check runs under (target/venv, tools/requirements.txt).
@@ -48,9 +49,9 @@ done <"$r/leader/requirements.txt"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
   -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com >/dev/null 2>&1
 mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
-for f in acme-hub.conf acme-files.conf; do
+for f in acme-hub.conf acme-files.conf acme-default.conf; do
   sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
-    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' \
+    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' -e 's#{{LISTEN_HTTP}}#80#g' \
     -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
     -e 's#{{GUNICORN_ADDR}}#127.0.0.1:8000#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
     "$r/leader/$f" >"$dir/conf.d/$f"
@@ -74,16 +75,16 @@ http {
 EOF
 "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" || fail "nginx -t"
 grep -q 'proxy_connect_timeout' "$dir/conf.d/acme-hub.conf" || fail "acme-hub.conf: no proxy_connect_timeout"
-say "nginx -t: acme-hub.conf and acme-files.conf (listen 443 ssl, certificate lines) are valid"
+say "nginx -t: acme-hub.conf, acme-files.conf and acme-default.conf (listen 443 ssl and 80, certificate lines) are valid"
 
 # 2. Flask under gunicorn with deploy/leader's config, run as docs/deploying.md says.
-(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 NOTES_LOG="$dir/notes.jsonl" FILES_DIR="$dir/files" \
+(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 DATA_DB="$dir/hub.sqlite3" FILES_DIR="$dir/files" \
   GUNICORN_ACCESS_LOG="$dir/gunicorn.log" exec "$venv/bin/gunicorn" -c gunicorn.conf.py app:app >"$dir/gunicorn.out" 2>&1) &
 pids+=($!)
 wait_port 18592
 echo "handbook" >"$dir/files/handbook.pdf"
 "$venv/bin/python" - "$dir" <<'EOF' || fail "the Flask app"
-import json, sys, urllib.request
+import json, sys, urllib.request, uuid
 from concurrent.futures import ThreadPoolExecutor
 base = "http://127.0.0.1:18592"
 def get(path, headers={}):
@@ -99,7 +100,7 @@ assert get("/api/files")[2]["files"] == [{"name": "handbook.pdf", "size": 9}]
 links = get("/api/hub/links", {"Host": "hub.example.com:443", "X-Forwarded-Proto": "https"})[2]["links"]
 assert all(l["href"].startswith("https://hub.example.com/hub/") for l in links), links  # no "//hub": host_url ends with "/"
 def post(i):
-    req = urllib.request.Request(base + "/api/notes", data=json.dumps({"text": f"note {i}", "clientId": f"c{i}"}).encode(),
+    req = urllib.request.Request(base + "/api/notes", data=json.dumps({"text": f"note {i}", "clientId": str(uuid.uuid4())}).encode(),
                                  headers={"content-type": "application/json"}, method="POST")
     with urllib.request.urlopen(req) as r:
         assert r.status == 201, r.status
@@ -109,6 +110,68 @@ with ThreadPoolExecutor(16) as pool:
 assert sorted(ids) == list(range(1, 41)), f"note ids from 2 workers: {sorted(ids)}"
 print("[deploy-check] Flask under gunicorn (2 workers): /health, the three reads, 40 notes posted at once got 40 distinct ids")
 EOF
+
+# 2b. The same three NGINX files running, TLS and all, on loopback (HTTPS 18593, HTTP 18594) in
+# front of that gunicorn: what a client of each host name, and of any other, gets.
+mkdir -p "$dir/live/conf.d" "$dir/live/tmp"
+ln -s /etc/passwd "$dir/files/passwd"
+ln -s /nonexistent "$dir/files/broken"
+echo "SECRET=1" >"$dir/files/.env"
+for f in acme-hub.conf acme-files.conf acme-default.conf; do
+  sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
+    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#127.0.0.1:18593 ssl#g' -e 's#{{LISTEN_HTTP}}#127.0.0.1:18594#g' \
+    -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
+    -e 's#{{GUNICORN_ADDR}}#127.0.0.1:18592#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
+    "$r/leader/$f" >"$dir/live/conf.d/$f"
+done
+sed -e "s#$dir/conf.d#$dir/live/conf.d#" -e "s#$dir/tmp#$dir/live/tmp#g" -e "s#^pid .*#pid $dir/live/nginx.pid;#" "$dir/nginx.conf" >"$dir/live/nginx.conf"
+chmod 755 "$dir" "$dir/files"; chmod 644 "$dir/files/handbook.pdf" "$dir/files/.env"
+"$nginx" -p "$dir/live" -c "$dir/live/nginx.conf" -e "$dir/live/error.log" -g 'daemon off;' &
+pids+=($!)
+wait_port 18593
+curl_() { curl -sS -o "$dir/body" -D "$dir/headers" --max-time 5 --cacert "$dir/fullchain.pem" "$@"; }
+status() { awk 'NR == 1 { print $2 }' "$dir/headers"; }
+header() { grep -i "^$1:" "$dir/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+api=(--resolve hub.example.com:18593:127.0.0.1 --resolve hub.example.com:18594:127.0.0.1)
+files=(--resolve files.hub.example.com:18593:127.0.0.1 --resolve files.hub.example.com:18594:127.0.0.1)
+curl_ "${api[@]}" -H 'Origin: https://www.example.com' https://hub.example.com:18593/health || fail "https://hub.example.com/health"
+[ "$(status)" = 200 ] || fail "/health over TLS: $(status)"
+[ "$(header Strict-Transport-Security)" = "max-age=63072000; includeSubDomains" ] || fail "no HSTS"
+[ "$(header X-Content-Type-Options)" = nosniff ] || fail "no nosniff"
+[ "$(header Server)" = nginx ] || fail "Server: $(header Server) (server_tokens)"
+[ "$(header Access-Control-Allow-Methods)" = "GET, HEAD, POST" ] || fail "CORS methods: $(header Access-Control-Allow-Methods)"
+# Another Host over the same TLS connection never reaches Flask (the default server closes it).
+rc=0; curl_ "${api[@]}" -H 'Host: evil.example.net' https://hub.example.com:18593/api/hub/links 2>/dev/null || rc=$?
+[ "$rc" = 52 ] || fail "Host: evil.example.net on hub.example.com's TLS got an answer (curl exit $rc)"
+curl_ "${api[@]}" https://hub.example.com:18593/api/hub/links
+grep -q '"https://hub.example.com/hub/game"' "$dir/body" || fail "hub links: $(cat "$dir/body")"
+# TLS 1.1 and older are refused; TLS 1.2 and 1.3 are served.
+if curl_ "${api[@]}" --tls-max 1.1 https://hub.example.com:18593/health 2>/dev/null; then fail "TLS 1.1 was accepted"; fi
+curl_ "${api[@]}" --tlsv1.2 --tls-max 1.2 https://hub.example.com:18593/health || fail "TLS 1.2 refused"
+# A note too large for the notes location: 413 from NGINX, as JSON.
+head -c 12000 /dev/zero | tr '\0' a | sed 's/.*/{"text":"&","clientId":"0b5e8ae8-3a61-4c27-9f3f-1e1f5a7f9c1d"}/' >"$dir/big.json"
+curl_ "${api[@]}" -H 'Content-Type: application/json' --data-binary @"$dir/big.json" https://hub.example.com:18593/api/notes
+[ "$(status)" = 413 ] && grep -q '"error"' "$dir/body" || fail "a 12 KB note: $(status) $(head -c 200 "$dir/body")"
+# Plain HTTP: the two names are redirected to HTTPS, any other host gets no answer at all.
+curl_ "${api[@]}" http://hub.example.com:18594/api/pages || fail "http://hub.example.com"
+[ "$(status)" = 301 ] && [ "$(header Location)" = "https://hub.example.com/api/pages" ] || fail "port-80 redirect: $(status) $(header Location)"
+rc=0; curl_ --resolve unknown.example.net:18594:127.0.0.1 http://unknown.example.net:18594/ 2>/dev/null || rc=$?
+[ "$rc" = 52 ] || fail "an unknown host over HTTP got an answer (curl exit $rc, 52 = empty reply)"
+# TLS: no handshake for a name not ours (ssl_reject_handshake), nor without a name.
+rc=0; curl_ -k --resolve unknown.example.net:18593:127.0.0.1 https://unknown.example.net:18593/ 2>/dev/null || rc=$?
+[ "$rc" = 35 ] || fail "an unknown host over TLS was not refused in the handshake (curl exit $rc, 35 = handshake failed)"
+rc=0; curl_ -k https://127.0.0.1:18593/ 2>/dev/null || rc=$?
+[ "$rc" = 35 ] || fail "a request by address over TLS was not refused in the handshake (curl exit $rc)"
+# The file store: /files/ only; no dotfiles, no symbolic links.
+curl_ "${files[@]}" https://files.hub.example.com:18593/files/handbook.pdf
+[ "$(status)" = 200 ] && [ "$(header Content-Disposition)" = attachment ] || fail "a download: $(status) $(header Content-Disposition)"
+for path in / /index.html /files/.env /files/passwd /files/broken /files/; do
+  curl_ "${files[@]}" "https://files.hub.example.com:18593$path"
+  case "$(status)" in 403|404) ;; *) fail "files store $path: $(status)" ;; esac
+done
+curl_ "${files[@]}" -X POST -d x https://files.hub.example.com:18593/files/handbook.pdf
+[ "$(status)" = 403 ] || fail "POST to the files store: $(status)"
+say "NGINX running the three files: TLS 1.2+ only, HSTS, nosniff, no version, port 80 redirected, unknown hosts refused (no answer over HTTP, no handshake over TLS), 413 as JSON; the store serves /files/ only, no dotfiles, no links"
 
 # 3. The site, uploaded with deploy/site/upload.sh: the real aws CLI, a local S3 API.
 node tools/build-site.mjs --out "$dir/site" >/dev/null
@@ -212,8 +275,99 @@ assert all(s == "'self'" or s.count("/") == 2 for s in directives["connect-src"]
 amplify = yaml.safe_load(open(f"{r}/site/customHttp.yml"))
 sent = {h["key"]: h["value"] for rule in amplify["customHeaders"] if rule["pattern"] == "**/*" for h in rule["headers"]}
 assert sent["Content-Security-Policy"] == csp, "customHttp.yml: another CSP than cloudfront-headers.json"
+# Never framed, no <base>, no plugins, forms to the page's origin only; HSTS and frame options from both hosts.
+for d, v in (("frame-ancestors", ["'none'"]), ("base-uri", ["'none'"]), ("object-src", ["'none'"]), ("form-action", ["'self'"])):
+    assert directives.get(d) == v, f"CSP {d}: {directives.get(d)}"
+headers = policy["SecurityHeadersConfig"]
+assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}, headers.get("FrameOptions")
+assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000 and headers["StrictTransportSecurity"]["Override"], headers.get("StrictTransportSecurity")
+assert sent.get("X-Frame-Options") == "DENY" and sent.get("Strict-Transport-Security", "").startswith("max-age=63072000"), sent
 pkg = [h["value"] for rule in amplify["customHeaders"] if rule["pattern"].startswith("pkg/") for h in rule["headers"] if h["key"] == "Cache-Control"]
 assert pkg == ["public, max-age=31536000, immutable"], pkg
-print("[deploy-check] cloudfront-headers.json and customHttp.yml send the same CSP; customHttp.yml caches pkg/ for a year")
+print("[deploy-check] cloudfront-headers.json and customHttp.yml send the same CSP (frame-ancestors, base-uri, object-src 'none'; form-action 'self'), HSTS and X-Frame-Options DENY; customHttp.yml caches pkg/ for a year")
 EOF
+# 5. The follower's guard rails and the page bucket's privacy: deploy/follower/setup.sh and
+# deploy/site/private-bucket.sh with the real aws CLI against moto (API Gateway, Lambda,
+# CloudWatch Logs, WAFv2, Budgets, S3, CloudFront), then what each service holds; and every
+# JSON file of deploy/ against the aws CLI's own input skeleton for the call that takes it.
+aws iam create-role --role-name acme-hub-follower --assume-role-policy-document \
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+"$venv/bin/python" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "lambda.mjs")' "$dir/lambda.zip" "$r/follower/lambda.mjs"
+aws lambda create-function --function-name acme-hub-follower --runtime nodejs20.x --handler lambda.handler \
+  --role arn:aws:iam::123456789012:role/acme-hub-follower --zip-file "fileb://$dir/lambda.zip" >/dev/null
+aws s3 mb s3://acme-hub-files >/dev/null
+REGION=us-east-1 ACCOUNT_ID=123456789012 LAMBDA_NAME=acme-hub-follower PAGE_ORIGIN=https://www.example.com \
+  FILES_BUCKET=acme-hub-files ALERT_EMAIL=ops@example.com BUDGET_USD=20 sh "$r/follower/setup.sh" >"$dir/follower.log" 2>&1 \
+  || { cat "$dir/follower.log"; fail "deploy/follower/setup.sh"; }
+sed 's/^/  /' "$dir/follower.log"
+PAGE_BUCKET=acme-hub-www sh "$r/site/private-bucket.sh" >"$dir/oac.log" 2>&1 || { cat "$dir/oac.log"; fail "deploy/site/private-bucket.sh (creating the OAC)"; }
+PAGE_BUCKET=acme-hub-www ACCOUNT_ID=123456789012 DISTRIBUTION_ID=E2EXAMPLE0DIST sh "$r/site/private-bucket.sh" >>"$dir/oac.log" 2>&1 \
+  || { cat "$dir/oac.log"; fail "deploy/site/private-bucket.sh"; }
+sed 's/^/  /' "$dir/oac.log"
+"$venv/bin/python" - "$r" "$(grep -o 'follower base: .*' "$dir/follower.log")" <<'EOF' || fail "what setup.sh and private-bucket.sh left in AWS, or a JSON file the aws CLI would not take"
+import json, subprocess, sys
+r, base = sys.argv[1], sys.argv[2]
+def aws(*args):
+    return json.loads(subprocess.run(["aws", *args, "--output", "json"], check=True, capture_output=True, text=True).stdout or "null")
+api_id = base.split("https://")[1].split(".")[0]
+resources = aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]
+methods = {x["path"]: sorted(x.get("resourceMethods") or {}) for x in resources}
+assert {p: m for p, m in methods.items() if m} == {p: ["GET", "HEAD"] for p in ("/health", "/api/pages", "/api/files")}, methods
+assert not any("{" in p for p in methods), f"a greedy or templated resource: {methods}"
+for x in resources:
+    for m in x.get("resourceMethods") or {}:
+        integ = aws("apigateway", "get-integration", "--rest-api-id", api_id, "--resource-id", x["id"], "--http-method", m)
+        assert integ["type"] == "AWS_PROXY" and ":function:acme-hub-follower/invocations" in integ["uri"], (x["path"], m, integ)
+stage = aws("apigateway", "get-stage", "--rest-api-id", api_id, "--stage-name", "prod")
+throttle = stage["methodSettings"]["*/*"]
+assert (throttle["throttlingRateLimit"], throttle["throttlingBurstLimit"]) == (20, 40), throttle
+assert aws("lambda", "get-function-concurrency", "--function-name", "acme-hub-follower")["ReservedConcurrentExecutions"] == 10
+groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/acme-hub-follower")["logGroups"]
+assert [g.get("retentionInDays") for g in groups] == [14], groups
+acl = aws("wafv2", "get-web-acl-for-resource", "--resource-arn", f"arn:aws:apigateway:us-east-1::/restapis/{api_id}/stages/prod")["WebACL"]
+rule = acl["Rules"][0]["Statement"]["RateBasedStatement"]
+assert (rule["Limit"], rule["AggregateKeyType"]) == (1000, "IP") and "Block" in acl["Rules"][0]["Action"], acl
+budget = aws("budgets", "describe-budget", "--account-id", "123456789012", "--budget-name", "acme-hub-follower")["Budget"]
+assert (float(budget["BudgetLimit"]["Amount"]), budget["TimeUnit"]) == (20.0, "MONTHLY"), budget
+notes = aws("budgets", "describe-notifications-for-budget", "--account-id", "123456789012", "--budget-name", "acme-hub-follower")["Notifications"]
+assert sorted(n["NotificationType"] for n in notes) == ["ACTUAL", "FORECASTED"], notes
+files = json.loads(aws("s3api", "get-bucket-policy", "--bucket", "acme-hub-files")["Policy"])
+allow = [s for s in files["Statement"] if s["Effect"] == "Allow"]
+assert [(s["Action"], s["Resource"]) for s in allow] == [("s3:GetObject", "arn:aws:s3:::acme-hub-files/files/*")], allow
+page = json.loads(aws("s3api", "get-bucket-policy", "--bucket", "acme-hub-www")["Policy"])
+[stmt] = page["Statement"]
+assert stmt["Principal"] == {"Service": "cloudfront.amazonaws.com"} and stmt["Action"] == "s3:GetObject", stmt
+assert stmt["Condition"]["StringEquals"]["AWS:SourceArn"] == "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE0DIST", stmt
+block = aws("s3api", "get-public-access-block", "--bucket", "acme-hub-www")["PublicAccessBlockConfiguration"]
+assert all(block.values()) and len(block) == 4, block
+print(f"[deploy-check] follower API {api_id}: GET/HEAD of /health, /api/pages, /api/files only, Lambda proxy; stage throttled 20/s burst 40;"
+      " reserved concurrency 10; logs 14 days; WAF 1000/5 min per address on the stage; budget 20 USD with 2 alerts;"
+      " files bucket GetObject on files/* only; page bucket private (all public access blocked), CloudFront distribution only")
+
+# The JSON files as the calls that take them expect: every key is one the aws CLI's input skeleton has.
+def skeleton(*call):
+    return json.loads(subprocess.run(["aws", *call, "--generate-cli-skeleton", "input"], check=True, capture_output=True, text=True).stdout)
+def within(ours, theirs, where):
+    if isinstance(ours, dict):
+        assert isinstance(theirs, dict), f"{where}: an object where the call takes {type(theirs).__name__}"
+        for k, v in ours.items():
+            assert k in theirs, f"{where}.{k}: not a field of the call (it has {', '.join(theirs)})"
+            within(v, theirs[k], f"{where}.{k}")
+    elif isinstance(ours, list):
+        assert isinstance(theirs, list), f"{where}: a list where the call takes {type(theirs).__name__}"
+        for i, v in enumerate(ours):
+            within(v, theirs[0], f"{where}[{i}]")
+checks = [
+    ("follower/waf-web-acl.json", ("wafv2", "create-web-acl"), None),
+    ("follower/budget.json", ("budgets", "create-budget"), None),
+    ("site/cloudfront-headers.json", ("cloudfront", "create-response-headers-policy"), "ResponseHeadersPolicyConfig"),
+]
+for path, call, under in checks:
+    theirs = skeleton(*call)
+    within(json.load(open(f"{r}/{path}")), theirs[under] if under else theirs, path)
+    print(f"[deploy-check] deploy/{path}: fits `aws {' '.join(call)}`'s input")
+spec = json.load(open(f"{r}/follower/openapi.json"))
+assert spec["openapi"].startswith("3.") and all(set(ops) <= {"get", "head"} for ops in spec["paths"].values()), spec["paths"]
+EOF
+
 say "deploy/ runs as docs/deploying.md says"

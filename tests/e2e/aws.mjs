@@ -60,7 +60,7 @@ export async function replicatorSettings(stack, config, { leader, sweepSeconds =
     config: cfg, leader, paths: ["/api/pages", "/api/files"],
     // The page's files route names the bucket stand-in's origin, not S3's: the bucket by name.
     files: { route: "/files", dir: join(stack.dir, "files"), bucket: "acme-hub-files" },
-    table: "acme-hub-replica", outbox: join(stack.dir, "data.sqlite3"), state: join(stack.dir, `${name}.sqlite3`), sweepSeconds,
+    table: "acme-hub-replica", outbox: stack.dataDb, state: join(stack.dir, `${name}.sqlite3`), sweepSeconds,
   };
   const file = join(stack.dir, `${name}.json`);
   await writeFile(file, JSON.stringify(settings, null, 2));

@@ -132,9 +132,9 @@ function startTraffic() {
   (async () => {
     for (let n = 0; !c.stop; n++) {
       const t = Date.now();
-      const r = await window.hub.postNote(`realnet note ${n}`, `rn-${n}`);
+      const r = await window.hub.postNote(`realnet note ${n}`, crypto.randomUUID()); // the leader takes UUIDs only
       c.writes.push({ t, end: Date.now(), ok: r.ok, code: r.code, message: r.message, clientId: r.clientId, key: r.idempotencyKey, text: `realnet note ${n}` });
-      await pause(300);
+      await pause(500); // under the recipe's write limit (2 a second from one address)
     }
   })();
 }

@@ -4,7 +4,8 @@
 // the landing page on a static origin that sends deploy/site's CSP. Ports 18500–18599.
 // The leader's files and the Lambda are deploy/'s, run as they are; only the NGINX main
 // file (logs, temp dirs) and the captive portal are the suite's own.
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
@@ -113,7 +114,8 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   // The recipe's TLS lines stay in: NGINX loads the certificate, the suite listens without ssl.
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-days", "2", "-subj", "/CN=hub.example.com"], { stdio: "ignore" });
-  const site = { PAGE_ORIGIN: a.pageOrigin, API_HOST: "hub.example.com", FILES_HOST: "files.hub.example.com",
+  // API_HOST: NGINX passes its own server name to Flask as Host, and the hub links are built from it.
+  const site = { PAGE_ORIGIN: a.pageOrigin, API_HOST: host, FILES_HOST: "files.hub.example.com",
     TLS_CERT: join(dir, "tls.crt"), TLS_KEY: join(dir, "tls.key"), GUNICORN_ADDR: a.appAddr, FILES_DIR: join(dir, "files") };
   for (const [name, listen] of [["acme-hub.conf", a.leaderAddr], ["acme-files.conf", a.storeAddr]]) {
     const text = await readFile(join(DEPLOY, "leader", name), "utf8");
@@ -124,7 +126,7 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   // The landing page as deployed: target/site's layout (hashed package files), built here.
   const built = buildSite({ out: join(dir, "site") });
   return { dir, host, exec, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
-    notesLog: join(dir, "notes.jsonl"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
+    dataDb: join(dir, "hub.sqlite3"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -183,13 +185,12 @@ function group(cmd, args, opts, port, where = {}) {
 /** The operator's token the suites' leaders run with (PUT /api/pages/<id>). */
 export const OPERATOR_TOKEN = "suite-operator-token";
 
-/** gunicorn with deploy/leader's gunicorn.conf.py, serving its app.py. `env` adds e.g. FLASK_DEBUG. */
+/** gunicorn with deploy/leader's gunicorn.conf.py, serving its app.py. `env` adds or overrides e.g. OPERATOR_TOKEN. */
 export async function startApp(stack, env = {}, port = PORTS.app) {
   const leader = join(DEPLOY, "leader");
   const g = group(`${VENV}/bin/gunicorn`, ["-c", join(leader, "gunicorn.conf.py"), "--chdir", leader, "app:app"], {
     env: { ...process.env, GUNICORN_BIND: `${HOST}:${port}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
-      NOTES_LOG: stack.notesLog, FILES_DIR: join(stack.dir, "files"), DATA_DB: join(stack.dir, "data.sqlite3"),
-      OPERATOR_TOKEN, PYTHONDONTWRITEBYTECODE: "1", ...env },
+      DATA_DB: stack.dataDb, FILES_DIR: join(stack.dir, "files"), OPERATOR_TOKEN, PYTHONDONTWRITEBYTECODE: "1", ...env },
   }, port, { exec: stack.exec });
   await g.ready();
   return g;
@@ -315,12 +316,19 @@ export async function accessLog(stack) {
   });
 }
 
-/** Every note Flask wrote to its log (one JSON object a line). */
+/** Runs Python (the suite's venv) with `args`; resolves with its stdout. */
+export async function python(code, ...args) {
+  return (await promisify(execFile)(`${VENV}/bin/python`, ["-c", code, ...args], { maxBuffer: 64 << 20 })).stdout;
+}
+
+/** Every note Flask stored (DATA_DB's notes table), oldest first: { id, text, clientId, at }. */
 export async function notesLog(stack) {
   try {
-    await stat(stack.notesLog);
+    await stat(stack.dataDb);
   } catch {
     return [];
   }
-  return (await readFile(stack.notesLog, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const py = "import json, sqlite3, sys\ndb = sqlite3.connect(sys.argv[1], timeout=10)\n"
+    + "print(json.dumps([{'id': i, 'text': t, 'clientId': c, 'at': a} for i, t, c, a in db.execute('SELECT id, text, client_id, at FROM notes ORDER BY id')]))";
+  return JSON.parse(await python(py, stack.dataDb));
 }
