@@ -59,6 +59,14 @@ after(async () => {
   await s.stack?.remove();
 });
 
+/** When the leader answered the replica's copy of `path` (its item in moto's DynamoDB), in ms. */
+async function answeredAt(path) {
+  const { DynamoDBClient, GetItemCommand } = await import("@aws-sdk/client-dynamodb");
+  const db = new DynamoDBClient({ endpoint: s.replica.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const { Item } = await db.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: path } } }));
+  return Number(Item.answeredAt.N);
+}
+
 async function openPage(cfg, policy) {
   await s.page?.stop();
   s.page = await startPage(cfg, policy, s.stack.site);
@@ -259,7 +267,10 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
       assert.ok(r.dl.url.startsWith(`${ORIGIN.store}/files/`), `${name}: downloaded from ${r.dl.url}`);
     } else if (expect === "emergency") {
       assert.match(ui.badge, /^Emergency mode/, name);
-      assert.equal(ui.pagesOrigin, "from AWS (follower)", name);
+      // "as of" the follower's Last-Modified (when the leader answered what the replicator copied).
+      const lm = new Date(await answeredAt("/api/pages"));
+      const hhmm = `${String(lm.getHours()).padStart(2, "0")}:${String(lm.getMinutes()).padStart(2, "0")}`;
+      assert.equal(ui.pagesOrigin, `from AWS (follower), as of ${hhmm}`, name);
       assert.equal(ui.pagesStale, true, `${name}: "may be out of date" shown`);
       assert.equal(ui.writeDisabled, true, `${name}: the note form is disabled`);
       assert.match(ui.why, /Posting is paused/, name);
