@@ -14,13 +14,18 @@ aws dynamodb create-table --cli-input-json "file://$here/table.json" --table-nam
 aws dynamodb wait table-exists --table-name "$TABLE"
 echo "table $TABLE: created (on-demand, key path)"
 
-# us-east-1 takes no LocationConstraint; every other region needs one.
-if [ "$region" = us-east-1 ] || [ -z "$region" ]; then
-  aws s3api create-bucket --bucket "$BUCKET" >/dev/null
+# us-east-1 takes no LocationConstraint; every other region needs one. The follower's
+# setup.sh may have made the bucket already.
+if aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1; then
+  echo "bucket $BUCKET: exists"
 else
-  aws s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$region" >/dev/null
+  if [ "$region" = us-east-1 ] || [ -z "$region" ]; then
+    aws s3api create-bucket --bucket "$BUCKET" >/dev/null
+  else
+    aws s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$region" >/dev/null
+  fi
+  echo "bucket $BUCKET: created"
 fi
-echo "bucket $BUCKET: created"
 
 for who in replicator lambda; do
   arn=$(aws iam create-policy --policy-name "acme-hub-$who" --policy-document "file://$here/$who-policy.json" \
