@@ -41,6 +41,8 @@ BODIES_PREFIX = "replica/"
 # The outbox is polled this often: the app commits a row, the replicator sees it next poll.
 POLL_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 10.0
+# After a sweep AWS cut short, the next one comes this soon (at most a sweep).
+RETRY_SWEEP_SECONDS = 5.0
 # The hash recorded when the replica holds something newer than our copy.
 UNKNOWN = "?"
 
@@ -121,6 +123,13 @@ def load_settings(path):
     s.setdefault("bucket", files["bucket"] if files else None)
     s["leader"] = s["leader"].rstrip("/")
     return s
+
+
+def error_code(e):
+    """AWS's error code (ThrottlingException, SlowDown, …) or botocore's exception name."""
+    if isinstance(e, ClientError):
+        return e.response.get("Error", {}).get("Code", "ClientError")
+    return type(e).__name__
 
 
 class State:
@@ -278,9 +287,10 @@ class Replicator:
         return digest
 
     def sweep_files(self):
+        """Copies the changed files of the store; (files copied, whether AWS took them all)."""
         files = self.s.get("files")
         if not files:
-            return 0
+            return 0, True
         root = files["dir"]
         seen = set()
         copied = 0
@@ -307,8 +317,13 @@ class Replicator:
                     self.state.copied(key, digest, version)
                     copied += 1
                     log.info("copy file %s: copied to s3://%s (%d bytes, sha256 %s)", key, files["bucket"], len(data), digest[:12])
-                except (OSError, BotoCoreError, ClientError) as e:
+                except OSError as e:
                     log.error("copy file %s FAILED: %s: %s (retried next sweep)", key, type(e).__name__, e)
+                except (BotoCoreError, ClientError) as e:
+                    # AWS failed after botocore's retries: the rest waits for the next sweep
+                    # rather than each file waiting out the same outage.
+                    log.error("copy file %s FAILED: %s: %s (this sweep stops here)", key, error_code(e), e)
+                    return copied, False
         for key in self.state.keys(files["prefix"] + "%"):
             if key in seen:
                 continue
@@ -318,8 +333,9 @@ class Replicator:
                 copied += 1
                 log.info("copy file %s: deleted from s3://%s", key, files["bucket"])
             except (BotoCoreError, ClientError) as e:
-                log.error("delete file %s FAILED: %s: %s (retried next sweep)", key, type(e).__name__, e)
-        return copied
+                log.error("delete file %s FAILED: %s: %s (this sweep stops here)", key, error_code(e), e)
+                return copied, False
+        return copied, True
 
     def try_copy(self, path):
         """One attempt; a failure is logged and the path kept pending with a backoff."""
@@ -333,20 +349,27 @@ class Replicator:
             # Capped exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
             delay = random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.2 * 2 ** attempts))
             self.retry_at[path] = (time.monotonic() + delay, attempts + 1)
-            code = e.response.get("Error", {}).get("Code") if isinstance(e, ClientError) else type(e).__name__
-            log.error("copy %s FAILED (attempt %d): %s: %s; retrying in %.1f s", path, attempts + 1, code, e, delay)
+            log.error("copy %s FAILED (attempt %d): %s: %s; retrying in %.1f s", path, attempts + 1, error_code(e), e, delay)
             return False
 
     def sweep(self):
+        """Reads every listed path and the file tree; True when AWS took every change."""
         t0 = time.monotonic()
         changed = 0
         for path in self.s["paths"]:
             self.state.take([path], self.state.cursor())  # pending first: a crash mid-sweep loses nothing
             before = self.state.copy(path)
-            if self.try_copy(path) and self.state.copy(path) != before:
+            if not self.try_copy(path):
+                log.error("sweep stopped after %.2f s: %s could not be copied", time.monotonic() - t0, path)
+                return False
+            if self.state.copy(path) != before:
                 changed += 1
-        changed += self.sweep_files()
-        log.info("sweep: %d changed, %.2f s", changed, time.monotonic() - t0)
+        copied, ok = self.sweep_files()
+        if not ok:
+            log.error("sweep stopped after %.2f s: %d files copied before AWS failed", time.monotonic() - t0, copied)
+            return False
+        log.info("sweep: %d changed, %.2f s", changed + copied, time.monotonic() - t0)
+        return True
 
     # -- the outbox -------------------------------------------------------------------
 
@@ -377,8 +400,10 @@ class Replicator:
         while not self.stopping:
             now = time.monotonic()
             if now >= next_sweep:
-                self.sweep()
-                next_sweep = time.monotonic() + float(self.s["sweepSeconds"])
+                # A sweep AWS cut short is tried again sooner: what changed meanwhile is
+                # copied within one sweep of the link's return.
+                done = self.sweep()
+                next_sweep = time.monotonic() + float(self.s["sweepSeconds"] if done else min(self.s["sweepSeconds"], RETRY_SWEEP_SECONDS))
             self.poll_outbox()
             for path in self.state.pending():
                 if self.stopping:
