@@ -6,7 +6,7 @@
 // file (logs, temp dirs) and the captive portal are the suite's own.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { createServer, request as httpRequest } from "node:http";
+import { createServer } from "node:http";
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
@@ -249,22 +249,27 @@ export async function startFollower(endpoint, stats = { reads: 0, health: 0, wri
     const body = r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body;
     send(r.statusCode, r.headers, req.method === "HEAD" ? "" : body);
   });
-  // Path-style S3 (a public-read files/ prefix): the object's stored Content-Type and
-  // Content-Disposition, as S3 serves them.
-  const bucket = createServer((req, res) => {
+  // The bucket's public GET under files/ (files-bucket-policy.json), as S3 answers it: the
+  // object's stored Content-Type and Content-Disposition. moto's server tells services
+  // apart by the request's signature, so the stand-in fetches the object signed.
+  const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({ forcePathStyle: true });
+  const bucket = createServer(async (req, res) => {
     const key = decodeURIComponent(new URL(req.url, followerOrigin).pathname.slice(1));
     stats.downloads.push(key);
     if (!key.startsWith("files/") || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(403, { "Content-Type": "application/xml" });
       return res.end("<Error><Code>AccessDenied</Code></Error>");
     }
-    const up = httpRequest(`${endpoint}/acme-hub-files/${encodeURI(key)}`, { method: req.method }, (r) => {
-      const keep = ["content-type", "content-length", "content-disposition", "etag", "last-modified"];
-      res.writeHead(r.statusCode, Object.fromEntries(Object.entries(r.headers).filter(([k]) => keep.includes(k))));
-      r.pipe(res);
-    });
-    up.on("error", () => { res.writeHead(502); res.end(); });
-    up.end();
+    try {
+      const o = await s3.send(new GetObjectCommand({ Bucket: "acme-hub-files", Key: key }));
+      const body = Buffer.from(await o.Body.transformToByteArray());
+      res.writeHead(200, { "Content-Type": o.ContentType, "Content-Disposition": o.ContentDisposition ?? "", "Content-Length": body.length, ETag: o.ETag });
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch (e) {
+      res.writeHead(e.name === "NoSuchKey" ? 404 : 502, { "Content-Type": "application/xml" });
+      res.end(`<Error><Code>${e.name}</Code></Error>`);
+    }
   });
   await listen(api, ports.follower);
   await listen(bucket, ports.bucket);
