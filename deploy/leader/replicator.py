@@ -374,12 +374,20 @@ class Replicator:
     # -- the outbox -------------------------------------------------------------------
 
     def poll_outbox(self):
-        if not self.outbox:
-            return
+        if not self.outbox or not os.path.exists(self.outbox):
+            return  # the app has written nothing yet; the sweep covers the rest
+        cursor = self.state.cursor()
         try:
             db = sqlite3.connect(f"file:{self.outbox}?mode=ro", uri=True, timeout=5)
             try:
-                rows = db.execute("SELECT seq, path FROM outbox WHERE seq > ? ORDER BY seq", (self.state.cursor(),)).fetchall()
+                # AUTOINCREMENT's high-water mark: it never goes down while the file lives.
+                row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+                last = row[0] if row else 0
+                if last < cursor:
+                    # A new data file (restored or recreated): its rows start again at 1.
+                    log.info("outbox %s starts again (last row %d, cursor %d): reading it from the start", self.outbox, last, cursor)
+                    cursor = 0
+                rows = db.execute("SELECT seq, path FROM outbox WHERE seq > ? ORDER BY seq", (cursor,)).fetchall()
             finally:
                 db.close()
         except sqlite3.Error as e:
