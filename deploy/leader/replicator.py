@@ -84,6 +84,14 @@ def bucket_of(base):
     return first
 
 
+def item_key(path):
+    """A listed path as its item's key: the query's pairs sorted and form-encoded, as
+    deploy/follower/lambda.mjs's itemKey() makes it from a request."""
+    base, _, query = path.partition("?")
+    pairs = sorted(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    return f"{base}?{urllib.parse.urlencode(pairs)}" if pairs else base
+
+
 def load_settings(path):
     """replicator.json, checked against the page's config.json."""
     try:
@@ -119,6 +127,8 @@ def load_settings(path):
         files["prefix"] = normalise_prefix(route["prefix"]).lstrip("/") + "/"
         if "dir" not in files:
             raise ConfigError(f"{path}: files.dir is required")
+    # The item key as the Lambda builds it from a request: the query's pairs sorted, form-encoded.
+    s["paths"] = [item_key(p) for p in s["paths"]]
     s.setdefault("sweepSeconds", 60)
     s.setdefault("bucket", files["bucket"] if files else None)
     s["leader"] = s["leader"].rstrip("/")

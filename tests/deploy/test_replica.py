@@ -75,6 +75,11 @@ class Routes(unittest.TestCase):
         self.assertFalse(find("/other"))
         self.assertTrue(replicator.find_route(self.ROUTES, True, "/other")["critical"])
 
+    def test_item_key_is_the_lambdas(self):
+        # deploy/follower/lambda.mjs itemKey("/api/pages", {b: "2", a: "x y"}) is "/api/pages?a=x+y&b=2"
+        self.assertEqual(replicator.item_key("/api/pages?b=2&a=x y"), "/api/pages?a=x+y&b=2")
+        self.assertEqual(replicator.item_key("/api/pages"), "/api/pages")
+
     def test_bucket_of_a_follower_base(self):
         self.assertEqual(replicator.bucket_of("https://acme-hub-files.s3.eu-central-1.amazonaws.com"), "acme-hub-files")
         self.assertEqual(replicator.bucket_of("https://acme-hub-files.s3.amazonaws.com"), "acme-hub-files")
