@@ -65,10 +65,18 @@ def blueprint(open_db, operator_only):
     def list_pages():
         conn = db()
         try:
+            # One snapshot for the pages and the outbox's mark: the mark orders the answers
+            # exactly as the writes, whichever worker or replicator read them.
+            conn.execute("BEGIN")
             rows = conn.execute("SELECT id, title, body FROM pages ORDER BY id").fetchall()
+            mark = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+            conn.execute("COMMIT")
         finally:
             conn.close()
-        return jsonify(servedBy="leader", pages=[{"id": i, "title": t, "body": b} for i, t, b in rows])
+        resp = jsonify(servedBy="leader", pages=[{"id": i, "title": t, "body": b} for i, t, b in rows])
+        # The replicator's version for this answer (replicator.py); visitors ignore it.
+        resp.headers["X-Data-Version"] = str(mark[0] if mark else 0)
+        return resp
 
     @bp.put(f"{PAGES_PATH}/<int:page_id>")
     @operator_only

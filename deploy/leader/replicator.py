@@ -219,23 +219,30 @@ class Replicator:
     # -- reading the leader -----------------------------------------------------------
 
     def read(self, path):
-        """(status, content type, body, answered ms) of the leader's answer to GET path."""
+        """(status, content type, body, answered ms, data version or None) of the leader's
+        answer to GET path. X-Data-Version, where the app sends it (pages.py), is a mark
+        taken in the read's own snapshot: it orders answers exactly as the writes."""
         req = urllib.request.Request(self.s["leader"] + path, headers={"Accept": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 body = r.read()
-                return r.status, r.headers.get("Content-Type", "application/octet-stream"), body, int(time.time() * 1000)
+                mark = r.headers.get("X-Data-Version")
+                return (r.status, r.headers.get("Content-Type", "application/octet-stream"), body, int(time.time() * 1000),
+                        int(mark) if mark and mark.isdigit() else None)
         except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Content-Type", ""), e.read(), int(time.time() * 1000)
+            return e.code, e.headers.get("Content-Type", ""), e.read(), int(time.time() * 1000), None
 
     # -- copying ----------------------------------------------------------------------
 
-    def put_item(self, item, key, version):
+    def put_item(self, item, key, version, same_ok=False):
+        # A data version names one snapshot: an equal one holds the same bytes, and may be
+        # written again (a replicator that lost its state); a time is strictly ordered.
+        condition = "attribute_not_exists(#p) OR #v <= :v" if same_ok else "attribute_not_exists(#p) OR #v < :v"
         try:
             self.dynamo.put_item(
                 TableName=self.s["table"],
                 Item=item,
-                ConditionExpression="attribute_not_exists(#p) OR #v < :v",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#p": "path", "#v": "version"},
                 ExpressionAttributeValues={":v": {"N": str(version)}},
             )
@@ -248,7 +255,7 @@ class Replicator:
     def copy_path(self, path):
         """Reads one listed path from the leader and copies it if it changed. True when the
         replica holds it (or something newer)."""
-        status, ctype, body, answered = self.read(path)
+        status, ctype, body, answered, mark = self.read(path)
         if status == 404:
             digest = "deleted"
         elif 200 <= status < 300:
@@ -258,7 +265,7 @@ class Replicator:
         old, _ = self.state.copy(path)
         if old == digest:
             return False
-        version = self.version(path, answered)
+        version = mark if mark is not None and status != 404 else self.version(path, answered)
         item = {"path": {"S": path}, "version": {"N": str(version)}, "answeredAt": {"N": str(answered)}, "hash": {"S": digest}}
         if digest == "deleted":
             # A tombstone, not a DeleteItem: a late copy of the old answer must not revive it.
@@ -274,7 +281,7 @@ class Replicator:
                 item["s3Key"] = {"S": key}
             else:
                 item["body"] = {"B": body}
-        outcome = self.put_item(item, path, version)
+        outcome = self.put_item(item, path, version, same_ok=mark is not None and status != 404)
         # "Already newer": another copy won, whose bytes this one has not seen; the next
         # sweep compares again rather than trust a hash the replica may not hold.
         self.state.copied(path, digest if outcome == "copied" else UNKNOWN, version)

@@ -51,6 +51,16 @@ class Pages(unittest.TestCase):
         self.assertEqual(got[2]["body"], "45 days")
         self.assertNotIn(40, got)
 
+    def test_data_version_grows_with_each_write_only(self):
+        mark = lambda: int(self.c.get("/api/pages").headers["X-Data-Version"])  # noqa: E731
+        first = mark()
+        self.assertEqual(mark(), first)
+        self.put(3, {"title": "Outages", "body": "Page on-call."})
+        second = mark()
+        self.assertGreater(second, first)
+        self.put(3, {"title": "x", "body": "y"}, headers={})  # refused: no new mark
+        self.assertEqual(mark(), second)
+
     def test_refused_writes_leave_no_outbox_row(self):
         before = len(outbox())
         self.assertEqual(self.put(2, {"title": "x", "body": "y"}, headers={}).status_code, 401)
