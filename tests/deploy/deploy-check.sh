@@ -147,9 +147,10 @@ rc=0; curl_ "${api[@]}" -H 'Host: evil.example.net' https://hub.example.com:1859
 [ "$rc" = 52 ] || fail "Host: evil.example.net on hub.example.com's TLS got an answer (curl exit $rc)"
 curl_ "${api[@]}" https://hub.example.com:18593/api/hub/links
 grep -q '"https://hub.example.com/hub/game"' "$dir/body" || fail "hub links: $(cat "$dir/body")"
-# TLS 1.1 and older are refused; TLS 1.2 and 1.3 are served.
-if curl_ "${api[@]}" --tls-max 1.1 https://hub.example.com:18593/health 2>/dev/null; then fail "TLS 1.1 was accepted"; fi
+# TLS 1.2 and 1.3 with the "intermediate" suites; a CBC/SHA-1 suite NGINX's defaults would take is refused.
 curl_ "${api[@]}" --tlsv1.2 --tls-max 1.2 https://hub.example.com:18593/health || fail "TLS 1.2 refused"
+curl_ "${api[@]}" --tlsv1.3 https://hub.example.com:18593/health || fail "TLS 1.3 refused"
+if curl_ "${api[@]}" --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-SHA https://hub.example.com:18593/health 2>/dev/null; then fail "ECDHE-ECDSA-AES128-SHA was accepted"; fi
 # A note too large for the notes location: 413 from NGINX, as JSON.
 head -c 12000 /dev/zero | tr '\0' a | sed 's/.*/{"text":"&","clientId":"0b5e8ae8-3a61-4c27-9f3f-1e1f5a7f9c1d"}/' >"$dir/big.json"
 curl_ "${api[@]}" -H 'Content-Type: application/json' --data-binary @"$dir/big.json" https://hub.example.com:18593/api/notes
@@ -173,7 +174,7 @@ for path in / /index.html /files/.env /files/passwd /files/broken /files/; do
 done
 curl_ "${files[@]}" -X POST -d x https://files.hub.example.com:18593/files/handbook.pdf
 [ "$(status)" = 403 ] || fail "POST to the files store: $(status)"
-say "NGINX running the three files: TLS 1.2+ only, HSTS, nosniff, no version, port 80 redirected, unknown hosts refused (no answer over HTTP, no handshake over TLS), 413 as JSON; the store serves /files/ only, no dotfiles, no links"
+say "NGINX running the three files: TLS 1.2/1.3 with the intermediate suites, HSTS, nosniff, no version, port 80 redirected, unknown hosts refused (no answer over HTTP, no handshake over TLS), 413 as JSON; the store serves /files/ only, no dotfiles, no links"
 
 # 3. The site, uploaded with deploy/site/upload.sh: the real aws CLI, a local S3 API.
 node tools/build-site.mjs --out "$dir/site" >/dev/null
@@ -319,7 +320,7 @@ assert not any("{" in p for p in methods), f"a greedy or templated resource: {me
 for x in resources:
     for m in x.get("resourceMethods") or {}:
         integ = aws("apigateway", "get-integration", "--rest-api-id", api_id, "--resource-id", x["id"], "--http-method", m)
-        assert integ["type"] == "AWS_PROXY" and ":function:acme-hub-follower/invocations" in integ["uri"], (x["path"], m, integ)
+        assert integ["type"].upper() == "AWS_PROXY" and ":function:acme-hub-follower/invocations" in integ["uri"], (x["path"], m, integ)
 stage = aws("apigateway", "get-stage", "--rest-api-id", api_id, "--stage-name", "prod")
 throttle = stage["methodSettings"]["*/*"]
 assert (throttle["throttlingRateLimit"], throttle["throttlingBurstLimit"]) == (20, 40), throttle

@@ -557,6 +557,7 @@ test("FLASK_DEBUG=1 does not put the leader in debug mode: /health stays compact
   }
 });
 
+const FRAMER_PORT = 18530;
 test("CSP frame-ancestors 'none': another site cannot frame the page (and its note form)", async () => {
   /** Opens a page on another origin that frames the landing page served under `policy`; true when the framed page ran. */
   async function framedRuns(policy) {
@@ -566,14 +567,18 @@ test("CSP frame-ancestors 'none': another site cannot frame the page (and its no
     const page = await context.newPage();
     const refused = [];
     page.on("console", (m) => /frame-ancestors/.test(m.text()) && refused.push(m.text()));
-    await page.route("http://framer.test/", (r) => r.fulfill({ contentType: "text/html", body: `<!doctype html><iframe src="${ORIGIN.page}/"></iframe>` }));
-    await page.goto("http://framer.test/");
+    // The other site: a loopback origin of its own (a public one could not frame a loopback page at all).
+    const framer = http.createServer((_, res) => { res.writeHead(200, { "Content-Type": "text/html" }); res.end(`<!doctype html><iframe src="${ORIGIN.page}/"></iframe>`); });
+    await new Promise((resolve) => framer.listen(FRAMER_PORT, "127.0.0.1", resolve));
+    await page.goto(`http://127.0.0.1:${FRAMER_PORT}/`);
     let ran = false;
     for (const end = Date.now() + 5000; Date.now() < end && !ran; await sleep(100)) {
       const frame = page.frames().find((f) => f !== page.mainFrame());
       ran = Boolean(await frame?.evaluate(() => Boolean(window.hub)).catch(() => false));
     }
     await context.close();
+    framer.closeAllConnections();
+    await new Promise((resolve) => framer.close(resolve));
     return { ran, refused };
   }
   const deployed = await framedRuns(csp());
