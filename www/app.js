@@ -151,7 +151,7 @@ async function readPages() {
     if (!res.ok) throw Object.assign(new Error(`the server answered ${res.status}`), { code: `HTTP_${res.status}` });
     const body = await res.json();
     const fromFollower = isFollower(res.url);
-    showOrigin("pages", fromFollower);
+    showOrigin("pages", fromFollower, res);
     list($("pages"), body.pages, (p) => [el("strong", p.title), el("span", p.body)]);
     return { ok: true, origin: fromFollower ? "follower" : "leader", ms: performance.now() - t0 };
   } catch (e) {
@@ -167,7 +167,7 @@ async function readFiles() {
     const body = await res.json();
     // Checked before it is kept: a list that is not one would make every later redraw throw.
     if (!Array.isArray(body?.files)) throw new Error("the server's answer has no list of files");
-    showOrigin("files", isFollower(res.url));
+    showOrigin("files", isFollower(res.url), res);
     files = body.files;
     renderFiles();
     return { ok: true, origin: isFollower(res.url) ? "follower" : "leader" };
@@ -290,9 +290,13 @@ async function updateHub() {
   }
 }
 
-function showOrigin(kind, fromFollower) {
+/** The follower's copy says how old it is: its Last-Modified (CORS-safelisted) is when the leader answered it. */
+function showOrigin(kind, fromFollower, res) {
   $(`${kind}-stale`).hidden = !fromFollower;
-  $(`${kind}-origin`).textContent = fromFollower ? "from AWS (follower)" : "from our server";
+  const when = fromFollower ? new Date(res.headers.get("Last-Modified") ?? NaN) : null;
+  const asOf = when && !Number.isNaN(when.getTime())
+    ? `, as of ${String(when.getHours()).padStart(2, "0")}:${String(when.getMinutes()).padStart(2, "0")}` : "";
+  $(`${kind}-origin`).textContent = fromFollower ? `from AWS (follower)${asOf}` : "from our server";
 }
 
 function list(ul, items, cells) {

@@ -20,6 +20,8 @@ from flask import Flask, Response, g, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import pages
+
 app = Flask(__name__)
 # Debug mode pretty-prints, shows tracebacks and lets exceptions through: never here.
 app.config["DEBUG"] = False
@@ -45,12 +47,6 @@ ABANDONED_SECONDS = 60
 PURGE_EVERY_SECONDS = 600
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 NOTE_MAX_CHARS = 2000
-
-PAGES = [
-    {"id": 1, "title": "Welcome", "body": "Start here: who we are and where things live."},
-    {"id": 2, "title": "Expenses", "body": "Submit receipts within 30 days through the hub."},
-    {"id": 3, "title": "How to report an outage", "body": "Post in #incidents and page the on-call engineer."},
-]
 
 
 def _db():
@@ -237,9 +233,8 @@ def health():
     return resp
 
 
-@app.get("/api/pages")
-def pages():
-    return jsonify(servedBy="leader", pages=PAGES)
+# The handbook: GET /api/pages, the operator's PUT/DELETE /api/pages/<id>, and the outbox.
+app.register_blueprint(pages.blueprint(_db, operator_only))
 
 
 @app.get("/api/files")

@@ -35,6 +35,8 @@ wait_port() {
 
 r=$root/deploy
 for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
+  leader/pages.py leader/replicator.py leader/replicator.json leader/acme-hub-replicator.service \
+  aws/create.sh aws/table.json aws/replicator-policy.json aws/lambda-policy.json \
   follower/lambda.mjs follower/setup.sh follower/openapi.json follower/waf-web-acl.json follower/budget.json follower/files-bucket-policy.json \
   site/upload.sh site/cloudfront-headers.json site/customHttp.yml site/private-bucket.sh site/page-bucket-policy.json angular/upload.sh; do
   [ -s "$r/$f" ] || fail "deploy/$f is missing"
@@ -80,7 +82,7 @@ grep -q 'proxy_connect_timeout' "$dir/conf.d/acme-hub.conf" || fail "acme-hub.co
 say "nginx -t: acme-hub.conf, acme-files.conf and acme-default.conf (listen 443 ssl and 80, certificate lines) are valid"
 
 # 2. Flask under gunicorn with deploy/leader's config, run as docs/deploying.md says.
-(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 DATA_DB="$dir/hub.sqlite3" FILES_DIR="$dir/files" \
+(cd "$r/leader" && PYTHONDONTWRITEBYTECODE=1 GUNICORN_BIND=127.0.0.1:18592 DATA_DB="$dir/hub.sqlite3" FILES_DIR="$dir/files" OPERATOR_TOKEN=deploy-check-token \
   GUNICORN_ACCESS_LOG="$dir/gunicorn.log" exec "$venv/bin/gunicorn" -c gunicorn.conf.py app:app >"$dir/gunicorn.out" 2>&1) &
 pids+=($!)
 wait_port 18592
@@ -372,5 +374,67 @@ for path, call, under in checks:
 spec = json.load(open(f"{r}/follower/openapi.json"))
 assert spec["openapi"].startswith("3.") and all(set(ops) <= {"get", "head"} for ops in spec["paths"].values()), spec["paths"]
 EOF
+
+# 6. The replica's AWS side and the replicator: deploy/aws/create.sh with the aws CLI against
+# moto (the table, the bucket setup.sh made, the two policies as their files say), then the
+# replicator as its systemd unit runs it, against the Flask app of step 2: a path outside the
+# critical routes is refused at start, by name; the first sweep copies the handbook, the file
+# list and the file; an operator's edit is copied from the outbox.
+sh "$r/aws/create.sh" >"$dir/aws.log" 2>&1 || { cat "$dir/aws.log"; fail "deploy/aws/create.sh"; }
+sed 's/^/  /' "$dir/aws.log"
+grep -q '^ExecStart=.*replicator.py ' "$r/leader/acme-hub-replicator.service" || fail "acme-hub-replicator.service runs no replicator.py"
+cp "$root/www/config.json" "$dir/config.json"
+"$venv/bin/python" - "$r/leader/replicator.json" "$dir" <<'PY' || fail "replicator.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = sys.argv[2]
+# The example's paths and shape with this check's files; www/config.json's files route has no bucket of its own.
+s.update(config=f"{d}/config.json", leader="http://127.0.0.1:18592", outbox=f"{d}/hub.sqlite3", state=f"{d}/replicator.sqlite3", sweepSeconds=2)
+s["files"].update(dir=f"{d}/files", bucket="acme-hub-files")
+json.dump(s, open(f"{d}/replicator.json", "w"))
+s["paths"] = s["paths"] + ["/api/hub/links"]
+json.dump(s, open(f"{d}/replicator-bad.json", "w"))
+PY
+if "$venv/bin/python" "$r/leader/replicator.py" "$dir/replicator-bad.json" >"$dir/bad.log" 2>&1; then fail "the replicator started with /api/hub/links (not critical)"; fi
+grep -q '/api/hub/links is not under a critical route' "$dir/bad.log" || { cat "$dir/bad.log"; fail "the replicator's refusal does not name the path"; }
+(cd "$r/leader" && exec "$venv/bin/python" replicator.py "$dir/replicator.json" >"$dir/replicator.log" 2>&1) &
+pids+=($!)
+"$venv/bin/python" - "$r" <<'PY' || { cat "$dir/replicator.log"; fail "the replicator against the local AWS API"; }
+import json, sys, time, urllib.parse, urllib.request
+import boto3
+r = sys.argv[1]
+ddb, s3, iam = boto3.client("dynamodb"), boto3.client("s3"), boto3.client("iam")
+t = ddb.describe_table(TableName="acme-hub-replica")["Table"]
+assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST" and t["KeySchema"] == [{"AttributeName": "path", "KeyType": "HASH"}], t
+for who in ("replicator", "lambda"):
+    arn = f"arn:aws:iam::123456789012:policy/acme-hub-{who}"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    doc = json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
+    assert doc == json.load(open(f"{r}/aws/{who}-policy.json")), (who, doc)
+def leader(path):
+    with urllib.request.urlopen("http://127.0.0.1:18592" + path) as res:
+        return res.read()
+def item(path):
+    return ddb.get_item(TableName="acme-hub-replica", Key={"path": {"S": path}}).get("Item")
+def until(check, what, seconds=15):
+    end = time.time() + seconds
+    while not check():
+        assert time.time() < end, what
+        time.sleep(0.1)
+until(lambda: (i := item("/api/pages")) and i["body"]["B"] == leader("/api/pages"), "the handbook was not copied")
+until(lambda: (i := item("/api/files")) and i["body"]["B"] == leader("/api/files"), "the file list was not copied")
+until(lambda: s3.list_objects_v2(Bucket="acme-hub-files", Prefix="files/").get("KeyCount"), "the file was not copied")
+head = s3.head_object(Bucket="acme-hub-files", Key="files/handbook.pdf")
+assert head["ContentDisposition"] == "attachment" and len(head["Metadata"]["sha256"]) == 64, head
+# An operator's edit (the token from the app's environment), copied through the outbox.
+req = urllib.request.Request("http://127.0.0.1:18592/api/pages/2", method="PUT",
+                             data=json.dumps({"title": "Expenses", "body": "Within 45 days now."}).encode(),
+                             headers={"content-type": "application/json", "authorization": "Bearer deploy-check-token"})
+assert urllib.request.urlopen(req).status == 200
+until(lambda: b"Within 45 days now." in item("/api/pages")["body"]["B"], "the edit was not copied", 5)
+print("[deploy-check] deploy/aws/create.sh: the table (on-demand, key path) and both policies as their files; the replicator: "
+      "a non-critical path refused by name, the handbook, the file list and the file (attachment, sha256) copied, an operator's edit copied from the outbox")
+PY
 
 say "deploy/ runs as docs/deploying.md says"

@@ -1,14 +1,15 @@
 // The benchmark (`make bench`): headless Chromium against hub-sim with an added network
 // delay, printing one table of figures. Not part of the test command: timings on a
 // shared machine are for comparing within one run, not for asserting.
-//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,11] [--parallel 10] [--reloads 10] [--www-before DIR]
+//   node bench.mjs [--delay-ms 20] [--reads 200] [--tabs-seconds 30] [--jitter-seconds 30] [--pkg DIR] [--only 1,2,...,12] [--parallel 10] [--reloads 10] [--www-before DIR]
 // Sections: 1 size, 2 resolve(), 3 init() → first read, 4 leader dies mid-session, 5 cost
 // with 1 and 5 tabs, 6 a warm session's first read into a blackout beside a cockatiel
 // peer, 7 a healthy leader on a jittery link, 8 five tabs starting at once, 9 what users
 // feel on a slow link (the landing page, before and after, beside a cockatiel page, from an
 // S3 + CloudFront stand-in), 10 a reload into a blackout with a cached `leader` verdict
 // (with and without the RTT it carries), 11 what proxy.fetch adds to a read on a healthy
-// leader, beside the cockatiel peer.
+// leader, beside the cockatiel peer, 12 the replica (bench-replica.mjs: lag, AWS requests,
+// catch-up after an uplink loss).
 import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { brotliCompressSync, gzipSync } from "node:zlib";
 import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
 import { startCdn, TYPES } from "./cdn.mjs";
 import { buildSite } from "../../tools/build-site.mjs";
+import { replicaBench } from "./bench-replica.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,7 +38,7 @@ const wwwBeforeArg = process.argv.indexOf("--www-before");
 const WWW_BEFORE = wwwBeforeArg > 0 ? process.argv[wwwBeforeArg + 1] : null;
 
 const onlyArg = process.argv.indexOf("--only");
-const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 const P = ports(18300);
 // 1.6 Mbps down, 750 kbps up, 150 ms latency (Chromium DevTools' emulateNetworkConditions).
@@ -339,6 +341,9 @@ try {
     }
     await sim.leader("up");
   }
+
+  // 12. the replica: real parts, the shipped sweep (60 s).
+  if (ONLY.includes(12)) await replicaBench(row, q);
 } finally {
   await browser.close();
   sim.stop();

@@ -6,8 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { launch, sleep } from "./harness.mjs";
-import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
+import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, OPERATOR_TOKEN, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
 import { NET, IN_LEADER, lock, createNet, faults, leftovers } from "./realnet.mjs";
+import { startReplica } from "./aws.mjs";
 
 const LEADER = `http://${NET.leader}:${PORTS.leader}`;
 const STORE = `http://${NET.leader}:${PORTS.store}`;
@@ -87,13 +88,16 @@ before(async () => {
   s.stack = await prepare({ host: NET.leader, exec: IN_LEADER });
   s.app = await startApp(s.stack);
   s.nginx = await startNginx(s.stack);
-  s.follower = await startFollower(s.stack);
+  // The replicator runs on the leader's host and reaches AWS (moto, on the visitor's side)
+  // across the veth: the line's faults cut its uplink too.
+  s.replica = await startReplica(s.stack, CONFIG, { motoPort: PORTS.aws, motoHost: NET.host, leader: `http://127.0.0.1:${PORTS.app}` });
+  s.follower = await startFollower(s.replica.endpoint);
   s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER), s.stack.site);
   s.browser = await launch();
 });
 
 after(async () => {
-  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop()];
+  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop(), () => s.replica?.stop()];
   for (const step of steps) {
     try { await step(); } catch (e) { console.log(`teardown: ${e.message}`); }
   }
@@ -397,4 +401,41 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
   assert.ok(st.switchRequests <= 1, `far leader, the switch: ${st.switchRequests} follower requests (at most 1)`);
   // Spec §8: the early escape's cost on a healthy leader is at most 1 follower request per 100 reads.
   assert.ok(rows[2].follower.reads * 100 <= rows[2].reads.made, `far leader: ${rows[2].follower.reads} follower reads for ${rows[2].reads.made} reads (at most 1 per 100)`);
+});
+
+// Issue 30, scenario 1: the replicator (in the leader's namespace) copies an operator's edit
+// across the veth; 2 s after the edit's answer the line goes dark; the page in emergency
+// reads the handbook from the follower and shows the edit, "as of" when the leader answered.
+test("replica: an edit, 2 s, blackout: the page in emergency shows the edit with its \"as of\"", async () => {
+  const context = await s.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${ORIGIN.page}/`);
+  assert.ok(await waitState(page, "leader", 15000), "the page never reached the leader");
+  const title = `Expenses (edited ${Date.now()})`;
+  const r = await fetch(`${LEADER}/api/pages/2`, {
+    method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${OPERATOR_TOKEN}` },
+    body: JSON.stringify({ title, body: "Submit receipts within 45 days through the hub." }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  await sleep(2000);
+  s.fault = faults.blackout();
+  await s.fault.apply();
+  try {
+    assert.ok(await waitState(page, "emergency", 15000), "the page did not leave the leader in the blackout");
+    const read = await page.evaluate(() => window.hub.readPages());
+    assert.equal(read.origin, "follower", JSON.stringify(read));
+    const shown = await page.evaluate(() => ({ pages: document.getElementById("pages").textContent, origin: document.getElementById("pages-origin").textContent }));
+    assert.ok(shown.pages.includes(title), `the follower's handbook lacks the edit made 2 s before the blackout: ${shown.pages.slice(0, 200)}`);
+    const { DynamoDBClient, GetItemCommand } = await import("@aws-sdk/client-dynamodb");
+    const db = new DynamoDBClient({ endpoint: s.replica.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { Item } = await db.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: "/api/pages" } } }));
+    const at = new Date(Number(Item.answeredAt.N));
+    const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+    assert.equal(shown.origin, `from AWS (follower), as of ${hhmm}`);
+    console.log(`replica scenario 1: the edit at the follower through the blackout, shown "${shown.origin}"`);
+  } finally {
+    await s.fault.clear();
+    s.fault = null;
+    await context.close();
+  }
 });

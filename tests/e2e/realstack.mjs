@@ -10,27 +10,24 @@ import { createServer } from "node:http";
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
+import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { ROOT, sleep } from "./harness.mjs";
 import { buildSite } from "../../tools/build-site.mjs";
+import { awsEnv } from "./aws.mjs";
 
 const HOST = "127.0.0.1";
-export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511 };
+export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511, aws: 18512 };
 export const ORIGIN = Object.fromEntries(Object.entries(PORTS).map(([k, p]) => [k, `http://${HOST}:${p}`]));
 export const FOLLOWER_BASE = `${ORIGIN.follower}/prod`;
 const VENV = process.env.REALSTACK_VENV ?? `${ROOT}target/venv`;
 
-// Shared files: the same bytes in the leader's store and in the AWS bucket.
+// The leader's files (the replicator copies them to the AWS bucket).
 export const FILES = {
   "handbook.pdf": Buffer.from("%PDF-1.4\n% Acme handbook\n" + "x".repeat(3000) + "\n%%EOF\n"),
   "holiday-calendar.ics": Buffer.from("BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n"),
 };
-const PAGES = [
-  { id: 1, title: "Welcome", body: "Start here: who we are and where things live." },
-  { id: 2, title: "Expenses", body: "Submit receipts within 30 days through the hub." },
-  { id: 3, title: "How to report an outage", body: "Post in #incidents and page the on-call engineer." },
-];
 
 /** The files an operator copies (deploy/), used as they are. */
 export const DEPLOY = `${ROOT}deploy`;
@@ -101,7 +98,7 @@ http {
 `;
 
 /**
- * Makes the temp dir: files for both stores, the replica, a self-signed certificate for
+ * Makes the temp dir: the leader's files, a self-signed certificate for
  * deploy/leader's TLS lines, and deploy/leader's NGINX sites rendered into conf.d/
  * configs. The leader runs on loopback unless `host` (its address, NGINX listens there) and
  * `exec` (the command prefix that runs a process on that host, e.g. `ip netns exec NAME`)
@@ -111,13 +108,9 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   const a = { pageOrigin: ORIGIN.page, leaderAddr: `${host}:${PORTS.leader}`, storeAddr: `${host}:${PORTS.store}`, appAddr: `${HOST}:${PORTS.app}`, ...addr };
   const dir = await mkdtemp(join(tmpdir(), "hp-realstack-"));
   await chmod(dir, 0o755); // NGINX's workers run as an unprivileged user and read the files
-  for (const d of ["files", "bucket/files", "tmp", "conf.d"]) await mkdir(join(dir, d), { recursive: true });
-  for (const [name, bytes] of Object.entries(FILES)) {
-    await writeFile(join(dir, "files", name), bytes);
-    await writeFile(join(dir, "bucket/files", name), bytes);
-  }
-  const files = Object.entries(FILES).map(([name, b]) => ({ name, size: b.length }));
-  await writeFile(join(dir, "replica.json"), JSON.stringify({ pages: PAGES, files }));
+  for (const d of ["files", "tmp", "conf.d"]) await mkdir(join(dir, d), { recursive: true });
+  // The AWS copy of the files is the replicator's (aws.mjs startReplica).
+  for (const [name, bytes] of Object.entries(FILES)) await writeFile(join(dir, "files", name), bytes);
   // The recipe's TLS lines stay in: NGINX loads the certificate, the suite listens without ssl.
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-days", "2", "-subj", "/CN=hub.example.com"], { stdio: "ignore" });
@@ -189,13 +182,16 @@ function group(cmd, args, opts, port, where = {}) {
   };
 }
 
-/** gunicorn with deploy/leader's gunicorn.conf.py, serving its app.py. `env` adds e.g. OPERATOR_TOKEN. */
-export async function startApp(stack, env = {}) {
+/** The operator's token the suites' leaders run with (PUT /api/pages/<id>). */
+export const OPERATOR_TOKEN = "suite-operator-token";
+
+/** gunicorn with deploy/leader's gunicorn.conf.py, serving its app.py. `env` adds or overrides e.g. OPERATOR_TOKEN. */
+export async function startApp(stack, env = {}, port = PORTS.app) {
   const leader = join(DEPLOY, "leader");
   const g = group(`${VENV}/bin/gunicorn`, ["-c", join(leader, "gunicorn.conf.py"), "--chdir", leader, "app:app"], {
-    env: { ...process.env, GUNICORN_BIND: `${HOST}:${PORTS.app}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
-      DATA_DB: stack.dataDb, FILES_DIR: join(stack.dir, "files"), PYTHONDONTWRITEBYTECODE: "1", ...env },
-  }, PORTS.app, { exec: stack.exec });
+    env: { ...process.env, GUNICORN_BIND: `${HOST}:${port}`, GUNICORN_ACCESS_LOG: join(stack.dir, "gunicorn.log"),
+      DATA_DB: stack.dataDb, FILES_DIR: join(stack.dir, "files"), OPERATOR_TOKEN, PYTHONDONTWRITEBYTECODE: "1", ...env },
+  }, port, { exec: stack.exec });
   await g.ready();
   return g;
 }
@@ -219,17 +215,20 @@ function closer(server) {
 }
 
 /**
- * The follower as API Gateway (REST API, stage "prod") + deploy/follower's Lambda, and the files'
- * AWS copy as an S3 bucket. Gateway behaviour kept: its CORS OPTIONS mock, and its own
- * 403 for a method no resource defines, with CORS added by gateway responses.
+ * The follower as API Gateway (REST API, stage "prod") + deploy/follower's Lambda, reading the
+ * replica from the AWS API at `endpoint` (moto's server, aws.mjs), and the files' bucket as
+ * the page downloads from it: S3's GET of the object, stored headers and all. Gateway
+ * behaviour kept: its CORS OPTIONS mock, and its own 403 for a method no resource defines,
+ * with CORS added by gateway responses. `ports` overrides { follower, bucket }.
  */
-export async function startFollower(stack, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [] }) {
-  process.env.ALLOW_ORIGIN = ORIGIN.page;
-  process.env.REPLICA_FILE = join(stack.dir, "replica.json");
+export async function startFollower(endpoint, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [] }, ports = PORTS) {
+  Object.assign(process.env, awsEnv(endpoint), { ALLOW_ORIGIN: ORIGIN.page, REPLICA_TABLE: "acme-hub-replica" });
+  register("./lambda-runtime.mjs", import.meta.url); // the SDK the Lambda runtime ships
   const { handler: lambda } = await import(join(DEPLOY, "follower/lambda.mjs"));
   const cors = { "Access-Control-Allow-Origin": ORIGIN.page, Vary: "Origin" };
+  const followerOrigin = `http://${HOST}:${ports.follower}`;
   const api = createServer(async (req, res) => {
-    const url = new URL(req.url, ORIGIN.follower);
+    const url = new URL(req.url, followerOrigin);
     const send = (status, headers, body) => { res.writeHead(status, headers); res.end(body); };
     if (!url.pathname.startsWith("/prod/")) return send(403, { ...cors, "Content-Type": "application/json" }, '{"message":"Forbidden"}');
     if (req.method === "OPTIONS") {
@@ -245,25 +244,35 @@ export async function startFollower(stack, stats = { reads: 0, health: 0, writes
     const path = url.pathname.slice("/prod".length);
     if (path === "/health") stats.health++;
     else stats.reads++;
-    const r = await lambda({ httpMethod: req.method, path, headers: req.headers, queryStringParameters: Object.fromEntries(url.searchParams) });
-    send(r.statusCode, r.headers, req.method === "HEAD" ? "" : r.body);
+    const query = url.search ? Object.fromEntries(url.searchParams) : null;
+    const r = await lambda({ httpMethod: req.method, path, headers: req.headers, queryStringParameters: query });
+    const body = r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body;
+    send(r.statusCode, r.headers, req.method === "HEAD" ? "" : body);
   });
+  // The bucket's public GET under files/ (files-bucket-policy.json), as S3 answers it: the
+  // object's stored Content-Type and Content-Disposition. moto's server tells services
+  // apart by the request's signature, so the stand-in fetches the object signed.
+  const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({ forcePathStyle: true });
   const bucket = createServer(async (req, res) => {
-    const key = decodeURIComponent(new URL(req.url, ORIGIN.bucket).pathname.slice(1));
+    const key = decodeURIComponent(new URL(req.url, followerOrigin).pathname.slice(1));
     stats.downloads.push(key);
+    if (!key.startsWith("files/") || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(403, { "Content-Type": "application/xml" });
+      return res.end("<Error><Code>AccessDenied</Code></Error>");
+    }
     try {
-      if (!key.startsWith("files/") || key.includes("..")) throw new Error("no such key");
-      const body = await readFile(join(stack.dir, "bucket", key));
-      // S3 serves the object's stored Content-Disposition metadata (set at upload).
-      res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Disposition": "attachment", "Content-Length": body.length });
-      res.end(body);
-    } catch {
-      res.writeHead(404, { "Content-Type": "application/xml" });
-      res.end("<Error><Code>NoSuchKey</Code></Error>");
+      const o = await s3.send(new GetObjectCommand({ Bucket: "acme-hub-files", Key: key }));
+      const body = Buffer.from(await o.Body.transformToByteArray());
+      res.writeHead(200, { "Content-Type": o.ContentType, "Content-Disposition": o.ContentDisposition ?? "", "Content-Length": body.length, ETag: o.ETag });
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch (e) {
+      res.writeHead(e.name === "NoSuchKey" ? 404 : 502, { "Content-Type": "application/xml" });
+      res.end(`<Error><Code>${e.name}</Code></Error>`);
     }
   });
-  await listen(api, PORTS.follower);
-  await listen(bucket, PORTS.bucket);
+  await listen(api, ports.follower);
+  await listen(bucket, ports.bucket);
   const stopApi = closer(api);
   const stopBucket = closer(bucket);
   return { stats, stop: () => Promise.all([stopApi(), stopBucket()]) };

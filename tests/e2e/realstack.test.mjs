@@ -1,6 +1,6 @@
 // The landing page on the real stack: NGINX + Flask under gunicorn as the leader, an API
-// Gateway + Lambda stand-in as the follower, files in the leader's store and in an "S3
-// bucket". The harness breaks the real processes (kill, stop, SIGSTOP, a captive page)
+// Gateway + Lambda stand-in as the follower reading the replicator's copy (moto's DynamoDB
+// and S3), files in the leader's store and in that bucket. The harness breaks the real processes (kill, stop, SIGSTOP, a captive page)
 // and the suite asserts what a person sees and what the servers saw.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { launch, sleep } from "./harness.mjs";
 import {
   ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
 } from "./realstack.mjs";
+import { startReplica } from "./aws.mjs";
 
 const DETECT_BOUND_MS = 6000;
 const s = {}; // the running stack: stack (temp dir), app, nginx, follower, page, browser
@@ -42,7 +43,9 @@ before(async () => {
   s.stack = await prepare();
   s.app = await startApp(s.stack);
   s.nginx = await startNginx(s.stack);
-  s.follower = await startFollower(s.stack);
+  // The follower's data: the replicator's copy of the leader, in moto's DynamoDB and S3.
+  s.replica = await startReplica(s.stack, config(), { motoPort: PORTS.aws, leader: `${ORIGIN.app}` });
+  s.follower = await startFollower(s.replica.endpoint);
   s.browser = await launch();
 });
 
@@ -50,10 +53,19 @@ after(async () => {
   await s.browser?.close();
   await s.page?.stop();
   await s.follower?.stop();
+  await s.replica?.stop();
   await s.nginx?.stop();
   await s.app?.stop();
   await s.stack?.remove();
 });
+
+/** When the leader answered the replica's copy of `path` (its item in moto's DynamoDB), in ms. */
+async function answeredAt(path) {
+  const { DynamoDBClient, GetItemCommand } = await import("@aws-sdk/client-dynamodb");
+  const db = new DynamoDBClient({ endpoint: s.replica.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const { Item } = await db.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: path } } }));
+  return Number(Item.answeredAt.N);
+}
 
 async function openPage(cfg, policy) {
   await s.page?.stop();
@@ -162,7 +174,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   assert.ok(await waitState(page, "leader"), "the page never reached the leader");
   await page.evaluate(startTraffic);
 
-  const restartFollower = async () => { s.follower = await startFollower(s.stack, s.follower.stats); };
+  const restartFollower = async () => { s.follower = await startFollower(s.replica.endpoint, s.follower.stats); };
   const TIMELINE = [
     { name: "up", expect: "leader", ms: 3000 },
     { name: "app killed (NGINX 502)", fault: true, act: () => s.app.stop("SIGKILL"), check: nginx502HasCors, expect: "emergency" },
@@ -255,7 +267,10 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
       assert.ok(r.dl.url.startsWith(`${ORIGIN.store}/files/`), `${name}: downloaded from ${r.dl.url}`);
     } else if (expect === "emergency") {
       assert.match(ui.badge, /^Emergency mode/, name);
-      assert.equal(ui.pagesOrigin, "from AWS (follower)", name);
+      // "as of" the follower's Last-Modified (when the leader answered what the replicator copied).
+      const lm = new Date(await answeredAt("/api/pages"));
+      const hhmm = `${String(lm.getHours()).padStart(2, "0")}:${String(lm.getMinutes()).padStart(2, "0")}`;
+      assert.equal(ui.pagesOrigin, `from AWS (follower), as of ${hhmm}`, name);
       assert.equal(ui.pagesStale, true, `${name}: "may be out of date" shown`);
       assert.equal(ui.writeDisabled, true, `${name}: the note form is disabled`);
       assert.match(ui.why, /Posting is paused/, name);
