@@ -50,11 +50,8 @@ struct Inner {
     /// Bumped by `stop()`: a round that started in an older generation is discarded.
     generation: Cell<u32>,
     round: RefCell<Option<Round>>,
-    /// When the last probe round started, epoch ms (spec §2: requests start at most one
-    /// a second while `offline`).
-    last_round_ms: Cell<Option<f64>>,
     /// Writes lost while the leader's probes succeed (issue 33: say why writes fail).
-    cors_hint: RefCell<CorsHint>,
+    cors_hint: Cell<CorsHint>,
     /// The other tabs, while running.
     peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
@@ -90,8 +87,7 @@ impl Engine {
                 running: Cell::new(false),
                 generation: Cell::new(0),
                 round: RefCell::new(None),
-                last_round_ms: Cell::new(None),
-                cors_hint: RefCell::new(CorsHint::default()),
+                cors_hint: Cell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
             }),
@@ -201,13 +197,15 @@ impl Engine {
             cut
         };
         let in_flight = self.inner.round.borrow().is_some();
-        let last = self.inner.last_round_ms.get();
+        let last = self.snapshot().checked_at;
         offline::recheck(cut, in_flight, last, env::now_ms()) != Recheck::Refuse
     }
 
     /// A write got an answer (issue 33's hint counts lost writes in a row).
     pub(crate) fn write_answered(&self) {
-        self.inner.cors_hint.borrow_mut().answered();
+        let mut h = self.inner.cors_hint.get();
+        h.answered();
+        self.inner.cors_hint.set(h);
     }
 
     /// A write got a network error and the probe found the leader `leader_up`: the second
@@ -215,14 +213,13 @@ impl Engine {
     pub(crate) fn write_lost(&self, leader_up: bool, method: &str) {
         use std::sync::atomic::{AtomicBool, Ordering};
         static WARNED: AtomicBool = AtomicBool::new(false);
-        if !self.inner.cors_hint.borrow_mut().failed(leader_up)
-            || WARNED.swap(true, Ordering::Relaxed)
-        {
-            return;
+        let mut h = self.inner.cors_hint.get();
+        let warn = h.failed(leader_up);
+        self.inner.cors_hint.set(h);
+        if warn && !WARNED.swap(true, Ordering::Relaxed) {
+            let key = self.inner.config.idempotency_key.as_deref();
+            env::warn(&hint::warning(method, key));
         }
-        let config = &self.inner.config;
-        let key = config.idempotency_key.as_deref();
-        env::warn(&hint::warning(config.leader.as_str(), method, key));
     }
 
     /// [`Engine::verdict`] in the background: a round starts at once.
@@ -336,7 +333,6 @@ impl Engine {
         };
         let controller = web_sys::AbortController::new().ok()?;
         let signal = controller.signal();
-        self.inner.last_round_ms.set(Some(env::now_ms()));
         let generation = self.inner.generation.get();
         let engine = self.clone();
         let promise = crate::platform::promise(async move {

@@ -406,7 +406,7 @@ impl fmt::Display for Why {
             Why::Status(who, status) => write!(f, "{who} answered {status}"),
             Why::Timeout(who, ms) => write!(f, "{who} did not answer within {ms} ms"),
             Why::Network(who) => write!(f, "{who} could not be reached (network error)"),
-            Why::Redirect(who) => write!(f, "{who} answered with a redirect"),
+            Why::Redirect(who) => write!(f, "{who} redirected"),
         }
     }
 }

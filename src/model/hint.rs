@@ -7,7 +7,7 @@
 pub(crate) const IN_A_ROW: u32 = 2;
 
 /// Counts writes that failed with a network error while the probe found the leader up.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct CorsHint {
     streak: u32,
 }
@@ -34,10 +34,10 @@ impl CorsHint {
 /// The warning: the likely cause and the fix, naming the headers (`Content-Type`, and
 /// `writes.idempotencyKey`'s header when set) and the method the leader's preflight
 /// answer must allow.
-pub(crate) fn warning(leader: &str, method: &str, key: Option<&str>) -> String {
+pub(crate) fn warning(method: &str, key: Option<&str>) -> String {
     let (and, key) = key.map_or(("", ""), |k| (" and ", k));
     format!(
-        "health-proxy: writes to {leader} fail (network error) while its health check passes: \
+        "health-proxy: writes fail (network error) while the leader's health check passes: \
          likely its CORS. Access-Control-Allow-Headers must list Content-Type{and}{key}, \
          and -Methods {method}."
     )
@@ -68,13 +68,13 @@ mod tests {
 
     #[test]
     fn the_warning_names_the_headers_and_the_method() {
-        let w = warning("https://leader.example", "POST", Some("Idempotency-Key"));
+        let w = warning("POST", Some("Idempotency-Key"));
         assert!(
             w.contains("Access-Control-Allow-Headers must list Content-Type and Idempotency-Key"),
             "{w}"
         );
         assert!(w.contains("-Methods POST"), "{w}");
-        let w = warning("https://leader.example", "PUT", None);
+        let w = warning("PUT", None);
         assert!(w.contains("list Content-Type, and -Methods PUT"), "{w}");
     }
 }

@@ -29,19 +29,20 @@ pub(crate) enum Recheck {
 /// Requests start at most one probe round per this many ms.
 pub(crate) const MIN_GAP_MS: f64 = 1000.0;
 
-/// `last_round_ms`: when this instance last started a probe round (any round: a timer's
-/// counts too), epoch ms.
+/// `verdict_at`: epoch ms of the `offline` verdict, the end of the round that found it
+/// (this instance's own, a scheduled one too, or another tab's): a second from there
+/// is more than a second from its start.
 pub(crate) fn recheck(
     cut: Cut,
     round_in_flight: bool,
-    last_round_ms: Option<f64>,
+    verdict_at: Option<f64>,
     now_ms: f64,
 ) -> Recheck {
     match cut {
         Cut::Browser => Recheck::Refuse,
         Cut::Probes if round_in_flight => Recheck::Join,
         // A clock set back does not hold the round off.
-        Cut::Probes => match last_round_ms {
+        Cut::Probes => match verdict_at {
             Some(at) if now_ms >= at && now_ms - at < MIN_GAP_MS => Recheck::Refuse,
             _ => Recheck::Probe,
         },
@@ -87,7 +88,8 @@ mod tests {
             match recheck(Cut::Probes, in_flight, last, now) {
                 Recheck::Probe => {
                     rounds += 1;
-                    last = Some(now);
+                    // Its verdict comes at its end.
+                    last = Some(now + 50.0);
                     round_ends = Some(now + 50.0);
                 }
                 Recheck::Join => assert!(in_flight),
