@@ -82,9 +82,9 @@ for file in $glue; do js_br=$((js_br + $(awk -v f="$(basename "$file")" '$1 == f
 printf 'package size (%s): wasm %d B (%d B gzipped, %d B brotli), JS glue %d B (%d B gzipped, %d B brotli), total %d B gzipped, %d B brotli\n' \
   "$target" "$wasm_raw" "$wasm_gz" "$wasm_br" "$js_raw" "$js_gz" "$js_br" $((wasm_gz + js_gz)) $((wasm_br + js_br))
 [ -f "$out/load.js" ] && printf 'loader (load.js): %d B (%d B gzipped)\n' "$(wc -c <"$out/load.js")" "$(gzip -9c "$out/load.js" | wc -c)"
-# The budget (76 KiB gzipped, wasm + glue) is a requirement: the build of the package
+# The budget (80 KiB gzipped, wasm + glue) is a requirement: the build of the package
 # (the web flavour, as published) fails over it. A bundler re-minifies its own flavour.
-budget=$((76 * 1024))
+budget=$((80 * 1024))
 if [ "$target" = web ] && [ $((wasm_gz + js_gz)) -gt $budget ]; then
   echo "the package is over its budget of $budget B gzipped" >&2
   exit 1
