@@ -46,31 +46,39 @@ extern "C" {
     /// Throws (caught) where it is missing: outside secure contexts.
     #[wasm_bindgen(method, catch, js_name = randomUUID)]
     fn random_uuid(this: &Crypto) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = getRandomValues)]
+    fn get_random_values(this: &Crypto, buf: &mut [u8]) -> Result<JsValue, JsValue>;
 }
 
 /// A random UUID for an idempotency key (spec §2): `crypto.randomUUID()`, which only
-/// secure contexts have; elsewhere (an `http:` page) the same form from `Math.random()`,
-/// enough for a key that only has to differ from this client's other keys.
+/// secure contexts have; elsewhere (an `http:` page) the same form from
+/// `crypto.getRandomValues()`, which every context has (`Math.random()` only without `crypto`).
 pub(crate) fn random_uuid() -> String {
-    let uuid = global("crypto")
-        .and_then(|c| c.unchecked_into::<Crypto>().random_uuid().ok())
-        .and_then(|u| u.as_string());
-    uuid.unwrap_or_else(|| {
-        let mut uuid = String::with_capacity(36);
-        for i in 0..36 {
-            let digit = match i {
-                8 | 13 | 18 | 23 => {
-                    uuid.push('-');
-                    continue;
-                }
-                14 => 4,
-                19 => 8 + (random() * 4.0) as u32,
-                _ => (random() * 16.0) as u32,
-            };
-            uuid.push(char::from_digit(digit, 16).unwrap_or('0'));
+    let crypto = global("crypto").map(JsCast::unchecked_into::<Crypto>);
+    let uuid = crypto.as_ref().and_then(|c| c.random_uuid().ok());
+    if let Some(uuid) = uuid.and_then(|u| u.as_string()) {
+        return uuid;
+    }
+    let mut bytes = [0u8; 36];
+    if crypto.is_none_or(|c| c.get_random_values(&mut bytes).is_err()) {
+        for b in &mut bytes {
+            *b = (random() * 256.0) as u8;
         }
-        uuid
-    })
+    }
+    let mut uuid = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        let digit = match i {
+            8 | 13 | 18 | 23 => {
+                uuid.push('-');
+                continue;
+            }
+            14 => 4,
+            19 => 8 + u32::from(b & 3),
+            _ => u32::from(b & 15),
+        };
+        uuid.push(char::from_digit(digit, 16).unwrap_or('0'));
+    }
+    uuid
 }
 
 /// A property of `globalThis`, or `None` when it is missing or its getter throws

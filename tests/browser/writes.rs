@@ -233,13 +233,20 @@ async fn an_idempotency_key_without_crypto_random_uuid_and_with_hostile_headers(
         "(() => { const p = Object.getPrototypeOf(crypto); const d = Object.getOwnPropertyDescriptor(p, 'randomUUID'); delete p.randomUUID; return d; })()",
     );
     assert!(js("typeof crypto.randomUUID").as_string().unwrap() == "undefined");
+    // The key comes from crypto.getRandomValues, not Math.random (issue 31).
+    js("(() => { globalThis.__random = Math.random; Math.random = () => 0; })()");
     let sent = fetch_ok(&p, "/api/echo", post("{}")).await;
+    js("(() => { Math.random = globalThis.__random; })()");
     let restore: js_sys::Function =
         js("(d) => Object.defineProperty(Object.getPrototypeOf(crypto), 'randomUUID', d)")
             .unchecked_into();
     restore.call1(&JsValue::NULL, &saved).unwrap();
     let key = text(&field(&json(sent).await, "headers"), "idempotency-key");
     assert_uuid(&key);
+    assert_ne!(
+        key, "00000000-0000-4000-8000-000000000000",
+        "a key from Math.random"
+    );
     // Headers whose reads throw: the write rejects (fetch would refuse them too), nothing escapes.
     let hostile = init(r#"{"method":"POST"}"#);
     let headers = js("new Proxy({}, { ownKeys() { throw new Error('boom'); } })");
