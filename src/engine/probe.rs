@@ -45,7 +45,8 @@ pub(crate) async fn round(
         stop,
     )
     .await;
-    let follower = if follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<JsonBody>)) {
+    let healthy = follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<JsonBody>));
+    let follower = if healthy {
         Follower::Up
     } else {
         Follower::Down

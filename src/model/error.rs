@@ -461,6 +461,7 @@ mod tests {
                 Why::Status(target, 502),
                 Why::Timeout(target, 9),
                 Why::Network(target),
+                Why::Redirect(target),
             ] {
                 assert_eq!(why.target(), target);
             }
