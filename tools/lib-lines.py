@@ -2,8 +2,9 @@
 """Library lines, the measure of issue 29's budget: non-blank, non-comment Rust lines in src/,
 outside #[cfg(...test...)] items; src/model/schema/docs.rs (test-only) excluded.
 Usage: tools/lib-lines.py [git-rev] [-v]   (default: the work tree; -v: per file)."""
-import subprocess, sys, os
-rev = sys.argv[1] if len(sys.argv) > 1 else None
+import subprocess, sys
+args = [a for a in sys.argv[1:] if a != "-v"]
+rev = args[0] if args else None
 def files():
     if rev:
         out = subprocess.check_output(["git", "ls-tree", "-r", "--name-only", rev, "src"], text=True)
