@@ -45,8 +45,7 @@ pub(crate) async fn round(
         stop,
     )
     .await;
-    let healthy = follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<JsonBody>));
-    let follower = if healthy {
+    let follower = if follower.is_some_and(|a| health::is_healthy(&a, None, |_| None::<JsonBody>)) {
         Follower::Up
     } else {
         Follower::Down
