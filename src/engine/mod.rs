@@ -9,7 +9,7 @@ mod select;
 use crate::model::budget::RetryBudget;
 use crate::model::cache::{Entry, TabMessage};
 use crate::model::hint::{self, CorsHint};
-use crate::model::machine::{Machine, Observation, Step};
+use crate::model::machine::{Machine, Observation};
 use crate::model::offline::{self, Cut, Recheck};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
@@ -108,12 +108,8 @@ impl Engine {
 
     /// Spec §8's confirmation bound, from this client's good probes.
     pub(crate) fn escape_after_ms(&self) -> u32 {
-        let c = &self.inner.config;
-        self.inner
-            .machine
-            .borrow()
-            .rtt()
-            .bound_ms(c.race_after_ms, c.health.timeout_ms)
+        let (c, rtt) = (&self.inner.config, *self.inner.machine.borrow().rtt());
+        rtt.bound_ms(c.race_after_ms, c.health.timeout_ms)
     }
 
     /// Spec §3: the leader probe's deadline, from this client's good probes.
@@ -300,10 +296,8 @@ impl Engine {
     pub(crate) fn on_change(&self, listener: impl Fn(&Snapshot) + 'static) -> u32 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
-        self.inner
-            .listeners
-            .borrow_mut()
-            .push((id, Rc::new(listener)));
+        let listeners = &self.inner.listeners;
+        listeners.borrow_mut().push((id, Rc::new(listener)));
         id
     }
 
@@ -314,11 +308,8 @@ impl Engine {
     /// True for the first read that escapes while the current round is open (spec §8):
     /// later ones wait for the round's verdict.
     pub(crate) fn claim_escape(&self) -> bool {
-        self.inner
-            .round
-            .borrow()
-            .as_ref()
-            .is_none_or(|round| !round.escaped.replace(true))
+        let round = self.inner.round.borrow();
+        round.as_ref().is_none_or(|r| !r.escaped.replace(true))
     }
 
     /// Joins the round in flight, or starts one `via` says (the tabs' is a full one).
@@ -355,11 +346,8 @@ impl Engine {
 
     /// A round of this instance's own: remember → share → notify → schedule.
     fn conclude(&self, outcome: Observation, source: Source) {
-        let step: Step =
-            self.inner
-                .machine
-                .borrow_mut()
-                .observe(outcome, env::now_ms(), source, env::random());
+        let (machine, now, rand01) = (&self.inner.machine, env::now_ms(), env::random());
+        let step = machine.borrow_mut().observe(outcome, now, source, rand01);
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
@@ -474,11 +462,8 @@ impl Engine {
     }
 
     fn is_prober(&self) -> bool {
-        self.inner
-            .peers
-            .borrow()
-            .as_ref()
-            .is_none_or(Election::is_prober)
+        let peers = self.inner.peers.borrow();
+        peers.as_ref().is_none_or(Election::is_prober)
     }
 
     fn join_peers(&self) {
@@ -486,11 +471,8 @@ impl Engine {
             return;
         }
         let config = &self.inner.config;
-        let name = format!(
-            "health-proxy:{}:{}",
-            config.cache.key,
-            config.leader.as_str()
-        );
+        let (key, leader) = (&config.cache.key, config.leader.as_str());
+        let name = format!("health-proxy:{key}:{leader}");
         let on_message = {
             let weak = Rc::downgrade(&self.inner);
             move |message: TabMessage| {

@@ -151,6 +151,11 @@ impl<'a> Request<'a> {
         self.plan.what(&self.call.method)
     }
 
+    /// `code`, naming the request, why it failed, and `more`.
+    fn failed(&self, code: ErrorCode, why: Why, more: &str) -> Failure {
+        HealthProxyError::new(code, format!("{}: {why}{more}", self.what())).into()
+    }
+
     /// Sends the request to `target`. Dropping the attempt before it finishes aborts it.
     fn attempt(&self, target: Target) -> Attempt<'a> {
         let url = self.plan.url(target);
@@ -160,7 +165,8 @@ impl<'a> Request<'a> {
         let read = self.plan.read;
         let credentials = sending::keeps_credentials(target, engine.config().follower_credentials);
         Box::pin(async move {
-            match http::send(&url, &call.init, timeout, call.signal.as_ref(), credentials).await {
+            let sent = http::send(&url, &call.init, timeout, call.signal.as_ref(), credentials);
+            let why = match sent.await {
                 Ok((response, guard)) => {
                     let status = response.status();
                     let failover = engine.config().is_failover_status(status);
@@ -169,33 +175,27 @@ impl<'a> Request<'a> {
                         engine.write_answered();
                     }
                     match sending::judge(read, http::is_redirect(&response), failover) {
-                        sending::Judged::Good => Ok(Judged::Good((response, guard))),
-                        sending::Judged::FailedAnswered => Ok(Judged::Failed {
-                            answer: Some((response, guard)),
-                            why: Why::Status(target, status),
-                        }),
+                        sending::Judged::Good => return Ok(Judged::Good((response, guard))),
+                        sending::Judged::FailedAnswered => {
+                            let answer = Some((response, guard));
+                            return Ok(Judged::Failed {
+                                answer,
+                                why: Why::Status(target, status),
+                            });
+                        }
                         // Dropping the response aborts what is left of it.
-                        sending::Judged::FailedUnanswered => Ok(Judged::Failed {
-                            answer: None,
-                            why: Why::Redirect(target),
-                        }),
+                        sending::Judged::FailedUnanswered => Why::Redirect(target),
                     }
                 }
-                Err(SendError::CallerAbort(reason)) => Err(Failure::CallerAbort(reason)),
-                Err(SendError::Invalid(e)) => Err(HealthProxyError::new(
-                    ErrorCode::InvalidPath,
-                    format!("init cannot make a request to {url}: {}", describe(&e)),
-                )
-                .into()),
-                Err(SendError::Timeout) => Ok(Judged::Failed {
-                    answer: None,
-                    why: Why::Timeout(target, timeout),
-                }),
-                Err(SendError::Network) => Ok(Judged::Failed {
-                    answer: None,
-                    why: Why::Network(target),
-                }),
-            }
+                Err(SendError::CallerAbort(reason)) => return Err(Failure::CallerAbort(reason)),
+                Err(SendError::Invalid(e)) => {
+                    let message = format!("init cannot make a request to {url}: {}", describe(&e));
+                    return Err(HealthProxyError::new(ErrorCode::InvalidPath, message).into());
+                }
+                Err(SendError::Timeout) => Why::Timeout(target, timeout),
+                Err(SendError::Network) => Why::Network(target),
+            };
+            Ok(Judged::Failed { answer: None, why })
         })
     }
 
@@ -298,10 +298,7 @@ impl<'a> Request<'a> {
         let state = self.engine.verdict(Via::Round(Source::Request)).await.state;
         match policy::after_both_failed(state, leader_answer, follower_answer) {
             Ok(sent) => Ok(self.deliver(sent)),
-            Err(code) => {
-                let message = format!("{}: {leader_why}, and {follower_why}", self.what());
-                Err(HealthProxyError::new(code, message).into())
-            }
+            Err(code) => Err(self.failed(code, leader_why, &format!(", and {follower_why}"))),
         }
     }
 
@@ -375,14 +372,12 @@ impl<'a> Request<'a> {
                         "got no answer ({why}); it may have taken effect, so it is never retried"
                     ))
                     .into()),
-                spent @ (AfterFailure::Unavailable | AfterFailure::BudgetSpent) => {
-                    let not_retried = if matches!(spent, AfterFailure::BudgetSpent) {
-                        "; the retry budget is spent"
-                    } else {
-                        ""
-                    };
-                    let message = format!("{}: {why}{not_retried}", self.what());
-                    Err(HealthProxyError::new(ErrorCode::LeaderUnavailable, message).into())
+                AfterFailure::Unavailable => {
+                    Err(self.failed(ErrorCode::LeaderUnavailable, why, ""))
+                }
+                AfterFailure::BudgetSpent => {
+                    let spent = "; the retry budget is spent";
+                    Err(self.failed(ErrorCode::LeaderUnavailable, why, spent))
                 }
             };
         }
@@ -418,11 +413,7 @@ impl<'a> Request<'a> {
                 Err(code) => break (code, why),
             }
         };
-        let offline = if code == ErrorCode::Offline {
-            "; this client appears to be offline"
-        } else {
-            ""
-        };
-        Err(HealthProxyError::new(code, format!("{}: {why}{offline}", self.what())).into())
+        let offline = (code == ErrorCode::Offline).then_some("; this client appears to be offline");
+        Err(self.failed(code, why, offline.unwrap_or_default()))
     }
 }

@@ -7,14 +7,12 @@ use crate::model::error::{ConfigError, RequestError};
 use crate::model::schema::{self, Seen, Shape};
 use crate::model::{Config, ErrorCode, HealthProxyError, Snapshot};
 use crate::platform::json::JsonBody;
-use crate::platform::{describe, env, to_js};
+use crate::platform::{describe, env, to_js, ErrorObject};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The `Error` a HealthProxyError becomes (its fields are in health_proxy.d.ts).
-    #[wasm_bindgen(extends = js_sys::Error)]
-    type ErrorObject;
+    // A HealthProxyError's own fields (they are in health_proxy.d.ts).
     #[wasm_bindgen(method, setter)]
     fn set_code(this: &ErrorObject, code: &str);
     #[wasm_bindgen(method, setter = idempotencyKey)]

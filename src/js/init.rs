@@ -8,7 +8,7 @@ use crate::model::error::RequestError;
 use crate::platform::describe;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, RequestInit};
+use web_sys::AbortSignal;
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,16 +31,9 @@ extern "C" {
 
 pub(crate) fn read_call(path: &JsValue, init: Option<JsValue>) -> Result<Call, RequestError> {
     let path = string_arg("pathOrUrl", path)?;
-    let init = init.filter(|i| !i.is_null() && !i.is_undefined());
-    let Some(init) = init else {
-        return Ok(Call {
-            path,
-            method: "GET".into(),
-            init: RequestInit::new(),
-            signal: None,
-            error_to_js,
-        });
-    };
+    // No init: an empty one (a GET without a signal).
+    let init = init.filter(|i| !i.is_null_or_undefined());
+    let init = init.unwrap_or_else(|| js_sys::Object::new().into());
     if !init.is_object() {
         return Err(RequestError::BadInit {
             field: "init",

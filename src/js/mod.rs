@@ -11,7 +11,7 @@ use crate::engine::{Engine, Via};
 use crate::model::plan::Plan;
 use crate::model::policy::{self, Decision};
 use crate::model::target::Target;
-use crate::model::{ErrorCode, HealthProxyError};
+use crate::model::{ErrorCode, HealthProxyError, Source};
 use crate::platform::promise;
 use convert::{config_from_js, error_to_js, snapshot_to_js, string_arg};
 use wasm_bindgen::prelude::*;
@@ -120,14 +120,8 @@ impl HealthProxy {
     /// Probes now; concurrent calls share one probe.
     #[wasm_bindgen(js_name = checkNow, unchecked_return_type = "Promise<Snapshot>")]
     pub fn check_now(&self) -> js_sys::Promise {
-        let engine = self.engine.clone();
-        promise(async move {
-            Ok(snapshot_to_js(
-                &engine
-                    .verdict(Via::Round(crate::model::Source::Probe))
-                    .await,
-            ))
-        })
+        let (engine, via) = (self.engine.clone(), Via::Round(Source::Probe));
+        promise(async move { Ok(snapshot_to_js(&engine.verdict(via).await)) })
     }
 
     /// Calls `listener` with a Snapshot on every state change; returns an unsubscribe function.

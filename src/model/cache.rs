@@ -60,10 +60,10 @@ impl From<TabMessage> for Option<Entry> {
 impl Entry {
     /// The entry for `snapshot`, or `None` when there is no verdict to keep.
     pub(crate) fn new(leader: &Base, snapshot: &Snapshot, learnt: Learnt) -> Option<Entry> {
-        let checked_at = snapshot.checked_at.filter(|t| t.is_finite() && *t >= 0.0)?;
-        if snapshot.state == State::Unknown {
-            return None;
-        }
+        let known = snapshot.state != State::Unknown;
+        let checked_at = snapshot
+            .checked_at
+            .filter(|t| known && t.is_finite() && *t >= 0.0)?;
         let (srtt, rttvar, rtt_samples) = learnt.rtt.parts();
         Some(Entry {
             v: VERSION,
@@ -104,18 +104,15 @@ impl Entry {
     /// The snapshot this entry holds, when it is about `leader`, of this version, and
     /// checked within the last `ttl_ms` (not in the future).
     pub(crate) fn decode(&self, leader: &Base, now_ms: f64, ttl_ms: u32) -> Option<Snapshot> {
-        if self.learnt(leader).is_none() || self.state == State::Unknown {
-            return None;
-        }
-        if self.checked_at < 0.0 || self.checked_at.fract() != 0.0 {
-            return None;
-        }
-        if !(0.0..f64::from(ttl_ms)).contains(&(now_ms - self.checked_at)) {
-            return None;
-        }
-        if self
-            .leader_latency_ms
-            .is_some_and(|l| l.is_nan() || l < 0.0)
+        let age = now_ms - self.checked_at;
+        if self.learnt(leader).is_none()
+            || self.state == State::Unknown
+            || self.checked_at < 0.0
+            || self.checked_at.fract() != 0.0
+            || !(0.0..f64::from(ttl_ms)).contains(&age)
+            || self
+                .leader_latency_ms
+                .is_some_and(|l| l.is_nan() || l < 0.0)
         {
             return None;
         }

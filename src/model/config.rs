@@ -252,13 +252,11 @@ fn required_base(
     url: Option<String>,
     page_is_https: bool,
 ) -> Result<Base, ConfigError> {
-    match url {
-        Some(url) => Base::parse(field, &url, page_is_https),
-        None => Err(ConfigError::Required {
-            field: field.to_string(),
-            hint: "",
-        }),
-    }
+    let url = url.ok_or_else(|| ConfigError::Required {
+        field: field.to_string(),
+        hint: "",
+    })?;
+    Base::parse(field, &url, page_is_https)
 }
 
 /// `health`, when given.
@@ -344,11 +342,11 @@ fn cache(c: Option<&mut ConfigInput>) -> Result<CacheConfig, ConfigError> {
     let mut none = ConfigInput::default();
     let c = c.unwrap_or(&mut none);
     let name = c.storage.as_deref().unwrap_or(STORAGE);
-    let Some((_, &storage)) = STORAGES
+    let found = STORAGES
         .iter()
-        .zip(&STORAGE_KINDS)
-        .find(|(n, _)| **n == name)
-    else {
+        .zip(STORAGE_KINDS)
+        .find(|(n, _)| **n == name);
+    let Some((_, storage)) = found else {
         return Err(ConfigError::BadStorage {
             of: STORAGES,
             got: name.into(),

@@ -89,11 +89,8 @@ impl RouteTable {
 /// `/api/` and `/api` are the same prefix; `/` stays `/`.
 pub(crate) fn normalise_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_string()
-    } else {
-        trimmed.to_string()
-    }
+    let kept = if trimmed.is_empty() { "/" } else { trimmed };
+    kept.to_string()
 }
 
 fn segment_prefix(prefix: &str, path: &str) -> bool {

@@ -73,38 +73,31 @@ impl Election {
         let locks = env::global_property("navigator", "locks").filter(|l| l.is_object());
         let storage = env::web_storage("localStorage");
         let has = (channel.is_some(), storage.is_some());
-        let mut how = tabs::coordination(has.0, locks.is_some(), has.1);
-        if how == Coordination::Lock {
-            let kind = locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone()));
-            if let Some(kind) = kind {
-                return Election {
-                    prober,
-                    kind,
-                    channel,
-                };
-            }
-            // A partial polyfill: as if there were no Web Locks.
-            how = tabs::coordination(has.0, false, has.1);
-        }
-        let kind = match (how, storage) {
-            (Coordination::Lease, Some(storage)) => {
-                let lease = Rc::new(Lease {
-                    storage,
-                    key: format!("{name}:prober"),
-                    me: format!("{}", (env::random() * 1e15) as u64),
-                    timing,
-                    prober: prober.clone(),
-                    on_elected,
-                    timer: RefCell::new(None),
-                });
-                Lease::tick(&lease);
-                Kind::Lease(lease)
-            }
-            _ => {
-                prober.set(true);
-                on_elected();
-                Kind::Alone
-            }
+        let how = tabs::coordination(has.0, locks.is_some(), has.1);
+        let locks = locks.filter(|_| how == Coordination::Lock);
+        // Without a lock taken (a partial polyfill too): as if there were no Web Locks.
+        let kind = match locks.and_then(|locks| lock(locks, name, &prober, on_elected.clone())) {
+            Some(kind) => kind,
+            None => match (tabs::coordination(has.0, false, has.1), storage) {
+                (Coordination::Lease, Some(storage)) => {
+                    let lease = Rc::new(Lease {
+                        storage,
+                        key: format!("{name}:prober"),
+                        me: format!("{}", (env::random() * 1e15) as u64),
+                        timing,
+                        prober: prober.clone(),
+                        on_elected,
+                        timer: RefCell::new(None),
+                    });
+                    Lease::tick(&lease);
+                    Kind::Lease(lease)
+                }
+                _ => {
+                    prober.set(true);
+                    on_elected();
+                    Kind::Alone
+                }
+            },
         };
         Election {
             prober,

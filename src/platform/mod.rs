@@ -43,9 +43,9 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Option<JsValue> {
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// A thrown value, read as an `Error`.
+    /// A thrown value read as an `Error`, and the `Error` a HealthProxyError becomes.
     #[wasm_bindgen(extends = js_sys::Error)]
-    type ErrorObject;
+    pub(crate) type ErrorObject;
     /// Any thrown value's `message`: a getter that throws, or a value that is not an
     /// object, is an error here, not an exception.
     #[wasm_bindgen(method, getter, catch)]

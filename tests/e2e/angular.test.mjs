@@ -6,7 +6,7 @@
 // the same run, on its own simulator (tools/angular-before-after.sh).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { simAndBrowser } from "./fixture.mjs";
+import { simAndBrowser, angularRoutes } from "./fixture.mjs";
 import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
@@ -16,11 +16,8 @@ const P = ports(18200);
 const DIST = `${ROOT}tests/angular/dist/hub/browser`;
 const env = simAndBrowser(P, ["--www", DIST]);
 
-/** docs/angular/public/config.json's routes: /api/notes has no route of its own, it is under apiPrefixes ['/api']. */
-const config = (p, overrides = {}) => {
-  const base = chaosConfig(p, { cache: { storage: "none" }, ...overrides });
-  return { ...base, routes: base.routes.filter((r) => r.prefix !== "/api/notes") };
-};
+/** docs/angular/public/config.json's routes (the fixture's angularRoutes), no verdict cache. */
+const config = (p, overrides = {}) => chaosConfig(p, { cache: { storage: "none" }, ...overrides, routes: angularRoutes() });
 
 /** Opens the app and waits for the handbook list. */
 async function open(cfg) {

@@ -15,7 +15,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { ROOT, ports, startSim, launch, sleep } from "./harness.mjs";
+import { ROOT, ports, startSim, launch, sleep, apiRoutes } from "./harness.mjs";
 import { startCdn, TYPES } from "./cdn.mjs";
 import { buildSite } from "../../tools/build-site.mjs";
 import { replicaBench } from "./bench-replica.mjs";
@@ -49,12 +49,7 @@ const PAGE = `http://127.0.0.1:${P.page}/index.html`;
 const config = (extra = {}) => ({
   leader: LEADER,
   follower: FOLLOWER,
-  routes: [
-    { prefix: "/api/pages", critical: true },
-    { prefix: "/api/files", critical: true },
-    { prefix: "/api/hub", critical: false },
-    { prefix: "/api/notes", critical: false },
-  ],
+  routes: apiRoutes(),
   cache: { storage: "none" },
   ...extra,
 });

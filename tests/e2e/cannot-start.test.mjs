@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import { ROOT, ports, chaosConfig, serveConfig, startSim, launch } from "./harness.mjs";
+import { pageRoutes, angularRoutes } from "./fixture.mjs";
 
 const PAGE = ports(18560);
 const APP = ports(18570);
@@ -110,7 +111,7 @@ function assertCause(c, consoleText, label) {
 
 for (const c of CASES) {
   test(`landing page, leader up, ${c.name}: handbook, files and a note from the leader, nothing to the follower`, async () => {
-    const cfg = chaosConfig(PAGE, { routes: [...chaosConfig(PAGE).routes, { prefix: "/files", critical: true }] });
+    const cfg = chaosConfig(PAGE, { routes: pageRoutes() });
     const { context, page, consoleText, uncaught, before } = await open(env.page, PAGE, cfg, c);
     const want = c.direct ? "direct" : "leader";
     await page.waitForFunction((s) => document.body.dataset.state === s, want, { timeout: 10000 });
@@ -139,8 +140,7 @@ for (const c of CASES) {
 
 for (const c of CASES) {
   test(`Angular app, leader up, ${c.name}: handbook and a note from the leader, nothing to the follower`, async () => {
-    const base = chaosConfig(APP, { cache: { storage: "none" } });
-    const cfg = { ...base, routes: base.routes.filter((r) => r.prefix !== "/api/notes") };
+    const cfg = chaosConfig(APP, { cache: { storage: "none" }, routes: angularRoutes() });
     const { context, page, consoleText, uncaught, before } = await open(env.app, APP, cfg, c);
     const want = c.direct ? "direct" : "leader";
     await page.waitForFunction((s) => document.querySelector("#state")?.dataset.state === s, want, { timeout: 10000 });

@@ -53,6 +53,25 @@ export function launch(options = {}) {
   });
 }
 
+/**
+ * What every suite's config shares with www/config.json: its routes to the API, its files
+ * route and its writes and cache settings. Each call returns fresh objects.
+ * `files`: the files route's own bases, where a suite serves the files from elsewhere.
+ */
+export const apiRoutes = () => [
+  { prefix: "/api/pages", critical: true },
+  { prefix: "/api/files", critical: true },
+  { prefix: "/api/hub", critical: false },
+  { prefix: "/api/notes", critical: false },
+];
+export const pageRoutes = (files = {}) => [...apiRoutes(), { prefix: "/files", critical: true, ...files }];
+/** docs/angular/public/config.json's routes: /api/notes has no route of its own, it is under apiPrefixes ['/api']. */
+export const angularRoutes = () => apiRoutes().filter((r) => r.prefix !== "/api/notes");
+export const pageSettings = () => ({
+  writes: { idempotencyKey: "Idempotency-Key" },
+  cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+});
+
 /** The config the page gets instead of www/config.json: the test's ports, fast timers. */
 export function chaosConfig(p, overrides = {}) {
   return {
@@ -60,18 +79,12 @@ export function chaosConfig(p, overrides = {}) {
     follower: `http://127.0.0.1:${p.follower}`,
     health: { timeoutMs: 500, intervalMs: 1000, maxBackoffMs: 2000, expect: "\"status\":\"ok\"" },
     requestTimeoutMs: 1500,
-    routes: [
-      { prefix: "/api/pages", critical: true },
-      { prefix: "/api/files", critical: true },
-      { prefix: "/api/hub", critical: false },
-      { prefix: "/api/notes", critical: false },
-    ],
+    routes: apiRoutes(),
     // Flap damping at the shortest half-life: timers here run ~3× faster than the page's,
     // and the chaos timeline's faults 5–6 s apart are separate outages, not one flap (the
     // damping has its own tests; at 30 s, two of them would hold the page off the leader).
     hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
-    writes: { idempotencyKey: "Idempotency-Key" }, // as www/config.json
-    cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+    ...pageSettings(),
     ...overrides,
   };
 }

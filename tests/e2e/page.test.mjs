@@ -2,14 +2,14 @@
 // links on the leader's origin, the fatal screen, and file links that follow the verdict.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { simAndBrowser } from "./fixture.mjs";
+import { simAndBrowser, pageRoutes } from "./fixture.mjs";
 import { ports, chaosConfig, serveConfig } from "./harness.mjs";
 
 const P = ports(18520);
 const env = simAndBrowser(P);
 const LEADER = `http://127.0.0.1:${P.leader}`;
 const FOLLOWER = `http://127.0.0.1:${P.follower}`;
-const config = () => chaosConfig(P, { routes: [...chaosConfig(P).routes, { prefix: "/files", critical: true }] });
+const config = () => chaosConfig(P, { routes: pageRoutes() });
 
 async function open(cfg = config()) {
   const context = await env.browser.newContext();

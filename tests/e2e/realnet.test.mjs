@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { launch, sleep } from "./harness.mjs";
+import { pageRoutes, pageSettings } from "./fixture.mjs";
 import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, OPERATOR_TOKEN, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
 import { NET, IN_LEADER, lock, createNet, faults, leftovers } from "./realnet.mjs";
 import { startReplica } from "./aws.mjs";
@@ -24,18 +25,11 @@ const CONFIG = {
   follower: FOLLOWER_BASE,
   health: { timeoutMs: 1000, intervalMs: 1000, maxBackoffMs: 2000, expect: { status: "ok" } },
   requestTimeoutMs: 2500,
-  routes: [
-    { prefix: "/api/pages", critical: true },
-    { prefix: "/api/files", critical: true },
-    { prefix: "/api/hub", critical: false },
-    { prefix: "/api/notes", critical: false },
-    { prefix: "/files", critical: true, leader: STORE, follower: ORIGIN.bucket },
-  ],
+  routes: pageRoutes({ leader: STORE, follower: ORIGIN.bucket }),
   // Flap damping at its default half-life (30 s), as the page ships: a shorter one lets a
   // 30 s flap back onto the leader between suppressions (measured: 6 badge changes at 10 s).
   hysteresis: { successesToUp: 2 },
-  writes: { idempotencyKey: "Idempotency-Key" }, // as www/config.json
-  cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+  ...pageSettings(),
 };
 
 /**

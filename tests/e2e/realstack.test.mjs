@@ -8,6 +8,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import http from "node:http";
 import { createHash, randomUUID } from "node:crypto";
 import { launch, sleep } from "./harness.mjs";
+import { pageRoutes, pageSettings } from "./fixture.mjs";
 import {
   ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
 } from "./realstack.mjs";
@@ -23,18 +24,11 @@ function config(overrides = {}) {
     follower: FOLLOWER_BASE,
     health: { timeoutMs: 500, intervalMs: 1000, maxBackoffMs: 2000, expect: { status: "ok" } },
     requestTimeoutMs: 1500,
-    routes: [
-      { prefix: "/api/pages", critical: true },
-      { prefix: "/api/files", critical: true },
-      { prefix: "/api/hub", critical: false },
-      { prefix: "/api/notes", critical: false },
-      // The files themselves: the leader's store while it is up, the AWS bucket while not.
-      { prefix: "/files", critical: true, leader: ORIGIN.store, follower: ORIGIN.bucket },
-    ],
+    // The files themselves: the leader's store while it is up, the AWS bucket while not.
+    routes: pageRoutes({ leader: ORIGIN.store, follower: ORIGIN.bucket }),
     // Its faults come seconds apart and each is an outage of its own: damping at its shortest.
     hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
-    writes: { idempotencyKey: "Idempotency-Key" },
-    cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+    ...pageSettings(),
     ...overrides,
   };
 }
