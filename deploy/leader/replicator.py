@@ -311,9 +311,14 @@ class Replicator:
         root = files["dir"]
         seen = set()
         copied = 0
-        for dirpath, _, names in os.walk(root):
+        for dirpath, dirs, names in os.walk(root):
+            # What the store serves and no more (acme-files.conf, /api/files): no dotfiles or
+            # dot directories, no links (a link to /etc/passwd must not reach a bucket).
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
             for n in sorted(names):
                 full = os.path.join(dirpath, n)
+                if n.startswith(".") or os.path.islink(full) or not os.path.isfile(full):
+                    continue
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 key = files["prefix"] + rel
                 seen.add(key)

@@ -383,6 +383,9 @@ EOF
 sh "$r/aws/create.sh" >"$dir/aws.log" 2>&1 || { cat "$dir/aws.log"; fail "deploy/aws/create.sh"; }
 sed 's/^/  /' "$dir/aws.log"
 grep -q '^ExecStart=.*replicator.py ' "$r/leader/acme-hub-replicator.service" || fail "acme-hub-replicator.service runs no replicator.py"
+# moto is reached over plain http here, and it enforces the files bucket's TLS-only statement
+# (checked in step 5): AWS's endpoints are https, so on AWS the replicator meets no such wall.
+aws s3api delete-bucket-policy --bucket acme-hub-files
 cp "$root/www/config.json" "$dir/config.json"
 "$venv/bin/python" - "$r/leader/replicator.json" "$dir" <<'PY' || fail "replicator.json"
 import json, sys
@@ -427,6 +430,9 @@ until(lambda: (i := item("/api/files")) and i["body"]["B"] == leader("/api/files
 until(lambda: s3.list_objects_v2(Bucket="acme-hub-files", Prefix="files/").get("KeyCount"), "the file was not copied")
 head = s3.head_object(Bucket="acme-hub-files", Key="files/handbook.pdf")
 assert head["ContentDisposition"] == "attachment" and len(head["Metadata"]["sha256"]) == 64, head
+# Only what the store serves: not its dotfile, not its links (one to /etc/passwd).
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket="acme-hub-files", Prefix="files/")["Contents"]]
+assert keys == ["files/handbook.pdf"], keys
 # An operator's edit (the token from the app's environment), copied through the outbox.
 req = urllib.request.Request("http://127.0.0.1:18592/api/pages/2", method="PUT",
                              data=json.dumps({"title": "Expenses", "body": "Within 45 days now."}).encode(),
