@@ -5,6 +5,7 @@ app.py registers it: app.register_blueprint(pages.blueprint(_db, operator_only))
 A write and its outbox row are one transaction: a crash between the write and the
 replicator's copy loses nothing, since the replicator reads the outbox, not a signal.
 """
+import contextlib
 import time
 
 from flask import Blueprint, jsonify, request
@@ -57,6 +58,19 @@ def blueprint(open_db, operator_only):
             ready.append(True)
         return conn
 
+    @contextlib.contextmanager
+    def writing():
+        """One write transaction (BEGIN IMMEDIATE): committed whole, or rolled back."""
+        conn = db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+
     def announce(conn, now):
         conn.execute("INSERT INTO outbox (path, at) VALUES (?, ?)", (PAGES_PATH, now))
         conn.execute("DELETE FROM outbox WHERE at < ?", (now - OUTBOX_KEEP_SECONDS,))
@@ -92,9 +106,7 @@ def blueprint(open_db, operator_only):
             if len(value) > limit:
                 return _bad(field, f"{field} is longer than {limit} characters")
         now = time.time()
-        conn = db()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with writing() as conn:
             existed = conn.execute("SELECT 1 FROM pages WHERE id = ?", (page_id,)).fetchone() is not None
             conn.execute(
                 "INSERT INTO pages (id, title, body, updated) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
@@ -102,28 +114,16 @@ def blueprint(open_db, operator_only):
                 (page_id, page["title"], page["body"], now),
             )
             announce(conn, now)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
         return jsonify(servedBy="leader", page={"id": page_id, "title": page["title"], "body": page["body"]}), 200 if existed else 201
 
     @bp.delete(f"{PAGES_PATH}/<int:page_id>")
     @operator_only
     def delete_page(page_id):
         now = time.time()
-        conn = db()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with writing() as conn:
             gone = conn.execute("DELETE FROM pages WHERE id = ?", (page_id,)).rowcount
             if gone:
                 announce(conn, now)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
         if not gone:
             return jsonify(error=f"no page {page_id}", code="NO_SUCH_PAGE", field="id"), 404
         return "", 204

@@ -24,13 +24,7 @@ async fn the_cache_makes_the_next_start_instant_then_revalidates() {
     sleep(700).await;
     assert_eq!(state(&second), "emergency");
     second.stop();
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .remove_item(&key)
-        .unwrap();
+    forget(&key);
 }
 
 #[wasm_bindgen_test]

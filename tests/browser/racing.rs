@@ -234,11 +234,5 @@ async fn a_reload_into_a_blackout_escapes_at_the_confirmation_bound() {
     // RTT it would be raceAfterMs + health.timeoutMs (2.1 s).
     assert!(took < 1000.0, "{took} ms");
     after.stop();
-    web_sys::window()
-        .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .remove_item(&key)
-        .unwrap();
+    forget(&key);
 }

@@ -233,6 +233,17 @@ pub fn abortable() -> (JsValue, web_sys::AbortController) {
     (i, controller)
 }
 
+/// Removes `key` from the page's `localStorage` (a test's cached verdict).
+pub fn forget(key: &str) {
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item(key)
+        .unwrap();
+}
+
 pub fn state(p: &HealthProxy) -> String {
     // The getter hands JS a string value (JsValue), as JS sees it.
     p.state().as_string().unwrap_or_default()
