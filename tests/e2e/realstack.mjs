@@ -220,14 +220,21 @@ function closer(server) {
  * the page downloads from it: S3's GET of the object, stored headers and all. Gateway
  * behaviour kept: its CORS OPTIONS mock, and its own 403 for a method no resource defines,
  * with CORS added by gateway responses. `ports` overrides { follower, bucket }.
+ * `stats.paths` counts the reads of each path. `hang()` holds every API request unanswered
+ * (the follower's line stalls, as SIGSTOP does to the leader's processes); `resume()`
+ * answers the held ones and the rest, as a thawed process does its backlog. `delay(ms)`
+ * holds each API answer `ms` longer (0: none).
  */
-export async function startFollower(endpoint, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [] }, ports = PORTS) {
+export async function startFollower(endpoint, stats = { reads: 0, health: 0, writes: 0, preflightReads: 0, preflightWrites: 0, downloads: [], paths: {} }, ports = PORTS) {
   Object.assign(process.env, awsEnv(endpoint), { ALLOW_ORIGIN: ORIGIN.page, REPLICA_TABLE: "acme-hub-replica" });
   register("./lambda-runtime.mjs", import.meta.url); // the SDK the Lambda runtime ships
   const { handler: lambda } = await import(join(DEPLOY, "follower/lambda.mjs"));
   const cors = { "Access-Control-Allow-Origin": ORIGIN.page, Vary: "Origin" };
   const followerOrigin = `http://${HOST}:${ports.follower}`;
-  const api = createServer(async (req, res) => {
+  let held = null; // while hung: the requests waiting for resume()
+  let delayMs = 0; // delay(ms): every API answer that much later, a follower far away
+  const handle = async (req, res) => {
+    if (delayMs) await sleep(delayMs);
     const url = new URL(req.url, followerOrigin);
     const send = (status, headers, body) => { res.writeHead(status, headers); res.end(body); };
     if (!url.pathname.startsWith("/prod/")) return send(403, { ...cors, "Content-Type": "application/json" }, '{"message":"Forbidden"}');
@@ -243,12 +250,17 @@ export async function startFollower(endpoint, stats = { reads: 0, health: 0, wri
     }
     const path = url.pathname.slice("/prod".length);
     if (path === "/health") stats.health++;
-    else stats.reads++;
+    else {
+      stats.reads++;
+      const paths = (stats.paths ??= {});
+      paths[path] = (paths[path] ?? 0) + 1;
+    }
     const query = url.search ? Object.fromEntries(url.searchParams) : null;
     const r = await lambda({ httpMethod: req.method, path, headers: req.headers, queryStringParameters: query });
     const body = r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body;
     send(r.statusCode, r.headers, req.method === "HEAD" ? "" : body);
-  });
+  };
+  const api = createServer((req, res) => (held ? held.push([req, res]) : handle(req, res)));
   // The bucket's public GET under files/ (files-bucket-policy.json), as S3 answers it: the
   // object's stored Content-Type and Content-Disposition. moto's server tells services
   // apart by the request's signature, so the stand-in fetches the object signed.
@@ -275,7 +287,18 @@ export async function startFollower(endpoint, stats = { reads: 0, health: 0, wri
   await listen(bucket, ports.bucket);
   const stopApi = closer(api);
   const stopBucket = closer(bucket);
-  return { stats, stop: () => Promise.all([stopApi(), stopBucket()]) };
+  const resume = () => {
+    const waiting = held ?? [];
+    held = null;
+    for (const [req, res] of waiting) handle(req, res);
+  };
+  return {
+    stats,
+    hang: () => { held ??= []; },
+    delay: (ms) => { delayMs = ms; },
+    resume,
+    stop: () => { resume(); return Promise.all([stopApi(), stopBucket()]); },
+  };
 }
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
