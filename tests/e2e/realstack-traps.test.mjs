@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT, launch, sleep } from "./harness.mjs";
+import { pageRoutes, pageSettings } from "./fixture.mjs";
 import { ORIGIN, PORTS, FOLLOWER_BASE, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog } from "./realstack.mjs";
 import { startReplica } from "./aws.mjs";
 
@@ -24,16 +25,9 @@ function config(overrides = {}) {
     follower: FOLLOWER_BASE,
     health: { timeoutMs: TIMEOUT_MS, intervalMs: 1000, expect: { status: "ok" } },
     requestTimeoutMs: 1500,
-    routes: [
-      { prefix: "/api/pages", critical: true },
-      { prefix: "/api/files", critical: true },
-      { prefix: "/api/hub", critical: false },
-      { prefix: "/api/notes", critical: false },
-      { prefix: "/files", critical: true, leader: ORIGIN.store, follower: ORIGIN.bucket },
-    ],
+    routes: pageRoutes({ leader: ORIGIN.store, follower: ORIGIN.bucket }),
     hysteresis: { successesToUp: 2, halfLifeMs: 1000 },
-    writes: { idempotencyKey: "Idempotency-Key" },
-    cache: { storage: "local", key: "acme-hub-verdict", ttlMs: 30000 },
+    ...pageSettings(),
     ...overrides,
   };
 }
