@@ -53,12 +53,18 @@ done <"$r/leader/requirements.txt"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/privkey.pem" \
   -out "$dir/fullchain.pem" -days 2 -subj /CN=hub.example.com -addext "subjectAltName=DNS:hub.example.com,DNS:files.hub.example.com" >/dev/null 2>&1
 mkdir -p "$dir/conf.d" "$dir/tmp" "$dir/files"
+# The three site files with the placeholders filled: render LISTEN LISTEN_HTTP GUNICORN_ADDR INTO_DIR.
+render_sites() {
+  for f in acme-hub.conf acme-files.conf acme-default.conf; do
+    sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
+      -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e "s#{{LISTEN}}#$1#g" -e "s#{{LISTEN_HTTP}}#$2#g" \
+      -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
+      -e "s#{{GUNICORN_ADDR}}#$3#g" -e "s#{{FILES_DIR}}#$dir/files#g" \
+      "$r/leader/$f" >"$4/$f"
+  done
+}
+render_sites "443 ssl" 80 127.0.0.1:8000 "$dir/conf.d"
 for f in acme-hub.conf acme-files.conf acme-default.conf; do
-  sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
-    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#443 ssl#g' -e 's#{{LISTEN_HTTP}}#80#g' \
-    -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
-    -e 's#{{GUNICORN_ADDR}}#127.0.0.1:8000#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
-    "$r/leader/$f" >"$dir/conf.d/$f"
   if grep -nE '\{\{[A-Z_]+\}\}' "$dir/conf.d/$f"; then fail "$f: a placeholder docs/deploying.md's table does not list"; fi
 done
 # Debian's nginx.conf in miniature: the site files are included inside http { }.
@@ -121,13 +127,7 @@ mkdir -p "$dir/live/conf.d" "$dir/live/tmp"
 ln -s /etc/passwd "$dir/files/passwd"
 ln -s /nonexistent "$dir/files/broken"
 echo "SECRET=1" >"$dir/files/.env"
-for f in acme-hub.conf acme-files.conf acme-default.conf; do
-  sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
-    -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e 's#{{LISTEN}}#127.0.0.1:18593 ssl#g' -e 's#{{LISTEN_HTTP}}#127.0.0.1:18594#g' \
-    -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
-    -e 's#{{GUNICORN_ADDR}}#127.0.0.1:18592#g' -e "s#{{FILES_DIR}}#$dir/files#g" \
-    "$r/leader/$f" >"$dir/live/conf.d/$f"
-done
+render_sites "127.0.0.1:18593 ssl" 127.0.0.1:18594 127.0.0.1:18592 "$dir/live/conf.d"
 sed -e "s#$dir/conf.d#$dir/live/conf.d#" -e "s#$dir/tmp#$dir/live/tmp#g" -e "s#^pid .*#pid $dir/live/nginx.pid;#" "$dir/nginx.conf" >"$dir/live/nginx.conf"
 chmod 755 "$dir" "$dir/files"; chmod 644 "$dir/files/handbook.pdf" "$dir/files/.env"
 "$nginx" -p "$dir/live" -c "$dir/live/nginx.conf" -e "$dir/live/error.log" -g 'daemon off;' &
