@@ -10,10 +10,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, launch, sleep } from "./harness.mjs";
+import { ROOT, sleep } from "./harness.mjs";
 import { pageRoutes, pageSettings } from "./fixture.mjs";
-import { ORIGIN, PORTS, FOLLOWER_BASE, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog } from "./realstack.mjs";
-import { startReplica } from "./aws.mjs";
+import { ORIGIN, FOLLOWER_BASE, startStack, stopStack, startNginx, startPage, accessLog, notesLog } from "./realstack.mjs";
 
 const s = {}; // the running stack: stack (temp dir), app, nginx, replica, follower, page, browser
 const TIMEOUT_MS = 500; // health.timeoutMs; the follower probe's deadline is the same (engine/probe.rs)
@@ -32,24 +31,9 @@ function config(overrides = {}) {
   };
 }
 
-before(async () => {
-  s.stack = await prepare();
-  s.app = await startApp(s.stack);
-  s.nginx = await startNginx(s.stack);
-  s.replica = await startReplica(s.stack, config(), { motoPort: PORTS.aws, leader: `${ORIGIN.app}` });
-  s.follower = await startFollower(s.replica.endpoint);
-  s.browser = await launch();
-});
+before(() => startStack(s, config()));
 
-after(async () => {
-  await s.browser?.close();
-  await s.page?.stop();
-  await s.follower?.stop();
-  await s.replica?.stop();
-  await s.nginx?.stop();
-  await s.app?.stop();
-  await s.stack?.remove();
-});
+after(() => stopStack(s));
 
 /** A fresh browser context on the landing page; `console` collects the console's warnings. */
 async function openPage(cfg = config()) {

@@ -13,9 +13,9 @@ import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/pr
 import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
-import { ROOT, sleep } from "./harness.mjs";
+import { ROOT, launch, sleep } from "./harness.mjs";
 import { buildSite } from "../../tools/build-site.mjs";
-import { awsEnv } from "./aws.mjs";
+import { awsEnv, startReplica } from "./aws.mjs";
 
 const HOST = "127.0.0.1";
 export const PORTS = { page: 18500, leader: 18501, store: 18502, app: 18503, follower: 18510, bucket: 18511, aws: 18512 };
@@ -359,4 +359,26 @@ export async function notesLog(stack) {
   const py = "import json, sqlite3, sys\ndb = sqlite3.connect(sys.argv[1], timeout=10)\n"
     + "print(json.dumps([{'id': i, 'text': t, 'clientId': c, 'at': a} for i, t, c, a in db.execute('SELECT id, text, client_id, at FROM notes ORDER BY id')]))";
   return JSON.parse(await python(py, stack.dataDb));
+}
+
+/** A suite's whole stack into `s`: the leader (gunicorn, NGINX), the follower's data (the
+ * replicator's copy in moto's DynamoDB and S3), the follower, a browser. */
+export async function startStack(s, config) {
+  s.stack = await prepare();
+  s.app = await startApp(s.stack);
+  s.nginx = await startNginx(s.stack);
+  s.replica = await startReplica(s.stack, config, { motoPort: PORTS.aws, leader: `${ORIGIN.app}` });
+  s.follower = await startFollower(s.replica.endpoint);
+  s.browser = await launch();
+}
+
+/** Stops what startStack (and a test's page) started, in reverse order. */
+export async function stopStack(s) {
+  await s.browser?.close();
+  await s.page?.stop();
+  await s.follower?.stop();
+  await s.replica?.stop();
+  await s.nginx?.stop();
+  await s.app?.stop();
+  await s.stack?.remove();
 }

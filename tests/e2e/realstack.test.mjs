@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import { readFile, readdir, stat } from "node:fs/promises";
 import http from "node:http";
 import { createHash, randomUUID } from "node:crypto";
-import { launch, sleep } from "./harness.mjs";
+import { sleep } from "./harness.mjs";
 import { pageRoutes, pageSettings } from "./fixture.mjs";
 import {
-  ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, prepare, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
+  ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, startStack, stopStack, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
 } from "./realstack.mjs";
-import { startReplica } from "./aws.mjs";
 
 const DETECT_BOUND_MS = 6000;
 const s = {}; // the running stack: stack (temp dir), app, nginx, follower, page, browser
@@ -33,25 +32,9 @@ function config(overrides = {}) {
   };
 }
 
-before(async () => {
-  s.stack = await prepare();
-  s.app = await startApp(s.stack);
-  s.nginx = await startNginx(s.stack);
-  // The follower's data: the replicator's copy of the leader, in moto's DynamoDB and S3.
-  s.replica = await startReplica(s.stack, config(), { motoPort: PORTS.aws, leader: `${ORIGIN.app}` });
-  s.follower = await startFollower(s.replica.endpoint);
-  s.browser = await launch();
-});
+before(() => startStack(s, config()));
 
-after(async () => {
-  await s.browser?.close();
-  await s.page?.stop();
-  await s.follower?.stop();
-  await s.replica?.stop();
-  await s.nginx?.stop();
-  await s.app?.stop();
-  await s.stack?.remove();
-});
+after(() => stopStack(s));
 
 /** When the leader answered the replica's copy of `path` (its item in moto's DynamoDB), in ms. */
 async function answeredAt(path) {
