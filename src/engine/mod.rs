@@ -179,14 +179,11 @@ impl Engine {
     }
 
     /// Spec §2: whether a request made now waits for a probe round's verdict (the one in
-    /// flight, or a new one at most once a second) before it is routed: in `offline` from
-    /// probes while the browser says it is online. The browser's own `offline` is taken
-    /// as it is.
-    pub(crate) fn rechecks_offline(&self) -> bool {
-        let cut = self.inner.machine.borrow().offline_cut();
-        let Some(cut) = cut else {
-            return false;
-        };
+    /// flight, or a new one at most once a second) before it is routed, and how many ms it
+    /// waits before that round may start: in `offline` from probes while the browser says
+    /// it is online. The browser's own `offline` is taken as it is (`None`).
+    pub(crate) fn rechecks_offline(&self, asked_at: f64) -> Option<f64> {
+        let cut = self.inner.machine.borrow().offline_cut()?;
         let cut = if wake::is_offline() {
             Cut::Browser
         } else {
@@ -194,7 +191,11 @@ impl Engine {
         };
         let in_flight = self.inner.round.borrow().is_some();
         let last = self.snapshot().checked_at;
-        offline::recheck(cut, in_flight, last, env::now_ms()) != Recheck::Refuse
+        match offline::recheck(cut, in_flight, last, env::now_ms(), asked_at) {
+            Recheck::Refuse => None,
+            Recheck::Join | Recheck::Probe => Some(0.0),
+            Recheck::Wait(ms) => Some(ms),
+        }
     }
 
     /// A write got an answer (issue 33's hint counts lost writes in a row).

@@ -100,12 +100,19 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<JsValue, Failu
     if r.plan.read {
         engine.read_made();
     }
-    let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
     // Spec §2: an `offline` from probes is looked at again (a round of this instance's
-    // own) before it refuses anything. One await site for both waits: each costs code.
-    let recheck = engine.rechecks_offline();
-    if start == Start::AwaitVerdict || recheck {
-        let via = if recheck {
+    // own) before it refuses anything: within a second of the last round, once the next
+    // may start (looked at again then: another request or tab may have started it).
+    let asked_at = env::now_ms();
+    let mut recheck = engine.rechecks_offline(asked_at);
+    while let Some(wait_ms) = recheck.filter(|ms| *ms > 0.0) {
+        Sleep::new(wait_ms.ceil() as u32).await;
+        recheck = engine.rechecks_offline(asked_at);
+    }
+    let mut start = policy::start(engine.state(), r.plan.read, r.plan.critical);
+    // One await site for both waits: each costs code.
+    if start == Start::AwaitVerdict || recheck.is_some() {
+        let via = if recheck.is_some() {
             Via::Round(Source::Request)
         } else {
             Via::Tabs
