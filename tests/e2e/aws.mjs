@@ -7,8 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, sleep } from "./harness.mjs";
-import { waitPort } from "./realstack.mjs";
+import { ROOT, sleep, waitPort } from "./harness.mjs";
 
 const HOST = "127.0.0.1";
 export const VENV = process.env.REALSTACK_VENV ?? `${ROOT}target/venv`;

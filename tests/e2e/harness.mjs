@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: starts hub-sim on its own ports, launches the system
 // Chromium through playwright-core, and talks to the simulator's control API.
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { readFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
 
@@ -102,3 +103,26 @@ export async function siteFile(urlPath) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until something accepts TCP connections on `port` (or stops accepting, with `open = false`),
+ * at `where.host`, tried from the host `where.exec` runs on (bash's /dev/tcp) when given.
+ */
+export async function waitPort(port, open = true, ms = 15000, where = {}) {
+  const { host = "127.0.0.1", exec = [] } = where;
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = exec.length ? await new Promise((resolve) => {
+      const probe = spawn(exec[0], [...exec.slice(1), "timeout", "1", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`], { stdio: "ignore" });
+      probe.once("exit", (code) => resolve(code === 0));
+      probe.once("error", () => resolve(false));
+    }) : await new Promise((resolve) => {
+      const s = connect(port, host);
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+      s.setTimeout(300, () => { s.destroy(); resolve(true); }); // a frozen listener still accepts
+    });
+    if (ok === open) return;
+    await sleep(50);
+  }
+  throw new Error(`port ${port} did not ${open ? "open" : "close"} within ${ms} ms`);
+}

@@ -7,13 +7,12 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createServer } from "node:http";
-import { connect } from "node:net";
 import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
 import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
-import { ROOT, launch, sleep } from "./harness.mjs";
+import { ROOT, launch, sleep, waitPort } from "./harness.mjs";
 import { buildSite } from "../../tools/build-site.mjs";
 import { awsEnv, startReplica } from "./aws.mjs";
 
@@ -127,30 +126,6 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   const built = buildSite({ out: join(dir, "site") });
   return { dir, host, exec, site: { dir: built.out, hashed: new Set(Object.values(built.hashed).map((n) => `/pkg/${n}`)) },
     dataDb: join(dir, "hub.sqlite3"), accessLog: join(dir, "access.log"), remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/**
- * Waits until something accepts TCP connections on `port` (or stops accepting, with `open = false`),
- * at `where.host`, tried from the host `where.exec` runs on (bash's /dev/tcp) when given.
- */
-export async function waitPort(port, open = true, ms = 15000, where = {}) {
-  const { host = HOST, exec = [] } = where;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = exec.length ? await new Promise((resolve) => {
-      const probe = spawn(exec[0], [...exec.slice(1), "timeout", "1", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`], { stdio: "ignore" });
-      probe.once("exit", (code) => resolve(code === 0));
-      probe.once("error", () => resolve(false));
-    }) : await new Promise((resolve) => {
-      const s = connect(port, host);
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => resolve(false));
-      s.setTimeout(300, () => { s.destroy(); resolve(true); }); // a frozen listener still accepts
-    });
-    if (ok === open) return;
-    await sleep(50);
-  }
-  throw new Error(`port ${port} did not ${open ? "open" : "close"} within ${ms} ms`);
 }
 
 /**
