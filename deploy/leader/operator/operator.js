@@ -224,11 +224,11 @@ function el(name, attrs = {}, text = null, ns = null) {
   return e;
 }
 
-/** A round top for the y axis: 1, 2, 5 × 10^k. */
+/** A round top for the y axis whose half is round too: 1, 2, 4, 6 × 10^k. */
 function niceMax(x) {
   if (x <= 1) return 1;
   const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  for (const m of [1, 2, 4, 6, 10]) if (m * p >= x) return m * p;
   return 10 * p;
 }
 
@@ -256,7 +256,9 @@ function drawChart(reports, from, to, sampled) {
   const x = (ms) => left + ((ms - start) / (values.length * MINUTE)) * plotW;
   for (; t <= start + values.length * MINUTE; t += step * MINUTE) {
     svg.append(el("line", { x1: x(t), x2: x(t), y1: pt + plotH, y2: pt + plotH + 4, class: "axis" }, null, SVG));
-    svg.append(el("text", { x: x(t), y: h - 6, "text-anchor": "middle" }, fmt.format(t), SVG));
+    // A label at either end stays inside the drawing.
+    const anchor = x(t) - left < 24 ? "start" : w - right - x(t) < 24 ? "end" : "middle";
+    svg.append(el("text", { x: x(t), y: h - 6, "text-anchor": anchor }, fmt.format(t), SVG));
   }
   const barW = plotW / shown.length;
   shown.forEach((v, i) => {
@@ -316,9 +318,9 @@ function drawEpisodes(reports) {
   for (const r of newest) {
     const tr = el("tr", { "data-id": r.id });
     tr.append(
-      el("td", {}, fullTime.format(r.startedAt)),
+      el("td", { class: "when" }, fullTime.format(r.startedAt)),
       el("td", { class: "num", "data-ms": r.durationMs }, durationText(r.durationMs)),
-      el("td", {}, causeText(r)),
+      el("td", { class: "causes" }, causeText(r)),
       el("td", { class: "num" }, num(r.followerReads)),
       el("td", { class: "num" }, num(r.leaderUnavailable)),
       el("td", { class: "num" }, num(r.outcomeUnknown)),
