@@ -60,8 +60,8 @@ step "end-to-end in headless Chromium: the landing page (chaos timeline, tabs, o
 cargo build --quiet --release -p hub-sim
 (cd tests/e2e && node --test --test-concurrency=1 chaos.test.mjs tabs.test.mjs prober.test.mjs wake.test.mjs angular.test.mjs cannot-start.test.mjs)
 
-step "end-to-end: the landing page's own rules, the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3; issue 33's traps), and the replica (replicator, fault proxy, moto's DynamoDB and S3)"
-(cd tests/e2e && node --test --test-concurrency=1 page.test.mjs reads.test.mjs lighthouse.test.mjs realstack.test.mjs realstack-traps.test.mjs replica.test.mjs)
+step "end-to-end: the landing page's own rules, the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3; issue 33's traps), the replica (replicator, fault proxy, moto's DynamoDB and S3) and the operator's page of outage reports"
+(cd tests/e2e && node --test --test-concurrency=1 page.test.mjs reads.test.mjs lighthouse.test.mjs realstack.test.mjs realstack-traps.test.mjs replica.test.mjs operator.test.mjs)
 
 step "end-to-end on a real network: the leader in a network namespace of its own, the line cut by the kernel (blackout, flapping, far, loss, link down)"
 cargo build --quiet --release -p delayq

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import pages
+import reports
 
 app = Flask(__name__)
 # Debug mode pretty-prints, shows tracebacks and lets exceptions through: never here.
@@ -84,7 +85,9 @@ def operator_only(view):
     def wrapper(*args, **kwargs):
         sent = request.headers.get("Authorization", "").encode()
         if not OPERATOR_TOKEN or not hmac.compare_digest(sent, f"Bearer {OPERATOR_TOKEN}".encode()):
-            return jsonify(error="operator token required"), 401
+            resp = jsonify(error="operator token required: Authorization: Bearer <token>", code="UNAUTHORIZED", field="Authorization")
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp, 401
         return view(*args, **kwargs)
 
     return wrapper
@@ -125,16 +128,26 @@ def purge_keys():
         db.close()
 
 
+def purge_reports():
+    """Drops the outage reports older than reports.KEEP_DAYS (by the index on their arrival)."""
+    db = _db()
+    try:
+        reports.purge(db)
+    finally:
+        db.close()
+
+
 def _purger():
     while True:
-        try:
-            purge_keys()
-        except sqlite3.Error as e:  # busy past the timeout: the next round does it
-            log.warning("idempotency purge failed: %s", e)
+        for purge in (purge_keys, purge_reports):
+            try:
+                purge()
+            except sqlite3.Error as e:  # busy past the timeout: the next round does it
+                log.warning("%s failed: %s", purge.__name__, e)
         time.sleep(PURGE_EVERY_SECONDS)
 
 
-threading.Thread(target=_purger, name="idempotency-purge", daemon=True).start()
+threading.Thread(target=_purger, name="purge", daemon=True).start()
 
 
 def idempotent(view):
@@ -235,6 +248,8 @@ def health():
 
 # The handbook: GET /api/pages, the operator's PUT/DELETE /api/pages/<id>, and the outbox.
 app.register_blueprint(pages.blueprint(_db, operator_only))
+# What visitors saw: POST /api/reports from the browsers, the operator's GET (reports.py).
+app.register_blueprint(reports.blueprint(_db, operator_only, idempotent, write))
 
 
 @app.get("/api/files")

@@ -35,7 +35,8 @@ wait_port() {
 
 r=$root/deploy
 for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
-  leader/pages.py leader/replicator.py leader/replicator.json leader/acme-hub-replicator.service \
+  leader/pages.py leader/reports.py leader/operator/index.html leader/operator/operator.js leader/operator/operator.css \
+  leader/replicator.py leader/replicator.json leader/acme-hub-replicator.service \
   aws/create.sh aws/table.json aws/replicator-policy.json aws/lambda-policy.json \
   follower/lambda.mjs follower/setup.sh follower/openapi.json follower/waf-web-acl.json follower/budget.json follower/files-bucket-policy.json \
   site/upload.sh site/cloudfront-headers.json site/customHttp.yml site/private-bucket.sh site/page-bucket-policy.json angular/upload.sh; do
@@ -59,7 +60,7 @@ render_sites() {
     sed -e 's#{{PAGE_ORIGIN}}#https://www.example.com#g' -e 's#{{API_HOST}}#hub.example.com#g' \
       -e 's#{{FILES_HOST}}#files.hub.example.com#g' -e "s#{{LISTEN}}#$1#g" -e "s#{{LISTEN_HTTP}}#$2#g" \
       -e "s#{{TLS_CERT}}#$dir/fullchain.pem#g" -e "s#{{TLS_KEY}}#$dir/privkey.pem#g" \
-      -e "s#{{GUNICORN_ADDR}}#$3#g" -e "s#{{FILES_DIR}}#$dir/files#g" \
+      -e "s#{{GUNICORN_ADDR}}#$3#g" -e "s#{{FILES_DIR}}#$dir/files#g" -e "s#{{OPERATOR_DIR}}#$dir/operator#g" \
       "$r/leader/$f" >"$4/$f"
   done
 }
@@ -127,9 +128,10 @@ mkdir -p "$dir/live/conf.d" "$dir/live/tmp"
 ln -s /etc/passwd "$dir/files/passwd"
 ln -s /nonexistent "$dir/files/broken"
 echo "SECRET=1" >"$dir/files/.env"
+cp -r "$r/leader/operator" "$dir/operator"  # where docs/deploying.md puts it: {{OPERATOR_DIR}}
 render_sites "127.0.0.1:18593 ssl" 127.0.0.1:18594 127.0.0.1:18592 "$dir/live/conf.d"
 sed -e "s#$dir/conf.d#$dir/live/conf.d#" -e "s#$dir/tmp#$dir/live/tmp#g" -e "s#^pid .*#pid $dir/live/nginx.pid;#" "$dir/nginx.conf" >"$dir/live/nginx.conf"
-chmod 755 "$dir" "$dir/files"; chmod 644 "$dir/files/handbook.pdf" "$dir/files/.env"
+chmod 755 "$dir" "$dir/files" "$dir/operator"; chmod 644 "$dir/files/handbook.pdf" "$dir/files/.env" "$dir/operator"/*
 "$nginx" -p "$dir/live" -c "$dir/live/nginx.conf" -e "$dir/live/error.log" -g 'daemon off;' &
 pids+=($!)
 wait_port 18593
@@ -176,6 +178,77 @@ for path in / /index.html /files/.env /files/passwd /files/broken /files/; do
 done
 curl_ "${files[@]}" -X POST -d x https://files.hub.example.com:18593/files/handbook.pdf
 [ "$(status)" = 403 ] || fail "POST to the files store: $(status)"
+# Outage reports (spec §11) through NGINX: the page's origin gets CORS, a body over 4 KB is 413
+# as JSON, a burst of 50 from one address passes and the rest is 429 as JSON with CORS; the
+# operator's read needs the token and has a limit of its own.
+"$venv/bin/python" - "$dir" <<'EOF' || fail "/api/reports through NGINX"
+import json, subprocess, sys, time, uuid
+d = sys.argv[1]
+def curl(*args, body=None):
+    cmd = ["curl", "-sS", "-o", f"{d}/body", "-D", f"{d}/headers", "--max-time", "5", "--cacert", f"{d}/fullchain.pem",
+           "--resolve", "hub.example.com:18593:127.0.0.1", *args]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data-binary", body]
+    subprocess.run(cmd, check=True)
+    lines = open(f"{d}/headers").read().splitlines()
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    return int(lines[0].split()[1]), headers, open(f"{d}/body", "rb").read()
+def report():
+    now = int(time.time() * 1000)
+    return json.dumps({"id": str(uuid.uuid4()), "startedAt": now - 90_000, "durationMs": 60_000,
+                       "probes": {"timeout": 2, "network": 0, "status": [[502, 3]], "body": 0}, "followerReads": 5,
+                       "leaderUnavailable": 1, "outcomeUnknown": 0, "followerRequests": 12, "rttMs": 20, "version": "0.1.0", "sampleRate": 1})
+url = "https://hub.example.com:18593/api/reports"
+origin = ["-H", "Origin: https://www.example.com"]
+status, headers, body = curl(*origin, "-H", "Idempotency-Key: 0b5e8ae8-3a61-4c27-9f3f-1e1f5a7f9c1d", url, body=report())
+assert status == 201 and headers.get("access-control-allow-origin") == "https://www.example.com", (status, headers, body)
+assert "content-security-policy" not in headers, "a CSP on an API answer"
+status, headers, body = curl(*origin, url, body=json.dumps({"id": str(uuid.uuid4()), "version": "x" * 5000}))
+assert status == 413 and json.loads(body)["code"] == "REQUEST_ENTITY_TOO_LARGE" and headers.get("access-control-allow-origin"), (status, headers, body)
+statuses = []
+t0 = time.monotonic()
+for _ in range(60):
+    status, headers, body = curl(*origin, url, body=report())
+    statuses.append(status)
+    if status == 429:
+        assert json.loads(body)["code"] == "TOO_MANY_REQUESTS" and headers.get("access-control-allow-origin") == "https://www.example.com", (headers, body)
+# The burst lets 51 through at once; the first report took one (the 413 is refused before
+# limit_req counts it): 50 pass, and one more for each 6 s (10 a minute) the loop took.
+leaked = int((time.monotonic() - t0) / 6) + 1
+assert statuses[:50] == [201] * 50 and statuses.count(201) <= 50 + leaked and set(statuses) == {201, 429}, statuses
+status, headers, body = curl(url)
+assert status == 401 and json.loads(body)["field"] == "Authorization", (status, body)
+status, headers, body = curl("-H", "Authorization: Bearer deploy-check-token", url)
+listed = json.loads(body)["reports"]
+assert status == 200 and headers.get("cache-control") == "no-store" and len(listed) == statuses.count(201) + 1, (status, headers, len(listed))
+# Reads: 21 at once (the two GETs above took two), then 2 a second.
+t0 = time.monotonic()
+reads = [curl("-H", "Authorization: Bearer deploy-check-token", url + "?limit=1")[0] for _ in range(30)]
+leaked = int((time.monotonic() - t0) * 2) + 2
+assert reads[:19] == [200] * 19 and reads.count(200) <= 19 + leaked and reads.count(429) >= 1, reads
+print(f"[deploy-check] /api/reports through NGINX: 201 with CORS for the page, 413 JSON over 4 KB; 60 more at once from one address:"
+      f" {statuses.count(201)} stored, {statuses.count(429)} refused 429 (JSON, CORS); the operator's GET: 401 without the token,"
+      f" {len(listed)} reports with it; 30 reads at once: {reads.count(429)} refused 429")
+EOF
+# The operator's page: static, under /operator/ only, with its strict CSP (no inline script),
+# never framed, revalidated on each visit; GET and HEAD only.
+curl_ "${api[@]}" https://hub.example.com:18593/operator/
+[ "$(status)" = 200 ] && grep -q '<script type="module" src="operator.js"></script>' "$dir/body" || fail "/operator/: $(status)"
+csp="default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+[ "$(header Content-Security-Policy)" = "$csp" ] || fail "/operator/ CSP: $(header Content-Security-Policy)"
+[ "$(header X-Frame-Options)" = DENY ] && [ "$(header Cache-Control)" = no-cache ] || fail "/operator/: X-Frame-Options $(header X-Frame-Options), Cache-Control $(header Cache-Control)"
+[ "$(header Strict-Transport-Security)" = "max-age=63072000; includeSubDomains" ] && [ "$(header X-Content-Type-Options)" = nosniff ] || fail "/operator/: no HSTS or nosniff"
+if grep -qiE '<script>|<script [^>]*>[^<]|javascript:| on[a-z]+=|style=' "$dir/body"; then fail "/operator/ has inline script or style"; fi
+curl_ "${api[@]}" https://hub.example.com:18593/operator/operator.js
+case "$(status) $(header Content-Type)" in "200 application/javascript"*|"200 text/javascript"*) ;; *) fail "operator.js: $(status) $(header Content-Type)" ;; esac
+curl_ "${api[@]}" https://hub.example.com:18593/operator
+[ "$(status)" = 301 ] && [ "$(header Location)" = "https://hub.example.com:18593/operator/" ] || fail "/operator: $(status) $(header Location)"
+curl_ "${api[@]}" -X POST -d x https://hub.example.com:18593/operator/
+[ "$(status)" = 403 ] || fail "POST /operator/: $(status)"
+curl_ "${api[@]}" https://hub.example.com:18593/health
+[ -z "$(header Content-Security-Policy)" ] && [ -z "$(header X-Frame-Options)" ] || fail "/health got the operator page's headers"
+say "the operator's page at /operator/: its files, a strict CSP (no inline script or style), DENY framing, no-cache; GET only; /health without them"
+
 say "NGINX running the three files: TLS 1.2/1.3 with the intermediate suites, HSTS, nosniff, no version, port 80 redirected, unknown hosts refused (no answer over HTTP, no handshake over TLS), 413 as JSON; the store serves /files/ only, no dotfiles, no links"
 
 # 3. The site, uploaded with deploy/site/upload.sh: the real aws CLI, a local S3 API.

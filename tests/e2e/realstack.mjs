@@ -8,7 +8,7 @@ import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { chmod, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
+import { chmod, cp, mkdtemp, mkdir, readFile, writeFile, rm, stat } from "node:fs/promises";
 import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
@@ -110,12 +110,15 @@ export async function prepare({ host = HOST, exec = [], ...addr } = {}) {
   for (const d of ["files", "tmp", "conf.d"]) await mkdir(join(dir, d), { recursive: true });
   // The AWS copy of the files is the replicator's (aws.mjs startReplica).
   for (const [name, bytes] of Object.entries(FILES)) await writeFile(join(dir, "files", name), bytes);
+  // The operator's page, copied where NGINX's workers can read it (as an operator copies deploy/leader/operator/).
+  await cp(join(DEPLOY, "leader", "operator"), join(dir, "operator"), { recursive: true });
   // The recipe's TLS lines stay in: NGINX loads the certificate, the suite listens without ssl.
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-days", "2", "-subj", "/CN=hub.example.com"], { stdio: "ignore" });
   // API_HOST: NGINX passes its own server name to Flask as Host, and the hub links are built from it.
   const site = { PAGE_ORIGIN: a.pageOrigin, API_HOST: host, FILES_HOST: "files.hub.example.com",
-    TLS_CERT: join(dir, "tls.crt"), TLS_KEY: join(dir, "tls.key"), GUNICORN_ADDR: a.appAddr, FILES_DIR: join(dir, "files") };
+    TLS_CERT: join(dir, "tls.crt"), TLS_KEY: join(dir, "tls.key"), GUNICORN_ADDR: a.appAddr, FILES_DIR: join(dir, "files"),
+    OPERATOR_DIR: join(dir, "operator") };
   for (const [name, listen] of [["acme-hub.conf", a.leaderAddr], ["acme-files.conf", a.storeAddr]]) {
     const text = await readFile(join(DEPLOY, "leader", name), "utf8");
     await writeFile(join(dir, "conf.d", name), render(text, { ...site, LISTEN: listen }, name));
