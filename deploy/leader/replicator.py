@@ -8,7 +8,9 @@ critical route of the page's config.json (refused at start otherwise), and the t
 files route (the route with its own bases). When: at once after the app's outbox names a
 path (a row written in the same SQLite transaction as the write), and every sweep. What it
 remembers, in its own SQLite file: the hash and version of each last copy (an unchanged
-sweep sends nothing to AWS), the outbox cursor and the paths still to copy.
+sweep sends nothing to AWS), the outbox cursor, the paths still to copy and when it last
+swept. A restart is not a sweep: what the app changed while the replicator was down is in
+the outbox past the cursor, and the sweep keeps its schedule.
 Where AWS is comes from AWS's own settings only (AWS_REGION, credentials, AWS_ENDPOINT_URL).
 """
 import hashlib
@@ -154,6 +156,7 @@ class State:
             "CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY);"
             "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
             "CREATE TABLE IF NOT EXISTS filehash (name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, hash TEXT);"
+            "CREATE TABLE IF NOT EXISTS sweep (id INTEGER PRIMARY KEY CHECK (id = 1), ended REAL NOT NULL, ok INTEGER NOT NULL);"
         )
 
     def copy(self, key):
@@ -187,6 +190,15 @@ class State:
     def done(self, path):
         self.db.execute("DELETE FROM pending WHERE path = ?", (path,))
 
+    def swept(self, ok):
+        self.db.execute("INSERT INTO sweep (id, ended, ok) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE"
+                        " SET ended = excluded.ended, ok = excluded.ok", (time.time(), int(ok)))
+
+    def last_sweep(self):
+        """(when the last sweep ended, wall clock; whether AWS took every change), or None."""
+        row = self.db.execute("SELECT ended, ok FROM sweep WHERE id = 1").fetchone()
+        return (row[0], bool(row[1])) if row else None
+
 
 class Replicator:
     def __init__(self, settings):
@@ -195,7 +207,7 @@ class Replicator:
         # botocore's own retries (standard mode: throttling, 5xx, timeouts, with jittered
         # backoff), under our loop, which keeps a path pending until it is copied.
         cfg = Config(
-            retries={"mode": "standard", "max_attempts": int(settings.get("awsAttempts", 4))},
+            retries={"mode": "standard", "total_max_attempts": int(settings.get("awsAttempts", 4))},
             connect_timeout=float(settings.get("awsConnectTimeout", 2)),
             read_timeout=float(settings.get("awsReadTimeout", 3)),
             s3={"addressing_style": "path"} if os.environ.get("AWS_ENDPOINT_URL") else None,
@@ -206,6 +218,7 @@ class Replicator:
         self.retry_at = {}  # path -> (when, attempts): backoff per failing path
         self.stopping = False
         self.last_version = 0
+        self.first_poll = True
 
     # -- versions ---------------------------------------------------------------------
 
@@ -393,6 +406,24 @@ class Replicator:
         log.info("sweep: %d changed, %.2f s", changed + copied, time.monotonic() - t0)
         return True
 
+    def sweep_interval(self, ok):
+        # A sweep AWS cut short is tried again sooner: what changed meanwhile is copied
+        # within one sweep of the link's return.
+        every = float(self.s["sweepSeconds"])
+        return every if ok else min(every, RETRY_SWEEP_SECONDS)
+
+    def first_sweep_in(self):
+        """Seconds until the first sweep of this run. The schedule is kept on disk: a
+        replicator restarted (systemd's Restart=always, every 2 s if it must) does not read
+        the whole store each time, and what the app changed while it was down reaches it
+        through the outbox. A fresh state, or a listed path never copied, is swept at once."""
+        last = self.state.last_sweep()
+        if last is None or any(self.state.copy(p)[0] is None for p in self.s["paths"]):
+            return 0.0
+        ended, ok = last
+        every = self.sweep_interval(ok)
+        return max(0.0, min(every, ended + every - time.time()))
+
     # -- the outbox -------------------------------------------------------------------
 
     def poll_outbox(self):
@@ -418,22 +449,26 @@ class Replicator:
             return
         if rows:
             listed = set(self.s["paths"])
+            if self.first_poll:
+                # What the app wrote while this replicator was not running (or never read).
+                log.info("outbox %s at start: %d rows past row %d", self.outbox, len(rows), cursor)
             self.state.take([p for _, p in rows if p in listed], rows[-1][0])
+        self.first_poll = False
 
     def run(self):
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        log.info("replicating %s to table %s%s; sweep every %s s",
+        first = self.first_sweep_in()
+        log.info("replicating %s to table %s%s; sweep every %s s, the next in %.0f s",
                  ", ".join(self.s["paths"]), self.s["table"],
                  f" and {self.s['files']['dir']} to s3://{self.s['files']['bucket']}/{self.s['files']['prefix']}" if self.s.get("files") else "",
-                 self.s["sweepSeconds"])
-        next_sweep = 0.0
+                 self.s["sweepSeconds"], first)
+        next_sweep = time.monotonic() + first
         while not self.stopping:
             now = time.monotonic()
             if now >= next_sweep:
-                # A sweep AWS cut short is tried again sooner: what changed meanwhile is
-                # copied within one sweep of the link's return.
                 done = self.sweep()
-                next_sweep = time.monotonic() + float(self.s["sweepSeconds"] if done else min(self.s["sweepSeconds"], RETRY_SWEEP_SECONDS))
+                self.state.swept(done)
+                next_sweep = time.monotonic() + self.sweep_interval(done)
             self.poll_outbox()
             for path in self.state.pending():
                 if self.stopping:
