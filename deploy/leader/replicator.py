@@ -326,8 +326,11 @@ class Replicator:
             else:
                 item["body"] = {"B": body}
         outcome, replaced = self.put_item(item, path, version, same_ok=mark is not None and status != 404)
-        if replaced and replaced != item.get("s3Key", {}).get("S"):
+        ours = item.get("s3Key", {}).get("S")
+        if replaced and replaced != ours:
             self.state.unused(replaced, used=False)
+        if ours and outcome != "copied":
+            self.state.unused(ours, used=False)  # written for a copy that lost: collected unless an item uses it
         # "Already newer": another copy won, whose bytes this one has not seen; the next
         # sweep compares again rather than trust a hash the replica may not hold.
         self.state.copied(path, digest if outcome == "copied" else UNKNOWN, version)
@@ -393,8 +396,9 @@ class Replicator:
                 continue
             try:
                 outcome = self.delete_file(files["bucket"], key, os.path.join(root, key[len(files["prefix"]):]))
-                if outcome != "back in the store":
-                    self.state.copied(key, "deleted", self.version(key, int(time.time() * 1000)))
+                if outcome == "back in the store":
+                    continue
+                self.state.copied(key, "deleted", self.version(key, int(time.time() * 1000)))
                 copied += 1
                 log.info("copy file %s: %s (s3://%s)", key, outcome, files["bucket"])
             except (BotoCoreError, ClientError, RuntimeError) as e:
@@ -449,13 +453,13 @@ class Replicator:
         one this replicator knows (If-Match): an object written since is read again first."""
         etag = self.state.etag(key)
         for _ in range(CONDITIONAL_TRIES):
+            if os.path.isfile(full) and not os.path.islink(full):
+                return "back in the store"  # the next sweep copies it
             if etag is None:
                 now = self.object_now(bucket, key)
                 if now is None:
                     return "already gone"
                 etag = now[0]
-            if os.path.lexists(full):
-                return "back in the store"  # the next sweep copies it
             try:
                 self.s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
                 return "deleted"
