@@ -63,7 +63,7 @@ cargo build --quiet --release -p hub-sim
 step "end-to-end: the landing page's own rules, the real stack (NGINX + Flask/gunicorn leader, API Gateway + Lambda follower, files on S3; issue 33's traps), the replica (replicator, fault proxy, moto's DynamoDB and S3) and the operator's page of outage reports"
 (cd tests/e2e && node --test --test-concurrency=1 page.test.mjs reads.test.mjs lighthouse.test.mjs realstack.test.mjs realstack-traps.test.mjs replica.test.mjs operator.test.mjs)
 
-step "end-to-end on a real network: the leader in a network namespace of its own, the line cut by the kernel (blackout, flapping, far, loss, link down)"
+step "end-to-end on a real network: the leader in a network namespace of its own, the line cut by the kernel (blackout, flapping, far, loss, link down), and the replica's scenarios (an edit then a blackout, the uplink alone lost, SIGKILL, two replicators, throttling, cost)"
 cargo build --quiet --release -p delayq
 (cd tests/e2e && node --test realnet.test.mjs)
 

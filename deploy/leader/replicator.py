@@ -8,7 +8,9 @@ critical route of the page's config.json (refused at start otherwise), and the t
 files route (the route with its own bases). When: at once after the app's outbox names a
 path (a row written in the same SQLite transaction as the write), and every sweep. What it
 remembers, in its own SQLite file: the hash and version of each last copy (an unchanged
-sweep sends nothing to AWS), the outbox cursor and the paths still to copy.
+sweep sends nothing to AWS), the outbox cursor, the paths still to copy and when it last
+swept. A restart is not a sweep: what the app changed while the replicator was down is in
+the outbox past the cursor, and the sweep keeps its schedule.
 Where AWS is comes from AWS's own settings only (AWS_REGION, credentials, AWS_ENDPOINT_URL).
 """
 import hashlib
@@ -35,9 +37,18 @@ log = logging.getLogger("replicator")
 # DynamoDB's item limit is 400 KB (names and attributes included): a larger body is an S3
 # object the item points to.
 INLINE_LIMIT = 350_000
-# Where such bodies live in the bucket: content-addressed, so two replicators never write
-# different bytes under one key.
+# Where such bodies live in the bucket: content-addressed (replica/SHA256), so every write
+# of a key carries the same bytes and needs no condition: a late or repeated one changes
+# nothing. The item that points to it is the conditional write.
 BODIES_PREFIX = "replica/"
+# A body no item points to any more is deleted this long after (blobGraceSeconds): a
+# follower that read the old item just before may still fetch it.
+BLOB_GRACE_SECONDS = 3600
+# S3's answers to a conditional write or delete whose object is not the one named: changed
+# since (412), a concurrent conditional write (409), or gone (If-Match on no object: 404).
+CHANGED_SINCE = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
+# A conditional file copy that keeps meeting a newer object gives up (the next sweep tries again).
+CONDITIONAL_TRIES = 3
 # The outbox is polled this often: the app commits a row, the replicator sees it next poll.
 POLL_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 10.0
@@ -154,18 +165,37 @@ class State:
             "CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY);"
             "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
             "CREATE TABLE IF NOT EXISTS filehash (name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, hash TEXT);"
+            "CREATE TABLE IF NOT EXISTS sweep (id INTEGER PRIMARY KEY CHECK (id = 1), ended REAL NOT NULL, ok INTEGER NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS unused (key TEXT PRIMARY KEY, since REAL NOT NULL);"
         )
+        # Added later: the ETag of a file's last copy (its next copy is conditional on it).
+        if "etag" not in [c[1] for c in self.db.execute("PRAGMA table_info(copies)")]:
+            self.db.execute("ALTER TABLE copies ADD COLUMN etag TEXT")
 
     def copy(self, key):
         row = self.db.execute("SELECT hash, version FROM copies WHERE key = ?", (key,)).fetchone()
         return row if row else (None, 0)
 
-    def copied(self, key, digest, version):
+    def copied(self, key, digest, version, etag=None):
         self.db.execute(
-            "INSERT INTO copies (key, hash, version) VALUES (?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET hash = excluded.hash, version = MAX(version, excluded.version)",
-            (key, digest, version),
+            "INSERT INTO copies (key, hash, version, etag) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET hash = excluded.hash, version = MAX(version, excluded.version), etag = excluded.etag",
+            (key, digest, version, etag),
         )
+
+    def etag(self, key):
+        row = self.db.execute("SELECT etag FROM copies WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def unused(self, key, used):
+        """A body under replica/ no item points to (since now), or one in use again."""
+        if used:
+            self.db.execute("DELETE FROM unused WHERE key = ?", (key,))
+        else:
+            self.db.execute("INSERT OR IGNORE INTO unused (key, since) VALUES (?, ?)", (key, time.time()))
+
+    def unused_before(self, when):
+        return [k for (k,) in self.db.execute("SELECT key FROM unused WHERE since < ? ORDER BY key", (when,))]
 
     def keys(self, like):
         return [k for (k,) in self.db.execute("SELECT key FROM copies WHERE key LIKE ? AND hash != 'deleted'", (like,))]
@@ -187,6 +217,15 @@ class State:
     def done(self, path):
         self.db.execute("DELETE FROM pending WHERE path = ?", (path,))
 
+    def swept(self, ok):
+        self.db.execute("INSERT INTO sweep (id, ended, ok) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE"
+                        " SET ended = excluded.ended, ok = excluded.ok", (time.time(), int(ok)))
+
+    def last_sweep(self):
+        """(when the last sweep ended, wall clock; whether AWS took every change), or None."""
+        row = self.db.execute("SELECT ended, ok FROM sweep WHERE id = 1").fetchone()
+        return (row[0], bool(row[1])) if row else None
+
 
 class Replicator:
     def __init__(self, settings):
@@ -195,7 +234,7 @@ class Replicator:
         # botocore's own retries (standard mode: throttling, 5xx, timeouts, with jittered
         # backoff), under our loop, which keeps a path pending until it is copied.
         cfg = Config(
-            retries={"mode": "standard", "max_attempts": int(settings.get("awsAttempts", 4))},
+            retries={"mode": "standard", "total_max_attempts": int(settings.get("awsAttempts", 4))},
             connect_timeout=float(settings.get("awsConnectTimeout", 2)),
             read_timeout=float(settings.get("awsReadTimeout", 3)),
             s3={"addressing_style": "path"} if os.environ.get("AWS_ENDPOINT_URL") else None,
@@ -206,6 +245,7 @@ class Replicator:
         self.retry_at = {}  # path -> (when, attempts): backoff per failing path
         self.stopping = False
         self.last_version = 0
+        self.first_poll = True
 
     # -- versions ---------------------------------------------------------------------
 
@@ -235,21 +275,24 @@ class Replicator:
     # -- copying ----------------------------------------------------------------------
 
     def put_item(self, item, key, version, same_ok=False):
+        """("copied" or "already newer", the S3 key of the body the replaced item pointed to)."""
         # A data version names one snapshot: an equal one holds the same bytes, and may be
         # written again (a replicator that lost its state); a time is strictly ordered.
         condition = "attribute_not_exists(#p) OR #v <= :v" if same_ok else "attribute_not_exists(#p) OR #v < :v"
         try:
-            self.dynamo.put_item(
+            r = self.dynamo.put_item(
                 TableName=self.s["table"],
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#p": "path", "#v": "version"},
                 ExpressionAttributeValues={":v": {"N": str(version)}},
+                # The replaced item, in the same answer: its body in S3, if any, may be unused now.
+                ReturnValues="ALL_OLD",
             )
-            return "copied"
+            return "copied", r.get("Attributes", {}).get("s3Key", {}).get("S")
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return "already newer"  # a later copy is there: not an error
+                return "already newer", None  # a later copy is there: not an error
             raise
 
     def copy_path(self, path):
@@ -276,12 +319,18 @@ class Replicator:
             size = len(body)
             if size > INLINE_LIMIT:
                 key = BODIES_PREFIX + digest
+                self.state.unused(key, used=True)  # not collected while this copy needs it
                 self.s3.put_object(Bucket=self.s["bucket"], Key=key, Body=body, ContentType=ctype, Metadata={"sha256": digest})
                 item["s3Bucket"] = {"S": self.s["bucket"]}
                 item["s3Key"] = {"S": key}
             else:
                 item["body"] = {"B": body}
-        outcome = self.put_item(item, path, version, same_ok=mark is not None and status != 404)
+        outcome, replaced = self.put_item(item, path, version, same_ok=mark is not None and status != 404)
+        ours = item.get("s3Key", {}).get("S")
+        if replaced and replaced != ours:
+            self.state.unused(replaced, used=False)
+        if ours and outcome != "copied":
+            self.state.unused(ours, used=False)  # written for a copy that lost: collected unless an item uses it
         # "Already newer": another copy won, whose bytes this one has not seen; the next
         # sweep compares again rather than trust a hash the replica may not hold.
         self.state.copied(path, digest if outcome == "copied" else UNKNOWN, version)
@@ -330,18 +379,14 @@ class Replicator:
                 if old == digest:
                     continue
                 try:
-                    with open(full, "rb") as f:
-                        data = f.read()
                     ctype = mimetypes.guess_type(n)[0] or "application/octet-stream"
-                    self.s3.put_object(Bucket=files["bucket"], Key=key, Body=data, ContentType=ctype,
-                                       ContentDisposition="attachment", Metadata={"sha256": digest})
-                    version = self.version(key, int(time.time() * 1000))
-                    self.state.copied(key, digest, version)
+                    outcome, digest, etag, size = self.put_file(files["bucket"], key, full, ctype)
+                    self.state.copied(key, digest, self.version(key, int(time.time() * 1000)), etag)
                     copied += 1
-                    log.info("copy file %s: copied to s3://%s (%d bytes, sha256 %s)", key, files["bucket"], len(data), digest[:12])
+                    log.info("copy file %s: %s in s3://%s (%d bytes, sha256 %s)", key, outcome, files["bucket"], size, digest[:12])
                 except OSError as e:
                     log.error("copy file %s FAILED: %s: %s (retried next sweep)", key, type(e).__name__, e)
-                except (BotoCoreError, ClientError) as e:
+                except (BotoCoreError, ClientError, RuntimeError) as e:
                     # AWS failed after botocore's retries: the rest waits for the next sweep
                     # rather than each file waiting out the same outage.
                     log.error("copy file %s FAILED: %s: %s (this sweep stops here)", key, error_code(e), e)
@@ -350,14 +395,108 @@ class Replicator:
             if key in seen:
                 continue
             try:
-                self.s3.delete_object(Bucket=files["bucket"], Key=key)
+                outcome = self.delete_file(files["bucket"], key, os.path.join(root, key[len(files["prefix"]):]))
+                if outcome == "back in the store":
+                    continue
                 self.state.copied(key, "deleted", self.version(key, int(time.time() * 1000)))
                 copied += 1
-                log.info("copy file %s: deleted from s3://%s", key, files["bucket"])
-            except (BotoCoreError, ClientError) as e:
+                log.info("copy file %s: %s (s3://%s)", key, outcome, files["bucket"])
+            except (BotoCoreError, ClientError, RuntimeError) as e:
                 log.error("delete file %s FAILED: %s: %s (this sweep stops here)", key, error_code(e), e)
                 return copied, False
         return copied, True
+
+    # -- files: each write conditional on the object it replaces ------------------------
+
+    def object_now(self, bucket, key):
+        """(ETag, sha256 in its metadata) of the object as S3 holds it now, or None."""
+        try:
+            h = self.s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return h["ETag"], h.get("Metadata", {}).get("sha256")
+
+    def put_file(self, bucket, key, full, ctype):
+        """Copies the store's file `full` to `key`, conditional on the object being the one
+        this replicator last wrote (If-Match its ETag; If-None-Match: * when it knows none).
+        A late copy of older bytes, by this replicator or another one left running, is
+        refused. Refused, it reads the object's ETag and then the file again: what it then
+        writes was read after the object it replaces was written, so it is never older.
+        Returns (outcome, sha256, ETag, bytes)."""
+        def read():
+            with open(full, "rb") as f:
+                data = f.read()
+            return data, hashlib.sha256(data).hexdigest()
+
+        etag = self.state.etag(key)
+        data, digest = read()
+        for _ in range(CONDITIONAL_TRIES):
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                r = self.s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=ctype,
+                                       ContentDisposition="attachment", Metadata={"sha256": digest}, **condition)
+                return "copied", digest, r["ETag"], len(data)
+            except ClientError as e:
+                if error_code(e) not in CHANGED_SINCE:
+                    raise
+            now = self.object_now(bucket, key)
+            etag = now[0] if now else None
+            data, digest = read()
+            if now and now[1] == digest:
+                return "already there", digest, etag, len(data)
+        raise RuntimeError(f"s3://{bucket}/{key} changed under each of {CONDITIONAL_TRIES} conditional writes")
+
+    def delete_file(self, bucket, key, full):
+        """Deletes `key` once the store has no such file, conditional on the object being the
+        one this replicator knows (If-Match): an object written since is read again first."""
+        etag = self.state.etag(key)
+        for _ in range(CONDITIONAL_TRIES):
+            if os.path.isfile(full) and not os.path.islink(full):
+                return "back in the store"  # the next sweep copies it
+            if etag is None:
+                now = self.object_now(bucket, key)
+                if now is None:
+                    return "already gone"
+                etag = now[0]
+            try:
+                self.s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+                return "deleted"
+            except ClientError as e:
+                if error_code(e) in ("NoSuchKey", "404"):
+                    return "already gone"
+                if error_code(e) not in CHANGED_SINCE:
+                    raise
+            etag = None
+        raise RuntimeError(f"s3://{bucket}/{key} changed under each of {CONDITIONAL_TRIES} conditional deletes")
+
+    # -- bodies no item points to ----------------------------------------------------------
+
+    def collect(self):
+        """Deletes the bodies under replica/ that no item has pointed to for the grace period,
+        once the items, read now, confirm it. Sends nothing when there are none (an
+        unchanged sweep costs nothing); True when AWS took it all."""
+        ripe = self.state.unused_before(time.time() - float(self.s.get("blobGraceSeconds", BLOB_GRACE_SECONDS)))
+        if not ripe:
+            return True
+        try:
+            pointed = set()
+            for path in self.s["paths"]:
+                r = self.dynamo.get_item(TableName=self.s["table"], Key={"path": {"S": path}}, ConsistentRead=True,
+                                         ProjectionExpression="s3Key")
+                key = r.get("Item", {}).get("s3Key", {}).get("S")
+                if key:
+                    pointed.add(key)
+            for key in ripe:
+                if key not in pointed:
+                    self.s3.delete_object(Bucket=self.s["bucket"], Key=key)
+                    log.info("collect s3://%s/%s: no item points to it", self.s["bucket"], key)
+                self.state.unused(key, used=True)
+            return True
+        except (BotoCoreError, ClientError) as e:
+            log.error("collect FAILED: %s: %s (tried again next sweep)", error_code(e), e)
+            return False
 
     def try_copy(self, path):
         """One attempt; a failure is logged and the path kept pending with a backoff."""
@@ -390,8 +529,28 @@ class Replicator:
         if not ok:
             log.error("sweep stopped after %.2f s: %d files copied before AWS failed", time.monotonic() - t0, copied)
             return False
+        if not self.collect():
+            return False
         log.info("sweep: %d changed, %.2f s", changed + copied, time.monotonic() - t0)
         return True
+
+    def sweep_interval(self, ok):
+        # A sweep AWS cut short is tried again sooner: what changed meanwhile is copied
+        # within one sweep of the link's return.
+        every = float(self.s["sweepSeconds"])
+        return every if ok else min(every, RETRY_SWEEP_SECONDS)
+
+    def first_sweep_in(self):
+        """Seconds until the first sweep of this run. The schedule is kept on disk: a
+        replicator restarted (systemd's Restart=always, every 2 s if it must) does not read
+        the whole store each time, and what the app changed while it was down reaches it
+        through the outbox. A fresh state, or a listed path never copied, is swept at once."""
+        last = self.state.last_sweep()
+        if last is None or any(self.state.copy(p)[0] is None for p in self.s["paths"]):
+            return 0.0
+        ended, ok = last
+        every = self.sweep_interval(ok)
+        return max(0.0, min(every, ended + every - time.time()))
 
     # -- the outbox -------------------------------------------------------------------
 
@@ -418,22 +577,26 @@ class Replicator:
             return
         if rows:
             listed = set(self.s["paths"])
+            if self.first_poll:
+                # What the app wrote while this replicator was not running (or never read).
+                log.info("outbox %s at start: %d rows past row %d", self.outbox, len(rows), cursor)
             self.state.take([p for _, p in rows if p in listed], rows[-1][0])
+        self.first_poll = False
 
     def run(self):
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        log.info("replicating %s to table %s%s; sweep every %s s",
+        first = self.first_sweep_in()
+        log.info("replicating %s to table %s%s; sweep every %s s, the next in %.0f s",
                  ", ".join(self.s["paths"]), self.s["table"],
                  f" and {self.s['files']['dir']} to s3://{self.s['files']['bucket']}/{self.s['files']['prefix']}" if self.s.get("files") else "",
-                 self.s["sweepSeconds"])
-        next_sweep = 0.0
+                 self.s["sweepSeconds"], first)
+        next_sweep = time.monotonic() + first
         while not self.stopping:
             now = time.monotonic()
             if now >= next_sweep:
-                # A sweep AWS cut short is tried again sooner: what changed meanwhile is
-                # copied within one sweep of the link's return.
                 done = self.sweep()
-                next_sweep = time.monotonic() + float(self.s["sweepSeconds"] if done else min(self.s["sweepSeconds"], RETRY_SWEEP_SECONDS))
+                self.state.swept(done)
+                next_sweep = time.monotonic() + self.sweep_interval(done)
             self.poll_outbox()
             for path in self.state.pending():
                 if self.stopping:

@@ -36,7 +36,7 @@ wait_port() {
 r=$root/deploy
 for f in leader/acme-hub.conf leader/acme-files.conf leader/acme-default.conf leader/app.py leader/gunicorn.conf.py leader/requirements.txt \
   leader/pages.py leader/reports.py leader/operator/index.html leader/operator/operator.js leader/operator/operator.css \
-  leader/replicator.py leader/replicator.json leader/acme-hub-replicator.service \
+  leader/replicator.py leader/replicator.json leader/acme-hub-replicator.service leader/acme-hub.service \
   aws/create.sh aws/table.json aws/replicator-policy.json aws/lambda-policy.json \
   follower/lambda.mjs follower/setup.sh follower/openapi.json follower/waf-web-acl.json follower/budget.json follower/files-bucket-policy.json \
   site/upload.sh site/cloudfront-headers.json site/customHttp.yml site/private-bucket.sh site/page-bucket-policy.json angular/upload.sh; do
@@ -456,6 +456,35 @@ EOF
 sh "$r/aws/create.sh" >"$dir/aws.log" 2>&1 || { cat "$dir/aws.log"; fail "deploy/aws/create.sh"; }
 sed 's/^/  /' "$dir/aws.log"
 grep -q '^ExecStart=.*replicator.py ' "$r/leader/acme-hub-replicator.service" || fail "acme-hub-replicator.service runs no replicator.py"
+# The app's unit, the replicator's and replicator.json as shipped agree (docs/deploying.md's
+# step 5): the outbox is the app's DATA_DB (another file, and no edit is copied before the
+# next sweep), the store its FILES_DIR, the leader its GUNICORN_BIND, the layout one.
+"$venv/bin/python" - "$r/leader" <<'PY' || fail "acme-hub.service, acme-hub-replicator.service and replicator.json disagree"
+import json, os, re, sys
+d = sys.argv[1]
+def unit(name):
+    text = open(os.path.join(d, name)).read()
+    env = dict(re.findall(r"^Environment=(\w+)=(\S+)$", text, re.M))
+    keys = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+    return env, keys
+app_env, app = unit("acme-hub.service")
+_, rep = unit("acme-hub-replicator.service")
+s = json.load(open(os.path.join(d, "replicator.json")))
+checks = [
+    (app_env.get("DATA_DB") == s["outbox"], f"DATA_DB {app_env.get('DATA_DB')} is not the outbox {s['outbox']}"),
+    (app_env.get("FILES_DIR") == s["files"]["dir"], f"FILES_DIR {app_env.get('FILES_DIR')} is not files.dir {s['files']['dir']}"),
+    (s["leader"] == "http://" + app_env.get("GUNICORN_BIND", ""), f"leader {s['leader']} is not GUNICORN_BIND {app_env.get('GUNICORN_BIND')}"),
+    (app["ExecStart"].endswith("gunicorn -c gunicorn.conf.py app:app"), f"acme-hub.service runs {app['ExecStart']}"),
+    (app["WorkingDirectory"] == rep["WorkingDirectory"], "the two units run in different directories"),
+    (app["User"] == rep["User"], "the two units run as different users"),
+    ("acme-hub.service" in rep["After"], "the replicator does not start after the app"),
+    (os.path.dirname(s["outbox"]) in rep["ReadWritePaths"].split(), "the replicator cannot open the outbox's directory (WAL)"),
+    (os.path.dirname(s["outbox"]) in app["ReadWritePaths"].split(), "the app cannot write DATA_DB's directory"),
+    (os.path.dirname(s["state"]) == "/var/lib/" + rep["StateDirectory"], f"state {s['state']} is not in the unit's StateDirectory"),
+]
+bad = [why for ok, why in checks if not ok]
+assert not bad, bad
+PY
 # moto is reached over plain http here, and it enforces the files bucket's TLS-only statement
 # (checked in step 5): AWS's endpoints are https, so on AWS the replicator meets no such wall.
 aws s3api delete-bucket-policy --bucket acme-hub-files

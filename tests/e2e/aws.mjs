@@ -20,13 +20,17 @@ export const awsEnv = (endpoint) => ({
 function child(cmd, args, env, name) {
   const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  const keep = (d) => { out = (out + d).slice(-200_000); };
+  let total = 0; // characters ever written: mark()/since() survive the trimming
+  const keep = (d) => { const t = String(d); total += t.length; out = (out + t).slice(-200_000); };
   p.stdout.on("data", keep);
   p.stderr.on("data", keep);
   const exited = new Promise((resolve) => p.once("exit", (code, sig) => resolve(code ?? sig)));
   return {
     pid: p.pid, name, exited,
     output: () => out,
+    /** A mark in the output, and what was written since it (as much as is kept). */
+    mark: () => total,
+    since: (mark) => out.slice(Math.max(0, out.length - (total - mark))),
     kill: async (sig = "SIGTERM") => { try { p.kill(sig); } catch { /* gone */ } return exited; },
   };
 }
@@ -71,18 +75,30 @@ export async function replicatorSettings(stack, config, { leader, sweepSeconds =
  * and the replicator on the leader's host (`stack.exec`), reading the app at `leader`;
  * resolves once its first sweep has copied the pages and the files.
  */
-export async function startReplica(stack, config, { motoPort, motoHost = HOST, leader, sweepSeconds = 60 }) {
+export async function startReplica(stack, config, { motoPort, motoHost = HOST, leader, sweepSeconds = 60, proxyPort = null }) {
   const moto = await startMoto(motoPort, motoHost);
   createAws(moto.endpoint);
+  // With `proxyPort`, the replicator reaches AWS through the fault proxy (on motoHost too).
+  const proxy = proxyPort ? await startFaultProxy(proxyPort, moto.endpoint, motoHost) : null;
   const file = await replicatorSettings(stack, config, { leader, sweepSeconds });
-  const replicator = startReplicator(file, moto.endpoint, "replicator", stack.exec);
+  const replicator = startReplicator(file, proxy?.endpoint ?? moto.endpoint, "replicator", stack.exec);
+  await running(replicator, /sweep: \d+ changed/, "the replicator's first sweep", 30000);
+  const replica = {
+    endpoint: moto.endpoint, moto, proxy, replicator, settings: file,
+    stop: async () => { await replica.replicator.kill(); await proxy?.stop(); await moto.stop(); },
+  };
+  return replica;
+}
+
+/** Waits until a replicator's output matches `line` (its first sweep, its start line), or throws with its output if it exits first. */
+export async function running(replicator, line, what, ms = 20000) {
   let gone = null;
   replicator.exited.then((c) => { gone = c; });
   await until(() => {
-    if (gone !== null) throw new Error(`the replicator exited ${gone}: ${replicator.output()}`);
-    return /sweep: \d+ changed/.test(replicator.output());
-  }, 30000, "the replicator's first sweep", 100);
-  return { endpoint: moto.endpoint, replicator, moto, stop: async () => { await replicator.kill(); await moto.stop(); } };
+    if (gone !== null) throw new Error(`${replicator.name} exited ${gone}: ${replicator.output()}`);
+    return line.test(replicator.output());
+  }, ms, what, 50);
+  return replicator;
 }
 
 /** The kind of an AWS request: DynamoDB's operation, or S3's from method and path. */
@@ -100,7 +116,7 @@ function kindOf(req) {
  * delayMs: each request forwarded that much later (a slow line: a late copy arrives late) }.
  * `counts[kind]` counts every request that reached it, answered, faulted or held.
  */
-export async function startFaultProxy(port, target) {
+export async function startFaultProxy(port, target, host = HOST) {
   const counts = {};
   const faults = { throttle: 0, error: 0, silent: false, delayMs: 0 };
   const injected = { throttle: 0, error: 0, silent: 0 };
@@ -147,9 +163,9 @@ export async function startFaultProxy(port, target) {
       else forward();
     });
   });
-  await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, HOST, resolve); });
+  await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, host, resolve); });
   return {
-    endpoint: `http://${HOST}:${port}`, counts, faults, injected,
+    endpoint: `http://${host}:${port}`, counts, faults, injected,
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     reset() { for (const k of Object.keys(counts)) delete counts[k]; for (const k of Object.keys(injected)) injected[k] = 0; },
     /** Ends the silence: held requests are dropped (their clients time out or see a reset). */

@@ -153,6 +153,37 @@ export const faults = {
     apply: () => run("ip", ["-n", NET.ns, "link", "set", NET.leaderIf, "down"]),
     clear: () => run("ip", ["-n", NET.ns, "link", "set", NET.leaderIf, "up"]),
   }),
+  /**
+   * The uplink alone lost: in the leader's namespace, TCP to `port` (where it reaches AWS)
+   * dropped on the way out and from it on the way in. Visitors still reach the leader.
+   */
+  uplink: (port) => {
+    const name = `${NET.table}_uplink`;
+    return {
+      apply: () => inLeader("nft", ["-f", "-"], {
+        input: `table inet ${name} {\n  chain out { type filter hook output priority 0; policy accept; tcp dport ${port} drop; }\n`
+          + `  chain in { type filter hook input priority 0; policy accept; tcp sport ${port} drop; }\n}\n`,
+      }),
+      clear: () => inLeader("nft", ["delete", "table", "inet", name]),
+    };
+  },
+  /** A slow line to one port: what the leader's host sends to `port` held `ms` (the queue consumer, in the namespace). */
+  slowPort: (port, ms) => {
+    let q = null;
+    const rule = ["-t", "mangle", "-A", "OUTPUT", "-p", "tcp", "--dport", String(port), "-j", "NFQUEUE", "--queue-num", String(NET.queue), "--queue-bypass"];
+    return {
+      async apply() {
+        q = await startDelay(ms);
+        await inLeader("iptables", rule);
+      },
+      async clear() {
+        await inLeader("iptables", ["-t", "mangle", "-D", ...rule.slice(3)]);
+        const said = await q?.stop();
+        q = null;
+        return said;
+      },
+    };
+  },
   /** A far line: packets toward the leader held `oneWayMs` at the namespace's ingress, and `mbit` each way (tbf at both ends). */
   far: (oneWayMs, mbit) => {
     let q = null;
@@ -176,6 +207,30 @@ export const faults = {
     };
   },
 };
+
+/**
+ * A TCP relay on the leader's host, from `NET.leader:port` to `to` on its loopback: the
+ * operator's way to the app itself (an administrator's script on the host, where NGINX's
+ * limit of 2 writes a second per address does not apply). `stop()` ends it.
+ */
+export async function startRelay(port, to) {
+  const code = `const net = require("net");
+net.createServer((c) => {
+  const u = net.connect(${to.port}, "${to.host}");
+  c.pipe(u); u.pipe(c);
+  c.on("error", () => u.destroy()); u.on("error", () => c.destroy());
+}).listen(${port}, "${NET.leader}", () => console.log("ready"));`;
+  const child = spawn(IN_LEADER[0], [...IN_LEADER.slice(1), process.execPath, "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => { out += d; });
+  child.stderr.on("data", (d) => { out += d; });
+  const exited = once(child, "exit");
+  await new Promise((resolve, reject) => {
+    const t = setInterval(() => out.includes("ready") && (clearInterval(t), resolve()), 20);
+    exited.then(([code]) => { clearInterval(t); reject(new Error(`the relay exited ${code}: ${out}`)); });
+  });
+  return { url: `http://${NET.leader}:${port}`, stop: async () => { child.kill("SIGTERM"); await exited; } };
+}
 
 /** The queue consumer (tests/delayq) inside the namespace; stop() lets held packets go and waits for its exit. */
 async function startDelay(ms) {

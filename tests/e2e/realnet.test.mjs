@@ -4,15 +4,26 @@
 // per fault the suite prints what the page and the servers saw and asserts what must hold.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import { launch, sleep } from "./harness.mjs";
 import { pageRoutes, pageSettings } from "./fixture.mjs";
-import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, OPERATOR_TOKEN, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog } from "./realstack.mjs";
-import { NET, IN_LEADER, lock, createNet, faults, leftovers } from "./realnet.mjs";
-import { startReplica } from "./aws.mjs";
+import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, OPERATOR_TOKEN, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog, python } from "./realstack.mjs";
+import { NET, IN_LEADER, lock, createNet, faults, leftovers, startRelay } from "./realnet.mjs";
+import { running, startFaultProxy, startReplica, startReplicator, until } from "./aws.mjs";
 
 const LEADER = `http://${NET.leader}:${PORTS.leader}`;
 const STORE = `http://${NET.leader}:${PORTS.store}`;
+// The replica's side (issue 30): the fault proxy the replicator reaches AWS through (on the
+// visitor's side of the veth, like moto), a second one for an old replicator, and the
+// operator's relay to the app on the leader's host (realnet.mjs startRelay).
+const RP = { proxy: 18513, slow: 18514, relay: 18515 };
+// The replicator's sweep in this suite (60 s shipped): above its longest wait between two
+// tries of a copy (10 s) and the AWS client's timeouts, so that "within one sweep" is
+// something the retries must earn. The cost scenario sweeps every 2 s, the kill scenario
+// every 10 minutes (a replicator.json setting, sweepSeconds).
+const SWEEP_S = 15;
 
 /**
  * The page's config.json. Timeouts are the shipped www/config.json's (a probe may take
@@ -84,14 +95,15 @@ before(async () => {
   s.nginx = await startNginx(s.stack);
   // The replicator runs on the leader's host and reaches AWS (moto, on the visitor's side)
   // across the veth: the line's faults cut its uplink too.
-  s.replica = await startReplica(s.stack, CONFIG, { motoPort: PORTS.aws, motoHost: NET.host, leader: `http://127.0.0.1:${PORTS.app}` });
+  s.replica = await startReplica(s.stack, CONFIG, { motoPort: PORTS.aws, motoHost: NET.host, leader: `http://127.0.0.1:${PORTS.app}`, sweepSeconds: SWEEP_S, proxyPort: RP.proxy });
+  s.relay = await startRelay(RP.relay, { host: "127.0.0.1", port: PORTS.app });
   s.follower = await startFollower(s.replica.endpoint);
   s.page = await startPage(CONFIG, csp(ORIGIN.follower, LEADER), s.stack.site);
   s.browser = await launch();
 });
 
 after(async () => {
-  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop(), () => s.replica?.stop()];
+  const steps = [() => s.fault?.clear(), () => s.browser?.close(), () => s.page?.stop(), () => s.follower?.stop(), () => s.relay?.stop(), () => s.replica?.stop()];
   for (const step of steps) {
     try { await step(); } catch (e) { console.log(`teardown: ${e.message}`); }
   }
@@ -431,5 +443,322 @@ test("replica: an edit, 2 s, blackout: the page in emergency shows the edit with
     await s.fault.clear();
     s.fault = null;
     await context.close();
+  }
+});
+
+// ---- Issue 30, scenarios 2–6: the replicator in the leader's namespace reaches AWS through
+// the fault proxy (which counts every AWS request by kind); the operator's edits and the
+// notes go to the app on the leader's host (the relay: NGINX allows 2 writes a second per
+// address, a burst of 100 is a script on the host); the follower is read as visitors read it.
+
+const stamp = Date.now(); // each run's titles are its own
+const AUTH = { "content-type": "application/json", authorization: `Bearer ${OPERATOR_TOKEN}` };
+
+/** The operator's edit of page `id`; resolves when the app has answered it. */
+async function edit(id, title, body = `body of ${title}`) {
+  const r = await fetch(`${s.relay.url}/api/pages/${id}`, { method: "PUT", headers: AUTH, body: JSON.stringify({ title, body }) });
+  assert.ok(r.ok, `PUT /api/pages/${id}: ${r.status} ${await r.text()}`);
+}
+
+/** The leader's answer (through NGINX, as visitors get it): body and data version. */
+async function atLeader(path = "/api/pages") {
+  const r = await fetch(`${LEADER}${path}`);
+  return { text: await r.text(), version: Number(r.headers.get("x-data-version") ?? -1) };
+}
+
+/** The follower's answer (API Gateway + the Lambda reading moto): status, body, version. */
+async function atFollower(path = "/api/pages") {
+  const r = await fetch(`${FOLLOWER_BASE}${path}`);
+  return { status: r.status, text: await r.text(), version: Number(r.headers.get("x-replica-version") ?? -1) };
+}
+
+/** Reads the follower every 100 ms; records every version that went down. */
+function watcher() {
+  const w = { reads: 0, down: [], last: -1, stop: false };
+  w.done = (async () => {
+    while (!w.stop) {
+      const f = await atFollower().catch(() => null);
+      if (f?.status === 200) {
+        w.reads++;
+        if (f.version < w.last) w.down.push([w.last, f.version]);
+        w.last = Math.max(w.last, f.version);
+      }
+      await sleep(100);
+    }
+  })();
+  w.end = async () => { w.stop = true; await w.done; return w; };
+  return w;
+}
+
+const sweepsOf = (r) => (r.output().match(/sweep: \d+ changed/g) ?? []).length;
+
+/**
+ * The replicator stopped (SIGTERM) and started again in the leader's namespace with
+ * `sweepSeconds` (its settings file rewritten; its state, cursor and schedule on disk kept).
+ */
+async function restartReplicator(sweepSeconds) {
+  await s.replica.replicator.kill();
+  return startAgain(sweepSeconds);
+}
+async function startAgain(sweepSeconds) {
+  const settings = JSON.parse(await readFile(s.replica.settings, "utf8"));
+  await writeFile(s.replica.settings, JSON.stringify({ ...settings, sweepSeconds }));
+  s.replica.replicator = startReplicator(s.replica.settings, s.replica.proxy.endpoint, "replicator", IN_LEADER);
+  return running(s.replica.replicator, /replicating .* the next in \d+ s/, "the replicator's start");
+}
+
+test("replica, the uplink alone lost (the AWS port dropped in the leader's namespace): 20 edits read from the leader, all at the follower within one sweep of the return", async () => {
+  const context = await s.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${ORIGIN.page}/`);
+  assert.ok(await waitState(page, "leader", 15000), "the page never reached the leader");
+  const rep = s.replica.replicator;
+  const from = rep.mark();
+  s.fault = faults.uplink(RP.proxy);
+  await s.fault.apply();
+  const cutAt = Date.now();
+  const before = s.replica.proxy.total();
+  const titles = [];
+  let back;
+  let cutMs;
+  try {
+    // Twenty pages of their own: every edit must arrive, not only the last.
+    for (let i = 0; i < 20; i++) {
+      const title = `uplink ${i} ${stamp}`;
+      await edit(100 + i, title);
+      titles.push(title);
+      const read = await page.evaluate(() => window.hub.readPages());
+      assert.equal(read.origin, "leader", `edit ${i}: the visitor's read ${JSON.stringify(read)}`);
+      const shown = await page.evaluate(() => document.getElementById("pages").textContent);
+      assert.ok(shown.includes(title), `edit ${i}: the visitor does not see "${title}"`);
+      await sleep(100);
+    }
+    // The line stays cut until a copy that read all 20 edits has failed too: the second
+    // error line after the last edit (the first may end a copy begun before it).
+    const afterEdits = rep.mark();
+    await until(() => (rep.since(afterEdits).match(/copy \/api\/pages FAILED/g) ?? []).length >= 2, 60000, "two error lines from the replicator after the last edit, its uplink cut", 200);
+    cutMs = Date.now() - cutAt;
+    const f = await atFollower();
+    assert.deepEqual(titles.filter((t) => f.text.includes(t)), [], "edits reached the follower across a cut uplink");
+  } finally {
+    await s.fault.clear();
+    s.fault = null;
+    back = Date.now();
+  }
+  const during = s.replica.proxy.total() - before;
+  await until(async () => {
+    const text = (await atFollower()).text;
+    return titles.every((t) => text.includes(t));
+  }, SWEEP_S * 1000, `every edit at the follower within one sweep (${SWEEP_S} s) of the uplink's return`, 100);
+  const caughtUp = Date.now() - back;
+  assert.equal((await atFollower()).text, (await atLeader()).text, "the follower's handbook is not the leader's");
+  const errors = rep.since(from).split("\n").filter((l) => /FAILED|sweep stopped/.test(l));
+  console.log(`replica scenario 2 (uplink lost ${cutMs} ms): 20 edits, each read from the leader by the page; ${errors.length} replicator error lines, AWS requests that reached the proxy while cut ${during}; every edit at the follower ${caughtUp} ms after the return (sweep ${SWEEP_S} s)`);
+  console.log(`  e.g. ${errors[0]?.slice(0, 200)}`);
+  await context.close();
+});
+
+test("replica, the replicator SIGKILLed in a burst of 100 edits and restarted: each page's last version, carried by the outbox; a watcher never sees a version go down", async () => {
+  // The restarted replicator's next sweep is 10 minutes off (the schedule is kept on disk),
+  // and it is killed with nothing pending: what it copies after the restart it can only
+  // learn from the outbox, the rows the app wrote in each edit's own transaction while the
+  // replicator was dead.
+  const before = await restartReplicator(600);
+  // A sweep cut short earlier (the uplink scenario) is tried again within 5 s of it, whatever
+  // the interval: that one runs first, so that none is due during the burst.
+  const next = Number(/the next in (\d+) s/.exec(before.output())[1]);
+  if (next < 540) await until(() => sweepsOf(before) >= 1, (next + 10) * 1000, "the sweep that was due", 100);
+  const w = watcher();
+  const last = {};
+  let atKill = 0;
+  let atRestart = 0;
+  let rep;
+  let want;
+  try {
+    await sleep(1000);
+    for (let i = 0; i < 100; i++) {
+      const id = 200 + (i % 5);
+      last[id] = `burst ${i} ${stamp}`;
+      await edit(id, last[id]);
+      if (i === 49) {
+        // Killed once it has copied edit 49: nothing is pending on its disk (checked), so
+        // what it copies after the restart can only come from the outbox.
+        const v = (await atLeader()).version;
+        await until(async () => (await atFollower()).version >= v, 3000, "edit 49 at the follower", 20);
+        await sleep(200);
+        await s.replica.replicator.kill("SIGKILL");
+        atKill = w.reads;
+        const { state } = JSON.parse(await readFile(s.replica.settings, "utf8"));
+        const pending = await python("import sqlite3, sys\nprint(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM pending').fetchone()[0])", state);
+        assert.equal(pending.trim(), "0", "the killed replicator had copies pending on its disk");
+      }
+    }
+    want = await atLeader();
+    const stale = await atFollower();
+    assert.ok(stale.version < want.version, `the follower had version ${stale.version} of ${want.version} before the restart: nothing was left to carry`);
+    atRestart = w.reads;
+    const restarted = Date.now();
+    rep = await startAgain(600);
+    await until(async () => (await atFollower()).version >= want.version, 5000, "the burst's last edit at the follower after the restart", 50);
+    const lag = Date.now() - restarted;
+    const took = /outbox \S+ at start: (\d+) rows past row (\d+)/.exec(rep.output());
+    assert.ok(took && Number(took[1]) >= 50, `the restarted replicator did not take the 50 edits made while it was dead from the outbox: ${rep.output().slice(0, 1500)}`);
+    assert.equal(sweepsOf(rep), 0, "the restarted replicator swept: the outbox was not what carried the edits");
+    const f = await atFollower();
+    assert.equal(f.text, want.text, "the follower's handbook is not the leader's");
+    const pages = JSON.parse(f.text).pages;
+    for (const [id, title] of Object.entries(last)) assert.equal(pages.find((p) => p.id === Number(id))?.title, title, `page ${id}`);
+    await sleep(1000);
+    await w.end();
+    console.log(`replica scenario 3 (SIGKILL): 100 edits of 5 pages, killed after 50; the restarted replicator took ${took[1]} outbox rows past row ${took[2]} and had the last version (${want.version}) at the follower ${lag} ms after its start, with no sweep; watcher ${w.reads} reads (${atKill} before the kill, ${w.reads - atRestart} after the restart), versions down ${w.down.length}`);
+    assert.ok(atKill >= 3 && w.reads - atRestart >= 3, `the watcher read ${atKill} times before the kill, ${w.reads - atRestart} after the restart`);
+    assert.deepEqual(w.down, [], "a version went down");
+  } finally {
+    await w.end();
+    await restartReplicator(SWEEP_S);
+  }
+});
+
+test("replica, two replicators at once (an old one left behind, its line to AWS slow): never backwards", async () => {
+  const settings = JSON.parse(await readFile(s.replica.settings, "utf8"));
+  const file = join(s.stack.dir, "old-replicator.json");
+  // Its own state (an old install), and its AWS client's timeouts set for a slow line.
+  await writeFile(file, JSON.stringify({ ...settings, state: join(s.stack.dir, "old-replicator.sqlite3"), awsConnectTimeout: 5, awsReadTimeout: 10 }));
+  const proxy = await startFaultProxy(RP.slow, s.replica.endpoint, NET.host);
+  const old = startReplicator(file, proxy.endpoint, "old replicator", IN_LEADER);
+  // Its line made slow by the kernel: what the leader's host sends to its proxy is held 1 s,
+  // so each of its copies lands after newer ones.
+  const slow = faults.slowPort(RP.slow, 1000);
+  const w = watcher();
+  try {
+    await running(old, /sweep: \d+ changed/, "the old replicator's first sweep", 30000);
+    await slow.apply();
+    // An edit every 400 ms for 8 s: the old one copies several times meanwhile, each copy
+    // older than the follower's by the time it lands, and a copy that replaced a newer one
+    // would stand for up to 400 ms, long enough for the watcher to see it.
+    let lastTitle;
+    for (let i = 0; i < 20; i++) {
+      lastTitle = `two ${i} ${stamp}`;
+      await edit(300, lastTitle);
+      await sleep(400);
+    }
+    const want = await atLeader();
+    await until(async () => (await atFollower()).version >= want.version, 5000, "the last edit at the follower", 50);
+    await sleep(4000); // the old one's copies, each a second or more late, have landed or been refused
+    const f = await atFollower();
+    assert.equal(f.version, want.version, "an older copy replaced the last one");
+    assert.equal(JSON.parse(f.text).pages.find((p) => p.id === 300)?.title, lastTitle);
+    await w.end();
+    const refused = (old.output().match(/already newer/g) ?? []).length;
+    console.log(`replica scenario 4 (two replicators): the old one's AWS requests ${JSON.stringify(proxy.counts)}, its copies refused as already newer ${refused}; watcher ${w.reads} reads, versions down ${w.down.length}`);
+    if (!refused) console.log(old.output().split("\n").filter((l) => !/credentials|endpoint for/.test(l)).join("\n"));
+    assert.deepEqual(w.down, [], "a version went down");
+    assert.ok(refused > 0, "none of the old replicator's copies came late: the scenario did not happen");
+  } finally {
+    await w.end();
+    await old.kill();
+    await slow.clear();
+    await proxy.stop();
+  }
+});
+
+test("replica, AWS throttling: 30 % of AWS requests throttled for 20 s: every change copied, none lost", async () => {
+  const p = s.replica.proxy;
+  const rep = s.replica.replicator;
+  const from = rep.mark();
+  const w = watcher();
+  const names = [];
+  let edits = 0;
+  try {
+    p.reset();
+    p.faults.throttle = 0.3;
+    try {
+      const end = Date.now() + 20_000;
+      while (Date.now() < end) {
+        // Ten pages and a file every fifth edit: each change on its own, none superseding another.
+        await edit(400 + (edits % 10), `throttled ${edits} ${stamp}`);
+        if (edits % 5 === 4) {
+          const name = `throttled-${stamp}-${edits}.txt`;
+          await writeFile(join(s.stack.dir, "files", name), `file ${edits} of a throttled run\n`);
+          names.push(name);
+        }
+        edits++;
+        await sleep(200);
+      }
+    } finally {
+      p.faults.throttle = 0;
+    }
+    const ended = Date.now();
+    const during = { counts: { ...p.counts }, injected: { ...p.injected } };
+    assert.ok(during.injected.throttle >= 10, `only ${during.injected.throttle} requests throttled: the fault did not happen`);
+    const pages = await atLeader();
+    const files = await atLeader("/api/files");
+    await until(async () => (await atFollower()).text === pages.text && (await atFollower("/api/files")).text === files.text,
+      SWEEP_S * 1000 + 5000, "every change at the follower within one sweep of the throttling's end", 200);
+    const caughtUp = Date.now() - ended;
+    // Each file in the bucket, its bytes the store's (the follower's list is not the objects).
+    const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+    const s3 = new S3Client({ endpoint: s.replica.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { createHash } = await import("node:crypto");
+    const missing = [];
+    for (const name of names) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: "acme-hub-files", Key: `files/${name}` })).catch((e) => ({ error: e.name }));
+      const bytes = await readFile(join(s.stack.dir, "files", name));
+      if (head.error || head.Metadata?.sha256 !== createHash("sha256").update(bytes).digest("hex") || head.ContentDisposition !== "attachment") missing.push(name);
+    }
+    await w.end();
+    const failed = rep.since(from).split("\n").filter((l) => l.includes("FAILED")).length;
+    console.log(`replica scenario 5 (throttling): ${edits} edits of 10 pages and ${names.length} files in 20 s; AWS requests ${JSON.stringify(during.counts)}, throttled ${during.injected.throttle}; replicator error lines (after the AWS client's own retries) ${failed}; all at the follower ${caughtUp} ms after the throttling ended; watcher ${w.reads} reads, versions down ${w.down.length}`);
+    assert.deepEqual(missing, [], "files not in the bucket as the store holds them");
+    assert.deepEqual(w.down, [], "a version went down");
+  } finally {
+    await w.end();
+  }
+});
+
+test("replica, cost: 1,000 notes → 0 AWS requests; 5 idle sweeps → 0; 100 edits → one write each at most", async () => {
+  const p = s.replica.proxy;
+  // Five idle sweeps at the shipped 60 s would be five minutes: the replicator sweeps every
+  // 2 s here (replicator.json's sweepSeconds), the same sweep at a shorter interval.
+  const rep = await restartReplicator(2);
+  try {
+    await until(() => sweepsOf(rep) >= 1, 10000, "a sweep", 100);
+    await sleep(300);
+    p.reset();
+    const sweeps0 = sweepsOf(rep);
+    let next = 0;
+    const post = async () => {
+      while (next < 1000) {
+        const i = next++;
+        const r = await fetch(`${s.relay.url}/api/notes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: `cost note ${i}`, clientId: randomUUID() }) });
+        assert.equal(r.status, 201, await r.text());
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, post));
+    const sweeps1 = sweepsOf(rep);
+    await until(() => sweepsOf(rep) >= sweeps1 + 1, 10000, "a sweep after the notes", 100);
+    const notes = p.total();
+    const sweeps2 = sweepsOf(rep);
+    await until(() => sweepsOf(rep) >= sweeps2 + 5, 20000, "5 idle sweeps", 100);
+    const idle = p.total() - notes;
+    console.log(`replica scenario 6 (cost): 1,000 notes and ${sweeps2 - sweeps0} sweeps -> ${notes} AWS requests; ${sweepsOf(rep) - sweeps2} idle sweeps (every 2 s) -> ${idle}`);
+    assert.equal(notes, 0, `AWS requests for 1,000 notes: ${JSON.stringify(p.counts)}`);
+    assert.equal(idle, 0, `AWS requests for idle sweeps: ${JSON.stringify(p.counts)}`);
+
+    p.reset();
+    const t0 = Date.now();
+    for (let i = 0; i < 100; i++) {
+      await sleep(Math.max(0, t0 + i * 200 - Date.now())); // 5 a second
+      await edit(500 + (i % 10), `cost ${i} ${stamp}`);
+    }
+    const want = await atLeader();
+    await until(async () => (await atFollower()).version >= want.version, 5000, "the last edit at the follower", 50);
+    await sleep(2500); // and a sweep after it
+    const writes = p.counts.PutItem ?? 0;
+    console.log(`replica scenario 6 (cost): 100 edits at 5/s -> ${writes} writes; AWS requests ${JSON.stringify(p.counts)}`);
+    assert.ok(writes >= 1 && writes <= 100, `100 edits cost ${writes} PutItem`);
+    assert.deepEqual(Object.keys(p.counts), ["PutItem"], `AWS requests other than the items' writes: ${JSON.stringify(p.counts)}`);
+  } finally {
+    await restartReplicator(SWEEP_S);
   }
 });

@@ -6,12 +6,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, mkdir, readFile, rm, writeFile, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { sleep } from "./harness.mjs";
 import { OPERATOR_TOKEN, startApp, startFollower } from "./realstack.mjs";
 import { awsEnv, createAws, replicatorSettings, startFaultProxy, startMoto, startReplicator, until } from "./aws.mjs";
-import { S3Client, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { S3Client, HeadObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 const P = { moto: 18460, proxy: 18461, app: 18462, follower: 18463, bucket: 18464, slow: 18465 };
@@ -50,6 +50,8 @@ before(async () => {
   // the bucket by the files route's follower base (path-style), not named in replicator.json
   const settings = JSON.parse(await readFile(s.settings, "utf8"));
   delete settings.files.bucket;
+  // A body no item points to is deleted 1 s after (an hour shipped): the files test sees it go.
+  settings.blobGraceSeconds = 1;
   await writeFile(s.settings, JSON.stringify(settings));
   s.replicator = await start(s.settings);
 });
@@ -193,14 +195,31 @@ test("files: the store's tree to the bucket (attachment, hash in metadata), a bo
   for (let id = 10; id < 15; id++) await edit(id, `long page ${id}`, big);
   await until(async () => JSON.parse((await follower()).text).pages?.filter((p) => p.body === big).length === 5, 5000, "the long pages at the follower");
   assert.equal((await follower()).text, await leaderPages());
-  const item = await s.dynamo.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: "/api/pages" } } }));
-  assert.ok(item.Item.s3Key?.S?.startsWith("replica/") && !item.Item.body, "the item points to S3");
+  const pointed = async () => (await s.dynamo.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: "/api/pages" } } }))).Item;
+  const first = await pointed();
+  assert.ok(first.s3Key?.S?.startsWith("replica/") && !first.body, "the item points to S3");
+  // One more long edit: the item moves to another body, and the first is unused.
+  await edit(14, "long page 14, again", big);
+  await until(async () => (await follower()).text === (await leaderPages()), 5000, "the long edit at the follower");
+  const item = await pointed();
+  assert.notEqual(item.s3Key.S, first.s3Key.S);
+  // Two sweeps later (the grace is 1 s here) only the body the item points to is left.
+  const bodies = async () => ((await s.s3.send(new ListObjectsV2Command({ Bucket: "acme-hub-files", Prefix: "replica/" }))).Contents ?? []).map((o) => o.Key);
+  const written = await bodies();
+  assert.ok(written.includes(first.s3Key.S) && written.includes(item.s3Key.S), `bodies ${JSON.stringify(written)}`);
+  const sweep2 = sweeps(s.replicator);
+  await until(() => sweeps(s.replicator) >= sweep2 + 2, (2 * SWEEP_S + 3) * 1000, "two sweeps");
+  assert.deepEqual(await bodies(), [item.s3Key.S], `of the bodies ${JSON.stringify(written)}, not only the item's is left`);
+  assert.equal((await follower()).text, await leaderPages(), "the follower lost the body its item points to");
   for (let id = 10; id < 15; id++) {
     const r = await fetch(`${APP}/api/pages/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
     assert.equal(r.status, 204);
   }
   await until(async () => (await follower()).text === (await leaderPages()), 5000, "the deletions at the follower");
   assert.ok((await s.dynamo.send(new GetItemCommand({ TableName: "acme-hub-replica", Key: { path: { S: "/api/pages" } } }))).Item.body, "back inline");
+  // Back inline: no item points to any body, and none is left.
+  await until(async () => (await bodies()).length === 0, (2 * SWEEP_S + 3) * 1000, "the last body collected once no item points to it", 200);
+  console.log(`bodies under replica/: ${written.length} written, each collected once no item pointed to it (${s.replicator.output().split("\n").filter((l) => l.includes("collect s3://")).length} collect lines)`);
 
   await unlink(join(s.dir, "files", "minutes.txt"));
   const sweep1 = sweeps(s.replicator);
@@ -262,6 +281,39 @@ test("two replicators at once (an old one left behind, on a slow line): never ba
   console.log(`two replicators: watcher read ${w.reads} times, versions down ${w.down.length}, the slow one's copies refused as already newer ${refused}, its PutItems ${slow.counts.PutItem ?? 0}`);
   assert.deepEqual(w.down, [], "a version went down");
   assert.ok(refused > 0, "the slow replicator's copies never came late: the scenario did not happen");
+});
+
+test("two replicators, a file rewritten while the old one's copy of it is late: the bucket ends with the store's bytes (S3 If-Match)", async () => {
+  const old = join(s.dir, "files-old.json");
+  const settings = JSON.parse(await readFile(s.settings, "utf8"));
+  await writeFile(old, JSON.stringify({ ...settings, state: join(s.dir, "files-old.sqlite3"), awsReadTimeout: 30 }));
+  const slow = await startFaultProxy(P.slow, s.moto.endpoint);
+  const other = await start(old, "files-old", slow);
+  const file = join(s.dir, "files", "late.txt");
+  const sha = (text) => createHash("sha256").update(text).digest("hex");
+  try {
+    // The old one's requests now reach AWS 8 s late.
+    slow.faults.delayMs = 8000;
+    const puts = slow.counts.PutObject ?? 0;
+    await writeFile(file, "version 1\n");
+    // Its next sweep copies the changed file list first (8 s late too), then the file.
+    await until(() => (slow.counts.PutObject ?? 0) > puts, (SWEEP_S + 8 + 5) * 1000, "the old replicator's copy of version 1 under way", 20);
+    // While it is held: version 2, copied by the current replicator.
+    await writeFile(file, "version 2, the store's now\n");
+    const head = () => s.s3.send(new HeadObjectCommand({ Bucket: "acme-hub-files", Key: "files/late.txt" })).catch(() => null);
+    await until(async () => (await head())?.Metadata?.sha256 === sha("version 2, the store's now\n"), 6000, "version 2 in the bucket", 50);
+    const copiedAt = Date.now();
+    // The late copy of version 1 arrives, and is answered.
+    await until(() => /copy file files\/late\.txt: /.test(other.output()), 25000, "the old replicator's late copy answered", 50);
+    const line = other.output().split("\n").find((l) => l.includes("copy file files/late.txt"));
+    const body = await (await s.s3.send(new GetObjectCommand({ Bucket: "acme-hub-files", Key: "files/late.txt" }))).Body.transformToString();
+    console.log(`late file copy: version 2 in the bucket, the old one's copy of version 1 answered ${Date.now() - copiedAt} ms after; it says "${line.split("INFO ").pop()}"; its requests ${JSON.stringify(slow.counts)}`);
+    assert.equal(body, "version 2, the store's now\n", "a late copy put older bytes over the store's");
+  } finally {
+    await other.kill();
+    await slow.stop();
+    await unlink(file).catch(() => {});
+  }
 });
 
 test("30 % of AWS requests throttled (and 10 % 500s) for 20 s: every change copied", async () => {
