@@ -3,6 +3,7 @@
 //! other tabs (`platform::election`) report to it; requests (`request`) are built on top of it.
 
 mod probe;
+mod report;
 pub(crate) mod request;
 mod select;
 
@@ -11,6 +12,7 @@ use crate::model::cache::{Entry, TabMessage};
 use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation};
 use crate::model::offline::{self, Cut, Recheck};
+use crate::model::report::{Episodes, Met};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::election::Election;
@@ -56,6 +58,10 @@ struct Inner {
     peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
     wakes: RefCell<Option<Wakes>>,
+    /// Spec §11: the outage episode this browser is in, and what it is counting.
+    episodes: RefCell<Episodes>,
+    /// Reports are being sent (one sender at a time).
+    sending: Cell<bool>,
 }
 
 /// The probe round in flight: its promise (for sharing) and the controller `stop()` aborts.
@@ -68,7 +74,13 @@ struct Round {
 
 impl Engine {
     pub(crate) fn new(config: Config) -> Engine {
-        let store = Store::new(config.cache.storage, &config.cache.key);
+        let store = Store::new(
+            config.cache.storage,
+            &config.cache.key,
+            config.leader.as_str(),
+        );
+        let r = config.reports.as_ref();
+        let episodes = Episodes::new(r.is_some(), r.map_or(0.0, |r| r.sample_rate));
         let machine = Machine::new(config.tuning());
         let h = &config.health;
         let tabs = Tabs::new(h.interval_ms, h.timeout_ms, h.max_backoff_ms);
@@ -90,6 +102,8 @@ impl Engine {
                 cors_hint: Cell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
+                episodes: RefCell::new(episodes),
+                sending: Cell::new(false),
             }),
         }
     }
@@ -345,18 +359,39 @@ impl Engine {
         Some(promise)
     }
 
-    /// A round of this instance's own: remember → share → notify → schedule.
+    /// A round of this instance's own: remember → share → notify → report → schedule.
     fn conclude(&self, outcome: Observation, source: Source) {
         let (machine, now, rand01) = (&self.inner.machine, env::now_ms(), env::random());
         let step = machine.borrow_mut().observe(outcome, now, source, rand01);
+        let state = step.snapshot.state;
+        let closed = self.inner.episodes.borrow_mut().observed(
+            outcome,
+            state,
+            now,
+            env::random(),
+            env::random_uuid,
+        );
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
         self.settled(step.changed, &step.snapshot);
+        if state == State::Leader {
+            // Spec §11: the tab that probed reports; whatever waits goes too.
+            self.report(closed, now);
+        }
         self.arm(Event::Settled {
             next_probe_ms: Some(step.next_probe_ms),
             rand01: env::random(),
         });
+    }
+
+    /// Counts what a request met into the live episode, and tells the other tabs.
+    pub(crate) fn met(&self, what: Met) {
+        if self.inner.episodes.borrow_mut().met(what) {
+            if let Some(entry) = self.remember(&self.snapshot()) {
+                self.post(&TabMessage::Told(entry));
+            }
+        }
     }
 
     /// Takes a verdict this instance did not probe for (the cache, another tab).
@@ -402,7 +437,8 @@ impl Engine {
     /// Persists the verdict for the next page load; returns it, for the other tabs.
     fn remember(&self, snapshot: &Snapshot) -> Option<Entry> {
         let learnt = self.inner.machine.borrow().learnt();
-        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt)?;
+        let episodes = self.inner.episodes.borrow();
+        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt, episodes.live())?;
         self.inner.store.save(&entry);
         Some(entry)
     }
@@ -414,7 +450,13 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
+        let snapshot = entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)?;
+        // A page loaded during an episode goes on with it (spec §11).
+        self.inner
+            .episodes
+            .borrow_mut()
+            .took(entry.episode(), &snapshot);
+        Some(snapshot)
     }
 
     fn schedule(&self, delay_ms: u32) {
@@ -458,6 +500,7 @@ impl Engine {
 
     fn go_offline(&self) {
         let changed = self.inner.machine.borrow_mut().go_offline(env::now_ms());
+        self.inner.episodes.borrow_mut().verdict(State::Offline);
         let snapshot = self.snapshot();
         self.settled(changed, &snapshot);
     }
@@ -505,7 +548,10 @@ impl Engine {
                 match self.decide(Event::Asked) {
                     Do::Tell => {
                         let learnt = self.inner.machine.borrow().learnt();
-                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt) {
+                        let episodes = self.inner.episodes.borrow();
+                        let live = episodes.live();
+                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt, live)
+                        {
                             self.post(&TabMessage::Told(v));
                         }
                     }
@@ -518,6 +564,9 @@ impl Engine {
         let Some(mut snapshot) = entry.decode(&config.leader, env::now_ms(), u32::MAX) else {
             return;
         };
+        // What another tab counted of the episode, whatever verdict it came with.
+        let episode = entry.episode();
+        self.inner.episodes.borrow_mut().merge(episode.as_ref());
         let told = Event::Told {
             checked_at: entry.checked_at(),
         };
@@ -528,6 +577,7 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
+        self.inner.episodes.borrow_mut().took(episode, &snapshot);
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

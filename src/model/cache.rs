@@ -4,6 +4,7 @@
 
 use super::machine::{Damping, Learnt};
 use super::path::Base;
+use super::report::Episode;
 use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,10 @@ pub(crate) struct Entry {
     /// The flap penalty at its last raise, and when (epoch ms).
     penalty: f64,
     penalty_at: f64,
+    /// The live episode of spec §11, when reports are on and one is open: its id and its
+    /// numbers (`report::Episode`). Absent in entries of older packages: none.
+    ep_id: Option<String>,
+    ep: Option<Vec<f64>>,
 }
 
 /// What tabs of one site post to each other: a verdict one of them reached itself, or a
@@ -59,7 +64,12 @@ impl From<TabMessage> for Option<Entry> {
 
 impl Entry {
     /// The entry for `snapshot`, or `None` when there is no verdict to keep.
-    pub(crate) fn new(leader: &Base, snapshot: &Snapshot, learnt: Learnt) -> Option<Entry> {
+    pub(crate) fn new(
+        leader: &Base,
+        snapshot: &Snapshot,
+        learnt: Learnt,
+        episode: Option<&Episode>,
+    ) -> Option<Entry> {
         let known = snapshot.state != State::Unknown;
         let checked_at = snapshot
             .checked_at
@@ -79,7 +89,14 @@ impl Entry {
             rtt_samples,
             penalty: learnt.damping.penalty,
             penalty_at: learnt.damping.at,
+            ep_id: episode.map(|e| e.id.clone()),
+            ep: episode.map(|e| e.numbers.clone()),
         })
+    }
+
+    /// The live episode the entry carries, when it is sound (spec §11).
+    pub(crate) fn episode(&self) -> Option<Episode> {
+        Episode::read(self.ep_id.clone(), self.ep.clone())
     }
 
     /// What the entry's client had learnt, when it is about `leader` and of this version:
@@ -145,7 +162,8 @@ mod tests {
     }
 
     fn text(snapshot: &Snapshot) -> String {
-        serde_json::to_string(&Entry::new(&leader(), snapshot, Learnt::default()).unwrap()).unwrap()
+        serde_json::to_string(&Entry::new(&leader(), snapshot, Learnt::default(), None).unwrap())
+            .unwrap()
     }
 
     /// As the platform does it: what the entry lends, at any age.
@@ -185,12 +203,12 @@ mod tests {
             None
         );
         assert_eq!(
-            Entry::new(&leader(), &Snapshot::initial(), Learnt::default()),
+            Entry::new(&leader(), &Snapshot::initial(), Learnt::default(), None),
             None
         );
         assert_eq!(
             text(&snap(State::Leader)),
-            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0}"#
+            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0,"epId":null,"ep":null}"#
         );
     }
 
@@ -258,7 +276,7 @@ mod tests {
                 at: 999_000.0,
             },
         };
-        let entry = Entry::new(&leader(), &snap(State::Emergency), learnt).unwrap();
+        let entry = Entry::new(&leader(), &snap(State::Emergency), learnt, None).unwrap();
         let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(learnt_from_text(&text), Some(learnt));
         assert!(from_text(&text, 1_000_500.0, 30_000).is_some());
@@ -279,7 +297,8 @@ mod tests {
         let ask: TabMessage = serde_json::from_str("null").unwrap();
         assert_eq!(ask, TabMessage::Ask);
         assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
-        let entry = Entry::new(&leader(), &snap(State::Emergency), Learnt::default()).unwrap();
+        let entry =
+            Entry::new(&leader(), &snap(State::Emergency), Learnt::default(), None).unwrap();
         let told = TabMessage::Told(entry.clone());
         let text = serde_json::to_string(&told).unwrap();
         assert_eq!(text, serde_json::to_string(&entry).unwrap());
@@ -295,7 +314,7 @@ mod tests {
             checked_at: Some(1234.0),
             source: Source::Probe,
         };
-        let entry = Entry::new(&leader(), &s, Learnt::default()).unwrap();
+        let entry = Entry::new(&leader(), &s, Learnt::default(), None).unwrap();
         assert_eq!(entry.checked_at(), 1234.0);
     }
 }

@@ -19,6 +19,8 @@ pub(crate) enum Kind {
         min: u32,
         max: u32,
     },
+    /// A number from 0 to 1 (a share of episodes).
+    Fraction,
     Object(&'static [Key]),
     List(&'static Kind),
     /// `health.expect`: a string, or an object of JSON scalars.
@@ -105,6 +107,8 @@ pub(crate) const STORAGE: &str = "local";
 pub(crate) const STORAGES: [&str; 3] = ["local", "session", "none"];
 pub(crate) const CACHE_KEY: &str = "health-proxy";
 pub(crate) const TTL_MS: u32 = 30_000;
+pub(crate) const SAMPLE_RATE: f64 = 1.0;
+pub(crate) const MAX_PENDING: u32 = 10;
 
 /// Spec §5 and §8, whole, in the order the docs list it.
 pub(crate) static CONFIG: Kind = Kind::Object(&[
@@ -161,6 +165,16 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             key!("storage", choice(&STORAGES), Unset::Text(STORAGE), "where the verdict is kept (`\"none\"`: in memory only)"),
             key!("key", Kind::Text, Unset::Text(CACHE_KEY), "the Web Storage key; non-empty"),
             key!("ttlMs", whole(0, 86_400_000), Unset::Number(TTL_MS), "how long a stored verdict is trusted for routing (0: never reuse a stored verdict)"),
+        ]),
+        Unset::None,
+        ""
+    ),
+    key!(
+        "reports",
+        Kind::Object(&[
+            key!("path", Kind::Text, Unset::Null, "a path on the leader that takes one `POST` per outage episode this browser saw (spec §11, docs/api.md); `null`: reports are off"),
+            key!("sampleRate", Kind::Fraction, Unset::Number(1), "the share of episodes reported, drawn at random per episode (0: none)"),
+            key!("maxPending", whole(0, 100), Unset::Number(MAX_PENDING), "reports kept with the verdict cache until the leader takes them; the oldest is dropped beyond this (0: a report whose first send fails is dropped)"),
         ]),
         Unset::None,
         ""
@@ -236,15 +250,23 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
         {
             Ok(())
         }
-        (Kind::Whole { min, max }, _) => Err(ConfigError::OutOfRange {
-            field: field.to_string(),
-            min: *min,
-            max: *max,
-            got: match seen {
-                Seen::Number(n) => Got::Number(n),
-                other => Got::Kind(other.name()),
-            },
-        }),
+        (Kind::Fraction, Seen::Number(n)) if (0.0..=1.0).contains(&n) => Ok(()),
+        (Kind::Whole { .. } | Kind::Fraction, _) => {
+            let (min, max, whole) = match kind {
+                Kind::Whole { min, max } => (*min, *max, true),
+                _ => (0, 1, false),
+            };
+            Err(ConfigError::OutOfRange {
+                field: field.to_string(),
+                min,
+                max,
+                whole,
+                got: match seen {
+                    Seen::Number(n) => Got::Number(n),
+                    other => Got::Kind(other.name()),
+                },
+            })
+        }
         (Kind::Text | Kind::Choice { .. }, _) => Err(wrong("a string")),
         (Kind::Flag, _) => Err(wrong("true or false")),
         (Kind::Object(fields), Seen::Object) => {

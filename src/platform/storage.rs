@@ -2,28 +2,41 @@
 //! has it and it works; nowhere with `cache.storage: "none"`, or without Web Storage
 //! (Node, workers, Safari private mode, a full quota), where the verdict lives only in
 //! the running instance's memory (its state machine). Stored as JSON text through the
-//! browser's JSON.
+//! browser's JSON. Reports not yet sent (spec §11) are kept beside it, under a key of
+//! their own, or in this instance's memory where Web Storage is not to be had.
 
 use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
+use crate::model::report::Kept;
+use std::cell::RefCell;
+use wasm_bindgen::JsValue;
 
 #[derive(Debug)]
 pub(crate) struct Store {
     key: String,
     /// None for `cache.storage: "none"`, or without a working Web Storage.
     web: Option<web_sys::Storage>,
+    /// The reports' key: the cache key and the leader they are about.
+    reports_key: String,
+    /// The reports' storage, until a write to it fails; then `memory` holds them.
+    reports_web: RefCell<Option<web_sys::Storage>>,
+    memory: RefCell<Vec<Kept>>,
 }
 
 impl Store {
-    pub(crate) fn new(kind: StorageKind, key: &str) -> Store {
+    pub(crate) fn new(kind: StorageKind, key: &str, leader: &str) -> Store {
         let name = match kind {
             StorageKind::Local => Some("localStorage"),
             StorageKind::Session => Some("sessionStorage"),
             StorageKind::None => None,
         };
+        let web = name.and_then(super::env::web_storage);
         Store {
             key: key.to_string(),
-            web: name.and_then(super::env::web_storage),
+            reports_key: format!("{key}:reports:{leader}"),
+            reports_web: RefCell::new(web.clone()),
+            web,
+            memory: RefCell::new(Vec::new()),
         }
     }
 
@@ -45,5 +58,50 @@ impl Store {
                 let _ = web.set_item(&self.key, &text);
             }
         }
+    }
+
+    /// The reports waiting to be sent, oldest first: read afresh each time, as every tab
+    /// of the site keeps them in the one list. An item that is not a report object with
+    /// a string `id` is left out.
+    pub(crate) fn reports(&self) -> Vec<Kept> {
+        let Some(web) = &*self.reports_web.borrow() else {
+            return self.memory.borrow().clone();
+        };
+        let mut out = Vec::new();
+        let text = web.get_item(&self.reports_key).ok().flatten();
+        let list = text.and_then(|t| js_sys::JSON::parse(&t).ok());
+        if let Some(list) = list.filter(js_sys::Array::is_array) {
+            for item in js_sys::Array::from(&list).iter() {
+                let id = js_sys::Reflect::get(&item, &JsValue::from_str("id")).ok();
+                let json = js_sys::JSON::stringify(&item).ok();
+                if let (Some(id), Some(json)) = (
+                    id.and_then(|i| i.as_string()),
+                    json.and_then(|j| j.as_string()),
+                ) {
+                    out.push(Kept { id, json });
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn set_reports(&self, queue: Vec<Kept>) {
+        let mut web = self.reports_web.borrow_mut();
+        if let Some(storage) = &*web {
+            let mut text = String::from("[");
+            for (i, kept) in queue.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&kept.json);
+            }
+            text.push(']');
+            if storage.set_item(&self.reports_key, &text).is_ok() {
+                return;
+            }
+            // A throwing storage (quota): this instance keeps them in memory from now on.
+            *web = None;
+        }
+        *self.memory.borrow_mut() = queue;
     }
 }

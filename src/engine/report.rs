@@ -1,0 +1,85 @@
+//! Spec §11 carried out: a closed episode's report joins the queue kept with the verdict
+//! cache, and the queue is sent to the leader, oldest first, as ordinary writes (the
+//! leader only, `credentials: "omit"`, bounded by `requestTimeoutMs`, the episode id as
+//! the idempotency key), in the background: no page request waits on it.
+
+use super::Engine;
+use crate::model::plan::Plan;
+use crate::model::report::{self, Episode, Kept, Report};
+use crate::model::target::Target;
+use crate::model::{Config, State};
+use crate::platform::{http, spawn, to_js};
+use wasm_bindgen::JsValue;
+
+impl Engine {
+    /// A round of this tab's own found the leader up: `closed` (an episode it ended,
+    /// sampled in) joins the queue, and the queue is sent.
+    pub(super) fn report(&self, closed: Option<Episode>, now_ms: f64) {
+        let inner = &self.inner;
+        let Some(reports) = &inner.config.reports else {
+            return;
+        };
+        if let Some(e) = closed {
+            let json = to_js(&Report::new(&e, now_ms, reports.sample_rate))
+                .and_then(|v| js_sys::JSON::stringify(&v).ok())
+                .and_then(|t| t.as_string());
+            if let Some(json) = json {
+                let mut queue = inner.store.reports();
+                // Kept before it is sent, so a page closed meanwhile leaves it queued;
+                // with `maxPending: 0`, only until this one try.
+                report::keep(
+                    &mut queue,
+                    Kept { id: e.id, json },
+                    reports.max_pending.max(1),
+                );
+                inner.store.set_reports(queue);
+            }
+        }
+        if inner.sending.replace(true) {
+            return;
+        }
+        let engine = self.clone();
+        spawn(async move {
+            let inner = &engine.inner;
+            while inner.running.get() && engine.state() == State::Leader {
+                let Some(first) = inner.store.reports().into_iter().next() else {
+                    break;
+                };
+                let done = report::delivered(send(&inner.config, &first).await);
+                // Read again: another tab may have changed the queue meanwhile.
+                let mut queue = inner.store.reports();
+                if done {
+                    queue.retain(|k| k.id != first.id);
+                } else if let Some(r) = &inner.config.reports {
+                    report::trim(&mut queue, r.max_pending);
+                }
+                inner.store.set_reports(queue);
+                if !done {
+                    break;
+                }
+            }
+            inner.sending.set(false);
+        });
+    }
+}
+
+/// One report to the leader: the status it answered with, `None` when it did not.
+async fn send(config: &Config, kept: &Kept) -> Option<u16> {
+    let path = &config.reports.as_ref()?.path;
+    // The routing rules' own: a route of the path may name the leader's base for it.
+    let url = Plan::new(config, path, "POST").ok()?.url(Target::Leader);
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("content-type", "application/json").ok()?;
+    if let Some(name) = &config.idempotency_key {
+        headers.set(name, &kept.id).ok()?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&kept.json));
+    // No credentials: `send` omits cookies and `Authorization` (spec §11: no user data).
+    let timeout = config.request_timeout_ms;
+    let (response, _guard) = http::send(&url, &init, timeout, None, false).await.ok()?;
+    // The guard dropped here aborts what is left of the answer: only its status counts.
+    Some(response.status())
+}
