@@ -565,8 +565,7 @@ impl Engine {
             return;
         };
         // What another tab counted of the episode, whatever verdict it came with.
-        let episode = entry.episode();
-        self.inner.episodes.borrow_mut().merge(episode.as_ref());
+        self.inner.episodes.borrow_mut().merge(entry.episode());
         let told = Event::Told {
             checked_at: entry.checked_at(),
         };
@@ -577,7 +576,10 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        self.inner.episodes.borrow_mut().took(episode, &snapshot);
+        self.inner
+            .episodes
+            .borrow_mut()
+            .took(entry.episode(), &snapshot);
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

@@ -5,10 +5,10 @@
 
 use super::Engine;
 use crate::model::plan::Plan;
-use crate::model::report::{self, Episode, Kept, Report};
+use crate::model::report::{self, Episode};
 use crate::model::target::Target;
 use crate::model::{Config, State};
-use crate::platform::{http, spawn, to_js};
+use crate::platform::{http, spawn};
 use wasm_bindgen::JsValue;
 
 impl Engine {
@@ -20,38 +20,35 @@ impl Engine {
             return;
         };
         if let Some(e) = closed {
-            let json = to_js(&Report::new(&e, now_ms, reports.sample_rate))
-                .and_then(|v| js_sys::JSON::stringify(&v).ok())
-                .and_then(|t| t.as_string());
-            if let Some(json) = json {
-                let mut queue = inner.store.reports();
-                // Kept before it is sent, so a page closed meanwhile leaves it queued;
-                // with `maxPending: 0`, only until this one try.
-                report::keep(
-                    &mut queue,
-                    Kept { id: e.id, json },
-                    reports.max_pending.max(1),
-                );
-                inner.store.set_reports(queue);
-            }
+            let mut queue = inner.store.reports();
+            // Kept before it is sent, so a page closed meanwhile leaves it queued; with
+            // `maxPending: 0`, only until this one try.
+            let json = e.report(now_ms, reports.sample_rate);
+            report::keep(&mut queue, &json, reports.max_pending.max(1));
+            inner.store.set_reports(queue);
         }
         if inner.sending.replace(true) {
             return;
         }
-        let engine = self.clone();
+        let (engine, max) = (self.clone(), reports.max_pending);
         spawn(async move {
             let inner = &engine.inner;
-            while inner.running.get() && engine.state() == State::Leader {
-                let Some(first) = inner.store.reports().into_iter().next() else {
+            // At most the queue's length: a queue some other script left odd ends anyway.
+            for _ in 0..=max {
+                let queue = inner.store.reports();
+                let Some(first) = report::first(&queue)
+                    .filter(|_| inner.running.get() && engine.state() == State::Leader)
+                else {
                     break;
                 };
+                let first = first.to_string();
                 let done = report::delivered(send(&inner.config, &first).await);
                 // Read again: another tab may have changed the queue meanwhile.
                 let mut queue = inner.store.reports();
                 if done {
-                    queue.retain(|k| k.id != first.id);
-                } else if let Some(r) = &inner.config.reports {
-                    report::trim(&mut queue, r.max_pending);
+                    report::remove(&mut queue, &first);
+                } else {
+                    report::trim(&mut queue, max);
                 }
                 inner.store.set_reports(queue);
                 if !done {
@@ -64,19 +61,19 @@ impl Engine {
 }
 
 /// One report to the leader: the status it answered with, `None` when it did not.
-async fn send(config: &Config, kept: &Kept) -> Option<u16> {
+async fn send(config: &Config, report: &str) -> Option<u16> {
     let path = &config.reports.as_ref()?.path;
     // The routing rules' own: a route of the path may name the leader's base for it.
     let url = Plan::new(config, path, "POST").ok()?.url(Target::Leader);
     let headers = web_sys::Headers::new().ok()?;
     headers.set("content-type", "application/json").ok()?;
-    if let Some(name) = &config.idempotency_key {
-        headers.set(name, &kept.id).ok()?;
+    if let (Some(name), Some(id)) = (&config.idempotency_key, report::id_of(report)) {
+        headers.set(name, id).ok()?;
     }
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&kept.json));
+    init.set_body(&JsValue::from_str(report));
     // No credentials: `send` omits cookies and `Authorization` (spec §11: no user data).
     let timeout = config.request_timeout_ms;
     let (response, _guard) = http::send(&url, &init, timeout, None, false).await.ok()?;

@@ -30,36 +30,21 @@ pub(crate) struct Entry {
     /// The flap penalty at its last raise, and when (epoch ms).
     penalty: f64,
     penalty_at: f64,
-    /// The live episode of spec §11, when reports are on and one is open: its id and its
-    /// numbers (`report::Episode`). Absent in entries of older packages: none.
-    ep_id: Option<String>,
-    ep: Option<Vec<f64>>,
+    /// The live episode of spec §11, when reports are on and one is open. Not serde's:
+    /// the platform writes it as the array `ep` (its id, then its numbers) and reads it
+    /// back through [`Episode::read`], as serde would read an array only with its
+    /// sequence code (1 KB of the package).
+    #[serde(skip)]
+    episode: Option<Episode>,
 }
 
 /// What tabs of one site post to each other: a verdict one of them reached itself, or a
 /// question to the prober from a tab that started without one. On the wire a question is
-/// `null` and a verdict its own object, so the one serde reader of a message is the
-/// verdict's (a wrapper struct would bring its own).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Option<Entry>", into = "Option<Entry>")]
+/// `null` and a verdict its own object (`platform::channel`).
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TabMessage {
     Told(Entry),
     Ask,
-}
-
-impl From<Option<Entry>> for TabMessage {
-    fn from(entry: Option<Entry>) -> Self {
-        entry.map_or(TabMessage::Ask, TabMessage::Told)
-    }
-}
-
-impl From<TabMessage> for Option<Entry> {
-    fn from(message: TabMessage) -> Self {
-        match message {
-            TabMessage::Told(entry) => Some(entry),
-            TabMessage::Ask => None,
-        }
-    }
 }
 
 impl Entry {
@@ -89,14 +74,18 @@ impl Entry {
             rtt_samples,
             penalty: learnt.damping.penalty,
             penalty_at: learnt.damping.at,
-            ep_id: episode.map(|e| e.id.clone()),
-            ep: episode.map(|e| e.numbers.clone()),
+            episode: episode.cloned(),
         })
     }
 
-    /// The live episode the entry carries, when it is sound (spec §11).
-    pub(crate) fn episode(&self) -> Option<Episode> {
-        Episode::read(self.ep_id.clone(), self.ep.clone())
+    /// The live episode the entry carries (spec §11).
+    pub(crate) fn episode(&self) -> Option<&Episode> {
+        self.episode.as_ref()
+    }
+
+    /// Puts in the episode the platform read beside the entry.
+    pub(crate) fn set_episode(&mut self, episode: Option<Episode>) {
+        self.episode = episode;
     }
 
     /// What the entry's client had learnt, when it is about `leader` and of this version:
@@ -208,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             text(&snap(State::Leader)),
-            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0,"epId":null,"ep":null}"#
+            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0}"#
         );
     }
 
@@ -283,9 +272,6 @@ mod tests {
         // Too old to route by: no snapshot, but the RTT (and penalty) are still lent.
         assert_eq!(from_text(&text, 1_000_000.0 + 86_400_000.0, 30_000), None);
         assert_eq!(learnt_from_text(&text), Some(learnt));
-        // The tab message carries them too.
-        let told: TabMessage = serde_json::from_str(&text).unwrap();
-        assert_eq!(told, TabMessage::Told(entry));
         // Another leader's entry lends nothing.
         let other = Base::parse("leader", "http://127.0.0.1:9999", false).unwrap();
         let v: Entry = serde_json::from_str(&text).unwrap();
@@ -293,17 +279,24 @@ mod tests {
     }
 
     #[test]
-    fn tab_messages_carry_a_verdict_or_a_question() {
-        let ask: TabMessage = serde_json::from_str("null").unwrap();
-        assert_eq!(ask, TabMessage::Ask);
-        assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
-        let entry =
-            Entry::new(&leader(), &snap(State::Emergency), Learnt::default(), None).unwrap();
-        let told = TabMessage::Told(entry.clone());
-        let text = serde_json::to_string(&told).unwrap();
-        assert_eq!(text, serde_json::to_string(&entry).unwrap());
-        assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
-        assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
+    fn the_episode_rides_beside_what_serde_reads() {
+        let episode = Episode::read(Some("e1".into()), Some(vec![5.0; 10])).unwrap();
+        let entry = Entry::new(
+            &leader(),
+            &snap(State::Emergency),
+            Learnt::default(),
+            Some(&episode),
+        )
+        .unwrap();
+        assert_eq!(entry.episode(), Some(&episode));
+        // serde neither writes it nor minds the `ep` array the platform puts beside it.
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(!text.contains("e1"), "{text}");
+        let with_ep = text.replace('}', r#","ep":["e1",5,5,5,5,5,5,5,5,5,5]}"#);
+        let mut back: Entry = serde_json::from_str(&with_ep).unwrap();
+        assert_eq!(back.episode(), None);
+        back.set_episode(Some(episode.clone()));
+        assert_eq!(back, entry);
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 use super::machine::{Follower, Observation};
 use super::state::{Snapshot, State};
-use serde::Serialize;
 
 /// Why a leader probe failed (spec §11's causes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +71,8 @@ impl Episode {
             && numbers.len() <= FIXED + 2 * MAX_STATUSES
             && numbers.len() % 2 == 0
             && numbers.iter().all(|n| n.is_finite() && *n >= -1.0)
-            && !id.is_empty()
-            && id.len() <= 64;
+            && (1..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         sound.then_some(Episode { id, numbers })
     }
 
@@ -141,57 +140,44 @@ impl Episode {
     }
 }
 
-/// The report of spec §11, as the leader's endpoint takes it (docs/api.md).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Report<'a> {
-    id: &'a str,
-    started_at: f64,
-    duration_ms: f64,
-    probes: Probes<'a>,
-    follower_reads: f64,
-    leader_unavailable: f64,
-    outcome_unknown: f64,
-    follower_requests: f64,
-    rtt_ms: Option<f64>,
-    version: &'static str,
-    sample_rate: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Probes<'a> {
-    timeout: f64,
-    network: f64,
-    /// `[status, count]` pairs.
-    status: Vec<&'a [f64]>,
-    body: f64,
-}
-
-impl<'a> Report<'a> {
-    /// The report of `episode`, closed at `now_ms`.
-    pub(crate) fn new(episode: &'a Episode, now_ms: f64, sample_rate: f64) -> Report<'a> {
-        let e = episode;
-        let started = e.get(STARTED);
-        let rtt = e.get(RTT);
-        let pairs = e.numbers.get(FIXED..).unwrap_or_default();
-        Report {
-            id: &e.id,
-            started_at: started,
-            duration_ms: (now_ms - started).max(0.0).round(),
-            probes: Probes {
-                timeout: e.get(TIMEOUT),
-                network: e.get(NETWORK),
-                status: pairs.chunks_exact(2).collect(),
-                body: e.get(BODY),
-            },
-            follower_reads: e.get(FOLLOWER_READS),
-            leader_unavailable: e.get(LEADER_UNAVAILABLE),
-            outcome_unknown: e.get(OUTCOME_UNKNOWN),
-            follower_requests: e.get(FOLLOWER_REQUESTS),
-            rtt_ms: (rtt >= 0.0).then_some(rtt),
-            version: env!("CARGO_PKG_VERSION"),
-            sample_rate,
+impl Episode {
+    /// The report of spec §11 as the leader's endpoint takes it (docs/api.md): JSON text
+    /// of numbers and the id, which [`Episode::read`] keeps to characters JSON takes as
+    /// they are. Written by `format!`, not a serde derive: the derive, with the
+    /// serializer's code for a nested object and arrays, cost 1.2 KB of the package.
+    pub(crate) fn report(&self, now_ms: f64, sample_rate: f64) -> String {
+        let n = |at| self.get(at);
+        let mut status = String::new();
+        for (i, pair) in self.pairs().chunks_exact(2).enumerate() {
+            if let [code, count] = pair {
+                let comma = if i > 0 { "," } else { "" };
+                status.push_str(&format!("{comma}[{code},{count}]"));
+            }
         }
+        let rtt = n(RTT);
+        let rtt = if rtt >= 0.0 {
+            format!("{rtt}")
+        } else {
+            "null".into()
+        };
+        format!(
+            r#"{{"id":"{}","startedAt":{},"durationMs":{},"probes":{{"timeout":{},"network":{},"status":[{status}],"body":{}}},"followerReads":{},"leaderUnavailable":{},"outcomeUnknown":{},"followerRequests":{},"rttMs":{rtt},"version":"{}","sampleRate":{sample_rate}}}"#,
+            self.id,
+            n(STARTED),
+            (now_ms - n(STARTED)).max(0.0).round(),
+            n(TIMEOUT),
+            n(NETWORK),
+            n(BODY),
+            n(FOLLOWER_READS),
+            n(LEADER_UNAVAILABLE),
+            n(OUTCOME_UNKNOWN),
+            n(FOLLOWER_REQUESTS),
+            env!("CARGO_PKG_VERSION"),
+        )
+    }
+
+    fn pairs(&self) -> &[f64] {
+        self.numbers.get(FIXED..).unwrap_or_default()
     }
 }
 
@@ -203,8 +189,10 @@ pub(crate) struct Episodes {
     /// `reports.sampleRate`.
     sample_rate: f64,
     live: Option<Episode>,
-    /// The last good leader round trips while the verdict was `leader`, oldest first.
-    rtts: Vec<f64>,
+    /// The last good leader round trips while the verdict was `leader`, a ring, and how
+    /// many have been taken in all.
+    rtts: [f64; RTT_SAMPLES],
+    taken: usize,
 }
 
 impl Episodes {
@@ -222,34 +210,26 @@ impl Episodes {
 
     /// A good leader probe while the verdict is `leader`, this tab's or another's.
     pub(crate) fn leader_rtt(&mut self, ms: f64) {
-        if self.rtts.len() == RTT_SAMPLES {
-            self.rtts.remove(0);
+        if let Some(slot) = self.rtts.get_mut(self.taken % RTT_SAMPLES) {
+            *slot = ms;
         }
-        self.rtts.push(ms);
+        self.taken = self.taken.wrapping_add(1);
     }
 
     /// The median of the remembered round trips, whole ms; -1 with none.
     fn median(&self) -> f64 {
-        let n = self.rtts.len();
-        let mut middle = Vec::new();
-        for x in &self.rtts {
-            let below = self.rtts.iter().filter(|y| *y < x).count();
-            let upto = self.rtts.iter().filter(|y| *y <= x).count();
-            // `x` sits at sorted positions below..upto; the middle one(s) are n/2 (and
-            // (n-1)/2 when n is even).
-            if (below..upto).contains(&(n / 2)) || (below..upto).contains(&((n - 1) / 2)) {
-                middle.push(*x);
-            }
-        }
-        let (lo, hi) = middle
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                (lo.min(*x), hi.max(*x))
-            });
-        if middle.is_empty() {
-            -1.0
-        } else {
-            ((lo + hi) / 2.0).round()
+        let known = || self.rtts.iter().take(self.taken.min(RTT_SAMPLES));
+        let n = known().count();
+        // The value at sorted position `k`: as many below it as `k`, or fewer with ties.
+        let at = |k: usize| {
+            known().find(|x| {
+                let below = known().filter(|y| y < x).count();
+                below <= k && k < below + known().filter(|y| y == x).count()
+            })
+        };
+        match (at(n.saturating_sub(1) / 2), at(n / 2)) {
+            (Some(lo), Some(hi)) if n > 0 => ((lo + hi) / 2.0).round(),
+            _ => -1.0,
         }
     }
 
@@ -329,10 +309,10 @@ impl Episodes {
 
     /// A verdict taken from another tab or the cache, with the episode it carried: that
     /// episode is the live one (another tab closed ours when it carries none to `leader`).
-    pub(crate) fn took(&mut self, told: Option<Episode>, verdict: &Snapshot) {
+    pub(crate) fn took(&mut self, told: Option<&Episode>, verdict: &Snapshot) {
         match (&mut self.live, told) {
-            (Some(mine), Some(e)) if mine.id == e.id => mine.merge(&e),
-            (_, Some(e)) => self.live = Some(e),
+            (Some(mine), Some(e)) if mine.id == e.id => mine.merge(e),
+            (_, Some(e)) => self.live = Some(e.clone()),
             (_, None) => self.verdict(verdict.state),
         }
         if let (State::Leader, Some(ms)) = (verdict.state, verdict.leader_latency_ms) {
@@ -353,23 +333,36 @@ impl Episodes {
     }
 }
 
-/// A report waiting to be sent: its id and its JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Kept {
-    pub(crate) id: String,
-    pub(crate) json: String,
-}
-
-/// Queues `report` to send, oldest first, keeping at most `max` (the oldest dropped).
-pub(crate) fn keep(queue: &mut Vec<Kept>, report: Kept, max: u32) {
-    queue.push(report);
+/// The reports not yet sent are one text, as Web Storage keeps it: each report's JSON on
+/// a line of its own (JSON text has no raw line break), oldest first. Queues `report`,
+/// keeping at most `max` (the oldest dropped).
+pub(crate) fn keep(queue: &mut String, report: &str, max: u32) {
+    queue.push_str(report);
+    queue.push('\n');
     trim(queue, max);
 }
 
 /// Drops the oldest reports beyond `max`.
-pub(crate) fn trim(queue: &mut Vec<Kept>, max: u32) {
-    let over = queue.len().saturating_sub(max as usize);
-    queue.drain(..over);
+pub(crate) fn trim(queue: &mut String, max: u32) {
+    while queue.matches('\n').count() > max as usize {
+        let line = queue.find('\n').map_or(queue.len(), |i| i + 1);
+        queue.replace_range(..line, "");
+    }
+}
+
+/// The oldest report.
+pub(crate) fn first(queue: &str) -> Option<&str> {
+    queue.split('\n').next().filter(|r| !r.is_empty())
+}
+
+/// Takes `report` (sent) out of the queue.
+pub(crate) fn remove(queue: &mut String, report: &str) {
+    *queue = queue.replacen(&format!("{report}\n"), "", 1);
+}
+
+/// A queued report's id (its idempotency key): the report's text begins with it.
+pub(crate) fn id_of(report: &str) -> Option<&str> {
+    report.strip_prefix(r#"{"id":""#)?.split('"').next()
 }
 
 /// Whether a sent report is done with, from the leader's answer: any answer but a
@@ -439,8 +432,11 @@ mod tests {
         Episodes::new(true, 1.0)
     }
 
+    /// The report's JSON text, parsed (it must parse).
     fn report(e: &Episode, now: f64) -> serde_json::Value {
-        serde_json::to_value(Report::new(e, now, 1.0)).unwrap()
+        let text = e.report(now, 1.0);
+        assert_eq!(id_of(&text), Some(e.id.as_str()));
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
     }
 
     #[test]
@@ -477,13 +473,13 @@ mod tests {
         assert_eq!(
             report(&closed, w.now),
             json!({
-                "id": "id-5", "startedAt": start, "durationMs": 9000.0,
-                "probes": {"timeout": 2.0, "network": 1.0, "status": [[502.0, 2.0], [503.0, 1.0], [0.0, 1.0]], "body": 1.0},
-                "followerReads": 2.0, "leaderUnavailable": 1.0, "outcomeUnknown": 1.0,
+                "id": "id-5", "startedAt": start as u64, "durationMs": 9000,
+                "probes": {"timeout": 2, "network": 1, "status": [[502, 2], [503, 1], [0, 1]], "body": 1},
+                "followerReads": 2, "leaderUnavailable": 1, "outcomeUnknown": 1,
                 // Eight rounds probed the follower, and one read went there.
-                "followerRequests": 9.0,
+                "followerRequests": 9,
                 // The median of 10, 20, 30, 40.
-                "rttMs": 25.0, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1.0
+                "rttMs": 25, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
             })
         );
         assert!(tab.live().is_none());
@@ -553,9 +549,9 @@ mod tests {
         w.round(&mut tab, down(Cause::Timeout), State::Emergency);
         let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
-        assert_eq!(r["startedAt"], json!(first));
-        assert_eq!(r["probes"]["timeout"], json!(3.0));
-        assert_eq!(r["followerRequests"], json!(3.0));
+        assert_eq!(r["startedAt"], json!(first as u64));
+        assert_eq!(r["probes"]["timeout"], json!(3));
+        assert_eq!(r["followerRequests"], json!(3));
     }
 
     #[test]
@@ -597,12 +593,23 @@ mod tests {
         }
     }
 
-    /// What travels between tabs and through a reload: the cached verdict's entry as JSON.
+    /// What travels between tabs and through a reload: the cached verdict's entry, and
+    /// beside it the array `[id, ...numbers]` the platform writes, both as JSON text.
     fn through_entry(e: Option<&Episode>, state: State) -> Option<Episode> {
         let leader = Base::parse("leader", "http://127.0.0.1:8081", false).unwrap();
         let entry = Entry::new(&leader, &verdict(state), Learnt::default(), e).unwrap();
-        let text = serde_json::to_string(&entry).unwrap();
-        serde_json::from_str::<Entry>(&text).unwrap().episode()
+        let mut value = serde_json::to_value(&entry).unwrap();
+        if let Some(e) = entry.episode() {
+            let mut ep = vec![json!(e.id)];
+            ep.extend(e.numbers.iter().map(|n| json!(n)));
+            value["ep"] = json!(ep);
+        }
+        let text = value.to_string();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let ep = back["ep"].as_array()?;
+        let id = ep.first()?.as_str().map(String::from);
+        let numbers = ep.iter().skip(1).map(|n| n.as_f64()).collect();
+        Episode::read(id, numbers)
     }
 
     #[test]
@@ -613,7 +620,7 @@ mod tests {
         w.round(&mut tabs[0], down(Cause::Timeout), State::Emergency);
         let told = through_entry(tabs[0].live(), State::Emergency);
         for tab in &mut tabs[1..] {
-            tab.took(told.clone(), &verdict(State::Emergency));
+            tab.took(told.as_ref(), &verdict(State::Emergency));
         }
         // Each tab serves a read from the follower and tells the others its count.
         for i in 0..5 {
@@ -626,8 +633,8 @@ mod tests {
         // Tab 0's round finds the leader back: its report holds every tab's reads.
         w.round(&mut tabs[0], down(Cause::Network), State::Emergency);
         let closed = w.round(&mut tabs[0], up(5.0), State::Leader).unwrap();
-        assert_eq!(report(&closed, w.now)["followerReads"], json!(5.0));
-        assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1.0));
+        assert_eq!(report(&closed, w.now)["followerReads"], json!(5));
+        assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1));
         // The others take the `leader` verdict, which carries no episode: none reports.
         let told = through_entry(tabs[0].live(), State::Leader);
         assert_eq!(told, None);
@@ -639,7 +646,7 @@ mod tests {
         }
         // A late count from a tab that had not heard yet does not bring the episode back.
         let mut late = on();
-        late.took(Some(closed.clone()), &verdict(State::Emergency));
+        late.took(Some(&closed), &verdict(State::Emergency));
         late.met(Met::FollowerRead);
         tabs[0].merge(late.live());
         assert!(tabs[0].live().is_none());
@@ -656,7 +663,7 @@ mod tests {
         b.met(Met::FollowerRead);
         a.merge(b.live());
         assert_eq!(a.live().unwrap().numbers[FOLLOWER_READS], 0.0);
-        b.took(a.live().cloned(), &verdict(State::Emergency));
+        b.took(a.live(), &verdict(State::Emergency));
         assert_eq!(b.live(), a.live());
     }
 
@@ -679,13 +686,13 @@ mod tests {
         assert_eq!(kept.as_ref(), before.live());
         // The next page load takes the cached verdict, and closes the same episode.
         let mut after = on();
-        after.took(kept, &verdict(State::Emergency));
+        after.took(kept.as_ref(), &verdict(State::Emergency));
         let closed = w.round(&mut after, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
         assert_eq!(r["id"], json!("id-1"));
-        assert_eq!(r["probes"]["status"], json!([[503.0, 1.0]]));
-        assert_eq!(r["outcomeUnknown"], json!(1.0));
-        assert_eq!(r["durationMs"], json!(1000.0));
+        assert_eq!(r["probes"]["status"], json!([[503, 1]]));
+        assert_eq!(r["outcomeUnknown"], json!(1));
+        assert_eq!(r["durationMs"], json!(1000));
     }
 
     #[test]
@@ -717,6 +724,13 @@ mod tests {
         assert!(Episode::read(None, Some(good())).is_none());
         assert!(Episode::read(Some(String::new()), Some(good())).is_none());
         assert!(Episode::read(Some("x".repeat(65)), Some(good())).is_none());
+        // The id goes into JSON as it is: nothing that would need escaping.
+        for id in [r#"a","x":"1"#, "a\\b", "a b", "ü"] {
+            assert!(
+                Episode::read(Some(id.into()), Some(good())).is_none(),
+                "{id}"
+            );
+        }
         assert!(Episode::read(id(), None).is_none());
     }
 
@@ -733,22 +747,62 @@ mod tests {
 
     #[test]
     fn the_queue_keeps_the_newest_reports_up_to_max_pending() {
-        let kept = |i: u32| Kept {
-            id: format!("id-{i}"),
-            json: format!("{{\"id\":\"id-{i}\"}}"),
-        };
-        let mut queue = Vec::new();
+        let kept = |i: u32| format!(r#"{{"id":"id-{i}"}}"#);
+        let mut queue = String::new();
+        assert_eq!(first(&queue), None);
         for i in 0..12 {
-            keep(&mut queue, kept(i), 10);
+            keep(&mut queue, &kept(i), 10);
         }
-        let ids: Vec<&str> = queue.iter().map(|k| k.id.as_str()).collect();
+        let ids: Vec<&str> = queue.lines().filter_map(id_of).collect();
         assert_eq!(ids, (2..12).map(|i| format!("id-{i}")).collect::<Vec<_>>());
-        keep(&mut queue, kept(12), 3);
-        assert_eq!(queue, vec![kept(10), kept(11), kept(12)]);
+        assert_eq!(first(&queue), Some(kept(2).as_str()));
+        keep(&mut queue, &kept(12), 3);
+        assert_eq!(queue, format!("{}\n{}\n{}\n", kept(10), kept(11), kept(12)));
+        remove(&mut queue, &kept(11));
+        assert_eq!(queue, format!("{}\n{}\n", kept(10), kept(12)));
+        remove(&mut queue, &kept(11));
+        assert_eq!(
+            queue.lines().count(),
+            2,
+            "a report not there: nothing else goes"
+        );
         trim(&mut queue, 1);
-        assert_eq!(queue, vec![kept(12)]);
-        keep(&mut queue, kept(13), 0);
+        assert_eq!(first(&queue), Some(kept(12).as_str()));
+        keep(&mut queue, &kept(13), 0);
         assert!(queue.is_empty(), "maxPending 0 keeps none");
+        assert_eq!(id_of("[1]"), None);
+    }
+
+    #[test]
+    fn a_report_in_full_is_json_with_every_field_of_the_wire_contract() {
+        let e = Episode::read(
+            Some("0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a".into()),
+            Some(vec![
+                1_700_000_000_000.0,
+                1.0,
+                2.0,
+                3.0,
+                4.0,
+                5.0,
+                6.0,
+                7.0,
+                48.0,
+                1.0,
+            ]),
+        )
+        .unwrap();
+        let text = e.report(1_700_000_061_234.4, 0.25);
+        assert!(text.len() < 400, "{} bytes", text.len());
+        let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            r,
+            json!({
+                "id": "0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a", "startedAt": 1_700_000_000_000u64,
+                "durationMs": 61_234, "probes": {"timeout": 1, "network": 2, "status": [], "body": 3},
+                "followerReads": 4, "leaderUnavailable": 5, "outcomeUnknown": 6, "followerRequests": 7,
+                "rttMs": 48, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 0.25
+            })
+        );
     }
 
     #[test]

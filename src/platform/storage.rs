@@ -7,9 +7,7 @@
 
 use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
-use crate::model::report::Kept;
 use std::cell::RefCell;
-use wasm_bindgen::JsValue;
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -20,7 +18,7 @@ pub(crate) struct Store {
     reports_key: String,
     /// The reports' storage, until a write to it fails; then `memory` holds them.
     reports_web: RefCell<Option<web_sys::Storage>>,
-    memory: RefCell<Vec<Kept>>,
+    memory: RefCell<String>,
 }
 
 impl Store {
@@ -36,7 +34,7 @@ impl Store {
             reports_key: format!("{key}:reports:{leader}"),
             reports_web: RefCell::new(web.clone()),
             web,
-            memory: RefCell::new(Vec::new()),
+            memory: RefCell::new(String::new()),
         }
     }
 
@@ -44,13 +42,12 @@ impl Store {
     /// has a verdict of its own). Text that is not a verdict reads as none.
     pub(crate) fn load(&self) -> Option<Entry> {
         let text = self.web.as_ref()?.get_item(&self.key).ok()??;
-        let value = js_sys::JSON::parse(&text).ok()?;
-        serde_wasm_bindgen::from_value(value).ok()
+        super::json::entry_from_js(&js_sys::JSON::parse(&text).ok()?)
     }
 
     pub(crate) fn save(&self, entry: &Entry) {
         if let Some(web) = &self.web {
-            let text = super::to_js(entry)
+            let text = super::json::entry_to_js(entry)
                 .and_then(|v| js_sys::JSON::stringify(&v).ok())
                 .and_then(|t| t.as_string());
             if let Some(text) = text {
@@ -60,43 +57,20 @@ impl Store {
         }
     }
 
-    /// The reports waiting to be sent, oldest first: read afresh each time, as every tab
-    /// of the site keeps them in the one list. An item that is not a report object with
-    /// a string `id` is left out.
-    pub(crate) fn reports(&self) -> Vec<Kept> {
-        let Some(web) = &*self.reports_web.borrow() else {
-            return self.memory.borrow().clone();
-        };
-        let mut out = Vec::new();
-        let text = web.get_item(&self.reports_key).ok().flatten();
-        let list = text.and_then(|t| js_sys::JSON::parse(&t).ok());
-        if let Some(list) = list.filter(js_sys::Array::is_array) {
-            for item in js_sys::Array::from(&list).iter() {
-                let id = js_sys::Reflect::get(&item, &JsValue::from_str("id")).ok();
-                let json = js_sys::JSON::stringify(&item).ok();
-                if let (Some(id), Some(json)) = (
-                    id.and_then(|i| i.as_string()),
-                    json.and_then(|j| j.as_string()),
-                ) {
-                    out.push(Kept { id, json });
-                }
-            }
+    /// The reports waiting to be sent (`model::report`'s queue text): read afresh each
+    /// time, as every tab of the site keeps them in the one queue.
+    pub(crate) fn reports(&self) -> String {
+        match &*self.reports_web.borrow() {
+            Some(web) => web.get_item(&self.reports_key).ok().flatten(),
+            None => Some(self.memory.borrow().clone()),
         }
-        out
+        .unwrap_or_default()
     }
 
-    pub(crate) fn set_reports(&self, queue: Vec<Kept>) {
+    pub(crate) fn set_reports(&self, queue: String) {
         let mut web = self.reports_web.borrow_mut();
         if let Some(storage) = &*web {
-            let mut text = String::from("[");
-            for (i, kept) in queue.iter().enumerate() {
-                if i > 0 {
-                    text.push(',');
-                }
-                text.push_str(&kept.json);
-            }
-            text.push(']');
-            if storage.set_item(&self.reports_key, &text).is_ok() {
+            if storage.set_item(&self.reports_key, &queue).is_ok() {
                 return;
             }
             // A throwing storage (quota): this instance keeps them in memory from now on.
