@@ -455,7 +455,7 @@ impl Engine {
         self.inner
             .episodes
             .borrow_mut()
-            .took(entry.episode(), &snapshot);
+            .took(entry.episode().as_ref(), &snapshot);
         Some(snapshot)
     }
 
@@ -565,7 +565,8 @@ impl Engine {
             return;
         };
         // What another tab counted of the episode, whatever verdict it came with.
-        self.inner.episodes.borrow_mut().merge(entry.episode());
+        let episode = entry.episode();
+        self.inner.episodes.borrow_mut().merge(episode.as_ref());
         let told = Event::Told {
             checked_at: entry.checked_at(),
         };
@@ -579,7 +580,7 @@ impl Engine {
         self.inner
             .episodes
             .borrow_mut()
-            .took(entry.episode(), &snapshot);
+            .took(entry.episode().as_ref(), &snapshot);
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

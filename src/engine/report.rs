@@ -24,7 +24,7 @@ impl Engine {
             // Kept before it is sent, so a page closed meanwhile leaves it queued; with
             // `maxPending: 0`, only until this one try.
             let json = e.report(now_ms, reports.sample_rate);
-            report::keep(&mut queue, &json, reports.max_pending.max(1));
+            report::keep(&mut queue, json, reports.max_pending.max(1));
             inner.store.set_reports(queue);
         }
         if inner.sending.replace(true) {
@@ -35,18 +35,17 @@ impl Engine {
             let inner = &engine.inner;
             // At most the queue's length: a queue some other script left odd ends anyway.
             for _ in 0..=max {
-                let queue = inner.store.reports();
-                let Some(first) = report::first(&queue)
-                    .filter(|_| inner.running.get() && engine.state() == State::Leader)
-                else {
+                let Some(first) = inner.store.reports().into_iter().next() else {
                     break;
                 };
-                let first = first.to_string();
+                if !inner.running.get() || engine.state() != State::Leader {
+                    break;
+                }
                 let done = report::delivered(send(&inner.config, &first).await);
                 // Read again: another tab may have changed the queue meanwhile.
                 let mut queue = inner.store.reports();
                 if done {
-                    report::remove(&mut queue, &first);
+                    queue.retain(|r| *r != first);
                 } else {
                     report::trim(&mut queue, max);
                 }

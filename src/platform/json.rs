@@ -1,12 +1,9 @@
 //! Platform adapter: the model's JSON traits (`health::JsonFields`, `config::ExpectValue`)
 //! implemented on values from the browser's `JSON.parse` — a health body that is an
-//! object, and `health.expect` in the plain copy of the config — and the cached verdict as
-//! the plain object kept in Web Storage and posted to other tabs.
+//! object, and `health.expect` in the plain copy of the config.
 
-use crate::model::cache::Entry;
 use crate::model::config::ExpectValue;
 use crate::model::health::{JsonFields, Scalar};
-use crate::model::report::Episode;
 use wasm_bindgen::prelude::*;
 
 /// A JSON value from the browser's `JSON.parse`.
@@ -43,33 +40,4 @@ impl JsonFields for JsonBody {
             v.as_string().map(Scalar::Text)
         }
     }
-}
-
-/// A cached verdict or another tab's, from its plain object: serde reads the verdict; the
-/// live episode (spec §11) is read here from `ep`, `[id, ...numbers]` (model::cache).
-pub(crate) fn entry_from_js(value: &JsValue) -> Option<Entry> {
-    let mut entry: Entry = serde_wasm_bindgen::from_value(value.clone()).ok()?;
-    let ep = js_sys::Reflect::get(value, &JsValue::from_str("ep")).ok();
-    let ep = ep
-        .filter(js_sys::Array::is_array)
-        .map(|e| js_sys::Array::from(&e));
-    entry.set_episode(ep.and_then(|ep| {
-        let id = ep.get(0).as_string();
-        let numbers = ep.iter().skip(1).map(|n| n.as_f64()).collect();
-        Episode::read(id, numbers)
-    }));
-    Some(entry)
-}
-
-/// The plain object of [`entry_from_js`].
-pub(crate) fn entry_to_js(entry: &Entry) -> Option<JsValue> {
-    let value = super::to_js(entry)?;
-    if let Some(e) = entry.episode() {
-        let ep = js_sys::Array::of1(&JsValue::from_str(&e.id));
-        for n in &e.numbers {
-            ep.push(&JsValue::from_f64(*n));
-        }
-        let _ = js_sys::Reflect::set(&value, &JsValue::from_str("ep"), &ep);
-    }
-    Some(value)
 }
