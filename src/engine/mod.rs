@@ -369,7 +369,7 @@ impl Engine {
             state,
             now,
             env::random(),
-            env::random_uuid,
+            env::random(),
         );
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
@@ -455,7 +455,7 @@ impl Engine {
         self.inner
             .episodes
             .borrow_mut()
-            .took(entry.episode().as_ref(), &snapshot);
+            .took(entry.episode(), &snapshot);
         Some(snapshot)
     }
 
@@ -565,8 +565,7 @@ impl Engine {
             return;
         };
         // What another tab counted of the episode, whatever verdict it came with.
-        let episode = entry.episode();
-        self.inner.episodes.borrow_mut().merge(episode.as_ref());
+        self.inner.episodes.borrow_mut().merge(entry.episode());
         let told = Event::Told {
             checked_at: entry.checked_at(),
         };
@@ -580,7 +579,7 @@ impl Engine {
         self.inner
             .episodes
             .borrow_mut()
-            .took(entry.episode().as_ref(), &snapshot);
+            .took(entry.episode(), &snapshot);
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

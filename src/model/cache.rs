@@ -30,36 +30,21 @@ pub(crate) struct Entry {
     /// The flap penalty at its last raise, and when (epoch ms).
     penalty: f64,
     penalty_at: f64,
-    /// The live episode of spec §11, when reports are on and one is open, as one line
-    /// ([`Episode::encode`]): as an array, serde would read it only with its sequence
-    /// code (1 KB of the package).
-    ep: Option<String>,
+    /// The live episode of spec §11, when reports are on and one is open. Not serde's:
+    /// the platform writes its row as the array `ep` and reads it back through
+    /// [`Episode::read`] (`platform::json`), as serde would read an array only with its
+    /// sequence code (1 KB of the package).
+    #[serde(skip)]
+    episode: Option<Episode>,
 }
 
 /// What tabs of one site post to each other: a verdict one of them reached itself, or a
 /// question to the prober from a tab that started without one. On the wire a question is
-/// `null` and a verdict its own object, so the one serde reader of a message is the
-/// verdict's (a wrapper struct would bring its own).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Option<Entry>", into = "Option<Entry>")]
+/// `null` and a verdict its entry's object (`platform::channel`).
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TabMessage {
     Told(Entry),
     Ask,
-}
-
-impl From<Option<Entry>> for TabMessage {
-    fn from(entry: Option<Entry>) -> Self {
-        entry.map_or(TabMessage::Ask, TabMessage::Told)
-    }
-}
-
-impl From<TabMessage> for Option<Entry> {
-    fn from(message: TabMessage) -> Self {
-        match message {
-            TabMessage::Told(entry) => Some(entry),
-            TabMessage::Ask => None,
-        }
-    }
 }
 
 impl Entry {
@@ -89,13 +74,18 @@ impl Entry {
             rtt_samples,
             penalty: learnt.damping.penalty,
             penalty_at: learnt.damping.at,
-            ep: episode.map(Episode::encode),
+            episode: episode.copied(),
         })
     }
 
-    /// The live episode the entry carries, when it is sound (spec §11).
-    pub(crate) fn episode(&self) -> Option<Episode> {
-        Episode::decode(self.ep.as_deref()?)
+    /// The live episode the entry carries (spec §11).
+    pub(crate) fn episode(&self) -> Option<&Episode> {
+        self.episode.as_ref()
+    }
+
+    /// Puts in the episode the platform read beside the entry.
+    pub(crate) fn set_episode(&mut self, episode: Option<Episode>) {
+        self.episode = episode;
     }
 
     /// What the entry's client had learnt, when it is about `leader` and of this version:
@@ -207,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             text(&snap(State::Leader)),
-            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0,"ep":null}"#
+            r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"leader","checkedAt":1000000.0,"leaderLatencyMs":12.0,"srtt":0.0,"rttvar":0.0,"rttSamples":0,"penalty":0.0,"penaltyAt":0.0}"#
         );
     }
 
@@ -289,31 +279,26 @@ mod tests {
     }
 
     #[test]
-    fn tab_messages_carry_a_verdict_or_a_question() {
-        let ask: TabMessage = serde_json::from_str("null").unwrap();
-        assert_eq!(ask, TabMessage::Ask);
-        assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
-        let entry =
-            Entry::new(&leader(), &snap(State::Emergency), Learnt::default(), None).unwrap();
-        let told = TabMessage::Told(entry.clone());
-        let text = serde_json::to_string(&told).unwrap();
-        assert_eq!(text, serde_json::to_string(&entry).unwrap());
-        assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
-        assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
-    }
-
-    #[test]
-    fn an_unsound_episode_leaves_the_verdict_standing() {
-        let good = r#"{"v":2,"leader":"http://127.0.0.1:8081","state":"emergency","checkedAt":1000000,"leaderLatencyMs":3,"srtt":20,"rttvar":5,"rttSamples":4,"penalty":0,"penaltyAt":0,"ep":"e1 1 0 0 0 0 0 0 0 -1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"}"#;
-        let entry: Entry = serde_json::from_str(good).unwrap();
-        assert_eq!(entry.episode().unwrap().id, "e1");
-        let bad: Entry = serde_json::from_str(&good.replace("e1 1", "e1 x")).unwrap();
-        assert_eq!(bad.episode(), None);
-        assert!(bad.decode(&leader(), 1_000_100.0, 30_000).is_some());
-        // Not a string: the entry is not one (as any field of the wrong type).
-        assert!(
-            serde_json::from_str::<Entry>(&good.replace(r#""ep":"e1"#, r#""ep":["e1"]"#)).is_err()
-        );
+    fn the_episode_rides_beside_what_serde_reads() {
+        let mut row = [0.0; crate::model::report::SLOTS];
+        row[0] = 5.0;
+        let episode = Episode::read(row).unwrap();
+        let entry = Entry::new(
+            &leader(),
+            &snap(State::Emergency),
+            Learnt::default(),
+            Some(&episode),
+        )
+        .unwrap();
+        assert_eq!(entry.episode(), Some(&episode));
+        // serde neither writes it nor minds the `ep` array the platform puts beside it.
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(!text.contains("ep"), "{text}");
+        let with_ep = text.replace('}', r#","ep":[5,0,0]}"#);
+        let mut back: Entry = serde_json::from_str(&with_ep).unwrap();
+        assert_eq!(back.episode(), None);
+        back.set_episode(Some(episode));
+        assert_eq!(back, entry);
     }
 
     #[test]

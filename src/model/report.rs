@@ -4,10 +4,9 @@
 //! them. Like `machine.rs` it only decides: time and randomness come in, and
 //! `engine/mod.rs` carries it out.
 //!
-//! The live episode is a short row of numbers that travels with the cached verdict and
-//! the tabs' messages (`cache::Entry`) as one line of text, so every tab counts into one
-//! episode and a reload keeps it; that text read back is checked, as anything in Web
-//! Storage is.
+//! The live episode is a row of numbers that travels with the cached verdict and the
+//! tabs' messages (`cache::Entry`), so every tab counts into one episode and a reload
+//! keeps it; a row read back is checked, as anything in Web Storage is.
 
 use super::machine::{Follower, Observation};
 use super::state::{Snapshot, State};
@@ -38,72 +37,52 @@ pub(crate) enum Met {
     FollowerRequest,
 }
 
-// The positions in an episode's numbers; the status counts follow as (code, count) pairs.
+// The positions in an episode's row; the status counts follow as (code, count) pairs.
 const STARTED: usize = 0;
-const TIMEOUT: usize = 1;
-const NETWORK: usize = 2;
-const BODY: usize = 3;
-const FOLLOWER_READS: usize = 4;
-const LEADER_UNAVAILABLE: usize = 5;
-const OUTCOME_UNKNOWN: usize = 6;
-const FOLLOWER_REQUESTS: usize = 7;
+/// Drawn when it opened: with `STARTED`, tells apart episodes two tabs open at once.
+const NONCE: usize = 1;
+const TIMEOUT: usize = 2;
+const NETWORK: usize = 3;
+const BODY: usize = 4;
+const FOLLOWER_READS: usize = 5;
+const LEADER_UNAVAILABLE: usize = 6;
+const OUTCOME_UNKNOWN: usize = 7;
+const FOLLOWER_REQUESTS: usize = 8;
 /// The median leader round trip before it, or -1 when none was known.
-const RTT: usize = 8;
+const RTT: usize = 9;
 /// 1 once the verdict has been `emergency`: before that it is failed probes only.
-const EMERGENCY: usize = 9;
-const FIXED: usize = 10;
+const EMERGENCY: usize = 10;
+const FIXED: usize = 11;
 /// Distinct statuses counted (a pair with count 0 is free); a later one is not: a report
 /// is a few hundred bytes.
 const MAX_STATUSES: usize = 8;
-const SLOTS: usize = FIXED + 2 * MAX_STATUSES;
-/// Good leader round trips remembered for the median.
-const RTT_SAMPLES: usize = 5;
+/// The length of an episode's row.
+pub(crate) const SLOTS: usize = FIXED + 2 * MAX_STATUSES;
 
-/// The live episode: its id (the report's, and its idempotency key) and its numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Episode {
-    pub(crate) id: String,
-    n: [f64; SLOTS],
-}
+/// The live episode, as a row of whole numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Episode([f64; SLOTS]);
 
 impl Episode {
-    fn new(id: String) -> Episode {
-        Episode {
-            id,
-            n: [0.0; SLOTS],
-        }
+    /// An episode from the row another tab or the cache holds, when it is sound: whole
+    /// numbers, none below -1.
+    pub(crate) fn read(row: [f64; SLOTS]) -> Option<Episode> {
+        let sound = row
+            .iter()
+            .all(|n| n.is_finite() && *n >= -1.0 && n.fract() == 0.0);
+        sound.then_some(Episode(row))
     }
 
-    /// The episode as one line of text: its id, then its numbers, each after a space.
-    pub(crate) fn encode(&self) -> String {
-        let mut text = self.id.clone();
-        for n in self.n {
-            text.push_str(&format!(" {n}"));
-        }
-        text
-    }
-
-    /// An episode from [`Episode::encode`]'s text (another tab's, the cache's), when it
-    /// is sound: an id JSON takes as it is, and whole numbers, none below -1.
-    pub(crate) fn decode(text: &str) -> Option<Episode> {
-        let mut parts = text.split(' ');
-        let id = parts.next()?;
-        let id_ok = (1..=64).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        let mut e = Episode::new(id.to_string());
-        let mut slots = e.n.iter_mut();
-        for part in parts {
-            *slots.next()? = part.parse::<i64>().ok().filter(|n| *n >= -1)? as f64;
-        }
-        (id_ok && slots.next().is_none()).then_some(e)
+    pub(crate) fn row(&self) -> &[f64; SLOTS] {
+        &self.0
     }
 
     fn get(&self, at: usize) -> f64 {
-        self.n.get(at).copied().unwrap_or(0.0)
+        self.0.get(at).copied().unwrap_or(0.0)
     }
 
     fn set(&mut self, at: usize, value: f64) {
-        if let Some(n) = self.n.get_mut(at) {
+        if let Some(n) = self.0.get_mut(at) {
             *n = value;
         }
     }
@@ -112,33 +91,20 @@ impl Episode {
         self.set(at, self.get(at) + 1.0);
     }
 
-    fn seen_emergency(&self) -> bool {
-        self.get(EMERGENCY) > 0.0
+    fn same(&self, other: &Episode) -> bool {
+        self.get(STARTED) == other.get(STARTED) && self.get(NONCE) == other.get(NONCE)
     }
 
-    /// The status pairs, free ones included.
-    fn pairs(&mut self) -> std::slice::ChunksExactMut<'_, f64> {
-        self.n
-            .get_mut(FIXED..)
-            .unwrap_or_default()
-            .chunks_exact_mut(2)
-    }
-
-    fn failed(&mut self, cause: Cause) {
-        let at = match cause {
-            Cause::Timeout => TIMEOUT,
-            Cause::Network => NETWORK,
-            Cause::Body => BODY,
-            Cause::Status(code) => return self.count_status(f64::from(code), 1.0, false),
-        };
-        self.add(at);
-    }
-
-    /// Adds `by` to the count of `code`, or with `max`, raises it to `by`; a code not yet
+    /// Adds `by` to the count of `code`, or with `max` raises it to `by`; a code not yet
     /// counted takes a free pair.
     fn count_status(&mut self, code: f64, by: f64, max: bool) {
         let mut free = None;
-        for pair in self.pairs() {
+        for pair in self
+            .0
+            .get_mut(FIXED..)
+            .unwrap_or_default()
+            .chunks_exact_mut(2)
+        {
             if let [c, n] = pair {
                 if *n > 0.0 && *c == code {
                     *n = if max { n.max(by) } else { *n + by };
@@ -156,11 +122,10 @@ impl Episode {
 
     /// Takes in what another tab counted of the same episode: the larger of each count.
     fn merge(&mut self, other: &Episode) {
-        for (mine, theirs) in self.n.iter_mut().zip(other.n).take(FIXED) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0).take(FIXED) {
             *mine = mine.max(theirs);
         }
-        let mut theirs = other.clone();
-        for pair in theirs.pairs() {
+        for pair in other.0.get(FIXED..).unwrap_or_default().chunks_exact(2) {
             if let [code, n] = pair {
                 if *n > 0.0 {
                     self.count_status(*code, *n, true);
@@ -169,14 +134,14 @@ impl Episode {
         }
     }
 
-    /// The report of spec §11 as the leader's endpoint takes it (docs/api.md): JSON text
-    /// of whole numbers and the id, which [`Episode::decode`] keeps to characters JSON
-    /// takes as they are. Written by `format!`, not a serde derive: the derive, with the
-    /// serializer's code for a nested object and arrays, cost 1.2 KB of the package.
-    pub(crate) fn report(&self, now_ms: f64, sample_rate: f64) -> String {
+    /// The report of spec §11 as the leader's endpoint takes it (docs/api.md), as JSON
+    /// text; `id` is a UUID (`crypto.randomUUID()`), which JSON takes as it is. Written
+    /// by `format!`, not a serde derive: the derive, with the serializer's code for a
+    /// nested object and arrays, cost 1.2 KB of the package.
+    pub(crate) fn report(&self, id: &str, now_ms: f64, sample_rate: f64) -> String {
         let n = |at| self.get(at);
         let mut status = String::new();
-        for pair in self.n.get(FIXED..).unwrap_or_default().chunks_exact(2) {
+        for pair in self.0.get(FIXED..).unwrap_or_default().chunks_exact(2) {
             if let [code, count] = pair {
                 if *count > 0.0 {
                     let comma = if status.is_empty() { "" } else { "," };
@@ -191,8 +156,7 @@ impl Episode {
             "null".into()
         };
         format!(
-            r#"{{"id":"{}","startedAt":{},"durationMs":{},"probes":{{"timeout":{},"network":{},"status":[{status}],"body":{}}},"followerReads":{},"leaderUnavailable":{},"outcomeUnknown":{},"followerRequests":{},"rttMs":{rtt},"version":"{}","sampleRate":{sample_rate}}}"#,
-            self.id,
+            r#"{{"id":"{id}","startedAt":{},"durationMs":{},"probes":{{"timeout":{},"network":{},"status":[{status}],"body":{}}},"followerReads":{},"leaderUnavailable":{},"outcomeUnknown":{},"followerRequests":{},"rttMs":{rtt},"version":"{}","sampleRate":{sample_rate}}}"#,
             n(STARTED),
             (now_ms - n(STARTED)).max(0.0).round(),
             n(TIMEOUT),
@@ -208,16 +172,16 @@ impl Episode {
 }
 
 /// This instance's part in spec §11: the live episode and the round trips before it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Episodes {
     /// Reports are on (`reports.path` is set): only then does an episode open.
     on: bool,
     /// `reports.sampleRate`.
     sample_rate: f64,
     live: Option<Episode>,
-    /// The last good leader round trips while the verdict was `leader`, a ring, and how
-    /// many have been taken in all.
-    rtts: [f64; RTT_SAMPLES],
+    /// The last three good leader round trips while the verdict was `leader` (a ring),
+    /// and how many have been taken in all.
+    rtts: [f64; 3],
     taken: usize,
 }
 
@@ -236,7 +200,7 @@ impl Episodes {
 
     /// A good leader probe while the verdict is `leader`, this tab's or another's.
     pub(crate) fn leader_rtt(&mut self, ms: f64) {
-        if let Some(slot) = self.rtts.get_mut(self.taken % RTT_SAMPLES) {
+        if let Some(slot) = self.rtts.get_mut(self.taken % 3) {
             *slot = ms;
         }
         self.taken = self.taken.wrapping_add(1);
@@ -244,31 +208,26 @@ impl Episodes {
 
     /// The median of the remembered round trips, whole ms; -1 with none.
     fn median(&self) -> f64 {
-        let known = || self.rtts.iter().take(self.taken.min(RTT_SAMPLES));
-        let n = known().count();
-        // The value at sorted position `k`: as many below it as `k`, or fewer with ties.
-        let at = |k: usize| {
-            known().find(|x| {
-                let below = known().filter(|y| y < x).count();
-                below <= k && k < below + known().filter(|y| y == x).count()
-            })
+        let [a, b, c] = self.rtts;
+        let median = match self.taken {
+            0 => -1.0,
+            1 => a,
+            2 => (a + b) / 2.0,
+            _ => a + b + c - a.max(b).max(c) - a.min(b).min(c),
         };
-        match (at(n.saturating_sub(1) / 2), at(n / 2)) {
-            (Some(lo), Some(hi)) if n > 0 => ((lo + hi) / 2.0).round(),
-            _ => -1.0,
-        }
+        median.round()
     }
 
-    /// A probe round of this instance's own, at `now_ms`, and the verdict it reached.
-    /// Returns the closed episode when the verdict came back to `leader` and `rand01`
-    /// (in `[0, 1)`) samples it.
+    /// A probe round of this instance's own, at `now_ms`, and the verdict it reached;
+    /// `rand01` and `nonce01` in `[0, 1)`. Returns the closed episode when the verdict
+    /// came back to `leader` and `rand01` samples it.
     pub(crate) fn observed(
         &mut self,
         outcome: Observation,
         state: State,
         now_ms: f64,
         rand01: f64,
-        new_id: impl FnOnce() -> String,
+        nonce01: f64,
     ) -> Option<Episode> {
         match outcome {
             Observation::LeaderUp { latency_ms } if state == State::Leader => {
@@ -279,12 +238,22 @@ impl Episodes {
                 if self.on {
                     let rtt = self.median();
                     let episode = self.live.get_or_insert_with(|| {
-                        let mut episode = Episode::new(new_id());
+                        let mut episode = Episode([0.0; SLOTS]);
                         episode.set(STARTED, now_ms.round());
+                        episode.set(NONCE, (nonce01 * 1e9).floor());
                         episode.set(RTT, rtt);
                         episode
                     });
-                    episode.failed(cause);
+                    let at = match cause {
+                        Cause::Timeout => TIMEOUT,
+                        Cause::Network => NETWORK,
+                        Cause::Body => BODY,
+                        Cause::Status(code) => {
+                            episode.count_status(f64::from(code), 1.0, false);
+                            SLOTS
+                        }
+                    };
+                    episode.add(at);
                 }
                 if follower != Follower::NotProbed {
                     self.met(Met::FollowerRequest);
@@ -300,23 +269,20 @@ impl Episodes {
             return None;
         }
         let closed = self.live.take()?;
-        (closed.seen_emergency() && rand01 < self.sample_rate).then_some(closed)
+        (closed.get(EMERGENCY) > 0.0 && rand01 < self.sample_rate).then_some(closed)
     }
 
     /// The verdict is now `state` (this tab's own, the browser's `offline`): `emergency`
     /// makes the episode one; an `offline` before it was one ends it (spec §11: the
     /// visitor's own network is not the operator's outage); `leader` ends it unreported.
     pub(crate) fn verdict(&mut self, state: State) {
-        let seen = self.live.as_ref().is_some_and(Episode::seen_emergency);
-        match state {
-            State::Emergency => {
-                if let Some(e) = &mut self.live {
-                    e.set(EMERGENCY, 1.0);
-                }
+        if let Some(e) = &mut self.live {
+            match state {
+                State::Emergency => e.set(EMERGENCY, 1.0),
+                State::Offline if e.get(EMERGENCY) == 0.0 => self.live = None,
+                State::Leader => self.live = None,
+                _ => {}
             }
-            State::Offline if !seen => self.live = None,
-            State::Leader => self.live = None,
-            _ => {}
         }
     }
 
@@ -324,7 +290,7 @@ impl Episodes {
     /// whatever the verdict they came with.
     pub(crate) fn merge(&mut self, told: Option<&Episode>) {
         if let (Some(mine), Some(told)) = (&mut self.live, told) {
-            if mine.id == told.id {
+            if mine.same(told) {
                 mine.merge(told);
             }
         }
@@ -333,10 +299,11 @@ impl Episodes {
     /// A verdict taken from another tab or the cache, with the episode it carried: that
     /// episode is the live one (another tab closed ours when it carries none to `leader`).
     pub(crate) fn took(&mut self, told: Option<&Episode>, verdict: &Snapshot) {
-        match (&mut self.live, told) {
-            (Some(mine), Some(e)) if mine.id == e.id => mine.merge(e),
-            (_, Some(e)) => self.live = Some(e.clone()),
-            (_, None) => self.verdict(verdict.state),
+        self.merge(told);
+        match told {
+            Some(e) if !self.live.is_some_and(|mine| mine.same(e)) => self.live = Some(*e),
+            Some(_) => {}
+            None => self.verdict(verdict.state),
         }
         if let (State::Leader, Some(ms)) = (verdict.state, verdict.leader_latency_ms) {
             self.leader_rtt(ms);
@@ -356,24 +323,9 @@ impl Episodes {
     }
 }
 
-/// Queues `report` (its JSON text) to send, oldest first, keeping at most `max` (the
-/// oldest dropped).
-pub(crate) fn keep(queue: &mut Vec<String>, report: String, max: u32) {
-    queue.push(report);
-    trim(queue, max);
-}
-
-/// Drops the oldest reports beyond `max`.
-pub(crate) fn trim(queue: &mut Vec<String>, max: u32) {
-    while queue.len() > max as usize {
-        queue.remove(0);
-    }
-}
-
-/// A queued report's id (its idempotency key): the report's text begins with it.
-pub(crate) fn id_of(report: &str) -> Option<&str> {
-    let rest = report.strip_prefix(r#"{"id":""#)?;
-    rest.get(..rest.find('"')?)
+/// How many of the oldest queued reports to drop so that at most `max` stay.
+pub(crate) fn over(queued: u32, max: u32) -> u32 {
+    queued.saturating_sub(max)
 }
 
 /// Whether a sent report is done with, from the leader's answer: any answer but a
@@ -385,23 +337,20 @@ pub(crate) fn delivered(status: Option<u16>) -> bool {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::model::cache::Entry;
-    use crate::model::machine::Learnt;
-    use crate::model::path::Base;
     use crate::model::state::Source;
     use serde_json::json;
 
-    /// A fake clock and a counter for ids: each round is one second after the last.
+    /// A fake clock: each round is one second after the last, and draws the next nonce.
     struct World {
         now: f64,
-        ids: u32,
+        draws: u32,
     }
 
     impl World {
         fn new() -> World {
             World {
                 now: 1_700_000_000_000.0,
-                ids: 0,
+                draws: 0,
             }
         }
 
@@ -413,9 +362,8 @@ mod tests {
             state: State,
         ) -> Option<Episode> {
             self.now += 1000.0;
-            self.ids += 1;
-            let id = format!("id-{}", self.ids);
-            tab.observed(outcome, state, self.now, 0.5, || id)
+            self.draws += 1;
+            tab.observed(outcome, state, self.now, 0.5, f64::from(self.draws) / 100.0)
         }
     }
 
@@ -445,8 +393,7 @@ mod tests {
 
     /// The report's JSON text, parsed (it must parse).
     fn report(e: &Episode, now: f64) -> serde_json::Value {
-        let text = e.report(now, 1.0);
-        assert_eq!(id_of(&text), Some(e.id.as_str()));
+        let text = e.report("0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a", now, 1.0);
         serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
     }
 
@@ -480,17 +427,16 @@ mod tests {
         let closed = w
             .round(&mut tab, up(15.0), State::Leader)
             .expect("a report");
-        assert_eq!(closed.id, "id-5", "the id drawn when it opened");
         assert_eq!(
             report(&closed, w.now),
             json!({
-                "id": "id-5", "startedAt": start as u64, "durationMs": 9000,
+                "id": "0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a", "startedAt": start as u64, "durationMs": 9000,
                 "probes": {"timeout": 2, "network": 1, "status": [[502, 2], [503, 1], [0, 1]], "body": 1},
                 "followerReads": 2, "leaderUnavailable": 1, "outcomeUnknown": 1,
                 // Eight rounds probed the follower, and one read went there.
                 "followerRequests": 9,
-                // The median of 10, 20, 30, 40.
-                "rttMs": 25, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
+                // The median of the last three before it: 10, 30, 20.
+                "rttMs": 20, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
             })
         );
         assert!(tab.live().is_none());
@@ -506,14 +452,18 @@ mod tests {
     }
 
     #[test]
-    fn the_median_round_trip_is_of_the_last_five_and_null_without_any() {
-        let (mut w, mut tab) = (World::new(), on());
+    fn the_round_trip_before_is_the_median_of_the_last_three_and_null_without_any() {
+        let mut tab = on();
         assert_eq!(tab.median(), -1.0);
-        for ms in [900.0, 7.0, 3.0, 5.0, 5.0, 100.0] {
-            w.round(&mut tab, up(ms), State::Leader);
+        tab.leader_rtt(7.0);
+        assert_eq!(tab.median(), 7.0);
+        tab.leader_rtt(10.0);
+        assert_eq!(tab.median(), 9.0, "8.5, rounded");
+        for ms in [900.0, 3.0, 5.0, 4.0] {
+            tab.leader_rtt(ms);
         }
-        assert_eq!(tab.median(), 5.0, "900 has left the window");
-        let mut fresh = on();
+        assert_eq!(tab.median(), 4.0, "of 3, 5, 4: 900 has left");
+        let (mut w, mut fresh) = (World::new(), on());
         w.round(&mut fresh, down(Cause::Timeout), State::Emergency);
         let closed = w.round(&mut fresh, up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["rttMs"], json!(null));
@@ -583,10 +533,8 @@ mod tests {
             (0.25, 0.25, false),
         ] {
             let mut tab = Episodes::new(true, rate);
-            let id = || "x".to_string();
-            let outcome = down(Cause::Timeout);
-            tab.observed(outcome, State::Emergency, 1.0, rand01, id);
-            let closed = tab.observed(up(5.0), State::Leader, 2.0, rand01, id);
+            tab.observed(down(Cause::Timeout), State::Emergency, 1.0, rand01, 0.5);
+            let closed = tab.observed(up(5.0), State::Leader, 2.0, rand01, 0.5);
             assert_eq!(closed.is_some(), kept, "rate {rate}, drawn {rand01}");
             assert!(
                 tab.live().is_none(),
@@ -604,13 +552,12 @@ mod tests {
         }
     }
 
-    /// What travels between tabs and through a reload: the cached verdict's entry as
-    /// JSON text, the episode in it.
-    fn through_entry(e: Option<&Episode>, state: State) -> Option<Episode> {
-        let leader = Base::parse("leader", "http://127.0.0.1:8081", false).unwrap();
-        let entry = Entry::new(&leader, &verdict(state), Learnt::default(), e).unwrap();
-        let text = serde_json::to_string(&entry).unwrap();
-        serde_json::from_str::<Entry>(&text).unwrap().episode()
+    /// What travels between tabs and through a reload: the row as the JSON array the
+    /// platform writes beside the cached verdict (`ep`), read back.
+    fn through_entry(e: Option<&Episode>) -> Option<Episode> {
+        let text = serde_json::to_string(e?.row()).unwrap();
+        let back: Vec<f64> = serde_json::from_str(&text).unwrap();
+        Episode::read(back.try_into().ok()?)
     }
 
     #[test]
@@ -619,14 +566,14 @@ mod tests {
         let mut tabs: Vec<Episodes> = (0..5).map(|_| on()).collect();
         // Tab 0 probes and finds the leader down; the others take its verdict.
         w.round(&mut tabs[0], down(Cause::Timeout), State::Emergency);
-        let told = through_entry(tabs[0].live(), State::Emergency);
+        let told = through_entry(tabs[0].live());
         for tab in &mut tabs[1..] {
             tab.took(told.as_ref(), &verdict(State::Emergency));
         }
         // Each tab serves a read from the follower and tells the others its count.
         for i in 0..5 {
             assert!(tabs[i].met(Met::FollowerRead));
-            let told = through_entry(tabs[i].live(), State::Emergency);
+            let told = through_entry(tabs[i].live());
             for tab in &mut tabs {
                 tab.merge(told.as_ref());
             }
@@ -637,10 +584,8 @@ mod tests {
         assert_eq!(report(&closed, w.now)["followerReads"], json!(5));
         assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1));
         // The others take the `leader` verdict, which carries no episode: none reports.
-        let told = through_entry(tabs[0].live(), State::Leader);
-        assert_eq!(told, None);
+        assert_eq!(tabs[0].live(), None);
         for tab in &mut tabs[1..] {
-            tab.merge(None);
             tab.took(None, &verdict(State::Leader));
             assert!(tab.live().is_none());
             assert_eq!(w.round(tab, up(5.0), State::Leader), None);
@@ -655,11 +600,11 @@ mod tests {
 
     #[test]
     fn two_tabs_opening_at_once_converge_on_the_verdict_taken() {
-        let mut w = World::new();
         let (mut a, mut b) = (on(), on());
-        w.round(&mut a, down(Cause::Timeout), State::Emergency);
-        w.round(&mut b, down(Cause::Timeout), State::Emergency);
-        assert_ne!(a.live().unwrap().id, b.live().unwrap().id);
+        // The same millisecond, different draws.
+        a.observed(down(Cause::Timeout), State::Emergency, 5.0, 0.5, 0.1);
+        b.observed(down(Cause::Timeout), State::Emergency, 5.0, 0.5, 0.2);
+        assert_ne!(a.live(), b.live());
         // Counts of another episode are not merged; a verdict taken brings its episode.
         b.met(Met::FollowerRead);
         a.merge(b.live());
@@ -683,68 +628,53 @@ mod tests {
         let mut before = on();
         w.round(&mut before, down(Cause::Status(503)), State::Emergency);
         before.met(Met::OutcomeUnknown);
-        let kept = through_entry(before.live(), State::Emergency);
+        let kept = through_entry(before.live());
         assert_eq!(kept.as_ref(), before.live());
         // The next page load takes the cached verdict, and closes the same episode.
         let mut after = on();
         after.took(kept.as_ref(), &verdict(State::Emergency));
         let closed = w.round(&mut after, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
-        assert_eq!(r["id"], json!("id-1"));
         assert_eq!(r["probes"]["status"], json!([[503, 1]]));
         assert_eq!(r["outcomeUnknown"], json!(1));
         assert_eq!(r["durationMs"], json!(1000));
     }
 
     #[test]
-    fn an_episode_travels_as_a_line_and_an_unsound_one_is_ignored() {
-        let mut e = Episode::new("0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a".into());
-        e.set(STARTED, 1_700_000_000_000.0);
-        e.set(RTT, -1.0);
-        e.failed(Cause::Status(502));
-        let line = e.encode();
-        assert_eq!(
-            line,
-            "0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a 1700000000000 0 0 0 0 0 0 0 -1 0 502 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0"
-        );
-        assert_eq!(Episode::decode(&line), Some(e));
-        let good = "id 1 0 0 0 0 0 0 0 -1 1 502 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0";
-        assert!(Episode::decode(good).is_some());
-        for bad in [
-            "",
-            "id",
-            "id 1 2 3",
-            &format!("{good} 0"),
-            &good.replace(" 502 ", " 502.5 "),
-            &good.replace(" 502 ", " NaN "),
-            &good.replace(" 502 ", " -2 "),
-            &good.replace(" 502 ", "  "),
-            &good.replace(" 502 ", " 1e3 "),
-            &good.replacen("id", "", 1),
-            &good.replacen("id", &"x".repeat(65), 1),
-            // The id goes into JSON as it is: nothing that would need escaping.
-            &good.replacen("id", r#"a","x":"1"#, 1),
-            &good.replacen("id", "a\\b", 1),
-            &good.replacen("id", "ü", 1),
+    fn an_unsound_row_is_ignored() {
+        let mut good = [0.0; SLOTS];
+        good[STARTED] = 1_700_000_000_000.0;
+        good[RTT] = -1.0;
+        assert!(Episode::read(good).is_some());
+        for (at, bad) in [
+            (TIMEOUT, f64::NAN),
+            (TIMEOUT, f64::INFINITY),
+            (TIMEOUT, -2.0),
+            (NETWORK, 0.5),
+            (FIXED, 1e300 + 0.5),
         ] {
-            assert!(Episode::decode(bad).is_none(), "{bad}");
+            let mut row = good;
+            row[at] = bad;
+            if at == FIXED {
+                row[at] = f64::NEG_INFINITY;
+            }
+            assert!(Episode::read(row).is_none(), "{bad} at {at}");
         }
     }
 
     #[test]
     fn statuses_are_counted_up_to_a_bound() {
-        let mut e = Episode::new("id".into());
+        let mut e = Episode([0.0; SLOTS]);
         for code in 500..540 {
-            e.failed(Cause::Status(code));
+            e.count_status(f64::from(code), 1.0, false);
         }
-        e.failed(Cause::Status(500));
-        let r = report(&e, 0.0);
-        let status = r["probes"]["status"].as_array().unwrap();
-        assert_eq!(status.len(), MAX_STATUSES);
+        e.count_status(500.0, 1.0, false);
+        let status = report(&e, 0.0)["probes"]["status"].clone();
+        assert_eq!(status.as_array().unwrap().len(), MAX_STATUSES);
         assert_eq!(status[0], json!([500, 2]));
         assert_eq!(status[7], json!([507, 1]));
         // Merged by code, the larger count.
-        let mut other = Episode::new("id".into());
+        let mut other = Episode([0.0; SLOTS]);
         other.count_status(507.0, 5.0, false);
         other.count_status(0.0, 1.0, false);
         e.merge(&other);
@@ -758,29 +688,18 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_keeps_the_newest_reports_up_to_max_pending() {
-        let kept = |i: u32| format!(r#"{{"id":"id-{i}"}}"#);
-        let mut queue = Vec::new();
-        for i in 0..12 {
-            keep(&mut queue, kept(i), 10);
-        }
-        let ids: Vec<&str> = queue.iter().filter_map(|r| id_of(r)).collect();
-        assert_eq!(ids, (2..12).map(|i| format!("id-{i}")).collect::<Vec<_>>());
-        keep(&mut queue, kept(12), 3);
-        assert_eq!(queue, vec![kept(10), kept(11), kept(12)]);
-        trim(&mut queue, 1);
-        assert_eq!(queue, vec![kept(12)]);
-        keep(&mut queue, kept(13), 0);
-        assert!(queue.is_empty(), "maxPending 0 keeps none");
-        assert_eq!(id_of("[1]"), None);
-        assert_eq!(id_of(r#"{"id":"x"#), None);
+    fn the_queue_keeps_at_most_max_pending() {
+        assert_eq!(over(11, 10), 1);
+        assert_eq!(over(3, 10), 0);
+        assert_eq!(over(1, 0), 1, "maxPending 0 keeps none");
     }
 
     #[test]
     fn a_report_in_full_is_json_with_every_field_of_the_wire_contract() {
-        let mut e = Episode::new("0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a".into());
+        let mut e = Episode([0.0; SLOTS]);
         let numbers = [
             1_700_000_000_000.0,
+            7.0,
             1.0,
             2.0,
             3.0,
@@ -794,7 +713,11 @@ mod tests {
         for (at, n) in numbers.into_iter().enumerate() {
             e.set(at, n);
         }
-        let text = e.report(1_700_000_061_234.4, 0.25);
+        let text = e.report(
+            "0f8e2a56-1c1b-4e5b-9a6d-3f0c1e2d4b5a",
+            1_700_000_061_234.4,
+            0.25,
+        );
         assert!(text.len() < 400, "{} bytes", text.len());
         let r: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@
 use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
 use std::cell::RefCell;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::JsCast;
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -19,7 +19,7 @@ pub(crate) struct Store {
     reports_key: String,
     /// The reports' storage, until a write to it fails; then `memory` holds them.
     reports_web: RefCell<Option<web_sys::Storage>>,
-    memory: RefCell<Vec<String>>,
+    memory: RefCell<js_sys::Array>,
 }
 
 impl Store {
@@ -35,7 +35,7 @@ impl Store {
             reports_key: format!("{key}:reports:{leader}"),
             reports_web: RefCell::new(web.clone()),
             web,
-            memory: RefCell::new(Vec::new()),
+            memory: RefCell::new(js_sys::Array::new()),
         }
     }
 
@@ -43,13 +43,12 @@ impl Store {
     /// has a verdict of its own). Text that is not a verdict reads as none.
     pub(crate) fn load(&self) -> Option<Entry> {
         let text = self.web.as_ref()?.get_item(&self.key).ok()??;
-        let value = js_sys::JSON::parse(&text).ok()?;
-        serde_wasm_bindgen::from_value(value).ok()
+        super::json::entry_from_js(&js_sys::JSON::parse(&text).ok()?)
     }
 
     pub(crate) fn save(&self, entry: &Entry) {
         if let Some(web) = &self.web {
-            let text = super::to_js(entry)
+            let text = super::json::entry_to_js(entry)
                 .and_then(|v| js_sys::JSON::stringify(&v).ok())
                 .and_then(|t| t.as_string());
             if let Some(text) = text {
@@ -59,35 +58,22 @@ impl Store {
         }
     }
 
-    /// The reports waiting to be sent (their JSON texts), oldest first: read afresh each
-    /// time, as every tab of the site keeps them in the one queue. Kept as a JSON array of
-    /// those texts; anything else there reads as none.
-    pub(crate) fn reports(&self) -> Vec<String> {
+    /// The reports waiting to be sent (their objects), oldest first: read afresh each
+    /// time, as every tab of the site keeps them in the one queue, a JSON array (anything
+    /// else there reads as none).
+    pub(crate) fn reports(&self) -> js_sys::Array {
         let Some(web) = &*self.reports_web.borrow() else {
             return self.memory.borrow().clone();
         };
-        let mut queue = Vec::new();
         let text = web.get_item(&self.reports_key).ok().flatten();
-        if let Some(list) = text.and_then(|t| js_sys::JSON::parse(&t).ok()) {
-            if js_sys::Array::is_array(&list) {
-                for item in js_sys::Array::from(&list) {
-                    if let Some(report) = item.as_string() {
-                        queue.push(report);
-                    }
-                }
-            }
-        }
-        queue
+        let list = text.and_then(|t| js_sys::JSON::parse(&t).ok());
+        list.and_then(|l| l.dyn_into().ok()).unwrap_or_default()
     }
 
-    pub(crate) fn set_reports(&self, queue: Vec<String>) {
+    pub(crate) fn set_reports(&self, queue: js_sys::Array) {
         let mut web = self.reports_web.borrow_mut();
         if let Some(storage) = &*web {
-            let list = js_sys::Array::new();
-            for report in &queue {
-                list.push(&JsValue::from_str(report));
-            }
-            let text = js_sys::JSON::stringify(&list)
+            let text = js_sys::JSON::stringify(&queue)
                 .ok()
                 .and_then(|t| t.as_string());
             if text.is_some_and(|t| storage.set_item(&self.reports_key, &t).is_ok()) {
