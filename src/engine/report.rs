@@ -3,13 +3,13 @@
 //! leader only, `credentials: "omit"`, bounded by `requestTimeoutMs`, the episode id as
 //! the idempotency key), in the background: no page request waits on it.
 
+use super::request::{self, Call};
 use super::Engine;
-use crate::model::plan::Plan;
 use crate::model::report::{self, Episode};
-use crate::model::target::Target;
-use crate::model::{Config, State};
-use crate::platform::{env, http, spawn};
-use wasm_bindgen::JsValue;
+use crate::model::State;
+use crate::platform::{env, spawn};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 impl Engine {
     /// A round of this tab's own found the leader up: `closed` (an episode it ended,
@@ -42,7 +42,7 @@ impl Engine {
                 if first.is_undefined() || !inner.running.get() || engine.state() != State::Leader {
                     break;
                 }
-                let done = report::delivered(send(&inner.config, &first).await);
+                let done = report::delivered(send(&engine, &first).await);
                 // Read again: another tab may have changed the queue meanwhile.
                 let queue = inner.store.reports();
                 if !done {
@@ -68,29 +68,36 @@ fn drop_oldest(queue: &js_sys::Array, max: u32) {
 }
 
 /// A queued report's id (its idempotency key).
-fn id(report: &JsValue) -> Option<String> {
-    js_sys::Reflect::get(report, &JsValue::from_str("id"))
-        .ok()?
-        .as_string()
+fn id(report: &JsValue) -> JsValue {
+    js_sys::Reflect::get(report, &JsValue::from_str("id")).unwrap_or_default()
 }
 
-/// One report to the leader: the status it answered with, `None` when it did not.
-async fn send(config: &Config, report: &JsValue) -> Option<u16> {
-    let path = &config.reports.as_ref()?.path;
-    // The routing rules' own: a route of the path may name the leader's base for it.
-    let url = Plan::new(config, path, "POST").ok()?.url(Target::Leader);
-    let headers = web_sys::Headers::new().ok()?;
-    headers.set("content-type", "application/json").ok()?;
-    if let (Some(name), Some(id)) = (&config.idempotency_key, id(report)) {
-        headers.set(name, &id).ok()?;
-    }
+/// One report to the leader, as a page's write through the proxy: the status it was
+/// answered with, `None` when it was refused or not answered.
+async fn send(engine: &Engine, report: &JsValue) -> Option<u16> {
+    let config = engine.config();
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_headers(&headers);
     init.set_body(&js_sys::JSON::stringify(report).ok()?.into());
-    // No credentials: `send` omits cookies and `Authorization` (spec §11: no user data).
-    let timeout = config.request_timeout_ms;
-    let (response, _guard) = http::send(&url, &init, timeout, None, false).await.ok()?;
-    // The guard dropped here aborts what is left of the answer: only its status counts.
-    Some(response.status())
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    let headers = js_sys::Object::new();
+    let set = |name: &str, value: &JsValue| js_sys::Reflect::set(&headers, &name.into(), value);
+    set("content-type", &"application/json".into()).ok()?;
+    if let Some(name) = &config.idempotency_key {
+        set(name, &id(report)).ok()?;
+    }
+    init.set_headers(&headers);
+    let call = Call {
+        path: config.reports.as_ref()?.path.clone(),
+        method: "POST".into(),
+        init,
+        signal: None,
+        error_to_js: |_| JsValue::NULL,
+    };
+    let answer = request::fetch(engine, &call).await.ok()?;
+    // A small answer comes as a promise of the response (`http::watch_body`).
+    let response = JsFuture::from(js_sys::Promise::resolve(&answer))
+        .await
+        .ok()?;
+    Some(response.unchecked_into::<web_sys::Response>().status())
 }

@@ -10,6 +10,7 @@
 
 use super::machine::{Follower, Observation};
 use super::state::{Snapshot, State};
+use std::fmt::Write;
 
 /// Why a leader probe failed (spec §11's causes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,39 +136,45 @@ impl Episode {
     }
 
     /// The report of spec §11 as the leader's endpoint takes it (docs/api.md), as JSON
-    /// text; `id` is a UUID (`crypto.randomUUID()`), which JSON takes as it is. Written
-    /// by `format!`, not a serde derive: the derive, with the serializer's code for a
-    /// nested object and arrays, cost 1.2 KB of the package.
+    /// text; `id` is a UUID (`crypto.randomUUID()`), which JSON takes as it is. Each
+    /// number is written after its key by one loop: a `format!` of them all, or a serde
+    /// derive, cost the package 0.6 and 1.2 KB.
     pub(crate) fn report(&self, id: &str, now_ms: f64, sample_rate: f64) -> String {
         let n = |at| self.get(at);
-        let mut status = String::new();
+        let mut json = format!(r#"{{"id":"{id}","version":"{}""#, env!("CARGO_PKG_VERSION"));
+        for (key, value) in [
+            (r#","startedAt":"#, n(STARTED)),
+            (r#","durationMs":"#, (now_ms - n(STARTED)).max(0.0).round()),
+            (r#","followerReads":"#, n(FOLLOWER_READS)),
+            (r#","leaderUnavailable":"#, n(LEADER_UNAVAILABLE)),
+            (r#","outcomeUnknown":"#, n(OUTCOME_UNKNOWN)),
+            (r#","followerRequests":"#, n(FOLLOWER_REQUESTS)),
+            (r#","sampleRate":"#, sample_rate),
+            // -1, none known: null.
+            (r#","rttMs":"#, n(RTT)),
+            (r#","probes":{"timeout":"#, n(TIMEOUT)),
+            (r#","network":"#, n(NETWORK)),
+            (r#","body":"#, n(BODY)),
+            (r#","status":["#, -2.0),
+        ] {
+            json.push_str(key);
+            if value >= 0.0 {
+                let _ = write!(json, "{value}");
+            } else if value == -1.0 {
+                json.push_str("null");
+            }
+        }
+        let mut comma = "";
         for pair in self.0.get(FIXED..).unwrap_or_default().chunks_exact(2) {
             if let [code, count] = pair {
                 if *count > 0.0 {
-                    let comma = if status.is_empty() { "" } else { "," };
-                    status.push_str(&format!("{comma}[{code},{count}]"));
+                    let _ = write!(json, "{comma}[{code},{count}]");
+                    comma = ",";
                 }
             }
         }
-        let rtt = n(RTT);
-        let rtt = if rtt >= 0.0 {
-            format!("{rtt}")
-        } else {
-            "null".into()
-        };
-        format!(
-            r#"{{"id":"{id}","startedAt":{},"durationMs":{},"probes":{{"timeout":{},"network":{},"status":[{status}],"body":{}}},"followerReads":{},"leaderUnavailable":{},"outcomeUnknown":{},"followerRequests":{},"rttMs":{rtt},"version":"{}","sampleRate":{sample_rate}}}"#,
-            n(STARTED),
-            (now_ms - n(STARTED)).max(0.0).round(),
-            n(TIMEOUT),
-            n(NETWORK),
-            n(BODY),
-            n(FOLLOWER_READS),
-            n(LEADER_UNAVAILABLE),
-            n(OUTCOME_UNKNOWN),
-            n(FOLLOWER_REQUESTS),
-            env!("CARGO_PKG_VERSION"),
-        )
+        json.push_str("]}}");
+        json
     }
 }
 

@@ -5,8 +5,8 @@
 
 use crate::model::cache::Entry;
 use crate::model::config::ExpectValue;
-use crate::model::report::{Episode, SLOTS};
 use crate::model::health::{JsonFields, Scalar};
+use crate::model::report::{Episode, SLOTS};
 use wasm_bindgen::prelude::*;
 
 /// A JSON value from the browser's `JSON.parse`.
