@@ -47,13 +47,13 @@ impl Engine {
                 let queue = inner.store.reports();
                 if !done {
                     drop_oldest(&queue, max);
-                } else if id(&queue.get(0)) == id(&first) {
+                    inner.store.set_reports(queue);
+                    break;
+                }
+                if id(&queue.get(0)) == id(&first) {
                     queue.shift();
                 }
                 inner.store.set_reports(queue);
-                if !done {
-                    break;
-                }
             }
             inner.sending.set(false);
         });

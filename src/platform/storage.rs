@@ -17,8 +17,7 @@ pub(crate) struct Store {
     web: Option<web_sys::Storage>,
     /// The reports' key: the cache key and the leader they are about.
     reports_key: String,
-    /// The reports' storage, until a write to it fails; then `memory` holds them.
-    reports_web: RefCell<Option<web_sys::Storage>>,
+    /// The reports, without Web Storage.
     memory: RefCell<js_sys::Array>,
 }
 
@@ -33,7 +32,6 @@ impl Store {
         Store {
             key: key.to_string(),
             reports_key: format!("{key}:reports:{leader}"),
-            reports_web: RefCell::new(web.clone()),
             web,
             memory: RefCell::new(js_sys::Array::new()),
         }
@@ -62,7 +60,7 @@ impl Store {
     /// time, as every tab of the site keeps them in the one queue, a JSON array (anything
     /// else there reads as none).
     pub(crate) fn reports(&self) -> js_sys::Array {
-        let Some(web) = &*self.reports_web.borrow() else {
+        let Some(web) = &self.web else {
             return self.memory.borrow().clone();
         };
         let text = web.get_item(&self.reports_key).ok().flatten();
@@ -70,18 +68,18 @@ impl Store {
         list.and_then(|l| l.dyn_into().ok()).unwrap_or_default()
     }
 
+    /// Keeps `queue`; a throwing storage (quota) keeps what it held.
     pub(crate) fn set_reports(&self, queue: js_sys::Array) {
-        let mut web = self.reports_web.borrow_mut();
-        if let Some(storage) = &*web {
-            let text = js_sys::JSON::stringify(&queue)
-                .ok()
-                .and_then(|t| t.as_string());
-            if text.is_some_and(|t| storage.set_item(&self.reports_key, &t).is_ok()) {
-                return;
+        match &self.web {
+            Some(web) => {
+                if let Some(text) = js_sys::JSON::stringify(&queue)
+                    .ok()
+                    .and_then(|t| t.as_string())
+                {
+                    let _ = web.set_item(&self.reports_key, &text);
+                }
             }
-            // A throwing storage (quota): this instance keeps them in memory from now on.
-            *web = None;
+            None => *self.memory.borrow_mut() = queue,
         }
-        *self.memory.borrow_mut() = queue;
     }
 }
