@@ -3,7 +3,7 @@
 //! other tabs (`platform::election`) report to it; requests (`request`) are built on top of it.
 
 mod probe;
-mod report;
+mod reporting;
 pub(crate) mod request;
 mod select;
 
@@ -12,7 +12,7 @@ use crate::model::cache::{Entry, TabMessage};
 use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation};
 use crate::model::offline::{self, Cut, Recheck};
-use crate::model::report::{Episodes, Met};
+use crate::model::report::{self, Episode, Episodes, Met};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::election::Election;
@@ -79,11 +79,13 @@ impl Engine {
             &config.cache.key,
             config.leader.as_str(),
         );
-        let r = config.reports.as_ref();
-        let episodes = Episodes::new(r.is_some(), r.map_or(0.0, |r| r.sample_rate));
         let machine = Machine::new(config.tuning());
         let h = &config.health;
         let tabs = Tabs::new(h.interval_ms, h.timeout_ms, h.max_backoff_ms);
+        let r = config.reports.as_ref();
+        // A row untouched as long as other tabs wait before taking over: left behind.
+        let stale = tabs.gap_ms.saturating_mul(2).saturating_add(tabs.round_ms);
+        let episodes = Episodes::new(r.is_some(), r.map_or(0.0, |r| r.sample_rate), stale);
         Engine {
             inner: Rc::new(Inner {
                 config,
@@ -364,20 +366,15 @@ impl Engine {
         let (machine, now, rand01) = (&self.inner.machine, env::now_ms(), env::random());
         let step = machine.borrow_mut().observe(outcome, now, source, rand01);
         let state = step.snapshot.state;
-        let closed = self.inner.episodes.borrow_mut().observed(
-            outcome,
-            state,
-            now,
-            env::random(),
-            env::random(),
-        );
+        let closed = self
+            .episode(|episodes, live| episodes.observed(live, outcome, state, now, env::random()));
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
         self.settled(step.changed, &step.snapshot);
         if state == State::Leader {
             // Spec §11: the tab that probed reports; whatever waits goes too.
-            self.report(closed, now);
+            self.report(closed);
         }
         self.arm(Event::Settled {
             next_probe_ms: Some(step.next_probe_ms),
@@ -385,13 +382,22 @@ impl Engine {
         });
     }
 
-    /// Counts what a request met into the live episode, and tells the other tabs.
+    /// Counts what a request met into the live episode (spec §11).
     pub(crate) fn met(&self, what: Met) {
-        if self.inner.episodes.borrow_mut().met(what) {
-            if let Some(entry) = self.remember(&self.snapshot()) {
-                self.post(&TabMessage::Told(entry));
-            }
+        self.episode(|_, live| report::met(live, what));
+    }
+
+    /// Reads the live episode (kept beside the verdict cache, so every tab of the site
+    /// counts into it and a reload keeps it), lets `f` change it, and keeps what it made.
+    fn episode<R>(&self, f: impl FnOnce(&mut Episodes, &mut Option<Episode>) -> R) -> R {
+        let store = &self.inner.store;
+        let before = store.episode();
+        let mut live = before;
+        let out = f(&mut self.inner.episodes.borrow_mut(), &mut live);
+        if live != before {
+            store.set_episode(live.as_ref());
         }
+        out
     }
 
     /// Takes a verdict this instance did not probe for (the cache, another tab).
@@ -437,8 +443,7 @@ impl Engine {
     /// Persists the verdict for the next page load; returns it, for the other tabs.
     fn remember(&self, snapshot: &Snapshot) -> Option<Entry> {
         let learnt = self.inner.machine.borrow().learnt();
-        let episodes = self.inner.episodes.borrow();
-        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt, episodes.live())?;
+        let entry = Entry::new(&self.inner.config.leader, snapshot, learnt)?;
         self.inner.store.save(&entry);
         Some(entry)
     }
@@ -450,13 +455,7 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        let snapshot = entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)?;
-        // A page loaded during an episode goes on with it (spec §11).
-        self.inner
-            .episodes
-            .borrow_mut()
-            .took(entry.episode(), &snapshot);
-        Some(snapshot)
+        entry.decode(&config.leader, env::now_ms(), config.cache.ttl_ms)
     }
 
     fn schedule(&self, delay_ms: u32) {
@@ -500,7 +499,7 @@ impl Engine {
 
     fn go_offline(&self) {
         let changed = self.inner.machine.borrow_mut().go_offline(env::now_ms());
-        self.inner.episodes.borrow_mut().verdict(State::Offline);
+        self.episode(|_, live| report::verdict(live, State::Offline));
         let snapshot = self.snapshot();
         self.settled(changed, &snapshot);
     }
@@ -548,10 +547,7 @@ impl Engine {
                 match self.decide(Event::Asked) {
                     Do::Tell => {
                         let learnt = self.inner.machine.borrow().learnt();
-                        let episodes = self.inner.episodes.borrow();
-                        let live = episodes.live();
-                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt, live)
-                        {
+                        if let Some(v) = Entry::new(&config.leader, &self.snapshot(), learnt) {
                             self.post(&TabMessage::Told(v));
                         }
                     }
@@ -564,8 +560,6 @@ impl Engine {
         let Some(mut snapshot) = entry.decode(&config.leader, env::now_ms(), u32::MAX) else {
             return;
         };
-        // What another tab counted of the episode, whatever verdict it came with.
-        self.inner.episodes.borrow_mut().merge(entry.episode());
         let told = Event::Told {
             checked_at: entry.checked_at(),
         };
@@ -576,10 +570,9 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        self.inner
-            .episodes
-            .borrow_mut()
-            .took(entry.episode(), &snapshot);
+        // Spec §11: the tab that probed closed the episode with a `leader`; a tab of its
+        // own storage (`cache.storage` other than "local") ends its own unreported.
+        self.episode(|episodes, live| episodes.took(live, &snapshot));
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

@@ -4,7 +4,6 @@
 
 use super::machine::{Damping, Learnt};
 use super::path::Base;
-use super::report::Episode;
 use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 use serde::{Deserialize, Serialize};
@@ -30,31 +29,37 @@ pub(crate) struct Entry {
     /// The flap penalty at its last raise, and when (epoch ms).
     penalty: f64,
     penalty_at: f64,
-    /// The live episode of spec §11, when reports are on and one is open. Not serde's:
-    /// the platform writes its row as the array `ep` and reads it back through
-    /// [`Episode::read`] (`platform::json`), as serde would read an array only with its
-    /// sequence code (1 KB of the package).
-    #[serde(skip)]
-    episode: Option<Episode>,
 }
 
 /// What tabs of one site post to each other: a verdict one of them reached itself, or a
 /// question to the prober from a tab that started without one. On the wire a question is
-/// `null` and a verdict its entry's object (`platform::channel`).
-#[derive(Debug, Clone, PartialEq)]
+/// `null` and a verdict its own object, so the one serde reader of a message is the
+/// verdict's (a wrapper struct would bring its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Option<Entry>", into = "Option<Entry>")]
 pub(crate) enum TabMessage {
     Told(Entry),
     Ask,
 }
 
+impl From<Option<Entry>> for TabMessage {
+    fn from(entry: Option<Entry>) -> Self {
+        entry.map_or(TabMessage::Ask, TabMessage::Told)
+    }
+}
+
+impl From<TabMessage> for Option<Entry> {
+    fn from(message: TabMessage) -> Self {
+        match message {
+            TabMessage::Told(entry) => Some(entry),
+            TabMessage::Ask => None,
+        }
+    }
+}
+
 impl Entry {
     /// The entry for `snapshot`, or `None` when there is no verdict to keep.
-    pub(crate) fn new(
-        leader: &Base,
-        snapshot: &Snapshot,
-        learnt: Learnt,
-        episode: Option<&Episode>,
-    ) -> Option<Entry> {
+    pub(crate) fn new(leader: &Base, snapshot: &Snapshot, learnt: Learnt) -> Option<Entry> {
         let known = snapshot.state != State::Unknown;
         let checked_at = snapshot
             .checked_at
@@ -74,18 +79,7 @@ impl Entry {
             rtt_samples,
             penalty: learnt.damping.penalty,
             penalty_at: learnt.damping.at,
-            episode: episode.copied(),
         })
-    }
-
-    /// The live episode the entry carries (spec §11).
-    pub(crate) fn episode(&self) -> Option<&Episode> {
-        self.episode.as_ref()
-    }
-
-    /// Puts in the episode the platform read beside the entry.
-    pub(crate) fn set_episode(&mut self, episode: Option<Episode>) {
-        self.episode = episode;
     }
 
     /// What the entry's client had learnt, when it is about `leader` and of this version:
@@ -151,8 +145,7 @@ mod tests {
     }
 
     fn text(snapshot: &Snapshot) -> String {
-        serde_json::to_string(&Entry::new(&leader(), snapshot, Learnt::default(), None).unwrap())
-            .unwrap()
+        serde_json::to_string(&Entry::new(&leader(), snapshot, Learnt::default()).unwrap()).unwrap()
     }
 
     /// As the platform does it: what the entry lends, at any age.
@@ -192,7 +185,7 @@ mod tests {
             None
         );
         assert_eq!(
-            Entry::new(&leader(), &Snapshot::initial(), Learnt::default(), None),
+            Entry::new(&leader(), &Snapshot::initial(), Learnt::default()),
             None
         );
         assert_eq!(
@@ -265,13 +258,16 @@ mod tests {
                 at: 999_000.0,
             },
         };
-        let entry = Entry::new(&leader(), &snap(State::Emergency), learnt, None).unwrap();
+        let entry = Entry::new(&leader(), &snap(State::Emergency), learnt).unwrap();
         let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(learnt_from_text(&text), Some(learnt));
         assert!(from_text(&text, 1_000_500.0, 30_000).is_some());
         // Too old to route by: no snapshot, but the RTT (and penalty) are still lent.
         assert_eq!(from_text(&text, 1_000_000.0 + 86_400_000.0, 30_000), None);
         assert_eq!(learnt_from_text(&text), Some(learnt));
+        // The tab message carries them too.
+        let told: TabMessage = serde_json::from_str(&text).unwrap();
+        assert_eq!(told, TabMessage::Told(entry));
         // Another leader's entry lends nothing.
         let other = Base::parse("leader", "http://127.0.0.1:9999", false).unwrap();
         let v: Entry = serde_json::from_str(&text).unwrap();
@@ -279,26 +275,16 @@ mod tests {
     }
 
     #[test]
-    fn the_episode_rides_beside_what_serde_reads() {
-        let mut row = [0.0; crate::model::report::SLOTS];
-        row[0] = 5.0;
-        let episode = Episode::read(row).unwrap();
-        let entry = Entry::new(
-            &leader(),
-            &snap(State::Emergency),
-            Learnt::default(),
-            Some(&episode),
-        )
-        .unwrap();
-        assert_eq!(entry.episode(), Some(&episode));
-        // serde neither writes it nor minds the `ep` array the platform puts beside it.
-        let text = serde_json::to_string(&entry).unwrap();
-        assert!(!text.contains("ep"), "{text}");
-        let with_ep = text.replace('}', r#","ep":[5,0,0]}"#);
-        let mut back: Entry = serde_json::from_str(&with_ep).unwrap();
-        assert_eq!(back.episode(), None);
-        back.set_episode(Some(episode));
-        assert_eq!(back, entry);
+    fn tab_messages_carry_a_verdict_or_a_question() {
+        let ask: TabMessage = serde_json::from_str("null").unwrap();
+        assert_eq!(ask, TabMessage::Ask);
+        assert_eq!(serde_json::to_string(&TabMessage::Ask).unwrap(), "null");
+        let entry = Entry::new(&leader(), &snap(State::Emergency), Learnt::default()).unwrap();
+        let told = TabMessage::Told(entry.clone());
+        let text = serde_json::to_string(&told).unwrap();
+        assert_eq!(text, serde_json::to_string(&entry).unwrap());
+        assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), told);
+        assert!(serde_json::from_str::<TabMessage>(r#"{"ask":true}"#).is_err());
     }
 
     #[test]
@@ -309,7 +295,7 @@ mod tests {
             checked_at: Some(1234.0),
             source: Source::Probe,
         };
-        let entry = Entry::new(&leader(), &s, Learnt::default(), None).unwrap();
+        let entry = Entry::new(&leader(), &s, Learnt::default()).unwrap();
         assert_eq!(entry.checked_at(), 1234.0);
     }
 }

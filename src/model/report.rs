@@ -4,9 +4,9 @@
 //! them. Like `machine.rs` it only decides: time and randomness come in, and
 //! `engine/mod.rs` carries it out.
 //!
-//! The live episode is a row of numbers that travels with the cached verdict and the
-//! tabs' messages (`cache::Entry`), so every tab counts into one episode and a reload
-//! keeps it; a row read back is checked, as anything in Web Storage is.
+//! The live episode is a row of numbers kept beside the verdict cache (`platform::
+//! storage`), so every tab of the site counts into the one episode and a reload keeps it;
+//! a row read back is checked, as anything in Web Storage is.
 
 use super::machine::{Follower, Observation};
 use super::state::{Snapshot, State};
@@ -40,8 +40,9 @@ pub(crate) enum Met {
 
 // The positions in an episode's row; the status counts follow as (code, count) pairs.
 const STARTED: usize = 0;
-/// Drawn when it opened: with `STARTED`, tells apart episodes two tabs open at once.
-const NONCE: usize = 1;
+/// When a round of a tab last counted into it: a row no tab has touched for long was left
+/// by a page that went away, and ends there.
+const TOUCHED: usize = 1;
 const TIMEOUT: usize = 2;
 const NETWORK: usize = 3;
 const BODY: usize = 4;
@@ -92,10 +93,6 @@ impl Episode {
         self.set(at, self.get(at) + 1.0);
     }
 
-    fn same(&self, other: &Episode) -> bool {
-        self.get(STARTED) == other.get(STARTED) && self.get(NONCE) == other.get(NONCE)
-    }
-
     /// Counts a failed probe's status; a code not yet counted takes a free pair.
     fn count_status(&mut self, code: f64) {
         let mut free = None;
@@ -117,14 +114,6 @@ impl Episode {
         }
         if let Some((c, n)) = free {
             (*c, *n) = (code, 1.0);
-        }
-    }
-
-    /// Takes in what another tab counted of the same episode: the larger of each count.
-    /// The statuses stay this tab's: the tab that probes counts them, and tells them.
-    fn merge(&mut self, other: &Episode) {
-        for (mine, theirs) in self.0.iter_mut().zip(other.0).take(FIXED) {
-            *mine = mine.max(theirs);
         }
     }
 
@@ -177,14 +166,16 @@ const REPORTED: [(usize, &str); 9] = [
     (BODY, r#","status":["#),
 ];
 
-/// This instance's part in spec §11: the live episode and the round trips before it.
+/// This instance's part in spec §11: the round trips before an episode, and what it
+/// decides on the live episode, which the engine reads from where the tabs keep it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Episodes {
     /// Reports are on (`reports.path` is set): only then does an episode open.
     on: bool,
     /// `reports.sampleRate`.
     sample_rate: f64,
-    live: Option<Episode>,
+    /// A row untouched this long was left by a page that went away.
+    stale_ms: f64,
     /// The last three good leader round trips while the verdict was `leader` (a ring),
     /// and how many have been taken in all.
     rtts: [f64; 3],
@@ -192,16 +183,13 @@ pub(crate) struct Episodes {
 }
 
 impl Episodes {
-    pub(crate) fn new(on: bool, sample_rate: f64) -> Episodes {
+    pub(crate) fn new(on: bool, sample_rate: f64, stale_ms: u32) -> Episodes {
         Episodes {
             on,
             sample_rate,
+            stale_ms: f64::from(stale_ms),
             ..Episodes::default()
         }
-    }
-
-    pub(crate) fn live(&self) -> Option<&Episode> {
-        self.live.as_ref()
     }
 
     /// A good leader probe while the verdict is `leader`, this tab's or another's.
@@ -225,16 +213,16 @@ impl Episodes {
     }
 
     /// A probe round of this instance's own, at `now_ms`, and the verdict it reached;
-    /// `rand01` and `nonce01` in `[0, 1)`. Returns the closed episode when the verdict
-    /// came back to `leader` and `rand01` samples it.
+    /// `rand01` in `[0, 1)`. Returns the closed episode and when it ended, when the
+    /// verdict came back to `leader` and `rand01` samples it.
     pub(crate) fn observed(
         &mut self,
+        live: &mut Option<Episode>,
         outcome: Observation,
         state: State,
         now_ms: f64,
         rand01: f64,
-        nonce01: f64,
-    ) -> Option<Episode> {
+    ) -> Option<(Episode, f64)> {
         match outcome {
             Observation::LeaderUp { latency_ms } if state == State::Leader => {
                 self.leader_rtt(latency_ms)
@@ -243,10 +231,9 @@ impl Episodes {
             Observation::LeaderDown { follower, cause } => {
                 if self.on {
                     let rtt = self.median();
-                    let episode = self.live.get_or_insert_with(|| {
+                    let episode = live.get_or_insert_with(|| {
                         let mut episode = Episode([0.0; SLOTS]);
                         episode.set(STARTED, now_ms.round());
-                        episode.set(NONCE, (nonce01 * 1e9).floor());
                         episode.set(RTT, rtt);
                         episode
                     });
@@ -262,70 +249,69 @@ impl Episodes {
                     episode.add(at);
                 }
                 if follower != Follower::NotProbed {
-                    self.met(Met::FollowerRequest);
-                }
-                if state == State::Leader {
-                    // Failed probes below `hysteresis.failuresToDown`: the episode may yet begin.
-                    return None;
+                    met(live, Met::FollowerRequest);
                 }
             }
         }
-        if state != State::Leader {
-            self.verdict(state);
+        let Some(episode) = live else {
             return None;
-        }
-        let closed = self.live.take()?;
-        (closed.get(EMERGENCY) > 0.0 && rand01 < self.sample_rate).then_some(closed)
-    }
-
-    /// The verdict is now `state` (this tab's own, the browser's `offline`): `emergency`
-    /// makes the episode one; an `offline` before it was one ends it (spec §11: the
-    /// visitor's own network is not the operator's outage); `leader` ends it unreported.
-    pub(crate) fn verdict(&mut self, state: State) {
-        if let Some(e) = &mut self.live {
-            match state {
-                State::Emergency => e.set(EMERGENCY, 1.0),
-                State::Offline if e.get(EMERGENCY) == 0.0 => self.live = None,
-                State::Leader => self.live = None,
-                _ => {}
+        };
+        let touched = episode.get(TOUCHED).max(episode.get(STARTED));
+        episode.set(TOUCHED, now_ms.round());
+        match (state, outcome) {
+            // Failed probes below `hysteresis.failuresToDown`: the episode may yet begin.
+            (State::Leader, Observation::LeaderDown { .. }) => return None,
+            (State::Leader, _) => {}
+            _ => {
+                verdict(live, state);
+                return None;
             }
         }
+        let closed = live.take()?;
+        // Nobody watched the end of a row left untouched this long: it ends where it
+        // was last seen.
+        let end = if now_ms - touched > self.stale_ms {
+            touched
+        } else {
+            now_ms
+        };
+        (closed.get(EMERGENCY) > 0.0 && rand01 < self.sample_rate).then_some((closed, end))
     }
 
-    /// What another tab (or the cache) holds: counts of the same episode are merged
-    /// whatever the verdict they came with.
-    pub(crate) fn merge(&mut self, told: Option<&Episode>) {
-        if let (Some(mine), Some(told)) = (&mut self.live, told) {
-            if mine.same(told) {
-                mine.merge(told);
-            }
-        }
-    }
-
-    /// A verdict taken from another tab or the cache, with the episode it carried: that
-    /// episode is the live one (another tab closed ours when it carries none to `leader`).
-    pub(crate) fn took(&mut self, told: Option<&Episode>, verdict: &Snapshot) {
-        self.merge(told);
-        match told {
-            Some(e) if !self.live.is_some_and(|mine| mine.same(e)) => self.live = Some(*e),
-            Some(_) => {}
-            None => self.verdict(verdict.state),
-        }
+    /// A verdict taken from another tab: a good leader round trip is one of "before",
+    /// and `leader` ends the live episode (the tab that probed it reported it).
+    pub(crate) fn took(&mut self, live: &mut Option<Episode>, verdict: &Snapshot) {
         if let (State::Leader, Some(ms)) = (verdict.state, verdict.leader_latency_ms) {
             self.leader_rtt(ms);
         }
+        self::verdict(live, verdict.state);
     }
+}
 
-    /// Counts what the page met, into the live episode. True when there is one (it then
-    /// changed and is worth telling the other tabs).
-    pub(crate) fn met(&mut self, what: Met) -> bool {
-        let at = match what {
-            Met::FollowerRead => FOLLOWER_READS,
-            Met::LeaderUnavailable => LEADER_UNAVAILABLE,
-            Met::OutcomeUnknown => OUTCOME_UNKNOWN,
-            Met::FollowerRequest => FOLLOWER_REQUESTS,
-        };
-        self.live.as_mut().map(|e| e.add(at)).is_some()
+/// The verdict is now `state`: `emergency` makes the live episode one; an `offline`
+/// before it was one ends it (spec §11: the visitor's own network is not the operator's
+/// outage); `leader` ends it unreported (the tab that probed it reports).
+pub(crate) fn verdict(live: &mut Option<Episode>, state: State) {
+    if let Some(e) = live {
+        match state {
+            State::Emergency => e.set(EMERGENCY, 1.0),
+            State::Offline if e.get(EMERGENCY) == 0.0 => *live = None,
+            State::Leader => *live = None,
+            _ => {}
+        }
+    }
+}
+
+/// Counts what the page met into the live episode, when there is one.
+pub(crate) fn met(live: &mut Option<Episode>, what: Met) {
+    let at = match what {
+        Met::FollowerRead => FOLLOWER_READS,
+        Met::LeaderUnavailable => LEADER_UNAVAILABLE,
+        Met::OutcomeUnknown => OUTCOME_UNKNOWN,
+        Met::FollowerRequest => FOLLOWER_REQUESTS,
+    };
+    if let Some(e) = live {
+        e.add(at);
     }
 }
 
@@ -346,21 +332,33 @@ mod tests {
     use crate::model::state::Source;
     use serde_json::json;
 
-    /// A fake clock: each round is one second after the last, and draws the next nonce.
+    /// A fake clock, and the row as the tabs keep it: JSON text in "Web Storage",
+    /// read and written back by each step, as the engine does.
     struct World {
         now: f64,
-        draws: u32,
+        stored: Option<String>,
     }
 
     impl World {
         fn new() -> World {
             World {
                 now: 1_700_000_000_000.0,
-                draws: 0,
+                stored: None,
             }
         }
 
-        /// One probe round of `tab`'s own that reached `state`.
+        /// Reads the row, lets `f` change it, keeps it (`platform::storage`).
+        fn with<R>(&mut self, f: impl FnOnce(&mut Option<Episode>) -> R) -> R {
+            let mut live = self.stored.as_deref().and_then(|text| {
+                let row: Vec<f64> = serde_json::from_str(text).ok()?;
+                Episode::read(row.try_into().ok()?)
+            });
+            let out = f(&mut live);
+            self.stored = live.map(|e| serde_json::to_string(e.row()).unwrap());
+            out
+        }
+
+        /// One probe round of `tab`'s own, a second after the last, that reached `state`.
         fn round(
             &mut self,
             tab: &mut Episodes,
@@ -368,8 +366,20 @@ mod tests {
             state: State,
         ) -> Option<Episode> {
             self.now += 1000.0;
-            self.draws += 1;
-            tab.observed(outcome, state, self.now, 0.5, f64::from(self.draws) / 100.0)
+            let now = self.now;
+            let closed = self.with(|live| tab.observed(live, outcome, state, now, 0.5));
+            closed.map(|(e, end)| {
+                assert_eq!(end, now, "ends now");
+                e
+            })
+        }
+
+        fn met(&mut self, what: Met) {
+            self.with(|live| met(live, what));
+        }
+
+        fn live(&mut self) -> Option<Episode> {
+            self.with(|live| *live)
         }
     }
 
@@ -394,7 +404,7 @@ mod tests {
     }
 
     fn on() -> Episodes {
-        Episodes::new(true, 1.0)
+        Episodes::new(true, 1.0, 600_000)
     }
 
     /// The report's JSON text, parsed (it must parse).
@@ -422,11 +432,11 @@ mod tests {
         ] {
             assert_eq!(w.round(&mut tab, down(cause), State::Emergency), None);
         }
-        assert!(tab.met(Met::FollowerRead));
-        assert!(tab.met(Met::FollowerRead));
-        assert!(tab.met(Met::LeaderUnavailable));
-        assert!(tab.met(Met::OutcomeUnknown));
-        assert!(tab.met(Met::FollowerRequest));
+        w.met(Met::FollowerRead);
+        w.met(Met::FollowerRead);
+        w.met(Met::LeaderUnavailable);
+        w.met(Met::OutcomeUnknown);
+        w.met(Met::FollowerRequest);
         // Hysteresis: a good probe that keeps `emergency` does not close it, nor is its
         // round trip one of "before".
         assert_eq!(w.round(&mut tab, up(999.0), State::Emergency), None);
@@ -445,11 +455,9 @@ mod tests {
                 "rttMs": 20, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
             })
         );
-        assert!(tab.live().is_none());
-        assert!(
-            !tab.met(Met::FollowerRead),
-            "nothing is counted between episodes"
-        );
+        assert_eq!(w.live(), None, "the row is gone");
+        w.met(Met::FollowerRead);
+        assert_eq!(w.live(), None, "nothing is counted between episodes");
         assert_eq!(
             w.round(&mut tab, up(15.0), State::Leader),
             None,
@@ -484,18 +492,17 @@ mod tests {
             w.round(&mut tab, dark(Cause::Network), State::Offline),
             None
         );
-        assert!(tab.live().is_none());
-        assert!(!tab.met(Met::FollowerRequest));
+        assert_eq!(w.live(), None);
         assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
         // The browser's own `offline` event, after a failed probe below the threshold.
         w.round(&mut tab, down(Cause::Timeout), State::Leader);
-        assert!(tab.live().is_some());
-        tab.verdict(State::Offline);
-        assert!(tab.live().is_none());
+        assert!(w.live().is_some());
+        w.with(|live| verdict(live, State::Offline));
+        assert_eq!(w.live(), None);
         assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
         // An episode that was one stays one through an `offline` spell.
         w.round(&mut tab, down(Cause::Timeout), State::Emergency);
-        tab.verdict(State::Offline);
+        w.with(|live| verdict(live, State::Offline));
         w.round(&mut tab, dark(Cause::Timeout), State::Offline);
         assert!(w.round(&mut tab, up(5.0), State::Leader).is_some());
     }
@@ -506,9 +513,9 @@ mod tests {
         // failuresToDown 3: two failures keep `leader`, then a good probe.
         w.round(&mut tab, down(Cause::Timeout), State::Leader);
         w.round(&mut tab, down(Cause::Timeout), State::Leader);
-        assert!(tab.live().is_some());
+        assert!(w.live().is_some());
         assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
-        assert!(tab.live().is_none());
+        assert_eq!(w.live(), None);
         // Three: the episode starts at the first of them, and counts each.
         let first = w.now + 1000.0;
         w.round(&mut tab, down(Cause::Timeout), State::Leader);
@@ -523,10 +530,9 @@ mod tests {
 
     #[test]
     fn reports_off_open_no_episode() {
-        let (mut w, mut tab) = (World::new(), Episodes::new(false, 1.0));
+        let (mut w, mut tab) = (World::new(), Episodes::new(false, 1.0, 600_000));
         w.round(&mut tab, down(Cause::Timeout), State::Emergency);
-        assert!(tab.live().is_none());
-        assert!(!tab.met(Met::FollowerRead));
+        assert_eq!(w.live(), None);
         assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
     }
 
@@ -538,32 +544,27 @@ mod tests {
             (0.25, 0.249, true),
             (0.25, 0.25, false),
         ] {
-            let mut tab = Episodes::new(true, rate);
-            tab.observed(down(Cause::Timeout), State::Emergency, 1.0, rand01, 0.5);
-            let closed = tab.observed(up(5.0), State::Leader, 2.0, rand01, 0.5);
-            assert_eq!(closed.is_some(), kept, "rate {rate}, drawn {rand01}");
-            assert!(
-                tab.live().is_none(),
-                "an unsampled episode ends all the same"
+            let (mut tab, mut live) = (Episodes::new(true, rate, 600_000), None);
+            tab.observed(
+                &mut live,
+                down(Cause::Timeout),
+                State::Emergency,
+                1.0,
+                rand01,
             );
+            let closed = tab.observed(&mut live, up(5.0), State::Leader, 2.0, rand01);
+            assert_eq!(closed.is_some(), kept, "rate {rate}, drawn {rand01}");
+            assert_eq!(live, None, "an unsampled episode ends all the same");
         }
     }
 
-    fn verdict(state: State) -> Snapshot {
+    fn verdict_of(state: State, latency: Option<f64>) -> Snapshot {
         Snapshot {
             state,
-            leader_latency_ms: None,
+            leader_latency_ms: latency,
             checked_at: Some(1000.0),
             source: Source::Peer,
         }
-    }
-
-    /// What travels between tabs and through a reload: the row as the JSON array the
-    /// platform writes beside the cached verdict (`ep`), read back.
-    fn through_entry(e: Option<&Episode>) -> Option<Episode> {
-        let text = serde_json::to_string(e?.row()).unwrap();
-        let back: Vec<f64> = serde_json::from_str(&text).unwrap();
-        Episode::read(back.try_into().ok()?)
     }
 
     #[test]
@@ -572,78 +573,82 @@ mod tests {
         let mut tabs: Vec<Episodes> = (0..5).map(|_| on()).collect();
         // Tab 0 probes and finds the leader down; the others take its verdict.
         w.round(&mut tabs[0], down(Cause::Timeout), State::Emergency);
-        let told = through_entry(tabs[0].live());
         for tab in &mut tabs[1..] {
-            tab.took(told.as_ref(), &verdict(State::Emergency));
+            w.with(|live| tab.took(live, &verdict_of(State::Emergency, None)));
         }
-        // Each tab serves a read from the follower and tells the others its count.
-        for i in 0..5 {
-            assert!(tabs[i].met(Met::FollowerRead));
-            let told = through_entry(tabs[i].live());
-            for tab in &mut tabs {
-                tab.merge(told.as_ref());
-            }
+        // Each tab serves a read from the follower, into the one row.
+        for _ in 0..5 {
+            w.met(Met::FollowerRead);
         }
         // Tab 0's round finds the leader back: its report holds every tab's reads.
         w.round(&mut tabs[0], down(Cause::Network), State::Emergency);
         let closed = w.round(&mut tabs[0], up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["followerReads"], json!(5));
         assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1));
-        // The others take the `leader` verdict, which carries no episode: none reports.
-        assert_eq!(tabs[0].live(), None);
+        // The others take the `leader` verdict, and then probe themselves: none reports.
         for tab in &mut tabs[1..] {
-            tab.took(None, &verdict(State::Leader));
-            assert!(tab.live().is_none());
+            w.with(|live| tab.took(live, &verdict_of(State::Leader, Some(5.0))));
             assert_eq!(w.round(tab, up(5.0), State::Leader), None);
         }
-        // A late count from a tab that had not heard yet does not bring the episode back.
-        let mut late = on();
-        late.took(Some(&closed), &verdict(State::Emergency));
-        late.met(Met::FollowerRead);
-        tabs[0].merge(late.live());
-        assert!(tabs[0].live().is_none());
-    }
-
-    #[test]
-    fn two_tabs_opening_at_once_converge_on_the_verdict_taken() {
-        let (mut a, mut b) = (on(), on());
-        // The same millisecond, different draws.
-        a.observed(down(Cause::Timeout), State::Emergency, 5.0, 0.5, 0.1);
-        b.observed(down(Cause::Timeout), State::Emergency, 5.0, 0.5, 0.2);
-        assert_ne!(a.live(), b.live());
-        // Counts of another episode are not merged; a verdict taken brings its episode.
-        b.met(Met::FollowerRead);
-        a.merge(b.live());
-        assert_eq!(a.live().unwrap().get(FOLLOWER_READS), 0.0);
-        b.took(a.live(), &verdict(State::Emergency));
-        assert_eq!(b.live(), a.live());
+        // A tab of its own storage (`cache.storage: "session"`) ends its copy unreported.
+        let mut own = Some(closed);
+        tabs[1].took(&mut own, &verdict_of(State::Leader, None));
+        assert_eq!(own, None);
     }
 
     #[test]
     fn a_peers_leader_verdict_lends_its_round_trip() {
         let mut tab = on();
-        let mut v = verdict(State::Leader);
-        v.leader_latency_ms = Some(42.0);
-        tab.took(None, &v);
+        tab.took(&mut None, &verdict_of(State::Leader, Some(42.0)));
         assert_eq!(tab.median(), 42.0);
+        tab.took(&mut None, &verdict_of(State::Emergency, Some(900.0)));
+        assert_eq!(tab.median(), 42.0, "not while the leader is down");
     }
 
     #[test]
-    fn the_live_episode_survives_a_reload_in_the_cached_verdict() {
+    fn the_live_episode_survives_a_reload_beside_the_cached_verdict() {
         let mut w = World::new();
-        let mut before = on();
-        w.round(&mut before, down(Cause::Status(503)), State::Emergency);
-        before.met(Met::OutcomeUnknown);
-        let kept = through_entry(before.live());
-        assert_eq!(kept.as_ref(), before.live());
-        // The next page load takes the cached verdict, and closes the same episode.
+        w.round(&mut on(), down(Cause::Status(503)), State::Emergency);
+        w.met(Met::OutcomeUnknown);
+        // The next page load finds the row, and closes the same episode.
         let mut after = on();
-        after.took(kept.as_ref(), &verdict(State::Emergency));
         let closed = w.round(&mut after, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
         assert_eq!(r["probes"]["status"], json!([[503, 1]]));
         assert_eq!(r["outcomeUnknown"], json!(1));
         assert_eq!(r["durationMs"], json!(1000));
+    }
+
+    #[test]
+    fn a_row_left_by_a_page_that_went_away_ends_where_it_was_last_seen() {
+        let (mut tab, mut live) = (Episodes::new(true, 1.0, 120_000), None);
+        tab.observed(
+            &mut live,
+            down(Cause::Timeout),
+            State::Emergency,
+            1_000.0,
+            0.5,
+        );
+        tab.observed(
+            &mut live,
+            down(Cause::Timeout),
+            State::Emergency,
+            61_000.0,
+            0.5,
+        );
+        // The page was closed; a day later one finds the leader up.
+        let day = 86_400_000.0;
+        let (closed, end) = tab
+            .observed(&mut live, up(5.0), State::Leader, day, 0.5)
+            .unwrap();
+        assert_eq!(end, 61_000.0);
+        assert_eq!(report(&closed, end)["durationMs"], json!(60_000));
+        // Within the bound, it ends now.
+        tab.observed(&mut live, down(Cause::Timeout), State::Emergency, day, 0.5);
+        let (_, end) = tab
+            .observed(&mut live, up(5.0), State::Leader, day + 120_000.0, 0.5)
+            .unwrap();
+        assert_eq!(end, day + 120_000.0);
     }
 
     #[test]
@@ -657,13 +662,10 @@ mod tests {
             (TIMEOUT, f64::INFINITY),
             (TIMEOUT, -2.0),
             (NETWORK, 0.5),
-            (FIXED, 1e300 + 0.5),
+            (FIXED, f64::NEG_INFINITY),
         ] {
             let mut row = good;
             row[at] = bad;
-            if at == FIXED {
-                row[at] = f64::NEG_INFINITY;
-            }
             assert!(Episode::read(row).is_none(), "{bad} at {at}");
         }
     }
@@ -679,11 +681,6 @@ mod tests {
         assert_eq!(status.as_array().unwrap().len(), MAX_STATUSES);
         assert_eq!(status[0], json!([500, 2]));
         assert_eq!(status[7], json!([507, 1]));
-        // Another tab's statuses are not taken in: the tab that probes counts them.
-        let mut other = Episode([0.0; SLOTS]);
-        other.count_status(404.0);
-        e.merge(&other);
-        assert_eq!(report(&e, 0.0)["probes"]["status"], status);
     }
 
     #[test]
@@ -698,7 +695,7 @@ mod tests {
         let mut e = Episode([0.0; SLOTS]);
         let numbers = [
             1_700_000_000_000.0,
-            7.0,
+            9.0,
             1.0,
             2.0,
             3.0,

@@ -1,6 +1,5 @@
 //! Messages between tabs of the same site over a BroadcastChannel, as the model's
-//! [`TabMessage`] (structured-cloned plain objects): a verdict is its entry's object, a
-//! question `null`.
+//! [`TabMessage`] (structured-cloned plain objects).
 
 use crate::model::cache::TabMessage;
 use gloo_events::EventListener;
@@ -22,12 +21,7 @@ impl Channel {
             let data = event
                 .dyn_ref::<web_sys::MessageEvent>()
                 .map(web_sys::MessageEvent::data);
-            let message = match data {
-                Some(d) if d.is_null() => Some(TabMessage::Ask),
-                Some(d) => super::json::entry_from_js(&d).map(TabMessage::Told),
-                None => None,
-            };
-            if let Some(message) = message {
+            if let Some(message) = data.and_then(|d| serde_wasm_bindgen::from_value(d).ok()) {
                 on_message(message);
             }
         });
@@ -38,11 +32,7 @@ impl Channel {
     }
 
     pub(crate) fn post(&self, message: &TabMessage) {
-        let value = match message {
-            TabMessage::Told(entry) => super::json::entry_to_js(entry),
-            TabMessage::Ask => Some(wasm_bindgen::JsValue::NULL),
-        };
-        if let Some(value) = value {
+        if let Some(value) = super::to_js(message) {
             let _ = self.channel.post_message(&value);
         }
     }

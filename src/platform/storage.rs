@@ -7,7 +7,8 @@
 
 use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
-use std::cell::RefCell;
+use crate::model::report::{Episode, SLOTS};
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
 
 #[derive(Debug)]
@@ -15,9 +16,12 @@ pub(crate) struct Store {
     key: String,
     /// None for `cache.storage: "none"`, or without a working Web Storage.
     web: Option<web_sys::Storage>,
-    /// The reports' key: the cache key and the leader they are about.
+    /// The keys of the live episode and of the reports (spec §11): the cache key and
+    /// the leader they are about.
+    episode_key: String,
     reports_key: String,
-    /// The reports, without Web Storage.
+    /// Both, without Web Storage.
+    episode: Cell<Option<Episode>>,
     memory: RefCell<js_sys::Array>,
 }
 
@@ -31,7 +35,9 @@ impl Store {
         let web = name.and_then(super::env::web_storage);
         Store {
             key: key.to_string(),
+            episode_key: format!("{key}:episode:{leader}"),
             reports_key: format!("{key}:reports:{leader}"),
+            episode: Cell::new(None),
             web,
             memory: RefCell::new(js_sys::Array::new()),
         }
@@ -41,12 +47,13 @@ impl Store {
     /// has a verdict of its own). Text that is not a verdict reads as none.
     pub(crate) fn load(&self) -> Option<Entry> {
         let text = self.web.as_ref()?.get_item(&self.key).ok()??;
-        super::json::entry_from_js(&js_sys::JSON::parse(&text).ok()?)
+        let value = js_sys::JSON::parse(&text).ok()?;
+        serde_wasm_bindgen::from_value(value).ok()
     }
 
     pub(crate) fn save(&self, entry: &Entry) {
         if let Some(web) = &self.web {
-            let text = super::json::entry_to_js(entry)
+            let text = super::to_js(entry)
                 .and_then(|v| js_sys::JSON::stringify(&v).ok())
                 .and_then(|t| t.as_string());
             if let Some(text) = text {
@@ -54,6 +61,39 @@ impl Store {
                 let _ = web.set_item(&self.key, &text);
             }
         }
+    }
+
+    /// The live episode's row (a JSON array of numbers), when there is a sound one.
+    pub(crate) fn episode(&self) -> Option<Episode> {
+        let Some(web) = &self.web else {
+            return self.episode.get();
+        };
+        let text = web.get_item(&self.episode_key).ok()??;
+        let list: js_sys::Array = js_sys::JSON::parse(&text).ok()?.dyn_into().ok()?;
+        let mut row = [0.0; SLOTS];
+        let mut i = 0;
+        for n in &mut row {
+            *n = list.get(i).as_f64()?;
+            i += 1;
+        }
+        Episode::read(row).filter(|_| list.length() == i)
+    }
+
+    pub(crate) fn set_episode(&self, episode: Option<&Episode>) {
+        let Some(web) = &self.web else {
+            return self.episode.set(episode.copied());
+        };
+        let _ = match episode {
+            Some(e) => {
+                let list = js_sys::Array::new();
+                for n in e.row() {
+                    list.push(&wasm_bindgen::JsValue::from_f64(*n));
+                }
+                let text = js_sys::JSON::stringify(&list).map(String::from);
+                text.and_then(|t| web.set_item(&self.episode_key, &t))
+            }
+            None => web.remove_item(&self.episode_key),
+        };
     }
 
     /// The reports waiting to be sent (their objects), oldest first: read afresh each

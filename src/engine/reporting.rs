@@ -14,14 +14,14 @@ use wasm_bindgen_futures::JsFuture;
 impl Engine {
     /// A round of this tab's own found the leader up: `closed` (an episode it ended,
     /// sampled in) joins the queue, and the queue is sent.
-    pub(super) fn report(&self, closed: Option<Episode>, now_ms: f64) {
+    pub(super) fn report(&self, closed: Option<(Episode, f64)>) {
         let inner = &self.inner;
         let Some(reports) = &inner.config.reports else {
             return;
         };
-        if let Some(e) = closed {
+        if let Some((e, end)) = closed {
             let queue = inner.store.reports();
-            let text = e.report(&env::random_uuid(), now_ms, reports.sample_rate);
+            let text = e.report(&env::random_uuid(), end, reports.sample_rate);
             if let Ok(report) = js_sys::JSON::parse(&text) {
                 queue.push(&report);
             }
