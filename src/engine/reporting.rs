@@ -45,15 +45,15 @@ impl Engine {
                 let done = report::delivered(send(&engine, &first).await);
                 // Read again: another tab may have changed the queue meanwhile.
                 let queue = inner.store.reports();
-                if !done {
-                    drop_oldest(&queue, max);
-                    inner.store.set_reports(queue);
-                    break;
-                }
-                if id(&queue.get(0)) == id(&first) {
+                if done {
                     queue.shift();
+                } else {
+                    drop_oldest(&queue, max);
                 }
                 inner.store.set_reports(queue);
+                if !done {
+                    break;
+                }
             }
             inner.sending.set(false);
         });
