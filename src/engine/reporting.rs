@@ -28,7 +28,7 @@ impl Engine {
             // Kept before it is sent, so a page closed meanwhile leaves it queued; with
             // `maxPending: 0`, only until this one try.
             drop_oldest(&queue, reports.max_pending.max(1));
-            inner.store.set_reports(queue);
+            inner.store.set_reports(&queue);
         }
         if inner.sending.replace(true) {
             return;
@@ -50,7 +50,7 @@ impl Engine {
                 } else {
                     drop_oldest(&queue, max);
                 }
-                inner.store.set_reports(queue);
+                inner.store.set_reports(&queue);
                 if !done {
                     break;
                 }

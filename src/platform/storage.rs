@@ -8,8 +8,7 @@
 use crate::model::cache::Entry;
 use crate::model::config::StorageKind;
 use crate::model::report::{Episode, SLOTS};
-use std::cell::{Cell, RefCell};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -20,9 +19,8 @@ pub(crate) struct Store {
     /// the leader they are about.
     episode_key: String,
     reports_key: String,
-    /// Both, without Web Storage.
-    episode: Cell<Option<Episode>>,
-    memory: RefCell<js_sys::Array>,
+    /// What is kept, by key, without Web Storage.
+    memory: js_sys::Object,
 }
 
 impl Store {
@@ -32,44 +30,56 @@ impl Store {
             StorageKind::Session => Some("sessionStorage"),
             StorageKind::None => None,
         };
-        let web = name.and_then(super::env::web_storage);
         Store {
             key: key.to_string(),
+            web: name.and_then(super::env::web_storage),
             episode_key: format!("{key}:episode:{leader}"),
             reports_key: format!("{key}:reports:{leader}"),
-            episode: Cell::new(None),
-            web,
-            memory: RefCell::new(js_sys::Array::new()),
+            memory: js_sys::Object::new(),
+        }
+    }
+
+    /// The value kept under `key`: parsed from its JSON text in Web Storage.
+    fn read(&self, key: &str) -> Option<JsValue> {
+        match &self.web {
+            Some(web) => js_sys::JSON::parse(&web.get_item(key).ok()??).ok(),
+            None => js_sys::Reflect::get(&self.memory, &key.into()).ok(),
+        }
+    }
+
+    /// Keeps `value` under `key`. A throwing storage (quota, private mode) keeps what it
+    /// held: the verdict stays in memory, a report is sent but not kept.
+    fn write(&self, key: &str, value: &JsValue) {
+        match &self.web {
+            Some(web) => {
+                let text = js_sys::JSON::stringify(value)
+                    .ok()
+                    .and_then(|t| t.as_string());
+                if let Some(text) = text {
+                    let _ = web.set_item(key, &text);
+                }
+            }
+            None => {
+                let _ = js_sys::Reflect::set(&self.memory, &key.into(), value);
+            }
         }
     }
 
     /// What another page load or tab left in Web Storage (read only before this instance
     /// has a verdict of its own). Text that is not a verdict reads as none.
     pub(crate) fn load(&self) -> Option<Entry> {
-        let text = self.web.as_ref()?.get_item(&self.key).ok()??;
-        let value = js_sys::JSON::parse(&text).ok()?;
-        serde_wasm_bindgen::from_value(value).ok()
+        serde_wasm_bindgen::from_value(self.read(&self.key)?).ok()
     }
 
     pub(crate) fn save(&self, entry: &Entry) {
-        if let Some(web) = &self.web {
-            let text = super::to_js(entry)
-                .and_then(|v| js_sys::JSON::stringify(&v).ok())
-                .and_then(|t| t.as_string());
-            if let Some(text) = text {
-                // A throwing storage (quota, private mode): the verdict stays in memory.
-                let _ = web.set_item(&self.key, &text);
-            }
+        if let Some(value) = super::to_js(entry) {
+            self.write(&self.key, &value);
         }
     }
 
     /// The live episode's row (a JSON array of numbers), when there is a sound one.
     pub(crate) fn episode(&self) -> Option<Episode> {
-        let Some(web) = &self.web else {
-            return self.episode.get();
-        };
-        let text = web.get_item(&self.episode_key).ok()??;
-        let list: js_sys::Array = js_sys::JSON::parse(&text).ok()?.dyn_into().ok()?;
+        let list: js_sys::Array = self.read(&self.episode_key)?.dyn_into().ok()?;
         let mut row = [0.0; SLOTS];
         let mut i = 0;
         for n in &mut row {
@@ -79,47 +89,29 @@ impl Store {
         Episode::read(row).filter(|_| list.length() == i)
     }
 
+    /// Keeps the live episode's row, or `null` when there is none.
     pub(crate) fn set_episode(&self, episode: Option<&Episode>) {
-        let Some(web) = &self.web else {
-            return self.episode.set(episode.copied());
+        let list = js_sys::Array::new();
+        for n in episode.iter().flat_map(|e| e.row()) {
+            list.push(&JsValue::from_f64(*n));
+        }
+        let value: JsValue = if episode.is_some() {
+            list.into()
+        } else {
+            JsValue::NULL
         };
-        let _ = match episode {
-            Some(e) => {
-                let list = js_sys::Array::new();
-                for n in e.row() {
-                    list.push(&wasm_bindgen::JsValue::from_f64(*n));
-                }
-                let text = js_sys::JSON::stringify(&list).map(String::from);
-                text.and_then(|t| web.set_item(&self.episode_key, &t))
-            }
-            None => web.remove_item(&self.episode_key),
-        };
+        self.write(&self.episode_key, &value);
     }
 
     /// The reports waiting to be sent (their objects), oldest first: read afresh each
     /// time, as every tab of the site keeps them in the one queue, a JSON array (anything
     /// else there reads as none).
     pub(crate) fn reports(&self) -> js_sys::Array {
-        let Some(web) = &self.web else {
-            return self.memory.borrow().clone();
-        };
-        let text = web.get_item(&self.reports_key).ok().flatten();
-        let list = text.and_then(|t| js_sys::JSON::parse(&t).ok());
+        let list = self.read(&self.reports_key);
         list.and_then(|l| l.dyn_into().ok()).unwrap_or_default()
     }
 
-    /// Keeps `queue`; a throwing storage (quota) keeps what it held.
-    pub(crate) fn set_reports(&self, queue: js_sys::Array) {
-        match &self.web {
-            Some(web) => {
-                if let Some(text) = js_sys::JSON::stringify(&queue)
-                    .ok()
-                    .and_then(|t| t.as_string())
-                {
-                    let _ = web.set_item(&self.reports_key, &text);
-                }
-            }
-            None => *self.memory.borrow_mut() = queue,
-        }
+    pub(crate) fn set_reports(&self, queue: &js_sys::Array) {
+        self.write(&self.reports_key, queue);
     }
 }
