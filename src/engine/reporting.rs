@@ -30,32 +30,27 @@ impl Engine {
             drop_oldest(&queue, reports.max_pending.max(1));
             inner.store.set_reports(&queue);
         }
-        if inner.sending.replace(true) {
+        let first = inner.store.reports().get(0);
+        if first.is_undefined() || inner.sending.replace(true) {
             return;
         }
         let (engine, max) = (self.clone(), reports.max_pending);
         spawn(async move {
             let inner = &engine.inner;
-            // At most the queue's length: a queue some other script left odd ends anyway.
-            for _ in 0..=max {
-                let first = inner.store.reports().get(0);
-                if first.is_undefined() || !inner.running.get() || engine.state() != State::Leader {
-                    break;
-                }
-                let done = report::delivered(send(&engine, &first).await);
-                // Read again: another tab may have changed the queue meanwhile.
-                let queue = inner.store.reports();
-                if done {
-                    queue.shift();
-                } else {
-                    drop_oldest(&queue, max);
-                }
-                inner.store.set_reports(&queue);
-                if !done {
-                    break;
-                }
+            let done = report::delivered(send(&engine, &first).await);
+            // Read again: another tab may have changed the queue meanwhile.
+            let queue = inner.store.reports();
+            if done {
+                queue.shift();
+            } else {
+                drop_oldest(&queue, max);
             }
+            inner.store.set_reports(&queue);
             inner.sending.set(false);
+            if done && inner.running.get() && engine.state() == State::Leader {
+                // The next one, if any, while the leader is still up.
+                engine.report(None);
+            }
         });
     }
 }
