@@ -15,12 +15,12 @@ pub(crate) enum Kind {
         of: &'static [&'static str],
     },
     Flag,
-    Whole {
+    /// A number from `min` to `max`, whole unless `whole` is false.
+    Number {
         min: u32,
         max: u32,
+        whole: bool,
     },
-    /// A number from 0 to 1 (a share of episodes).
-    Fraction,
     Object(&'static [Key]),
     List(&'static Kind),
     /// `health.expect`: a string, or an object of JSON scalars.
@@ -59,7 +59,11 @@ pub(crate) enum Unset {
 }
 
 const fn whole(min: u32, max: u32) -> Kind {
-    Kind::Whole { min, max }
+    Kind::Number {
+        min,
+        max,
+        whole: true,
+    }
 }
 
 const fn choice(of: &'static [&'static str]) -> Kind {
@@ -173,7 +177,7 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
         "reports",
         Kind::Object(&[
             key!("path", Kind::Text, Unset::Null, "a path on the leader that takes one `POST` per outage episode this browser saw (spec §11, docs/api.md); `null`: reports are off"),
-            key!("sampleRate", Kind::Fraction, Unset::Number(1), "the share of episodes reported, drawn at random per episode (0: none)"),
+            key!("sampleRate", Kind::Number { min: 0, max: 1, whole: false }, Unset::Number(1), "the share of episodes reported, drawn at random per episode (0: none)"),
             key!("maxPending", whole(0, 100), Unset::Number(MAX_PENDING), "reports kept with the verdict cache until the leader takes them; the oldest is dropped beyond this (0: a report whose first send fails is dropped)"),
         ]),
         Unset::None,
@@ -245,28 +249,21 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
         | (Kind::Flag, Seen::Flag) => Ok(()),
         (Kind::OffOr(_), Seen::Number(0.0)) => Ok(()),
         (Kind::OffOr(kind), _) => walk(value, kind, field),
-        (Kind::Whole { min, max }, Seen::Number(n))
-            if n >= f64::from(*min) && n <= f64::from(*max) && n.fract() == 0.0 =>
+        (Kind::Number { min, max, whole }, Seen::Number(n))
+            if n >= f64::from(*min) && n <= f64::from(*max) && (!whole || n.fract() == 0.0) =>
         {
             Ok(())
         }
-        (Kind::Fraction, Seen::Number(n)) if (0.0..=1.0).contains(&n) => Ok(()),
-        (Kind::Whole { .. } | Kind::Fraction, _) => {
-            let (min, max, whole) = match kind {
-                Kind::Whole { min, max } => (*min, *max, true),
-                _ => (0, 1, false),
-            };
-            Err(ConfigError::OutOfRange {
-                field: field.to_string(),
-                min,
-                max,
-                whole,
-                got: match seen {
-                    Seen::Number(n) => Got::Number(n),
-                    other => Got::Kind(other.name()),
-                },
-            })
-        }
+        (Kind::Number { min, max, whole }, _) => Err(ConfigError::OutOfRange {
+            field: field.to_string(),
+            min: *min,
+            max: *max,
+            whole: *whole,
+            got: match seen {
+                Seen::Number(n) => Got::Number(n),
+                other => Got::Kind(other.name()),
+            },
+        }),
         (Kind::Text | Kind::Choice { .. }, _) => Err(wrong("a string")),
         (Kind::Flag, _) => Err(wrong("true or false")),
         (Kind::Object(fields), Seen::Object) => {
