@@ -499,7 +499,6 @@ impl Engine {
 
     fn go_offline(&self) {
         let changed = self.inner.machine.borrow_mut().go_offline(env::now_ms());
-        self.episode(|_, live| report::verdict(live, State::Offline));
         let snapshot = self.snapshot();
         self.settled(changed, &snapshot);
     }
