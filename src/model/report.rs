@@ -25,17 +25,18 @@ pub(crate) enum Cause {
     Body,
 }
 
-/// What a page met during an episode, besides its failed probes.
+/// What a page met during an episode, besides its failed probes; each is the position of
+/// its count in an episode's row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Met {
     /// A critical read the follower answered.
-    FollowerRead,
+    FollowerRead = FOLLOWER_READS as isize,
     /// A read or write refused `LEADER_UNAVAILABLE`.
-    LeaderUnavailable,
+    LeaderUnavailable = LEADER_UNAVAILABLE as isize,
     /// A write refused `OUTCOME_UNKNOWN`.
-    OutcomeUnknown,
+    OutcomeUnknown = OUTCOME_UNKNOWN as isize,
     /// A request made to the follower (a probe too).
-    FollowerRequest,
+    FollowerRequest = FOLLOWER_REQUESTS as isize,
 }
 
 // The positions in an episode's row; the status counts follow as (code, count) pairs.
@@ -304,14 +305,8 @@ pub(crate) fn verdict(live: &mut Option<Episode>, state: State) {
 
 /// Counts what the page met into the live episode, when there is one.
 pub(crate) fn met(live: &mut Option<Episode>, what: Met) {
-    let at = match what {
-        Met::FollowerRead => FOLLOWER_READS,
-        Met::LeaderUnavailable => LEADER_UNAVAILABLE,
-        Met::OutcomeUnknown => OUTCOME_UNKNOWN,
-        Met::FollowerRequest => FOLLOWER_REQUESTS,
-    };
     if let Some(e) = live {
-        e.add(at);
+        e.add(what as usize);
     }
 }
 
