@@ -569,9 +569,14 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
-        // Spec §11: the tab that probed closed the episode with a `leader`; a tab of its
-        // own storage (`cache.storage` other than "local") ends its own unreported.
-        self.episode(|episodes, live| episodes.took(live, &snapshot));
+        if snapshot.state == State::Leader {
+            // Spec §11: the tab that probed has closed the episode (a tab of its own
+            // storage, `cache.storage: "session"`, ends its own); a round trip of "before".
+            self.inner.store.set_episode(None);
+            if let Some(ms) = snapshot.leader_latency_ms {
+                self.inner.episodes.borrow_mut().leader_rtt(ms);
+            }
+        }
         self.remember(&snapshot);
         self.adopt(snapshot);
     }

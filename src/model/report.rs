@@ -9,7 +9,7 @@
 //! a row read back is checked, as anything in Web Storage is.
 
 use super::machine::{Follower, Observation};
-use super::state::{Snapshot, State};
+use super::state::State;
 use std::fmt::Write;
 
 /// Why a leader probe failed (spec §11's causes).
@@ -278,26 +278,16 @@ impl Episodes {
         };
         (closed.get(EMERGENCY) > 0.0 && rand01 < self.sample_rate).then_some((closed, end))
     }
-
-    /// A verdict taken from another tab: a good leader round trip is one of "before",
-    /// and `leader` ends the live episode (the tab that probed it reported it).
-    pub(crate) fn took(&mut self, live: &mut Option<Episode>, verdict: &Snapshot) {
-        if let (State::Leader, Some(ms)) = (verdict.state, verdict.leader_latency_ms) {
-            self.leader_rtt(ms);
-        }
-        self::verdict(live, verdict.state);
-    }
 }
 
-/// The verdict is now `state`: `emergency` makes the live episode one; an `offline`
-/// before it was one ends it (spec §11: the visitor's own network is not the operator's
-/// outage); `leader` ends it unreported (the tab that probed it reports).
-pub(crate) fn verdict(live: &mut Option<Episode>, state: State) {
+/// The verdict is now `state` (not `leader`): `emergency` makes the live episode one; an
+/// `offline` before it was one ends it (spec §11: the visitor's own network is not the
+/// operator's outage).
+fn verdict(live: &mut Option<Episode>, state: State) {
     if let Some(e) = live {
         match state {
             State::Emergency => e.set(EMERGENCY, 1.0),
             State::Offline if e.get(EMERGENCY) == 0.0 => *live = None,
-            State::Leader => *live = None,
             _ => {}
         }
     }
@@ -324,7 +314,6 @@ pub(crate) fn delivered(status: Option<u16>) -> bool {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::model::state::Source;
     use serde_json::json;
 
     /// A fake clock, and the row as the tabs keep it: JSON text in "Web Storage",
@@ -553,25 +542,13 @@ mod tests {
         }
     }
 
-    fn verdict_of(state: State, latency: Option<f64>) -> Snapshot {
-        Snapshot {
-            state,
-            leader_latency_ms: latency,
-            checked_at: Some(1000.0),
-            source: Source::Peer,
-        }
-    }
-
     #[test]
     fn five_tabs_count_into_one_episode_and_one_of_them_reports_it() {
         let mut w = World::new();
         let mut tabs: Vec<Episodes> = (0..5).map(|_| on()).collect();
-        // Tab 0 probes and finds the leader down; the others take its verdict.
+        // Tab 0 probes and finds the leader down; the others take its verdict, and each
+        // serves a read from the follower, into the one row.
         w.round(&mut tabs[0], down(Cause::Timeout), State::Emergency);
-        for tab in &mut tabs[1..] {
-            w.with(|live| tab.took(live, &verdict_of(State::Emergency, None)));
-        }
-        // Each tab serves a read from the follower, into the one row.
         for _ in 0..5 {
             w.met(Met::FollowerRead);
         }
@@ -580,24 +557,10 @@ mod tests {
         let closed = w.round(&mut tabs[0], up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["followerReads"], json!(5));
         assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1));
-        // The others take the `leader` verdict, and then probe themselves: none reports.
+        // The others, taking the `leader` verdict, then probing themselves: none reports.
         for tab in &mut tabs[1..] {
-            w.with(|live| tab.took(live, &verdict_of(State::Leader, Some(5.0))));
             assert_eq!(w.round(tab, up(5.0), State::Leader), None);
         }
-        // A tab of its own storage (`cache.storage: "session"`) ends its copy unreported.
-        let mut own = Some(closed);
-        tabs[1].took(&mut own, &verdict_of(State::Leader, None));
-        assert_eq!(own, None);
-    }
-
-    #[test]
-    fn a_peers_leader_verdict_lends_its_round_trip() {
-        let mut tab = on();
-        tab.took(&mut None, &verdict_of(State::Leader, Some(42.0)));
-        assert_eq!(tab.median(), 42.0);
-        tab.took(&mut None, &verdict_of(State::Emergency, Some(900.0)));
-        assert_eq!(tab.median(), 42.0, "not while the leader is down");
     }
 
     #[test]
