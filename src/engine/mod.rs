@@ -12,7 +12,7 @@ use crate::model::cache::{Entry, TabMessage};
 use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation};
 use crate::model::offline::{self, Cut, Recheck};
-use crate::model::report::{self, Episode, Episodes, Met};
+use crate::model::report::{Episodes, Met};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::election::Election;
@@ -366,8 +366,14 @@ impl Engine {
         let (machine, now, rand01) = (&self.inner.machine, env::now_ms(), env::random());
         let step = machine.borrow_mut().observe(outcome, now, source, rand01);
         let state = step.snapshot.state;
-        let closed = self
-            .episode(|episodes, live| episodes.observed(live, outcome, state, now, env::random()));
+        // The live episode is kept beside the verdict cache, so every tab of the site
+        // counts into it and a reload keeps it.
+        let store = &self.inner.store;
+        let mut live = store.episode();
+        let mut episodes = self.inner.episodes.borrow_mut();
+        let closed = episodes.observed(&mut live, outcome, state, now, env::random());
+        drop(episodes);
+        store.set_episode(live.as_ref());
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
@@ -384,20 +390,11 @@ impl Engine {
 
     /// Counts what a request met into the live episode (spec §11).
     pub(crate) fn met(&self, what: Met) {
-        self.episode(|_, live| report::met(live, what));
-    }
-
-    /// Reads the live episode (kept beside the verdict cache, so every tab of the site
-    /// counts into it and a reload keeps it), lets `f` change it, and keeps what it made.
-    fn episode<R>(&self, f: impl FnOnce(&mut Episodes, &mut Option<Episode>) -> R) -> R {
         let store = &self.inner.store;
-        let before = store.episode();
-        let mut live = before;
-        let out = f(&mut self.inner.episodes.borrow_mut(), &mut live);
-        if live != before {
-            store.set_episode(live.as_ref());
+        if let Some(mut live) = store.episode() {
+            live.met(what);
+            store.set_episode(Some(&live));
         }
-        out
     }
 
     /// Takes a verdict this instance did not probe for (the cache, another tab).

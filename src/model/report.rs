@@ -70,9 +70,9 @@ impl Episode {
     /// An episode from the row another tab or the cache holds, when it is sound: whole
     /// numbers, none below -1.
     pub(crate) fn read(row: [f64; SLOTS]) -> Option<Episode> {
-        let sound = row
-            .iter()
-            .all(|n| n.is_finite() && *n >= -1.0 && n.fract() == 0.0);
+        // JSON.parse gives no NaN, but does give Infinity (`1e999`), which JSON cannot
+        // write back.
+        let sound = row.iter().all(|n| n.is_finite());
         sound.then_some(Episode(row))
     }
 
@@ -92,6 +92,11 @@ impl Episode {
 
     fn add(&mut self, at: usize) {
         self.set(at, self.get(at) + 1.0);
+    }
+
+    /// Counts what the page met.
+    pub(crate) fn met(&mut self, what: Met) {
+        self.add(what as usize);
     }
 
     /// Counts a failed probe's status; a code not yet counted takes a free pair.
@@ -249,8 +254,8 @@ impl Episodes {
                     };
                     episode.add(at);
                 }
-                if follower != Follower::NotProbed {
-                    met(live, Met::FollowerRequest);
+                if let (Some(e), true) = (live.as_mut(), follower != Follower::NotProbed) {
+                    e.met(Met::FollowerRequest);
                 }
             }
         }
@@ -290,13 +295,6 @@ fn verdict(live: &mut Option<Episode>, state: State) {
             State::Offline if e.get(EMERGENCY) == 0.0 => *live = None,
             _ => {}
         }
-    }
-}
-
-/// Counts what the page met into the live episode, when there is one.
-pub(crate) fn met(live: &mut Option<Episode>, what: Met) {
-    if let Some(e) = live {
-        e.add(what as usize);
     }
 }
 
@@ -359,7 +357,11 @@ mod tests {
         }
 
         fn met(&mut self, what: Met) {
-            self.with(|live| met(live, what));
+            self.with(|live| {
+                if let Some(e) = live {
+                    e.met(what);
+                }
+            });
         }
 
         fn live(&mut self) -> Option<Episode> {
@@ -610,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unsound_row_is_ignored() {
+    fn a_row_that_json_cannot_write_is_ignored() {
         let mut good = [0.0; SLOTS];
         good[STARTED] = 1_700_000_000_000.0;
         good[RTT] = -1.0;
@@ -618,14 +620,22 @@ mod tests {
         for (at, bad) in [
             (TIMEOUT, f64::NAN),
             (TIMEOUT, f64::INFINITY),
-            (TIMEOUT, -2.0),
-            (NETWORK, 0.5),
             (FIXED, f64::NEG_INFINITY),
         ] {
             let mut row = good;
             row[at] = bad;
             assert!(Episode::read(row).is_none(), "{bad} at {at}");
         }
+        // Whatever else a script of the page wrote there, the report stays JSON (a
+        // number below 0 is written as null).
+        let mut odd = good;
+        odd[TIMEOUT] = -2.5;
+        odd[NETWORK] = 0.5;
+        let text = Episode::read(odd).unwrap().report("id", 0.0, 1.0);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["probes"],
+            json!({"timeout": null, "network": 0.5, "status": [], "body": 0})
+        );
     }
 
     #[test]
