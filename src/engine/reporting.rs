@@ -76,10 +76,9 @@ async fn send(engine: &Engine, report: &JsValue) -> Option<u16> {
     init.set_body(&js_sys::JSON::stringify(report).ok()?.into());
     init.set_credentials(web_sys::RequestCredentials::Omit);
     let headers = js_sys::Object::new();
-    let set = |name: &str, value: &JsValue| js_sys::Reflect::set(&headers, &name.into(), value);
-    set("content-type", &"application/json".into()).ok()?;
+    let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into());
     if let Some(name) = &config.idempotency_key {
-        set(name, &id(report)).ok()?;
+        let _ = js_sys::Reflect::set(&headers, &name.into(), &id(report));
     }
     init.set_headers(&headers);
     let call = Call {
