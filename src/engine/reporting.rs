@@ -19,8 +19,8 @@ impl Engine {
         let Some(reports) = &inner.config.reports else {
             return;
         };
+        let queue = inner.store.reports();
         if let Some((e, end)) = closed {
-            let queue = inner.store.reports();
             let text = e.report(&env::random_uuid(), end, reports.sample_rate);
             if let Ok(report) = js_sys::JSON::parse(&text) {
                 queue.push(&report);
@@ -30,7 +30,7 @@ impl Engine {
             drop_oldest(&queue, reports.max_pending.max(1));
             inner.store.set_reports(&queue);
         }
-        let first = inner.store.reports().get(0);
+        let first = queue.get(0);
         if first.is_undefined() || inner.sending.replace(true) {
             return;
         }
