@@ -369,11 +369,14 @@ impl Engine {
         // The live episode is kept beside the verdict cache, so every tab of the site
         // counts into it and a reload keeps it.
         let store = &self.inner.store;
+        let on = self.inner.config.reports.is_some();
         let mut live = store.episode();
         let mut episodes = self.inner.episodes.borrow_mut();
         let closed = episodes.observed(&mut live, outcome, state, now, env::random());
         drop(episodes);
-        store.set_episode(live.as_ref());
+        if on {
+            store.set_episode(live.as_ref());
+        }
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
@@ -569,7 +572,9 @@ impl Engine {
         if snapshot.state == State::Leader {
             // Spec §11: the tab that probed has closed the episode (a tab of its own
             // storage, `cache.storage: "session"`, ends its own); a round trip of "before".
-            self.inner.store.set_episode(None);
+            if config.reports.is_some() {
+                self.inner.store.set_episode(None);
+            }
             if let Some(ms) = snapshot.leader_latency_ms {
                 self.inner.episodes.borrow_mut().leader_rtt(ms);
             }

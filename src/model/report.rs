@@ -235,7 +235,8 @@ impl Episodes {
             }
             Observation::LeaderUp { .. } => {}
             Observation::LeaderDown { follower, cause } => {
-                if self.on {
+                // A round that finds this client cut off counts nothing against the leader.
+                if self.on && state != State::Offline {
                     let rtt = self.median();
                     let episode = live.get_or_insert_with(|| {
                         let mut episode = Episode([0.0; SLOTS]);
