@@ -684,8 +684,8 @@ fn arrive(a: &Api, conn: &Conn, req: &Request, arrived: Instant) -> Option<Arriv
     })
 }
 
-/// Counts one arriving request: by kind and path, a write's idempotency key, a probe's
-/// `Host`. Returns the new `requests` value.
+/// Counts one arriving request: by kind and path, a write's idempotency key, a report
+/// that carries a cookie, a probe's `Host`. Returns the new `requests` value.
 fn count(counters: &mut Counters, req: &Request) -> u64 {
     let (method, path, headers) = (req.method(), req.uri().path(), req.headers());
     let acrm = headers
@@ -696,6 +696,9 @@ fn count(counters: &mut Counters, req: &Request) -> u64 {
     if let Some(key) = headers.get("idempotency-key").filter(|_| write) {
         let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
         counters.write_keys.push(key);
+    }
+    if *method == Method::POST && path == REPORTS_PATH && headers.contains_key(header::COOKIE) {
+        counters.report_cookies += 1;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     counters.count_host(method.as_str(), path, host);

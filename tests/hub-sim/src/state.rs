@@ -106,8 +106,10 @@ pub struct Counters {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub probe_hosts: BTreeMap<String, u64>,
     /// Outage reports (`POST /reports`, spec §11) that arrived here, taken or not: the
-    /// follower must never see one.
+    /// follower must never see one; and how many of them carried a cookie (none may:
+    /// `credentials: "omit"`).
     pub reports: u64,
+    pub report_cookies: u64,
 }
 
 impl Counters {
@@ -544,7 +546,7 @@ mod tests {
         let mut i = Inner::new(&settings());
         i.leader = c;
         let j = i.stats_json();
-        assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"reports":0,"notes":0},"follower":{"mode":"up","#), "{j}");
+        assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"reports":0,"reportCookies":0,"notes":0},"follower":{"mode":"up","#), "{j}");
         i.leader
             .count_host("GET", "/health", Some("localhost:18081"));
         i.leader

@@ -546,6 +546,16 @@ fn the_leader_stores_outage_reports_and_the_follower_counts_any_it_gets() {
     };
     let r = post(sim.leader, r#"{"id":"a","durationMs":5}"#);
     assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(stats_json(&sim, "leader")["reportCookies"], 0);
+    let with_cookie = ["Content-Type: application/json", "Cookie: s=1"];
+    req(
+        sim.leader,
+        "POST",
+        "/reports",
+        &with_cookie,
+        r#"{"id":"k"}"#,
+    );
+    assert_eq!(stats_json(&sim, "leader")["reportCookies"], 1);
     assert_eq!(r.body, r#"{"servedBy":"leader","stored":1}"#);
     assert_eq!(
         r.header("access-control-allow-origin"),
@@ -562,11 +572,11 @@ fn the_leader_stores_outage_reports_and_the_follower_counts_any_it_gets() {
     let stored: serde_json::Value = serde_json::from_str(&control(&sim, "/reports")).unwrap();
     assert_eq!(
         stored,
-        serde_json::json!([{"id":"a","durationMs":5},{"id":"b"}])
+        serde_json::json!([{"id":"a","durationMs":5},{"id":"k"},{"id":"b"}])
     );
     assert_eq!(
         stats_json(&sim, "leader")["reports"],
-        6,
+        7,
         "every POST that arrived"
     );
     // The follower, a read-only replica, refuses it, and the count shows it came.
