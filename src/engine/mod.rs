@@ -377,14 +377,14 @@ impl Engine {
         if on {
             store.set_episode(live.as_ref());
         }
+        if state == State::Leader {
+            // Queued before the others are told: the prober, told `leader`, sends it.
+            self.report(closed);
+        }
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
         self.settled(step.changed, &step.snapshot);
-        if state == State::Leader {
-            // Spec §11: the tab that probed reports; whatever waits goes too.
-            self.report(closed);
-        }
         self.arm(Event::Settled {
             next_probe_ms: Some(step.next_probe_ms),
             rand01: env::random(),
@@ -503,7 +503,7 @@ impl Engine {
         self.settled(changed, &snapshot);
     }
 
-    fn is_prober(&self) -> bool {
+    pub(super) fn is_prober(&self) -> bool {
         let peers = self.inner.peers.borrow();
         peers.as_ref().is_none_or(Election::is_prober)
     }
@@ -581,6 +581,10 @@ impl Engine {
         }
         self.remember(&snapshot);
         self.adopt(snapshot);
+        if snapshot.state == State::Leader {
+            // The prober sends what waits once the leader is back (spec §11).
+            self.report(None);
+        }
     }
 
     fn post(&self, message: &TabMessage) {

@@ -31,7 +31,8 @@ impl Engine {
             inner.store.set_reports(&queue);
         }
         let first = queue.get(0);
-        if first.is_undefined() || inner.sending.replace(true) {
+        // Spec §11: the tab that probes sends (one sender for the tabs' one queue).
+        if first.is_undefined() || !self.is_prober() || inner.sending.replace(true) {
             return;
         }
         let (engine, max) = (self.clone(), reports.max_pending);
