@@ -64,10 +64,11 @@ fn local_storage() -> web_sys::Storage {
 
 /// A proxy of one site (`keys`), its verdicts and reports in localStorage, that reports
 /// outage episodes to the leader's `/reports`; `more` goes on inside `reports` (and may
-/// close it to add more of the config).
+/// close it to add more of the config). No flap damping: a test's second outage follows
+/// its first within seconds, which damping would hold on the follower (spec §2).
 fn reporting(keys: &Keys, more: &str) -> health_proxy::HealthProxy {
     proxy(&format!(
-        r#"{{"cache":{{"storage":"local","key":"{}"}},"reports":{{"path":"/reports"{more}}}}}"#,
+        r#"{{"cache":{{"storage":"local","key":"{}"}},"hysteresis":{{"halfLifeMs":0}},"reports":{{"path":"/reports"{more}}}}}"#,
         keys.0
     ))
 }
