@@ -372,7 +372,8 @@ impl Engine {
         let on = self.inner.config.reports.is_some();
         let mut live = store.episode();
         let mut episodes = self.inner.episodes.borrow_mut();
-        let closed = episodes.observed(&mut live, outcome, state, now, env::random());
+        let rtt = *machine.borrow().rtt();
+        let closed = episodes.observed(&mut live, outcome, state, now, env::random(), &rtt);
         drop(episodes);
         if on {
             store.set_episode(live.as_ref());
@@ -574,9 +575,6 @@ impl Engine {
             // storage, `cache.storage: "session"`, ends its own); a round trip of "before".
             if config.reports.is_some() {
                 self.inner.store.set_episode(None);
-            }
-            if let Some(ms) = snapshot.leader_latency_ms {
-                self.inner.episodes.borrow_mut().leader_rtt(ms);
             }
         }
         self.remember(&snapshot);

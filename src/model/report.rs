@@ -9,6 +9,7 @@
 //! a row read back is checked, as anything in Web Storage is.
 
 use super::machine::{Follower, Observation};
+use super::rtt::Rtt;
 use super::state::State;
 use std::fmt::Write;
 
@@ -51,7 +52,7 @@ const FOLLOWER_READS: usize = 5;
 const LEADER_UNAVAILABLE: usize = 6;
 const OUTCOME_UNKNOWN: usize = 7;
 const FOLLOWER_REQUESTS: usize = 8;
-/// The median leader round trip before it, or -1 when none was known.
+/// The smoothed leader round trip before it (spec §8's SRTT), or -1 when none was known.
 const RTT: usize = 9;
 /// 1 once the verdict has been `emergency`: before that it is failed probes only.
 const EMERGENCY: usize = 10;
@@ -172,8 +173,8 @@ const REPORTED: [(usize, &str); 9] = [
     (BODY, r#","status":["#),
 ];
 
-/// This instance's part in spec §11: the round trips before an episode, and what it
-/// decides on the live episode, which the engine reads from where the tabs keep it.
+/// This instance's part in spec §11: what it decides on the live episode, which the
+/// engine reads from where the tabs keep it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Episodes {
     /// Reports are on (`reports.path` is set): only then does an episode open.
@@ -182,10 +183,6 @@ pub(crate) struct Episodes {
     sample_rate: f64,
     /// A row untouched this long was left by a page that went away.
     stale_ms: f64,
-    /// The last three good leader round trips while the verdict was `leader` (a ring),
-    /// and how many have been taken in all.
-    rtts: [f64; 3],
-    taken: usize,
 }
 
 impl Episodes {
@@ -198,26 +195,6 @@ impl Episodes {
         }
     }
 
-    /// A good leader probe while the verdict is `leader`, this tab's or another's.
-    pub(crate) fn leader_rtt(&mut self, ms: f64) {
-        if let Some(slot) = self.rtts.get_mut(self.taken % 3) {
-            *slot = ms;
-        }
-        self.taken = self.taken.wrapping_add(1);
-    }
-
-    /// The median of the remembered round trips, whole ms; -1 with none.
-    fn median(&self) -> f64 {
-        let [a, b, c] = self.rtts;
-        let median = match self.taken {
-            0 => -1.0,
-            1 => a,
-            2 => (a + b) / 2.0,
-            _ => a + b + c - a.max(b).max(c) - a.min(b).min(c),
-        };
-        median.round()
-    }
-
     /// A probe round of this instance's own, at `now_ms`, and the verdict it reached;
     /// `rand01` in `[0, 1)`. Returns the closed episode and when it ended, when the
     /// verdict came back to `leader` and `rand01` samples it.
@@ -228,20 +205,19 @@ impl Episodes {
         state: State,
         now_ms: f64,
         rand01: f64,
+        rtt: &Rtt,
     ) -> Option<(Episode, f64)> {
         match outcome {
-            Observation::LeaderUp { latency_ms } if state == State::Leader => {
-                self.leader_rtt(latency_ms)
-            }
             Observation::LeaderUp { .. } => {}
             Observation::LeaderDown { follower, cause } => {
                 // A round that finds this client cut off counts nothing against the leader.
                 if self.on && state != State::Offline {
-                    let rtt = self.median();
                     let episode = live.get_or_insert_with(|| {
                         let mut episode = Episode([0.0; SLOTS]);
                         episode.set(STARTED, now_ms.round());
-                        episode.set(RTT, rtt);
+                        // Spec §8's smoothed round trip of the good probes before it.
+                        let (srtt, _, samples) = rtt.parts();
+                        episode.set(RTT, if samples > 0 { srtt.round() } else { -1.0 });
                         episode
                     });
                     let at = match cause {
@@ -320,6 +296,8 @@ mod tests {
     struct World {
         now: f64,
         stored: Option<String>,
+        /// What the machine has learnt of the line (`machine::Machine::rtt`).
+        rtt: Rtt,
     }
 
     impl World {
@@ -327,6 +305,7 @@ mod tests {
             World {
                 now: 1_700_000_000_000.0,
                 stored: None,
+                rtt: Rtt::default(),
             }
         }
 
@@ -350,7 +329,8 @@ mod tests {
         ) -> Option<Episode> {
             self.now += 1000.0;
             let now = self.now;
-            let closed = self.with(|live| tab.observed(live, outcome, state, now, 0.5));
+            let rtt = self.rtt;
+            let closed = self.with(|live| tab.observed(live, outcome, state, now, 0.5, &rtt));
             closed.map(|(e, end)| {
                 assert_eq!(end, now, "ends now");
                 e
@@ -390,6 +370,18 @@ mod tests {
         }
     }
 
+    /// A round with nothing learnt of the line before it.
+    fn observe(
+        tab: &mut Episodes,
+        live: &mut Option<Episode>,
+        outcome: Observation,
+        state: State,
+        now: f64,
+        rand01: f64,
+    ) -> Option<(Episode, f64)> {
+        tab.observed(live, outcome, state, now, rand01, &Rtt::default())
+    }
+
     fn on() -> Episodes {
         Episodes::new(true, 1.0, 600_000)
     }
@@ -404,6 +396,7 @@ mod tests {
     fn an_episode_counts_its_causes_and_closes_into_one_report() {
         let (mut w, mut tab) = (World::new(), on());
         for ms in [40.0, 10.0, 30.0, 20.0] {
+            w.rtt.sample(ms);
             assert_eq!(w.round(&mut tab, up(ms), State::Leader), None);
         }
         let start = w.now + 1000.0;
@@ -438,8 +431,8 @@ mod tests {
                 "followerReads": 2, "leaderUnavailable": 1, "outcomeUnknown": 1,
                 // Eight rounds probed the follower, and one read went there.
                 "followerRequests": 9,
-                // The median of the last three before it: 10, 30, 20.
-                "rttMs": 20, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
+                // The smoothed round trip of the four good probes before it.
+                "rttMs": 34, "version": env!("CARGO_PKG_VERSION"), "sampleRate": 1
             })
         );
         assert_eq!(w.live(), None, "the row is gone");
@@ -453,21 +446,17 @@ mod tests {
     }
 
     #[test]
-    fn the_round_trip_before_is_the_median_of_the_last_three_and_null_without_any() {
-        let mut tab = on();
-        assert_eq!(tab.median(), -1.0);
-        tab.leader_rtt(7.0);
-        assert_eq!(tab.median(), 7.0);
-        tab.leader_rtt(10.0);
-        assert_eq!(tab.median(), 9.0, "8.5, rounded");
-        for ms in [900.0, 3.0, 5.0, 4.0] {
-            tab.leader_rtt(ms);
-        }
-        assert_eq!(tab.median(), 4.0, "of 3, 5, 4: 900 has left");
-        let (mut w, mut fresh) = (World::new(), on());
-        w.round(&mut fresh, down(Cause::Timeout), State::Emergency);
-        let closed = w.round(&mut fresh, up(5.0), State::Leader).unwrap();
+    fn the_round_trip_before_is_the_smoothed_one_and_null_without_any() {
+        let (mut w, mut tab) = (World::new(), on());
+        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
+        let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["rttMs"], json!(null));
+        w.rtt.sample(12.4);
+        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
+        // Probes during the episode do not move what it knew before.
+        w.rtt.sample(900.0);
+        let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
+        assert_eq!(report(&closed, w.now)["rttMs"], json!(12));
     }
 
     #[test]
@@ -532,14 +521,15 @@ mod tests {
             (0.25, 0.25, false),
         ] {
             let (mut tab, mut live) = (Episodes::new(true, rate, 600_000), None);
-            tab.observed(
+            observe(
+                &mut tab,
                 &mut live,
                 down(Cause::Timeout),
                 State::Emergency,
                 1.0,
                 rand01,
             );
-            let closed = tab.observed(&mut live, up(5.0), State::Leader, 2.0, rand01);
+            let closed = observe(&mut tab, &mut live, up(5.0), State::Leader, 2.0, rand01);
             assert_eq!(closed.is_some(), kept, "rate {rate}, drawn {rand01}");
             assert_eq!(live, None, "an unsampled episode ends all the same");
         }
@@ -583,14 +573,16 @@ mod tests {
     #[test]
     fn a_row_left_by_a_page_that_went_away_ends_where_it_was_last_seen() {
         let (mut tab, mut live) = (Episodes::new(true, 1.0, 120_000), None);
-        tab.observed(
+        observe(
+            &mut tab,
             &mut live,
             down(Cause::Timeout),
             State::Emergency,
             1_000.0,
             0.5,
         );
-        tab.observed(
+        observe(
+            &mut tab,
             &mut live,
             down(Cause::Timeout),
             State::Emergency,
@@ -599,16 +591,27 @@ mod tests {
         );
         // The page was closed; a day later one finds the leader up.
         let day = 86_400_000.0;
-        let (closed, end) = tab
-            .observed(&mut live, up(5.0), State::Leader, day, 0.5)
-            .unwrap();
+        let (closed, end) = observe(&mut tab, &mut live, up(5.0), State::Leader, day, 0.5).unwrap();
         assert_eq!(end, 61_000.0);
         assert_eq!(report(&closed, end)["durationMs"], json!(60_000));
         // Within the bound, it ends now.
-        tab.observed(&mut live, down(Cause::Timeout), State::Emergency, day, 0.5);
-        let (_, end) = tab
-            .observed(&mut live, up(5.0), State::Leader, day + 120_000.0, 0.5)
-            .unwrap();
+        observe(
+            &mut tab,
+            &mut live,
+            down(Cause::Timeout),
+            State::Emergency,
+            day,
+            0.5,
+        );
+        let (_, end) = observe(
+            &mut tab,
+            &mut live,
+            up(5.0),
+            State::Leader,
+            day + 120_000.0,
+            0.5,
+        )
+        .unwrap();
         assert_eq!(end, day + 120_000.0);
     }
 
