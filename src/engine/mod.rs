@@ -58,8 +58,8 @@ struct Inner {
     peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
     wakes: RefCell<Option<Wakes>>,
-    /// Spec §11: the outage episode this browser is in, and what it is counting.
-    episodes: RefCell<Episodes>,
+    /// Spec §11: what this instance decides on the outage episode the tabs keep.
+    episodes: Episodes,
     /// Reports are being sent (one sender at a time).
     sending: Cell<bool>,
 }
@@ -104,7 +104,7 @@ impl Engine {
                 cors_hint: Cell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
-                episodes: RefCell::new(episodes),
+                episodes,
                 sending: Cell::new(false),
             }),
         }
@@ -371,10 +371,9 @@ impl Engine {
         let store = &self.inner.store;
         let on = self.inner.config.reports.is_some();
         let mut live = store.episode();
-        let mut episodes = self.inner.episodes.borrow_mut();
         let rtt = *machine.borrow().rtt();
+        let episodes = &self.inner.episodes;
         let closed = episodes.observed(&mut live, outcome, state, now, env::random(), &rtt);
-        drop(episodes);
         if on {
             store.set_episode(live.as_ref());
         }

@@ -173,9 +173,9 @@ const REPORTED: [(usize, &str); 9] = [
     (BODY, r#","status":["#),
 ];
 
-/// This instance's part in spec §11: what it decides on the live episode, which the
+/// Spec §11's policy for this instance: what it decides on the live episode, which the
 /// engine reads from where the tabs keep it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Episodes {
     /// Reports are on (`reports.path` is set): only then does an episode open.
     on: bool,
@@ -191,7 +191,6 @@ impl Episodes {
             on,
             sample_rate,
             stale_ms: f64::from(stale_ms),
-            ..Episodes::default()
         }
     }
 
@@ -199,7 +198,7 @@ impl Episodes {
     /// `rand01` in `[0, 1)`. Returns the closed episode and when it ended, when the
     /// verdict came back to `leader` and `rand01` samples it.
     pub(crate) fn observed(
-        &mut self,
+        &self,
         live: &mut Option<Episode>,
         outcome: Observation,
         state: State,
@@ -321,12 +320,7 @@ mod tests {
         }
 
         /// One probe round of `tab`'s own, a second after the last, that reached `state`.
-        fn round(
-            &mut self,
-            tab: &mut Episodes,
-            outcome: Observation,
-            state: State,
-        ) -> Option<Episode> {
+        fn round(&mut self, tab: &Episodes, outcome: Observation, state: State) -> Option<Episode> {
             self.now += 1000.0;
             let now = self.now;
             let rtt = self.rtt;
@@ -372,7 +366,7 @@ mod tests {
 
     /// A round with nothing learnt of the line before it.
     fn observe(
-        tab: &mut Episodes,
+        tab: &Episodes,
         live: &mut Option<Episode>,
         outcome: Observation,
         state: State,
@@ -394,10 +388,10 @@ mod tests {
 
     #[test]
     fn an_episode_counts_its_causes_and_closes_into_one_report() {
-        let (mut w, mut tab) = (World::new(), on());
+        let (mut w, tab) = (World::new(), on());
         for ms in [40.0, 10.0, 30.0, 20.0] {
             w.rtt.sample(ms);
-            assert_eq!(w.round(&mut tab, up(ms), State::Leader), None);
+            assert_eq!(w.round(&tab, up(ms), State::Leader), None);
         }
         let start = w.now + 1000.0;
         for cause in [
@@ -410,7 +404,7 @@ mod tests {
             Cause::Timeout,
             Cause::Status(0),
         ] {
-            assert_eq!(w.round(&mut tab, down(cause), State::Emergency), None);
+            assert_eq!(w.round(&tab, down(cause), State::Emergency), None);
         }
         w.met(Met::FollowerRead);
         w.met(Met::FollowerRead);
@@ -419,10 +413,8 @@ mod tests {
         w.met(Met::FollowerRequest);
         // Hysteresis: a good probe that keeps `emergency` does not close it, nor is its
         // round trip one of "before".
-        assert_eq!(w.round(&mut tab, up(999.0), State::Emergency), None);
-        let closed = w
-            .round(&mut tab, up(15.0), State::Leader)
-            .expect("a report");
+        assert_eq!(w.round(&tab, up(999.0), State::Emergency), None);
+        let closed = w.round(&tab, up(15.0), State::Leader).expect("a report");
         assert_eq!(
             report(&closed, w.now),
             json!({
@@ -439,7 +431,7 @@ mod tests {
         w.met(Met::FollowerRead);
         assert_eq!(w.live(), None, "nothing is counted between episodes");
         assert_eq!(
-            w.round(&mut tab, up(15.0), State::Leader),
+            w.round(&tab, up(15.0), State::Leader),
             None,
             "one report only"
         );
@@ -447,57 +439,54 @@ mod tests {
 
     #[test]
     fn the_round_trip_before_is_the_smoothed_one_and_null_without_any() {
-        let (mut w, mut tab) = (World::new(), on());
-        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
-        let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
+        let (mut w, tab) = (World::new(), on());
+        w.round(&tab, down(Cause::Timeout), State::Emergency);
+        let closed = w.round(&tab, up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["rttMs"], json!(null));
         w.rtt.sample(12.4);
-        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
+        w.round(&tab, down(Cause::Timeout), State::Emergency);
         // Probes during the episode do not move what it knew before.
         w.rtt.sample(900.0);
-        let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
+        let closed = w.round(&tab, up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["rttMs"], json!(12));
     }
 
     #[test]
     fn an_offline_client_is_not_an_episode() {
-        let (mut w, mut tab) = (World::new(), on());
+        let (mut w, tab) = (World::new(), on());
         // Leader, then both sides dark (the visitor's own network), then back.
-        w.round(&mut tab, up(5.0), State::Leader);
-        assert_eq!(
-            w.round(&mut tab, dark(Cause::Network), State::Offline),
-            None
-        );
+        w.round(&tab, up(5.0), State::Leader);
+        assert_eq!(w.round(&tab, dark(Cause::Network), State::Offline), None);
         assert_eq!(w.live(), None);
-        assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
+        assert_eq!(w.round(&tab, up(5.0), State::Leader), None);
         // The browser's own `offline` event, after a failed probe below the threshold.
-        w.round(&mut tab, down(Cause::Timeout), State::Leader);
+        w.round(&tab, down(Cause::Timeout), State::Leader);
         assert!(w.live().is_some());
         w.with(|live| verdict(live, State::Offline));
         assert_eq!(w.live(), None);
-        assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
+        assert_eq!(w.round(&tab, up(5.0), State::Leader), None);
         // An episode that was one stays one through an `offline` spell.
-        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
+        w.round(&tab, down(Cause::Timeout), State::Emergency);
         w.with(|live| verdict(live, State::Offline));
-        w.round(&mut tab, dark(Cause::Timeout), State::Offline);
-        assert!(w.round(&mut tab, up(5.0), State::Leader).is_some());
+        w.round(&tab, dark(Cause::Timeout), State::Offline);
+        assert!(w.round(&tab, up(5.0), State::Leader).is_some());
     }
 
     #[test]
     fn failed_probes_below_the_threshold_are_no_episode() {
-        let (mut w, mut tab) = (World::new(), on());
+        let (mut w, tab) = (World::new(), on());
         // failuresToDown 3: two failures keep `leader`, then a good probe.
-        w.round(&mut tab, down(Cause::Timeout), State::Leader);
-        w.round(&mut tab, down(Cause::Timeout), State::Leader);
+        w.round(&tab, down(Cause::Timeout), State::Leader);
+        w.round(&tab, down(Cause::Timeout), State::Leader);
         assert!(w.live().is_some());
-        assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
+        assert_eq!(w.round(&tab, up(5.0), State::Leader), None);
         assert_eq!(w.live(), None);
         // Three: the episode starts at the first of them, and counts each.
         let first = w.now + 1000.0;
-        w.round(&mut tab, down(Cause::Timeout), State::Leader);
-        w.round(&mut tab, down(Cause::Timeout), State::Leader);
-        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
-        let closed = w.round(&mut tab, up(5.0), State::Leader).unwrap();
+        w.round(&tab, down(Cause::Timeout), State::Leader);
+        w.round(&tab, down(Cause::Timeout), State::Leader);
+        w.round(&tab, down(Cause::Timeout), State::Emergency);
+        let closed = w.round(&tab, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
         assert_eq!(r["startedAt"], json!(first as u64));
         assert_eq!(r["probes"]["timeout"], json!(3));
@@ -506,10 +495,10 @@ mod tests {
 
     #[test]
     fn reports_off_open_no_episode() {
-        let (mut w, mut tab) = (World::new(), Episodes::new(false, 1.0, 600_000));
-        w.round(&mut tab, down(Cause::Timeout), State::Emergency);
+        let (mut w, tab) = (World::new(), Episodes::new(false, 1.0, 600_000));
+        w.round(&tab, down(Cause::Timeout), State::Emergency);
         assert_eq!(w.live(), None);
-        assert_eq!(w.round(&mut tab, up(5.0), State::Leader), None);
+        assert_eq!(w.round(&tab, up(5.0), State::Leader), None);
     }
 
     #[test]
@@ -520,16 +509,16 @@ mod tests {
             (0.25, 0.249, true),
             (0.25, 0.25, false),
         ] {
-            let (mut tab, mut live) = (Episodes::new(true, rate, 600_000), None);
+            let (tab, mut live) = (Episodes::new(true, rate, 600_000), None);
             observe(
-                &mut tab,
+                &tab,
                 &mut live,
                 down(Cause::Timeout),
                 State::Emergency,
                 1.0,
                 rand01,
             );
-            let closed = observe(&mut tab, &mut live, up(5.0), State::Leader, 2.0, rand01);
+            let closed = observe(&tab, &mut live, up(5.0), State::Leader, 2.0, rand01);
             assert_eq!(closed.is_some(), kept, "rate {rate}, drawn {rand01}");
             assert_eq!(live, None, "an unsampled episode ends all the same");
         }
@@ -538,20 +527,20 @@ mod tests {
     #[test]
     fn five_tabs_count_into_one_episode_and_one_of_them_reports_it() {
         let mut w = World::new();
-        let mut tabs: Vec<Episodes> = (0..5).map(|_| on()).collect();
+        let tabs: Vec<Episodes> = (0..5).map(|_| on()).collect();
         // Tab 0 probes and finds the leader down; the others take its verdict, and each
         // serves a read from the follower, into the one row.
-        w.round(&mut tabs[0], down(Cause::Timeout), State::Emergency);
+        w.round(&tabs[0], down(Cause::Timeout), State::Emergency);
         for _ in 0..5 {
             w.met(Met::FollowerRead);
         }
         // Tab 0's round finds the leader back: its report holds every tab's reads.
-        w.round(&mut tabs[0], down(Cause::Network), State::Emergency);
-        let closed = w.round(&mut tabs[0], up(5.0), State::Leader).unwrap();
+        w.round(&tabs[0], down(Cause::Network), State::Emergency);
+        let closed = w.round(&tabs[0], up(5.0), State::Leader).unwrap();
         assert_eq!(report(&closed, w.now)["followerReads"], json!(5));
         assert_eq!(report(&closed, w.now)["probes"]["network"], json!(1));
         // The others, taking the `leader` verdict, then probing themselves: none reports.
-        for tab in &mut tabs[1..] {
+        for tab in &tabs[1..] {
             assert_eq!(w.round(tab, up(5.0), State::Leader), None);
         }
     }
@@ -559,11 +548,11 @@ mod tests {
     #[test]
     fn the_live_episode_survives_a_reload_beside_the_cached_verdict() {
         let mut w = World::new();
-        w.round(&mut on(), down(Cause::Status(503)), State::Emergency);
+        w.round(&on(), down(Cause::Status(503)), State::Emergency);
         w.met(Met::OutcomeUnknown);
         // The next page load finds the row, and closes the same episode.
-        let mut after = on();
-        let closed = w.round(&mut after, up(5.0), State::Leader).unwrap();
+        let after = on();
+        let closed = w.round(&after, up(5.0), State::Leader).unwrap();
         let r = report(&closed, w.now);
         assert_eq!(r["probes"]["status"], json!([[503, 1]]));
         assert_eq!(r["outcomeUnknown"], json!(1));
@@ -572,9 +561,9 @@ mod tests {
 
     #[test]
     fn a_row_left_by_a_page_that_went_away_ends_where_it_was_last_seen() {
-        let (mut tab, mut live) = (Episodes::new(true, 1.0, 120_000), None);
+        let (tab, mut live) = (Episodes::new(true, 1.0, 120_000), None);
         observe(
-            &mut tab,
+            &tab,
             &mut live,
             down(Cause::Timeout),
             State::Emergency,
@@ -582,7 +571,7 @@ mod tests {
             0.5,
         );
         observe(
-            &mut tab,
+            &tab,
             &mut live,
             down(Cause::Timeout),
             State::Emergency,
@@ -591,12 +580,12 @@ mod tests {
         );
         // The page was closed; a day later one finds the leader up.
         let day = 86_400_000.0;
-        let (closed, end) = observe(&mut tab, &mut live, up(5.0), State::Leader, day, 0.5).unwrap();
+        let (closed, end) = observe(&tab, &mut live, up(5.0), State::Leader, day, 0.5).unwrap();
         assert_eq!(end, 61_000.0);
         assert_eq!(report(&closed, end)["durationMs"], json!(60_000));
         // Within the bound, it ends now.
         observe(
-            &mut tab,
+            &tab,
             &mut live,
             down(Cause::Timeout),
             State::Emergency,
@@ -604,7 +593,7 @@ mod tests {
             0.5,
         );
         let (_, end) = observe(
-            &mut tab,
+            &tab,
             &mut live,
             up(5.0),
             State::Leader,
