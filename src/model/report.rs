@@ -126,8 +126,8 @@ impl Episode {
 
     /// The report of spec §11 as the leader's endpoint takes it (docs/api.md), as JSON
     /// text; `id` is a UUID (`crypto.randomUUID()`), which JSON takes as it is. The
-    /// counts are written by one loop over [`REPORTED`]: a `format!` of them all, or a
-    /// serde derive, cost the package 0.3 and 1.2 KB more.
+    /// counts are written by one loop over [`REPORTED`]: a `format!` of them all cost the
+    /// package 134 B more, a serde derive 0.8 KB more (docs/size.md).
     pub(crate) fn report(&self, id: &str, now_ms: f64, sample_rate: f64) -> String {
         let started = self.get(STARTED);
         let duration = (now_ms - started).max(0.0).round();
