@@ -12,8 +12,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 impl Engine {
-    /// A round of this tab's own found the leader up: `closed` (an episode it ended,
-    /// sampled in) joins the queue, and the queue is sent.
+    /// The leader is up (a round of this tab's found it, or another tab told it):
+    /// `closed` (an episode this tab's round ended, sampled in) joins the queue, and the
+    /// tab that probes sends the queue, oldest first.
     pub(super) fn report(&self, closed: Option<(Episode, f64)>) {
         let inner = &self.inner;
         let Some(reports) = &inner.config.reports else {
