@@ -193,6 +193,7 @@ async fn no_report_goes_to_the_follower() {
     while stats().await.n("leader.reports") < 1.0 && now() < until {
         sleep(50).await;
     }
+    assert_eq!(stats().await.n("follower.reports"), 0.0);
     assert_eq!(taken().await.len(), 0);
     assert_eq!(keys.queued().length(), 1);
     // A second episode, with the first report pending all through it.
