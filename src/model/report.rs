@@ -68,11 +68,11 @@ pub(crate) const SLOTS: usize = FIXED + 2 * MAX_STATUSES;
 pub(crate) struct Episode([f64; SLOTS]);
 
 impl Episode {
-    /// An episode from the row another tab or the cache holds, when it is sound: whole
-    /// numbers, none below -1.
+    /// An episode from the row the tabs keep in Web Storage, when JSON can write each
+    /// of its numbers back: JSON.parse gives no NaN, but does give Infinity (`1e999`).
+    /// Anything else a script of the page wrote there still makes a report that is JSON
+    /// (a number below 0 is written `null`).
     pub(crate) fn read(row: [f64; SLOTS]) -> Option<Episode> {
-        // JSON.parse gives no NaN, but does give Infinity (`1e999`), which JSON cannot
-        // write back.
         let sound = row.iter().all(|n| n.is_finite());
         sound.then_some(Episode(row))
     }
