@@ -3,6 +3,7 @@
 //! other tabs (`platform::election`) report to it; requests (`request`) are built on top of it.
 
 mod probe;
+mod reporting;
 pub(crate) mod request;
 mod select;
 
@@ -11,6 +12,7 @@ use crate::model::cache::{Entry, TabMessage};
 use crate::model::hint::{self, CorsHint};
 use crate::model::machine::{Machine, Observation};
 use crate::model::offline::{self, Cut, Recheck};
+use crate::model::report::{Episodes, Met};
 use crate::model::tabs::{Do, Event, Tab, Tabs};
 use crate::model::{Config, Snapshot, Source, State};
 use crate::platform::election::Election;
@@ -56,6 +58,10 @@ struct Inner {
     peers: RefCell<Option<Election>>,
     /// The browser's wake-up and network events, while running (spec §9).
     wakes: RefCell<Option<Wakes>>,
+    /// Spec §11: what this instance decides on the outage episode the tabs keep.
+    episodes: Episodes,
+    /// Reports are being sent (one sender at a time).
+    sending: Cell<bool>,
 }
 
 /// The probe round in flight: its promise (for sharing) and the controller `stop()` aborts.
@@ -68,10 +74,18 @@ struct Round {
 
 impl Engine {
     pub(crate) fn new(config: Config) -> Engine {
-        let store = Store::new(config.cache.storage, &config.cache.key);
+        let store = Store::new(
+            config.cache.storage,
+            &config.cache.key,
+            config.leader.as_str(),
+        );
         let machine = Machine::new(config.tuning());
         let h = &config.health;
         let tabs = Tabs::new(h.interval_ms, h.timeout_ms, h.max_backoff_ms);
+        let r = config.reports.as_ref();
+        // A row untouched as long as other tabs wait before taking over: left behind.
+        let stale = tabs.gap_ms.saturating_mul(2).saturating_add(tabs.round_ms);
+        let episodes = Episodes::new(r.is_some(), r.map_or(0.0, |r| r.sample_rate), stale);
         Engine {
             inner: Rc::new(Inner {
                 config,
@@ -90,6 +104,8 @@ impl Engine {
                 cors_hint: Cell::new(CorsHint::default()),
                 peers: RefCell::new(None),
                 wakes: RefCell::new(None),
+                episodes,
+                sending: Cell::new(false),
             }),
         }
     }
@@ -345,10 +361,26 @@ impl Engine {
         Some(promise)
     }
 
-    /// A round of this instance's own: remember → share → notify → schedule.
+    /// A round of this instance's own: remember → share → notify → report → schedule.
     fn conclude(&self, outcome: Observation, source: Source) {
         let (machine, now, rand01) = (&self.inner.machine, env::now_ms(), env::random());
         let step = machine.borrow_mut().observe(outcome, now, source, rand01);
+        let state = step.snapshot.state;
+        // The live episode is kept beside the verdict cache, so every tab of the site
+        // counts into it and a reload keeps it.
+        let store = &self.inner.store;
+        let on = self.inner.config.reports.is_some();
+        let mut live = store.episode();
+        let rtt = *machine.borrow().rtt();
+        let episodes = &self.inner.episodes;
+        let closed = episodes.observed(&mut live, outcome, state, now, env::random(), &rtt);
+        if on {
+            store.set_episode(live.as_ref());
+        }
+        if state == State::Leader {
+            // Queued before the others are told: the prober, told `leader`, sends it.
+            self.report(closed);
+        }
         if let Some(entry) = self.remember(&step.snapshot) {
             self.post(&TabMessage::Told(entry));
         }
@@ -357,6 +389,15 @@ impl Engine {
             next_probe_ms: Some(step.next_probe_ms),
             rand01: env::random(),
         });
+    }
+
+    /// Counts what a request met into the live episode (spec §11).
+    pub(crate) fn met(&self, what: Met) {
+        let store = &self.inner.store;
+        if let Some(mut live) = store.episode() {
+            live.met(what);
+            store.set_episode(Some(&live));
+        }
     }
 
     /// Takes a verdict this instance did not probe for (the cache, another tab).
@@ -462,7 +503,7 @@ impl Engine {
         self.settled(changed, &snapshot);
     }
 
-    fn is_prober(&self) -> bool {
+    pub(super) fn is_prober(&self) -> bool {
         let peers = self.inner.peers.borrow();
         peers.as_ref().is_none_or(Election::is_prober)
     }
@@ -528,8 +569,19 @@ impl Engine {
         if let Some(learnt) = entry.learnt(&config.leader) {
             self.inner.machine.borrow_mut().take_learnt(learnt);
         }
+        if snapshot.state == State::Leader {
+            // Spec §11: the tab that probed has closed the episode (a tab of its own
+            // storage, `cache.storage: "session"`, ends its own); a round trip of "before".
+            if config.reports.is_some() {
+                self.inner.store.set_episode(None);
+            }
+        }
         self.remember(&snapshot);
         self.adopt(snapshot);
+        if snapshot.state == State::Leader {
+            // The prober sends what waits once the leader is back (spec §11).
+            self.report(None);
+        }
     }
 
     fn post(&self, message: &TabMessage) {

@@ -8,6 +8,7 @@ use super::{Engine, Via};
 use crate::model::error::{ErrorCode, HealthProxyError, Why};
 use crate::model::plan::Plan;
 use crate::model::policy::{self, AfterFailure, Deserted, Start, Watch};
+use crate::model::report::Met;
 use crate::model::sending;
 use crate::model::target::Target;
 use crate::model::{Source, State};
@@ -151,7 +152,17 @@ pub(crate) async fn fetch(engine: &Engine, call: &Call) -> Result<JsValue, Failu
 
 impl<'a> Request<'a> {
     fn refusal(&self, code: ErrorCode) -> HealthProxyError {
+        self.tally(code);
         self.plan.refusal(code, &self.call.method)
+    }
+
+    /// Spec §11: a refusal the live outage episode counts.
+    fn tally(&self, code: ErrorCode) {
+        match code {
+            ErrorCode::LeaderUnavailable => self.engine.met(Met::LeaderUnavailable),
+            ErrorCode::OutcomeUnknown => self.engine.met(Met::OutcomeUnknown),
+            _ => {}
+        }
     }
 
     fn what(&self) -> String {
@@ -160,6 +171,7 @@ impl<'a> Request<'a> {
 
     /// `code`, naming the request, why it failed, and `more`.
     fn failed(&self, code: ErrorCode, why: Why, more: &str) -> Failure {
+        self.tally(code);
         HealthProxyError::new(code, format!("{}: {why}{more}", self.what())).into()
     }
 
@@ -172,6 +184,10 @@ impl<'a> Request<'a> {
         let read = self.plan.read;
         let credentials = sending::keeps_credentials(target, engine.config().follower_credentials);
         Box::pin(async move {
+            let follower = target == Target::Follower;
+            if follower {
+                engine.met(Met::FollowerRequest);
+            }
             let sent = http::send(&url, &call.init, timeout, call.signal.as_ref(), credentials);
             let why = match sent.await {
                 Ok((response, guard)) => {
@@ -182,7 +198,14 @@ impl<'a> Request<'a> {
                         engine.write_answered();
                     }
                     match sending::judge(read, http::is_redirect(&response), failover) {
-                        sending::Judged::Good => return Ok(Judged::Good((response, guard))),
+                        sending::Judged::Good => {
+                            if follower {
+                                // Only critical reads reach the follower; a good answer
+                                // from it is the one handed over.
+                                engine.met(Met::FollowerRead);
+                            }
+                            return Ok(Judged::Good((response, guard)));
+                        }
                         sending::Judged::FailedAnswered => {
                             let answer = Some((response, guard));
                             return Ok(Judged::Failed {
@@ -374,11 +397,14 @@ impl<'a> Request<'a> {
                     let refusal = self.refusal(code);
                     Err(HealthProxyError::new(code, format!("{} ({why})", refusal.message)).into())
                 }
-                AfterFailure::OutcomeUnknown => Err(self
-                    .unknown_outcome(format!(
+                AfterFailure::OutcomeUnknown => {
+                    self.tally(ErrorCode::OutcomeUnknown);
+                    Err(self
+                        .unknown_outcome(format!(
                         "got no answer ({why}); it may have taken effect, so it is never retried"
                     ))
-                    .into()),
+                        .into())
+                }
                 AfterFailure::Unavailable => {
                     Err(self.failed(ErrorCode::LeaderUnavailable, why, ""))
                 }

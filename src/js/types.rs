@@ -103,5 +103,13 @@ export interface HealthProxyConfig {
     /** 0 – 86400000: how long a stored verdict is trusted for routing (0: never reuse a stored verdict); default 30000. */
     ttlMs?: number;
   };
+  reports?: {
+    /** A path on the leader that takes one `POST` per outage episode this browser saw (spec §11, docs/api.md); `null`: reports are off; default null. */
+    path?: string | null;
+    /** 0 – 1: the share of episodes reported, drawn at random per episode (0: none); default 1. */
+    sampleRate?: number;
+    /** 0 – 100: reports kept with the verdict cache until the leader takes them; the oldest is dropped beyond this (0: a report whose first send fails is dropped); default 10. */
+    maxPending?: number;
+  };
 }
 "#;

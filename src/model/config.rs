@@ -10,8 +10,8 @@ use super::path::{self, check_config_path, Base};
 use super::route_table::{normalise_prefix, Route, RouteTable};
 use super::schema::{
     CACHE_KEY, DEFAULT_CRITICAL, FAILOVER_STATUSES, FAILURES_TO_DOWN, FOLLOWER_CREDENTIALS,
-    HALF_LIFE_MS, HEALTH_PATH, INTERVAL_MS, MAX_BACKOFF_MS, RACE_AFTER_MS, REQUEST_TIMEOUT_MS,
-    STORAGE, STORAGES, SUCCESSES_TO_UP, TIMEOUT_MS, TTL_MS,
+    HALF_LIFE_MS, HEALTH_PATH, INTERVAL_MS, MAX_BACKOFF_MS, MAX_PENDING, RACE_AFTER_MS,
+    REQUEST_TIMEOUT_MS, SAMPLE_RATE, STORAGE, STORAGES, SUCCESSES_TO_UP, TIMEOUT_MS, TTL_MS,
 };
 use super::target::Target;
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub(crate) fn is_token(s: &str) -> bool {
 pub(crate) const BACKOFF_BASE_MS: u32 = 1000;
 
 /// Every object of the config as serde reads it: the top level, `health`, `hysteresis`,
-/// `writes`, `cache` and each route are all this one type, so the wasm holds one struct
+/// `writes`, `cache`, `reports` and each route are all this one type, so the wasm holds one struct
 /// deserializer where six types would each bring their own. Which keys belong to which
 /// object is [`schema::CONFIG`](super::schema::CONFIG)'s business, checked before serde
 /// runs; in each object the fields of the others stay `None`.
@@ -50,7 +50,8 @@ pub(crate) struct ConfigInput {
     hysteresis: Option<Box<ConfigInput>>,
     writes: Option<Box<ConfigInput>>,
     cache: Option<Box<ConfigInput>>,
-    // `health`
+    reports: Option<Box<ConfigInput>>,
+    // `health` (`path` also in `reports`)
     path: Option<String>,
     follower_path: Option<String>,
     timeout_ms: Option<u32>,
@@ -72,6 +73,9 @@ pub(crate) struct ConfigInput {
     storage: Option<String>,
     key: Option<String>,
     ttl_ms: Option<u32>,
+    // `reports`
+    sample_rate: Option<f64>,
+    max_pending: Option<u32>,
 }
 
 /// `health.expect` in the caller's config, already checked by the schema walk to be a
@@ -134,6 +138,14 @@ pub(crate) struct CacheConfig {
     pub(crate) ttl_ms: u32,
 }
 
+/// Spec §11: where episode reports go on the leader, and how many.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReportsConfig {
+    pub(crate) path: String,
+    pub(crate) sample_rate: f64,
+    pub(crate) max_pending: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Config {
     pub(crate) leader: Base,
@@ -153,6 +165,8 @@ pub(crate) struct Config {
     /// Spec §4: whether a request to the follower keeps the caller's credentials.
     pub(crate) follower_credentials: bool,
     pub(crate) cache: CacheConfig,
+    /// `None` while `reports.path` is unset: reports are off.
+    pub(crate) reports: Option<ReportsConfig>,
 }
 
 impl Config {
@@ -187,6 +201,10 @@ impl Config {
                 got: name.to_string(),
             });
         }
+        let reports = match input.reports.as_deref_mut() {
+            Some(r) => reports(r)?,
+            None => None,
+        };
         Ok(Config {
             leader,
             follower,
@@ -206,6 +224,7 @@ impl Config {
             idempotency_key,
             follower_credentials: input.follower_credentials.unwrap_or(FOLLOWER_CREDENTIALS),
             cache: cache(input.cache.as_deref_mut())?,
+            reports,
         })
     }
 
@@ -335,6 +354,19 @@ fn routes(input: &mut [ConfigInput], page_is_https: bool) -> Result<Vec<Route>, 
         });
     }
     Ok(routes)
+}
+
+/// `reports`, when given: off without a path.
+fn reports(r: &mut ConfigInput) -> Result<Option<ReportsConfig>, ConfigError> {
+    let Some(path) = r.path.take() else {
+        return Ok(None);
+    };
+    check_config_path(field::REPORTS_PATH, &path)?;
+    Ok(Some(ReportsConfig {
+        path,
+        sample_rate: r.sample_rate.unwrap_or(SAMPLE_RATE),
+        max_pending: r.max_pending.unwrap_or(MAX_PENDING),
+    }))
 }
 
 /// `cache`, when given.

@@ -18,6 +18,7 @@ pub(crate) mod field {
     pub(crate) const IDEMPOTENCY_KEY: &str = "writes.idempotencyKey";
     pub(crate) const CACHE_STORAGE: &str = "cache.storage";
     pub(crate) const CACHE_KEY: &str = "cache.key";
+    pub(crate) const REPORTS_PATH: &str = "reports.path";
 }
 
 /// The codes of spec §4; the JS layer exposes them as the `code` string.
@@ -86,10 +87,12 @@ pub(crate) enum ConfigError {
         want: &'static str,
         got: &'static str,
     },
+    /// A number outside `min`–`max`, or not whole where it must be (`whole`).
     OutOfRange {
         field: String,
         min: u32,
         max: u32,
+        whole: bool,
         got: Got,
     },
     Required {
@@ -168,10 +171,12 @@ impl fmt::Display for ConfigError {
                 field,
                 min,
                 max,
+                whole,
                 got,
             } => write!(
                 f,
-                "{field} must be a whole number from {min} to {max} (got {got})"
+                "{field} must be a {}number from {min} to {max} (got {got})",
+                if *whole { "whole " } else { "" }
             ),
             ConfigError::Required { field, hint } => write!(f, "{field} is required{hint}"),
             ConfigError::Empty { field, hint } => write!(f, "{field} must not be empty{hint}"),

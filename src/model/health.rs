@@ -2,6 +2,8 @@
 //! with `health.expect`, whose first 4 KiB contain the text or, parsed as a JSON object,
 //! hold every expected field with an equal value.
 
+use super::report::Cause;
+
 /// At most this much of a health body is read.
 pub(crate) const BODY_LIMIT: usize = 4096;
 
@@ -42,6 +44,16 @@ pub(crate) fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
+/// Why an answer that is not healthy failed (spec §11's causes): its status outside 2xx
+/// (0: an opaque redirect), else its body or where it landed (a captive portal).
+pub(crate) fn cause(answer: &Reply) -> Cause {
+    if is_success(answer.status) {
+        Cause::Body
+    } else {
+        Cause::Status(answer.status)
+    }
+}
+
 /// The verdict on one probe answer. `parse` reads the body as a JSON object (the
 /// platform's `JSON.parse`); it is called only for an object `expect`.
 pub(crate) fn is_healthy<J: JsonFields>(
@@ -77,6 +89,23 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_answer_is_blamed_on_its_status_else_its_body() {
+        let reply = |status, stayed_home| Reply {
+            status,
+            stayed_home,
+            body: b"<h1>Welcome to CoffeeShop WiFi</h1>".to_vec(),
+        };
+        assert_eq!(cause(&reply(502, true)), Cause::Status(502));
+        assert_eq!(
+            cause(&reply(0, true)),
+            Cause::Status(0),
+            "an opaque redirect"
+        );
+        assert_eq!(cause(&reply(200, true)), Cause::Body);
+        assert_eq!(cause(&reply(204, false)), Cause::Body, "landed elsewhere");
+    }
 
     impl JsonFields for serde_json::Value {
         fn field(&self, key: &str) -> Option<Scalar> {

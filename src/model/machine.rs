@@ -4,6 +4,7 @@
 
 use super::backoff::Backoff;
 use super::offline::Cut;
+use super::report::Cause;
 use super::rtt::Rtt;
 use super::state::{Snapshot, Source, State};
 
@@ -107,8 +108,14 @@ pub(crate) struct Learnt {
 /// One probe round: the leader, and the follower only when the leader failed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Observation {
-    LeaderUp { latency_ms: f64 },
-    LeaderDown { follower: Follower },
+    LeaderUp {
+        latency_ms: f64,
+    },
+    /// `cause`: why the leader probe failed (spec §11's reports count it).
+    LeaderDown {
+        follower: Follower,
+        cause: Cause,
+    },
 }
 
 /// The follower's probe in a round whose leader probe failed.
@@ -210,7 +217,7 @@ impl Machine {
                     _ => State::Leader,
                 }
             }
-            Observation::LeaderDown { follower } => {
+            Observation::LeaderDown { follower, .. } => {
                 self.ups = 0;
                 self.downs = self.downs.saturating_add(1);
                 let down = match follower {
@@ -326,9 +333,11 @@ mod tests {
     const UP: Observation = Observation::LeaderUp { latency_ms: 12.0 };
     const DOWN: Observation = Observation::LeaderDown {
         follower: Follower::Up,
+        cause: Cause::Timeout,
     };
     const DARK: Observation = Observation::LeaderDown {
         follower: Follower::Down,
+        cause: Cause::Network,
     };
 
     fn run(m: &mut Machine, clock: &mut Clock, outcomes: &[Observation]) -> Vec<State> {
@@ -681,6 +690,7 @@ mod tests {
     fn a_leader_only_round_that_fails_is_taken_as_emergency() {
         let not_probed = Observation::LeaderDown {
             follower: Follower::NotProbed,
+            cause: Cause::Status(503),
         };
         let mut m = Machine::new(tuning(1, 1));
         let mut c = Clock(0.0);

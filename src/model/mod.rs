@@ -13,6 +13,7 @@ pub(crate) mod offline;
 pub(crate) mod path;
 pub(crate) mod plan;
 pub(crate) mod policy;
+pub(crate) mod report;
 pub(crate) mod route_table;
 pub(crate) mod rtt;
 pub(crate) mod schema;

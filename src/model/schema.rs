@@ -15,9 +15,11 @@ pub(crate) enum Kind {
         of: &'static [&'static str],
     },
     Flag,
-    Whole {
+    /// A number from `min` to `max`, whole unless `whole` is false.
+    Number {
         min: u32,
         max: u32,
+        whole: bool,
     },
     Object(&'static [Key]),
     List(&'static Kind),
@@ -57,7 +59,11 @@ pub(crate) enum Unset {
 }
 
 const fn whole(min: u32, max: u32) -> Kind {
-    Kind::Whole { min, max }
+    Kind::Number {
+        min,
+        max,
+        whole: true,
+    }
 }
 
 const fn choice(of: &'static [&'static str]) -> Kind {
@@ -105,6 +111,8 @@ pub(crate) const STORAGE: &str = "local";
 pub(crate) const STORAGES: [&str; 3] = ["local", "session", "none"];
 pub(crate) const CACHE_KEY: &str = "health-proxy";
 pub(crate) const TTL_MS: u32 = 30_000;
+pub(crate) const SAMPLE_RATE: f64 = 1.0;
+pub(crate) const MAX_PENDING: u32 = 10;
 
 /// Spec §5 and §8, whole, in the order the docs list it.
 pub(crate) static CONFIG: Kind = Kind::Object(&[
@@ -161,6 +169,16 @@ pub(crate) static CONFIG: Kind = Kind::Object(&[
             key!("storage", choice(&STORAGES), Unset::Text(STORAGE), "where the verdict is kept (`\"none\"`: in memory only)"),
             key!("key", Kind::Text, Unset::Text(CACHE_KEY), "the Web Storage key; non-empty"),
             key!("ttlMs", whole(0, 86_400_000), Unset::Number(TTL_MS), "how long a stored verdict is trusted for routing (0: never reuse a stored verdict)"),
+        ]),
+        Unset::None,
+        ""
+    ),
+    key!(
+        "reports",
+        Kind::Object(&[
+            key!("path", Kind::Text, Unset::Null, "a path on the leader that takes one `POST` per outage episode this browser saw (spec §11, docs/api.md); `null`: reports are off"),
+            key!("sampleRate", Kind::Number { min: 0, max: 1, whole: false }, Unset::Number(1), "the share of episodes reported, drawn at random per episode (0: none)"),
+            key!("maxPending", whole(0, 100), Unset::Number(MAX_PENDING), "reports kept with the verdict cache until the leader takes them; the oldest is dropped beyond this (0: a report whose first send fails is dropped)"),
         ]),
         Unset::None,
         ""
@@ -231,15 +249,16 @@ fn walk<S: Shape>(value: &S, kind: &Kind, field: &str) -> Result<(), ConfigError
         | (Kind::Flag, Seen::Flag) => Ok(()),
         (Kind::OffOr(_), Seen::Number(0.0)) => Ok(()),
         (Kind::OffOr(kind), _) => walk(value, kind, field),
-        (Kind::Whole { min, max }, Seen::Number(n))
-            if n >= f64::from(*min) && n <= f64::from(*max) && n.fract() == 0.0 =>
+        (Kind::Number { min, max, whole }, Seen::Number(n))
+            if n >= f64::from(*min) && n <= f64::from(*max) && (!whole || n.fract() == 0.0) =>
         {
             Ok(())
         }
-        (Kind::Whole { min, max }, _) => Err(ConfigError::OutOfRange {
+        (Kind::Number { min, max, whole }, _) => Err(ConfigError::OutOfRange {
             field: field.to_string(),
             min: *min,
             max: *max,
+            whole: *whole,
             got: match seen {
                 Seen::Number(n) => Got::Number(n),
                 other => Got::Kind(other.name()),

@@ -367,24 +367,28 @@ pub(crate) fn is_redirect(response: &Response) -> bool {
 }
 
 /// One health probe (spec §3): a credential-less simple GET that bypasses the HTTP
-/// cache, aborted after `timeout_ms` or by `stop`. `None` when nothing came back; the
-/// verdict on what came back is the model's ([`health::is_healthy`]).
+/// cache, aborted after `timeout_ms` or by `stop`. Why nothing came back (a timeout, a
+/// network error: spec §11 counts them apart), or what did; the verdict on that is the
+/// model's ([`health::is_healthy`]).
 pub(crate) async fn probe(
     url: &str,
     home: &Base,
     timeout_ms: u32,
     read_body: bool,
     stop: &AbortSignal,
-) -> Option<Reply> {
+) -> Result<Reply, SendError> {
     // GET and mode "cors" are fetch's defaults; `send` omits credentials and follows no
     // redirect (a redirect is a status outside 2xx: a failure).
     let init = RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoStore);
-    let (response, mut guard) = send(url, &init, timeout_ms, Some(stop), false).await.ok()?;
+    let (response, mut guard) = send(url, &init, timeout_ms, Some(stop), false).await?;
     let landed = response.url();
     let status = response.status();
     let body = if read_body && health::is_success(status) {
-        read_prefix(&response, &guard, health::BODY_LIMIT).await?
+        match read_prefix(&response, &guard, health::BODY_LIMIT).await {
+            Some(body) => body,
+            None => return Err(guard.classify()),
+        }
     } else {
         // Unread, the body would hold the connection until garbage collection.
         if let Some(stream) = response.body() {
@@ -393,7 +397,7 @@ pub(crate) async fn probe(
         Vec::new()
     };
     guard.disarm();
-    Some(Reply {
+    Ok(Reply {
         status,
         stayed_home: landed.is_empty() || path::under(&landed, &[home]).is_some(),
         body,

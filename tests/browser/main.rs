@@ -12,6 +12,7 @@ mod config;
 mod fetch;
 mod health;
 mod racing;
+mod reports;
 mod routing;
 mod writes;
 

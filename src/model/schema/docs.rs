@@ -22,7 +22,7 @@ fn fields(kind: &Kind) -> &'static [Key] {
 /// What the value may be, beyond its type: "50 – 60000".
 fn range(kind: &Kind) -> Option<String> {
     match kind {
-        Kind::Whole { min, max } => Some(format!("{min} – {max}")),
+        Kind::Number { min, max, .. } => Some(format!("{min} – {max}")),
         Kind::OffOr(inner) => range(inner).map(|r| format!("0 (off) or {r}")),
         Kind::List(Kind::Object(keys)) => {
             let names: Vec<String> = keys
@@ -99,7 +99,7 @@ fn ts_type(key: &Key, indent: &str, interfaces: &mut Vec<String>) -> String {
     let ts = match &key.kind {
         Kind::Text => "string".to_string(),
         Kind::Flag => "boolean".to_string(),
-        Kind::Whole { .. } | Kind::OffOr(_) => "number".to_string(),
+        Kind::Number { .. } | Kind::OffOr(_) => "number".to_string(),
         Kind::Choice { of: choices } => {
             let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
             quoted.join(" | ")

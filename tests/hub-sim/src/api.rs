@@ -1,7 +1,7 @@
 //! The leader and follower API servers: their routes, and the fault modes wrapped around them.
 
 use crate::serve::Conn;
-use crate::state::{lock, Counters, Effective, Inner, Note, Role, Sim};
+use crate::state::{lock, Counters, Effective, Inner, Note, Role, Sim, REPORTS_PATH};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -492,6 +492,36 @@ async fn add_note(State(a): State<Api>, body: Bytes) -> Response {
     a.served(StatusCode::CREATED, Created { id })
 }
 
+/// `POST /reports` on the leader (spec §11): a report is a JSON object with a string
+/// `id`; it is stored as sent (the control API's `/reports` lists them), unless
+/// `/reports-fail/{n}` asked for the next ones to fail (503, as a leader's failing app).
+async fn take_report(State(a): State<Api>, body: Bytes) -> Response {
+    #[derive(Serialize)]
+    struct Stored {
+        stored: usize,
+    }
+    let report: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return err_json(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+    };
+    if !report.get("id").is_some_and(serde_json::Value::is_string) {
+        return err_json(
+            StatusCode::BAD_REQUEST,
+            "a report is an object with a string id",
+        );
+    }
+    let stored = {
+        let mut inner = lock(&a.sim.inner);
+        if inner.report_failures > 0 {
+            inner.report_failures -= 1;
+            return err_json(StatusCode::SERVICE_UNAVAILABLE, "reports fail for now");
+        }
+        inner.reports.push(report);
+        inner.reports.len()
+    };
+    a.served(StatusCode::CREATED, Stored { stored })
+}
+
 async fn echo(State(a): State<Api>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -541,7 +571,8 @@ pub fn router(sim: Arc<Sim>, role: Role) -> Router {
     r = match role {
         Role::Leader => r
             .route("/api/hub/links", get(links))
-            .route("/api/notes", get(notes).post(add_note)),
+            .route("/api/notes", get(notes).post(add_note))
+            .route(REPORTS_PATH, axum::routing::post(take_report)),
         Role::Follower => r.route("/api/notes", get(notes)),
     };
     r.fallback(not_found)
@@ -653,8 +684,8 @@ fn arrive(a: &Api, conn: &Conn, req: &Request, arrived: Instant) -> Option<Arriv
     })
 }
 
-/// Counts one arriving request: by kind and path, a write's idempotency key, a probe's
-/// `Host`. Returns the new `requests` value.
+/// Counts one arriving request: by kind and path, a write's idempotency key, a report
+/// that carries a cookie, a probe's `Host`. Returns the new `requests` value.
 fn count(counters: &mut Counters, req: &Request) -> u64 {
     let (method, path, headers) = (req.method(), req.uri().path(), req.headers());
     let acrm = headers
@@ -665,6 +696,9 @@ fn count(counters: &mut Counters, req: &Request) -> u64 {
     if let Some(key) = headers.get("idempotency-key").filter(|_| write) {
         let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
         counters.write_keys.push(key);
+    }
+    if *method == Method::POST && path == REPORTS_PATH && headers.contains_key(header::COOKIE) {
+        counters.report_cookies += 1;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     counters.count_host(method.as_str(), path, host);

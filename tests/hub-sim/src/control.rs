@@ -165,6 +165,31 @@ async fn set_allow_headers(State(sim): Sh, method: Method, Path(list): Path<Stri
     state(&sim)
 }
 
+/// `/reports-fail/{n}`: the leader answers the next `n` outage reports 503.
+async fn set_reports_fail(State(sim): Sh, method: Method, Path(n): Path<String>) -> Response {
+    if let Some(r) = head_refused(&method) {
+        return r;
+    }
+    match n.parse::<u32>() {
+        Ok(n) => {
+            lock(&sim.inner).report_failures = n;
+            sim.log
+                .info(&format!("control: the next {n} reports fail (503)"));
+            state(&sim)
+        }
+        Err(_) => err_json(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid count '{n}' (a number of reports expected)"),
+        ),
+    }
+}
+
+/// The outage reports the leader took, as a JSON array, oldest first.
+fn reports(sim: &Sim) -> Response {
+    let list = serde_json::Value::Array(lock(&sim.inner).reports.clone());
+    json(list.to_string())
+}
+
 async fn reset(State(sim): Sh, method: Method) -> Response {
     if let Some(r) = head_refused(&method) {
         return r;
@@ -227,6 +252,11 @@ pub fn router(sim: Arc<Sim>) -> NormalizePath<Router> {
         .route("/delay/{ms}", any(set_delay))
         .route("/lose/{n}", any(set_lose))
         .route("/allow-headers/{list}", any(set_allow_headers))
+        .route(
+            "/reports",
+            any(|State(sim): Sh| async move { reports(&sim) }),
+        )
+        .route("/reports-fail/{n}", any(set_reports_fail))
         .fallback(|| async { err_json(StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn(envelope))
         .with_state(sim);

@@ -26,8 +26,10 @@ Follower modes: up, refused, down
 Control API (on --control-port; GET or POST):
   /  (HTML panel)   /state   /stats   /reset   /leader/MODE[?ms=N]   /follower/MODE   /delay/MS   /lose/N
                   /allow-headers/LIST|any (the leader's preflights allow only LIST)
+                  /reports (the outage reports the leader took)   /reports-fail/N (the next N answer 503)
 API extras: /api/echo (any method: the request as received), /api/redirect/3XX?to=URL (the
-leader redirects there; the follower echoes)
+leader redirects there; the follower echoes), POST /reports (the leader stores an outage
+report, spec §11; /stats counts them per side)
 The demo console (landing page beside the switches and live counters): PAGE/demo/
 
 `serve` prints one line per server, then `ready`. Request logs go to stderr (--quiet: errors only).";

@@ -105,6 +105,11 @@ pub struct Counters {
     /// server, and tests tell a route's base from the main one by it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub probe_hosts: BTreeMap<String, u64>,
+    /// Outage reports (`POST /reports`, spec §11) that arrived here, taken or not: the
+    /// follower must never see one; and how many of them carried a cookie (none may:
+    /// `credentials: "omit"`).
+    pub reports: u64,
+    pub report_cookies: u64,
 }
 
 impl Counters {
@@ -122,6 +127,9 @@ impl Counters {
         }
         self.requests += 1;
         *self.by_path.entry(path.to_string()).or_insert(0) += 1;
+        if method == "POST" && path == REPORTS_PATH {
+            self.reports += 1;
+        }
         if method == "GET" || method == "HEAD" {
             if path.starts_with("/health") {
                 self.probes += 1;
@@ -142,6 +150,9 @@ impl Counters {
         }
     }
 }
+
+/// Where the leader takes outage reports (spec §11; the tests' `reports.path`).
+pub const REPORTS_PATH: &str = "/reports";
 
 /// One side's entry of `/stats`: its mode, its counters, and (leader) how many notes it holds.
 #[derive(Serialize)]
@@ -221,6 +232,10 @@ pub struct Inner {
     pub follower: Counters,
     pub notes: Vec<Note>,
     pub next_note_id: u64,
+    /// The outage reports the leader took, in arrival order (`/reports` of the control
+    /// API), and how many of the next ones it answers 503 instead (`/reports-fail/{n}`).
+    pub reports: Vec<serde_json::Value>,
+    pub report_failures: u32,
     pub jitter: Jitter,
     /// Bumped by `reset`, so hangs that started before a reset are not recorded after it.
     pub epoch: u64,
@@ -241,6 +256,8 @@ impl Inner {
             follower: Counters::default(),
             notes: Vec::new(),
             next_note_id: 1,
+            reports: Vec::new(),
+            report_failures: 0,
             jitter: Jitter::new(s.jitter_seed, Instant::now()),
             epoch: 0,
         }
@@ -500,6 +517,17 @@ mod tests {
     }
 
     #[test]
+    fn a_posted_report_is_a_write_and_counted_apart() {
+        let mut c = Counters::default();
+        c.count("OPTIONS", REPORTS_PATH, Some("POST"));
+        c.count("GET", REPORTS_PATH, None);
+        c.count("POST", "/reports/x", None);
+        assert_eq!(c.reports, 0);
+        c.count("POST", REPORTS_PATH, None);
+        assert_eq!((c.reports, c.writes, c.reads), (1, 2, 1));
+    }
+
+    #[test]
     fn counting_rules() {
         let mut c = Counters::default();
         c.count("GET", "/health", None);
@@ -511,13 +539,14 @@ mod tests {
         c.count("OPTIONS", "/api/pages", Some("GET"));
         c.count("OPTIONS", "/api/pages", None);
         assert_eq!((c.requests, c.probes, c.reads, c.writes), (5, 2, 1, 2));
+        assert_eq!(c.reports, 0);
         assert_eq!((c.preflights, c.preflight_write_methods), (3, 1));
         assert_eq!(c.by_path.get("/health"), Some(&1));
         assert_eq!(c.by_path.get("/api/notes"), Some(&1));
         let mut i = Inner::new(&settings());
         i.leader = c;
         let j = i.stats_json();
-        assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"notes":0},"follower":{"mode":"up","#), "{j}");
+        assert!(j.starts_with(r#"{"leader":{"mode":"up","requests":5,"probes":2,"reads":1,"writes":2,"preflights":3,"preflightWriteMethods":1,"byPath":{"/api/notes":1,"/api/pages":1,"/health":1,"/health/slow":1,"/whatever":1},"hangsOpen":0,"hangsClosedMs":[],"reports":0,"reportCookies":0,"notes":0},"follower":{"mode":"up","#), "{j}");
         i.leader
             .count_host("GET", "/health", Some("localhost:18081"));
         i.leader

@@ -530,6 +530,69 @@ fn follower_is_read_only_but_counts_writes() {
 }
 
 #[test]
+fn the_leader_stores_outage_reports_and_the_follower_counts_any_it_gets() {
+    let sim = start(&[]);
+    let post = |port, body: &str| {
+        req(
+            port,
+            "POST",
+            "/reports",
+            &[
+                "Content-Type: application/json",
+                "Origin: http://127.0.0.1:1",
+            ],
+            body,
+        )
+    };
+    let r = post(sim.leader, r#"{"id":"a","durationMs":5}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(stats_json(&sim, "leader")["reportCookies"], 0);
+    let with_cookie = ["Content-Type: application/json", "Cookie: s=1"];
+    req(
+        sim.leader,
+        "POST",
+        "/reports",
+        &with_cookie,
+        r#"{"id":"k"}"#,
+    );
+    assert_eq!(stats_json(&sim, "leader")["reportCookies"], 1);
+    assert_eq!(r.body, r#"{"servedBy":"leader","stored":1}"#);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:1")
+    );
+    // Not a report: refused, not stored.
+    assert_eq!(post(sim.leader, r#"{"durationMs":5}"#).status, 400);
+    assert_eq!(post(sim.leader, "[1]").status, 400);
+    assert_eq!(post(sim.leader, "{").status, 400);
+    // The next one fails, the one after is taken.
+    control(&sim, "/reports-fail/1");
+    assert_eq!(post(sim.leader, r#"{"id":"b"}"#).status, 503);
+    assert_eq!(post(sim.leader, r#"{"id":"b"}"#).status, 201);
+    let stored: serde_json::Value = serde_json::from_str(&control(&sim, "/reports")).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!([{"id":"a","durationMs":5},{"id":"k"},{"id":"b"}])
+    );
+    assert_eq!(
+        stats_json(&sim, "leader")["reports"],
+        7,
+        "every POST that arrived"
+    );
+    // The follower, a read-only replica, refuses it, and the count shows it came.
+    assert_eq!(stats_json(&sim, "follower")["reports"], 0);
+    assert_eq!(post(sim.follower, r#"{"id":"c"}"#).status, 405);
+    assert_eq!(stats_json(&sim, "follower")["reports"], 1);
+    assert_eq!(
+        req(sim.control, "GET", "/reports-fail/x", &[], "").status,
+        400
+    );
+    control(&sim, "/reset");
+    assert_eq!(control(&sim, "/reports"), "[]");
+    assert_eq!(stats_json(&sim, "follower")["reports"], 0);
+}
+
+#[test]
 fn notes_and_echo_on_leader() {
     let sim = start(&[]);
     let r = req(
