@@ -2,44 +2,27 @@
 
 Run: target/venv/bin/python -m unittest discover -s tests/deploy (tools/test.sh does).
 """
-import importlib
 import json
 import os
 import sqlite3
-import sys
-import tempfile
 import time
 import unittest
 import uuid
 
-LEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "leader")
-TMP = tempfile.mkdtemp(prefix="hp-leader-test-")
-os.environ.update(DATA_DB=os.path.join(TMP, "hub.sqlite3"), FILES_DIR=os.path.join(TMP, "files"),
-                  OPERATOR_TOKEN="s3cret-operator-token", FLASK_DEBUG="1")
-sys.path.insert(0, LEADER)
-leader = importlib.import_module("app")
-TOKEN = {"Authorization": "Bearer s3cret-operator-token"}
+from leader_app import TOKEN, Refusals, leader
 
 
 def note(text="hello", client_id=None, **extra):
     return {"text": text, "clientId": client_id or str(uuid.uuid4()), **extra}
 
 
-class Leader(unittest.TestCase):
+class Leader(Refusals, unittest.TestCase):
     def setUp(self):
         self.c = leader.app.test_client()
 
     def post(self, body, raw=False, headers=None, content_type="application/json"):
         data = body if raw else json.dumps(body)
         return self.c.post("/api/notes", data=data, content_type=content_type, headers=headers or {})
-
-    def assertRefused(self, resp, status, field=None):
-        self.assertEqual(resp.status_code, status, resp.get_data(as_text=True))
-        self.assertTrue(resp.is_json, resp.content_type)
-        body = resp.get_json()
-        self.assertIsInstance(body.get("error"), str)
-        if field:
-            self.assertEqual(body.get("field"), field, body)
 
     def stored(self, client_id):
         db = sqlite3.connect(os.environ["DATA_DB"])

@@ -7,18 +7,12 @@ import importlib
 import json
 import os
 import sqlite3
-import sys
 import tempfile
 import unittest
 
-LEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "leader")
-if "app" not in sys.modules:  # alone; with test_leader.py the app (and its environment) is shared
-    TMP = tempfile.mkdtemp(prefix="hp-replica-test-")
-    os.environ.update(DATA_DB=os.path.join(TMP, "hub.sqlite3"), FILES_DIR=os.path.join(TMP, "files"), OPERATOR_TOKEN="s3cret-operator-token")
-sys.path.insert(0, LEADER)
-leader = importlib.import_module("app")
+from leader_app import TOKEN, leader
+
 replicator = importlib.import_module("replicator")
-TOKEN = {"Authorization": f"Bearer {leader.OPERATOR_TOKEN}"}
 
 
 def outbox():

@@ -7,23 +7,15 @@ Run: target/venv/bin/python -m unittest discover -s tests/deploy (tools/test.sh 
 """
 import importlib
 import json
-import os
 import random
 import sqlite3
-import sys
-import tempfile
 import time
 import unittest
 import uuid
 
-LEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "leader")
-if "app" not in sys.modules:  # alone; with test_leader.py the app (and its environment) is shared
-    TMP = tempfile.mkdtemp(prefix="hp-reports-test-")
-    os.environ.update(DATA_DB=os.path.join(TMP, "hub.sqlite3"), FILES_DIR=os.path.join(TMP, "files"), OPERATOR_TOKEN="s3cret-operator-token")
-sys.path.insert(0, LEADER)
-leader = importlib.import_module("app")
+from leader_app import TOKEN, Refusals, leader
+
 reports = importlib.import_module("reports")
-TOKEN = {"Authorization": f"Bearer {leader.OPERATOR_TOKEN}"}
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -49,7 +41,7 @@ def rows(where="1", args=()):
         db.close()
 
 
-class Reports(unittest.TestCase):
+class Reports(Refusals, unittest.TestCase):
     def setUp(self):
         self.c = leader.app.test_client()
 
@@ -57,15 +49,8 @@ class Reports(unittest.TestCase):
         return self.c.post("/api/reports", data=body if raw else json.dumps(body), content_type=content_type, headers=headers or {})
 
     def assertRefused(self, resp, status, field=None, code=None):
-        self.assertEqual(resp.status_code, status, resp.get_data(as_text=True))
-        self.assertTrue(resp.is_json, resp.content_type)
-        body = resp.get_json()
-        self.assertIsInstance(body.get("error"), str)
-        if field:
-            self.assertEqual(body.get("field"), field, body)
-            self.assertEqual(body.get("code"), "INVALID_FIELD", body)
-        if code:
-            self.assertEqual(body.get("code"), code, body)
+        # A field named: the code is INVALID_FIELD unless the test names another.
+        super().assertRefused(resp, status, field, code or ("INVALID_FIELD" if field else None))
 
     def assertInvalid(self, field, bodies):
         for body in bodies:
