@@ -41,6 +41,8 @@ const CONFIG = {
   // 30 s flap back onto the leader between suppressions (measured: 6 badge changes at 10 s).
   hysteresis: { successesToUp: 2 },
   ...pageSettings(),
+  // Spec §11: one report per outage episode, to the leader's recipe (deploy/leader/reports.py).
+  reports: { path: "/api/reports" },
 };
 
 /**
@@ -237,6 +239,20 @@ async function runPhase(page, phase) {
   return r;
 }
 
+/** The page's emergency episodes from its badge changes: into `emergency`, until the next `leader`. */
+function emergencyEpisodes(changes) {
+  const out = [];
+  let start = null;
+  for (const x of changes) {
+    if (x.state === "emergency" && start == null) start = x.t;
+    else if (x.state === "leader" && start != null) {
+      out.push({ start, end: x.t });
+      start = null;
+    }
+  }
+  return out;
+}
+
 const ms = (v) => (v == null ? "—" : `${Math.round(v)} ms`);
 const storeOf = (url) => (url == null ? null : url.startsWith(`${STORE}/files/`) ? "leader store" : url.startsWith(`${ORIGIN.bucket}/files/`) ? "AWS bucket" : url);
 const rightStore = { leader: "leader store", emergency: "AWS bucket" };
@@ -251,6 +267,7 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && errors.push(m.text()));
+  const testStart = Date.now();
   const response = await page.goto(`${ORIGIN.page}/`);
   assert.equal(response.headers()["content-security-policy"], csp(ORIGIN.follower, LEADER));
   assert.match(response.headers()["content-security-policy"], new RegExp(`connect-src 'self' ${LEADER} `), "the CSP names the leader's real origin");
@@ -279,6 +296,19 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
     }
     return out;
   });
+  // Spec §11: the leader's stored reports, read as the operator page does (the suite's
+  // operator token). Each is sent when the verdict returns to leader, which every phase
+  // waited for: a short wait only for the last one's answer.
+  const readReports = async () => {
+    const res = await fetch(`${LEADER}/api/reports?from=${testStart}&to=${Date.now() + 1}&limit=100`, { headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    assert.equal(res.status, 200, `GET /api/reports: ${res.status}`);
+    return (await res.json()).reports;
+  };
+  let reports = await readReports();
+  for (let i = 0; i < 10 && reports.length < emergencyEpisodes(c.changes).length; i++) {
+    await sleep(500);
+    reports = await readReports();
+  }
   const log = await notesLog(s.stack);
   const inFlask = new Map();
   for (const n of log) inFlask.set(n.clientId, (inFlask.get(n.clientId) ?? 0) + 1);
@@ -392,6 +422,40 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
     }
     assert.equal(r.downloads.at(-1).state, "leader", `${name}: the last download was not on the leader`);
   }
+  // ---- spec §11: one report per emergency episode, at the leader, none at the follower ----
+  // The suite's own episodes: from the page's change to `emergency` to its next change to
+  // `leader` (an `offline` between them is the same episode, as in src/model/report.rs).
+  const episodes = emergencyEpisodes(c.changes).map((e) => ({ ...e, phase: rows.find((r) => e.start >= r.applied && e.start < r.end)?.phase.name ?? "outside the faults" }));
+  const sorted = [...reports].sort((a, b) => a.startedAt - b.startedAt);
+  const fmtCauses = (p) => `timeout ${p.timeout}, network ${p.network}, status ${JSON.stringify(p.status)}, body ${p.body}`;
+  console.log(`Reports at the leader (GET /api/reports): ${reports.length}; emergency episodes on the page: ${episodes.length} (${rows.map((r) => `${r.phase.name}: ${episodes.filter((e) => e.phase === r.phase.name).length}`).join(", ")})`);
+  sorted.forEach((rep, i) => {
+    const e = episodes[i];
+    console.log(`  report ${rep.id.slice(0, 8)} ${e?.phase ?? "no episode"}: start ${e ? `${rep.startedAt - e.start >= 0 ? "+" : ""}${rep.startedAt - e.start} ms from the badge` : rep.startedAt}, durationMs ${rep.durationMs} (page ${e ? e.end - e.start : "—"} ms), probes {${fmtCauses(rep.probes)}}, followerReads ${rep.followerReads}, leaderUnavailable ${rep.leaderUnavailable}, outcomeUnknown ${rep.outcomeUnknown}, followerRequests ${rep.followerRequests}, rttMs ${rep.rttMs}, version ${rep.version}, sampleRate ${rep.sampleRate}`);
+  });
+  assert.equal(reports.length, episodes.length, `reports at the leader ${reports.length}, emergency episodes on the page ${episodes.length}`);
+  assert.equal(new Set(reports.map((r) => r.id)).size, reports.length, "two reports with one episode id");
+  for (const r of rows) {
+    if (r.phase.down) assert.ok(episodes.some((e) => e.phase === r.phase.name), `${r.phase.name}: no emergency episode on the page`);
+  }
+  // Duration within one probe interval of the page's own record: the episode starts at the
+  // first failed probe's round (failuresToDown 1: the round that turns the badge) and ends
+  // at the round that brings it back, each a DOM update away from the badge.
+  sorted.forEach((rep, i) => {
+    const e = episodes[i];
+    assert.ok(Math.abs(rep.startedAt - e.start) <= intervalMs, `report ${rep.id} (${e.phase}) started ${rep.startedAt - e.start} ms from the page's change to emergency (at most ${intervalMs})`);
+    assert.ok(Math.abs(rep.durationMs - (e.end - e.start)) <= intervalMs, `report ${rep.id} (${e.phase}): durationMs ${rep.durationMs}, the page's episode ${e.end - e.start} ms (within ${intervalMs})`);
+  });
+  const blackout = sorted.filter((rep, i) => episodes[i].phase === PHASES[0].name);
+  assert.equal(blackout.length, 1, "the blackout's reports");
+  for (const rep of blackout) {
+    assert.ok(rep.probes.timeout > 0, `blackout report: no timeout counted (${fmtCauses(rep.probes)})`);
+    assert.deepEqual([rep.probes.network, rep.probes.status, rep.probes.body], [0, [], 0], `blackout report: causes other than timeout (${fmtCauses(rep.probes)})`);
+  }
+  // The follower (the Lambda behind the adapter) got no report: no POST, no preflight of one, no GET of the path.
+  assert.equal(s.follower.stats.writes + s.follower.stats.preflightWrites, 0, "a report (or another write) reached the follower");
+  assert.equal(s.follower.stats.paths?.["/api/reports"] ?? 0, 0, "the follower was asked for /api/reports");
+
   // ---- the known defects: figures today, assertions once KNOWN says so ----
   known("notSavedButInFlask", rows.reduce((n, r) => n + r.notes.notSavedButInFlask, 0));
   known("failedReadsUnderLoss", rows[3].failedReads.length);
