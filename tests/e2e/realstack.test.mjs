@@ -10,7 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { sleep } from "./harness.mjs";
 import { pageRoutes, pageSettings } from "./fixture.mjs";
 import {
-  ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, csp, startStack, stopStack, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
+  ORIGIN, PORTS, DEPLOY, FOLLOWER_BASE, FILES, OPERATOR_TOKEN, csp, startStack, stopStack, startApp, startNginx, startFollower, startPage, accessLog, notesLog, python,
 } from "./realstack.mjs";
 
 const DETECT_BOUND_MS = 6000;
@@ -147,7 +147,9 @@ async function nginx502HasCors() {
 const fmt = (ms) => (ms == null ? "—" : `${Math.round(ms)} ms`);
 
 test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through every fault", async () => {
-  const { context, page, errors } = await openPage(config());
+  // Spec §11: outage reports on, to the recipe's /api/reports (its causes checked below).
+  const testStart = Date.now();
+  const { context, page, errors } = await openPage(config({ reports: { path: "/api/reports" } }));
   assert.ok(await waitState(page, "leader"), "the page never reached the leader");
   await page.evaluate(startTraffic);
 
@@ -171,6 +173,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   const rows = [];
   for (const phase of TIMELINE) {
     const stats = s.follower.stats;
+    const t0 = Date.now(); // before the act: an episode it causes starts after this
     if (phase.act) await phase.act();
     await phase.check?.();
     const at = Date.now(); // the fault (or the recovery) is in effect from here
@@ -187,7 +190,7 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
     }
     const left = (phase.ms ?? 2500) - (Date.now() - at);
     if (left > 0) await sleep(left);
-    rows.push({ phase, at, settledAt, ui, dl, followerReadsAtSettle, followerReadsAtEnd: stats.reads });
+    rows.push({ phase, t0, at, settledAt, ui, dl, followerReadsAtSettle, followerReadsAtEnd: stats.reads });
   }
 
   await page.evaluate(() => { window.rs.stop = true; });
@@ -285,6 +288,26 @@ test("real stack: NGINX + Flask/gunicorn leader, API Gateway follower, through e
   assert.equal(preflightedReads, 0, "a read was preflighted at the leader");
   assert.ok(access.some((a) => a.uri.startsWith("/files/") && a.status === 200), "the leader's store served no download");
   assert.ok(f.downloads.some((k) => k.startsWith("files/")), "the AWS bucket served no download");
+
+  // ---- spec §11: each emergency fault's report at the leader, with its cause ----
+  const res = await fetch(`${ORIGIN.leader}/api/reports?from=${testStart}&to=${Date.now() + 1}&limit=100`, { headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` } });
+  assert.equal(res.status, 200, `GET /api/reports: ${res.status}`);
+  const reports = (await res.json()).reports;
+  const phaseOf = (rep) => rows.findLast((r) => r.t0 <= rep.startedAt)?.phase.name ?? "before the faults";
+  console.log(`Reports at the leader: ${reports.length}`);
+  for (const rep of reports) {
+    const p = rep.probes;
+    console.log(`  ${phaseOf(rep)}: durationMs ${rep.durationMs}, probes {timeout ${p.timeout}, network ${p.network}, status ${JSON.stringify(p.status)}, body ${p.body}}, followerReads ${rep.followerReads}, leaderUnavailable ${rep.leaderUnavailable}, outcomeUnknown ${rep.outcomeUnknown}, followerRequests ${rep.followerRequests}, rttMs ${rep.rttMs}`);
+  }
+  const emergencies = rows.filter((r) => r.phase.expect === "emergency").map((r) => r.phase.name);
+  assert.deepEqual(reports.map(phaseOf), emergencies, "one report per emergency fault, none for the offline one");
+  const of = (name) => reports.find((rep) => phaseOf(rep) === name)?.probes;
+  const killed = of("app killed (NGINX 502)");
+  assert.ok(killed.status.length === 1 && killed.status[0][0] === 502 && killed.status[0][1] > 0, `app killed: status ${JSON.stringify(killed.status)}, not [[502, n]]`);
+  assert.deepEqual([killed.timeout, killed.network, killed.body], [0, 0, 0], "app killed: causes other than NGINX's 502");
+  const refused = of("NGINX stopped (refused)");
+  assert.ok(refused.network > 0, `NGINX stopped: no network failure counted (${JSON.stringify(refused)})`);
+  assert.deepEqual([refused.timeout, refused.status, refused.body], [0, [], 0], "NGINX stopped: causes other than network");
   await context.close();
 });
 
