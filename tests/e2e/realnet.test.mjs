@@ -4,10 +4,10 @@
 // per fault the suite prints what the page and the servers saw and asserts what must hold.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { launch, sleep } from "./harness.mjs";
+import { ROOT, launch, sleep } from "./harness.mjs";
 import { pageRoutes, pageSettings } from "./fixture.mjs";
 import { ORIGIN, FOLLOWER_BASE, FILES, PORTS, OPERATOR_TOKEN, csp, prepare, startApp, startNginx, startFollower, startPage, notesLog, python } from "./realstack.mjs";
 import { NET, IN_LEADER, lock, createNet, faults, leftovers, startRelay } from "./realnet.mjs";
@@ -239,6 +239,32 @@ async function runPhase(page, phase) {
   return r;
 }
 
+/**
+ * The operator page (deploy/leader/operator/, served by the leader's NGINX) over this run's
+ * reports, rendered as tests/e2e/operator.test.mjs renders it: its screenshot goes to
+ * target/operator-page-realnet.png, and to docs/operator-page.png with UPDATE_SCREENSHOTS=1.
+ */
+async function operatorPage(from, to, count) {
+  const context = await s.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC", locale: "en-GB" });
+  try {
+    const page = await context.newPage();
+    const minute = 60_000;
+    await page.goto(`${LEADER}/operator/#from=${Math.floor(from / minute) * minute}&to=${Math.ceil(to / minute) * minute}`);
+    await page.waitForFunction(() => document.body.dataset.state === "signin");
+    await page.fill("#token", OPERATOR_TOKEN);
+    await page.click("#token-form button[type=submit]");
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 10000 });
+    const status = await page.evaluate(() => document.getElementById("status").textContent.trim());
+    const rows = await page.evaluate(() => document.querySelectorAll("#episodes tbody tr").length);
+    await mkdir(`${ROOT}target`, { recursive: true });
+    const shot = await page.screenshot({ path: `${ROOT}target/operator-page-realnet.png`, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS === "1") await page.screenshot({ path: `${ROOT}docs/operator-page.png`, fullPage: true });
+    return { status, rows, count, shotBytes: shot.length };
+  } finally {
+    await context.close();
+  }
+}
+
 /** The page's emergency episodes from its badge changes: into `emergency`, until the next `leader`. */
 function emergencyEpisodes(changes) {
   const out = [];
@@ -309,6 +335,7 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
     await sleep(500);
     reports = await readReports();
   }
+  const operator = await operatorPage(testStart, Date.now(), reports.length).catch((e) => ({ error: e.message.split("\n")[0] }));
   const log = await notesLog(s.stack);
   const inFlask = new Map();
   for (const n of log) inFlask.set(n.clientId, (inFlask.get(n.clientId) ?? 0) + 1);
@@ -452,6 +479,9 @@ test("real network: the leader behind a veth pair, the line cut by the kernel", 
     assert.ok(rep.probes.timeout > 0, `blackout report: no timeout counted (${fmtCauses(rep.probes)})`);
     assert.deepEqual([rep.probes.network, rep.probes.status, rep.probes.body], [0, [], 0], `blackout report: causes other than timeout (${fmtCauses(rep.probes)})`);
   }
+  assert.equal(operator.error, undefined, `the operator page over this run's reports: ${operator.error}`);
+  console.log(`Operator page over these reports: "${operator.status}", ${operator.rows} episode rows; screenshot target/operator-page-realnet.png (${operator.shotBytes} B)`);
+  assert.equal(operator.rows, reports.length, `the operator page shows ${operator.rows} episodes of ${reports.length} reports`);
   // The follower (the Lambda behind the adapter) got no report: no POST, no preflight of one, no GET of the path.
   assert.equal(s.follower.stats.writes + s.follower.stats.preflightWrites, 0, "a report (or another write) reached the follower");
   assert.equal(s.follower.stats.paths?.["/api/reports"] ?? 0, 0, "the follower was asked for /api/reports");
