@@ -209,6 +209,23 @@ export const faults = {
 };
 
 /**
+ * Starts `args` on the leader's host and waits until it prints "ready" (or exits: an error
+ * naming `name`, with what it printed). `output()` is all it has printed so far.
+ */
+async function readyInLeader(name, args, options = {}) {
+  const child = spawn(IN_LEADER[0], [...IN_LEADER.slice(1), ...args], { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => { out += d; });
+  child.stderr.on("data", (d) => { out += d; });
+  const exited = once(child, "exit");
+  await new Promise((resolve, reject) => {
+    const t = setInterval(() => out.includes("ready") && (clearInterval(t), resolve()), 20);
+    exited.then(([code]) => { clearInterval(t); reject(new Error(`${name} exited ${code}: ${out}`)); });
+  });
+  return { child, exited, output: () => out };
+}
+
+/**
  * A TCP relay on the leader's host, from `NET.leader:port` to `to` on its loopback: the
  * operator's way to the app itself (an administrator's script on the host, where NGINX's
  * limit of 2 writes a second per address does not apply). `stop()` ends it.
@@ -220,38 +237,19 @@ net.createServer((c) => {
   c.pipe(u); u.pipe(c);
   c.on("error", () => u.destroy()); u.on("error", () => c.destroy());
 }).listen(${port}, "${NET.leader}", () => console.log("ready"));`;
-  const child = spawn(IN_LEADER[0], [...IN_LEADER.slice(1), process.execPath, "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d) => { out += d; });
-  child.stderr.on("data", (d) => { out += d; });
-  const exited = once(child, "exit");
-  await new Promise((resolve, reject) => {
-    const t = setInterval(() => out.includes("ready") && (clearInterval(t), resolve()), 20);
-    exited.then(([code]) => { clearInterval(t); reject(new Error(`the relay exited ${code}: ${out}`)); });
-  });
+  const { child, exited } = await readyInLeader("the relay", [process.execPath, "-e", code]);
   return { url: `http://${NET.leader}:${port}`, stop: async () => { child.kill("SIGTERM"); await exited; } };
 }
 
 /** The queue consumer (tests/delayq) inside the namespace; stop() lets held packets go and waits for its exit. */
 async function startDelay(ms) {
-  const child = spawn(IN_LEADER[0], [...IN_LEADER.slice(1), DELAYQ, "--queue", String(NET.queue), "--delay-ms", String(ms)], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d) => { out += d; });
-  child.stderr.on("data", (d) => { out += d; });
-  const exited = once(child, "exit");
-  await new Promise((resolve, reject) => {
-    const t = setInterval(() => out.includes("ready") && (clearInterval(t), resolve()), 20);
-    exited.then(([code]) => { clearInterval(t); reject(new Error(`delayq exited ${code}: ${out}`)); });
-  });
+  const { child, exited, output } = await readyInLeader("delayq", [DELAYQ, "--queue", String(NET.queue), "--delay-ms", String(ms)], { detached: true });
   return {
     async stop() {
       child.kill("SIGTERM");
       const [code, signal] = await exited;
-      if (code !== 0) throw new Error(`delayq did not stop cleanly (exit ${code ?? signal}): ${out}`);
-      return out.trim().split("\n").pop();
+      if (code !== 0) throw new Error(`delayq did not stop cleanly (exit ${code ?? signal}): ${output()}`);
+      return output().trim().split("\n").pop();
     },
   };
 }
